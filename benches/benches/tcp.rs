@@ -1,0 +1,2 @@
+//! tcp bench
+fn main() {}

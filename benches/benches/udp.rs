@@ -1,0 +1,2 @@
+//! udp bench
+fn main() {}

@@ -1,0 +1,31 @@
+//! sansnet-testkit: the in-memory harness every sansnet machine is tested with.
+//!
+//! Nothing here knows a protocol. It offers what h11's and quinn's test kits offer:
+//!
+//! - [`splits`]: every way to cut a byte string (whole, every two-way split, byte at a time,
+//!   random cut sets), for chunking-invariance tests.
+//! - [`clock`]: a fake monotonic clock, so timers are tested without sleeping.
+//! - [`link`]: a one-way in-memory byte link with a bounded write size, so partial writes
+//!   happen as they do on a real socket.
+//! - [`peers`]: finding the real peers (Node.js, Python) that loopback tests run against;
+//!   a missing peer is a test failure, never a silent pass.
+//!
+//! The protocol crates and the driver are only dev-dependencies of this crate, so every
+//! protocol crate can dev-depend on it without a cycle.
+//!
+//! # Example
+//!
+//! ```
+//! use sansnet_testkit::splits;
+//!
+//! let cuts: Vec<Vec<&[u8]>> = splits::two_way(b"abc").collect();
+//! assert_eq!(cuts.len(), 4);
+//! assert_eq!(cuts[1], vec![&b"a"[..], &b"bc"[..]]);
+//! ```
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod clock;
+pub mod link;
+pub mod peers;
+pub mod splits;

@@ -1,0 +1,35 @@
+//! The real peers that loopback tests run against: Node.js and Python.
+//!
+//! A test that needs a peer calls [`node`] or [`python`]; a missing peer panics with the
+//! install hint, so the test fails instead of passing without having run (`.ci/run`
+//! installs every peer).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The `node` executable (Node.js 20 or later), or a panic naming what to install.
+pub fn node() -> PathBuf {
+    find("node", &["--version"]).unwrap_or_else(|| {
+        panic!("Node.js not found on PATH: install Node.js 20 (apt-get install -y nodejs)")
+    })
+}
+
+/// The `python3` executable, or a panic naming what to install.
+pub fn python() -> PathBuf {
+    find("python3", &["--version"])
+        .unwrap_or_else(|| panic!("python3 not found on PATH: apt-get install -y python3"))
+}
+
+/// The folder holding the peer scripts (`tests/peers/`).
+pub fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers")
+}
+
+fn find(program: &str, version_args: &[&str]) -> Option<PathBuf> {
+    let ok = Command::new(program)
+        .args(version_args)
+        .output()
+        .map(|out| out.status.success())
+        .unwrap_or(false);
+    ok.then(|| PathBuf::from(program))
+}
