@@ -1,0 +1,64 @@
+//! Settings for sockets and servers, each with Node 20's default.
+
+use std::time::Duration;
+
+/// Node 20's `writableHighWaterMark` for sockets: 16 KiB (spec 1).
+pub const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
+
+/// Node's default listen backlog (spec 12).
+pub const DEFAULT_BACKLOG: u32 = 511;
+
+/// Options of `new net.Socket()` / `net.connect()` and the per-socket options of
+/// `net.createServer()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketConfig {
+    /// `allowHalfOpen` (default false): when false, the socket ends its own side after the
+    /// peer's FIN, once its queue is flushed (spec 24).
+    pub allow_half_open: bool,
+    /// `writableHighWaterMark` (default 16 KiB on Node 20): `write()` returns false once this
+    /// many bytes are queued (spec 1, 28).
+    pub high_water_mark: usize,
+    /// `pauseOnConnect` (server sockets only, default false): read nothing until `resume()`
+    /// (spec 17).
+    pub pause_on_connect: bool,
+    /// `noDelay` (default false: Nagle stays on, spec 37).
+    pub no_delay: bool,
+    /// `keepAlive` with `keepAliveInitialDelay` (default off): `Some(delay)` enables it.
+    pub keep_alive: Option<Duration>,
+    /// `timeout` (default none): the idle time after which `'timeout'` is emitted (spec 31).
+    pub timeout: Option<Duration>,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        Self {
+            allow_half_open: false,
+            high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            pause_on_connect: false,
+            no_delay: false,
+            keep_alive: None,
+            timeout: None,
+        }
+    }
+}
+
+/// Options of `net.createServer()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// `server.maxConnections`: `None` (Node's default) is unlimited; `Some(n)` drops
+    /// connections accepted while `n` are open, and `Some(0)` drops all (spec 16, Node 21+
+    /// semantics for zero, since zero means zero here).
+    pub max_connections: Option<usize>,
+    /// The listen backlog (default 511, spec 12), applied by the driver.
+    pub backlog: u32,
+    /// The options every accepted socket starts with.
+    pub socket: SocketConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { max_connections: None, backlog: DEFAULT_BACKLOG, socket: SocketConfig::default() }
+    }
+}

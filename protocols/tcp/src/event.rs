@@ -1,0 +1,113 @@
+//! What the machines tell the application (events) and the driver (actions).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::Error;
+
+/// An event of a [`Socket`](crate::Socket), named after Node's `net.Socket` events.
+///
+/// Variants are listed in the order Node emits them over a socket's life; `Close` is always
+/// the last event and comes exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SocketEvent {
+    /// `'connect'`: a client socket's connection is up (spec 18).
+    Connect,
+    /// `'ready'`: emitted right after `'connect'` (spec 18).
+    Ready,
+    /// `'data'`: bytes in arrival order; chunk boundaries carry no meaning (spec 21).
+    Data(Bytes),
+    /// `'drain'`: the write queue emptied after a `write()` returned false (spec 29).
+    Drain,
+    /// `'end'`: the peer sent FIN, after every earlier byte was delivered (spec 23).
+    End,
+    /// `'finish'`: our side ended and every queued byte was handed to the OS (spec 34).
+    Finish,
+    /// `'timeout'`: the socket was idle for the time set with `set_timeout`; it stays open
+    /// (spec 31).
+    Timeout,
+    /// `'error'`: always followed directly by `Close { had_error: true }` (spec 32).
+    Error(Error),
+    /// `'close'`: the socket is fully closed; `had_error` is true only after `Error` (spec 33).
+    Close {
+        /// Whether the socket closed because of a transmission error.
+        had_error: bool,
+    },
+}
+
+/// What a [`Socket`](crate::Socket) asks the driver to do to its OS socket.
+///
+/// Read interest and bytes to write are levels (`wants_read`, `transmit_chunks`); these are
+/// one-shot requests, each to be carried out once, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Shut down the write side (send FIN); every queued byte has been written before.
+    Shutdown,
+    /// Close the OS socket; `reset` asks for an RST (SO_LINGER 0) instead of a FIN.
+    Close {
+        /// Close with RST (`resetAndDestroy()`).
+        reset: bool,
+    },
+    /// Set `TCP_NODELAY` to this value (`setNoDelay`).
+    SetNoDelay(bool),
+    /// Set `SO_KEEPALIVE`; `Some(delay)` enables it with `TCP_KEEPIDLE = delay` (spec 38).
+    SetKeepAlive(Option<Duration>),
+}
+
+/// Where a server listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// A TCP address (port 0 asks the OS for one).
+    Tcp(SocketAddr),
+    /// A Unix domain socket path (spec 40).
+    Unix(PathBuf),
+}
+
+/// The driver's name for one accepted connection, chosen by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u64);
+
+/// An event of a [`Server`](crate::Server), named after Node's `net.Server` events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// `'listening'`: bound and accepting; carries `server.address()` (spec 8, 11).
+    Listening {
+        /// The bound address (with the OS-chosen port for port 0).
+        address: Address,
+    },
+    /// `'connection'`: one accepted socket (spec 13).
+    Connection {
+        /// The driver's id of the accepted connection.
+        id: ConnectionId,
+    },
+    /// `'drop'`: a connection was closed on accept because `maxConnections` was reached
+    /// (spec 16).
+    Drop,
+    /// `'error'`: listening failed (e.g. `EADDRINUSE`); no `'close'` follows (spec 9).
+    Error(Error),
+    /// `'close'`: `close()` was called and every accepted connection has closed (spec 14).
+    Close,
+}
+
+/// What a [`Server`](crate::Server) asks the driver to do with its listening socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerAction {
+    /// Bind and listen on this address with this backlog, then report `handle_listening` or
+    /// `handle_listen_error`.
+    Listen {
+        /// Where to listen.
+        address: Address,
+        /// The listen backlog.
+        backlog: u32,
+    },
+    /// Stop accepting and close the listening socket (unlinking a Unix socket file the
+    /// driver created, spec 41). Accepted connections stay open.
+    CloseListener,
+}
