@@ -11,7 +11,9 @@ pub struct Clock {
 impl Clock {
     /// A clock starting at the real current instant (any fixed instant would do).
     pub fn new() -> Self {
-        Self { now: Instant::now() }
+        Self {
+            now: Instant::now(),
+        }
     }
 
     /// The current fake instant.

@@ -37,7 +37,10 @@ impl Link {
         if self.fin {
             return 0;
         }
-        let room = self.capacity.saturating_sub(self.in_flight.len()).min(self.max_write);
+        let room = self
+            .capacity
+            .saturating_sub(self.in_flight.len())
+            .min(self.max_write);
         let mut written = 0;
         for buf in bufs {
             let take = buf.len().min(room - written);
@@ -82,7 +85,10 @@ mod tests {
         let mut link = Link::new(10, 4);
         let data = [7u8; 8];
         assert_eq!(link.write_vectored(&[IoSlice::new(&data)]), 4);
-        assert_eq!(link.write_vectored(&[IoSlice::new(&data[..2]), IoSlice::new(&data)]), 4);
+        assert_eq!(
+            link.write_vectored(&[IoSlice::new(&data[..2]), IoSlice::new(&data)]),
+            4
+        );
         assert_eq!(link.write_vectored(&[IoSlice::new(&data)]), 2);
         assert_eq!(link.write_vectored(&[IoSlice::new(&data)]), 0);
         let mut buf = BytesMut::new();

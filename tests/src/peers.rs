@@ -4,6 +4,11 @@
 //! install hint, so the test fails instead of passing without having run (`.ci/run`
 //! installs every peer).
 
+#![allow(
+    clippy::panic,
+    reason = "a missing peer must fail the test that needs it, loudly"
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

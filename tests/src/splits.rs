@@ -65,7 +65,10 @@ mod tests {
 
     #[test]
     fn byte_at_a_time_gives_single_bytes() {
-        assert_eq!(byte_at_a_time(b"xyz"), vec![&b"x"[..], &b"y"[..], &b"z"[..]]);
+        assert_eq!(
+            byte_at_a_time(b"xyz"),
+            vec![&b"x"[..], &b"y"[..], &b"z"[..]]
+        );
         assert!(byte_at_a_time(b"").is_empty());
     }
 }

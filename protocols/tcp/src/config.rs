@@ -59,6 +59,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_connections: None, backlog: DEFAULT_BACKLOG, socket: SocketConfig::default() }
+        Self {
+            max_connections: None,
+            backlog: DEFAULT_BACKLOG,
+            socket: SocketConfig::default(),
+        }
     }
 }

@@ -115,9 +115,15 @@ mod tests {
 
     #[test]
     fn codes_match_node() {
-        assert_eq!(Error::Io(ErrorKind::ConnectionRefused).code(), "ECONNREFUSED");
+        assert_eq!(
+            Error::Io(ErrorKind::ConnectionRefused).code(),
+            "ECONNREFUSED"
+        );
         assert_eq!(Error::Io(ErrorKind::AddrInUse).code(), "EADDRINUSE");
-        assert_eq!(Error::from(UsageError::WriteAfterEnd).code(), "ERR_STREAM_WRITE_AFTER_END");
+        assert_eq!(
+            Error::from(UsageError::WriteAfterEnd).code(),
+            "ERR_STREAM_WRITE_AFTER_END"
+        );
         assert_eq!(
             Error::Io(ErrorKind::BrokenPipe).to_string(),
             "this socket has been ended by the other party (EPIPE)"

@@ -57,7 +57,10 @@ impl Server {
             }
         }
         self.state = ServerState::Binding;
-        self.actions.push_back(ServerAction::Listen { address, backlog: self.config.backlog });
+        self.actions.push_back(ServerAction::Listen {
+            address,
+            backlog: self.config.backlog,
+        });
         Ok(())
     }
 
@@ -116,7 +119,10 @@ impl Server {
                 return Admission::Drop;
             }
         }
-        let full = self.config.max_connections.is_some_and(|max| self.connections.len() >= max);
+        let full = self
+            .config
+            .max_connections
+            .is_some_and(|max| self.connections.len() >= max);
         if full || self.connections.contains(&id) {
             self.events.push_back(ServerEvent::Drop);
             return Admission::Drop;

@@ -53,14 +53,26 @@ impl Socket {
     /// A client socket that the driver is connecting (`net.connect()`): report the outcome
     /// with [`Socket::handle_connected`] or [`Socket::handle_io_error`].
     pub fn connect(now: Instant, config: SocketConfig) -> Self {
-        Self::new(now, State::Connecting { write: WriteHalf::Open }, config)
+        Self::new(
+            now,
+            State::Connecting {
+                write: WriteHalf::Open,
+            },
+            config,
+        )
     }
 
     /// A socket the server accepted: open at once, and no `Connect` event (as in Node).
     pub fn accepted(now: Instant, config: SocketConfig) -> Self {
         let paused = config.pause_on_connect;
-        let mut socket =
-            Self::new(now, State::Open { read: ReadHalf::Open, write: WriteHalf::Open }, config);
+        let mut socket = Self::new(
+            now,
+            State::Open {
+                read: ReadHalf::Open,
+                write: WriteHalf::Open,
+            },
+            config,
+        );
         socket.paused = paused;
         socket.queue_socket_options();
         socket
@@ -91,8 +103,13 @@ impl Socket {
     /// The connection is up: `Connect`, then `Ready`, then any bytes queued while connecting
     /// become writable (spec 18, 20).
     pub fn handle_connected(&mut self, now: Instant) {
-        let State::Connecting { write } = self.state else { return };
-        self.state = State::Open { read: ReadHalf::Open, write };
+        let State::Connecting { write } = self.state else {
+            return;
+        };
+        self.state = State::Open {
+            read: ReadHalf::Open,
+            write,
+        };
         self.events.push_back(SocketEvent::Connect);
         self.events.push_back(SocketEvent::Ready);
         self.queue_socket_options();
@@ -108,16 +125,26 @@ impl Socket {
             return;
         }
         self.bytes_read += buf.len() as u64;
-        self.events.push_back(SocketEvent::Data(buf.split().freeze()));
+        self.events
+            .push_back(SocketEvent::Data(buf.split().freeze()));
         self.touch(now);
     }
 
     /// The peer sent FIN (a read returned 0 bytes). The driver reports it only after every
     /// byte read before it was consumed by [`Socket::handle_read`] (spec 23).
     pub fn handle_eof(&mut self, now: Instant) {
-        let State::Open { read: ReadHalf::Open, write } = self.state else { return };
+        let State::Open {
+            read: ReadHalf::Open,
+            write,
+        } = self.state
+        else {
+            return;
+        };
         if self.paused {
-            self.state = State::Open { read: ReadHalf::EofPending, write };
+            self.state = State::Open {
+                read: ReadHalf::EofPending,
+                write,
+            };
             return;
         }
         self.emit_end(now);
@@ -132,7 +159,9 @@ impl Socket {
         let mut left = n.min(self.queued);
         self.queued -= left;
         while left > 0 {
-            let Some(front) = self.queue.front_mut() else { break };
+            let Some(front) = self.queue.front_mut() else {
+                break;
+            };
             if front.len() > left {
                 front.advance(left);
                 left = 0;
@@ -240,7 +269,10 @@ impl Socket {
     pub fn destroy_soon(&mut self, now: Instant) {
         match self.state {
             State::Closed => {}
-            State::Open { write: WriteHalf::Finished, .. } => self.destroy(now),
+            State::Open {
+                write: WriteHalf::Finished,
+                ..
+            } => self.destroy(now),
             State::Connecting { .. } | State::Open { .. } => {
                 self.destroy_on_finish = true;
                 // Ending an open write side cannot fail; an ending one finishes by itself.
@@ -271,7 +303,11 @@ impl Socket {
     /// `End` (spec 22, 23). The driver then feeds any bytes it kept.
     pub fn resume(&mut self, now: Instant) {
         self.paused = false;
-        if let State::Open { read: ReadHalf::EofPending, .. } = self.state {
+        if let State::Open {
+            read: ReadHalf::EofPending,
+            ..
+        } = self.state
+        {
             self.emit_end(now);
         }
     }
@@ -327,12 +363,22 @@ impl Socket {
 
     /// True when the driver should read from the OS socket: open, reading, not paused.
     pub fn wants_read(&self) -> bool {
-        matches!(self.state, State::Open { read: ReadHalf::Open, .. }) && !self.paused
+        matches!(
+            self.state,
+            State::Open {
+                read: ReadHalf::Open,
+                ..
+            }
+        ) && !self.paused
     }
 
     /// When to call [`Socket::handle_timeout`]; `None` when no timer is armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.is_closed() { None } else { self.deadline }
+        if self.is_closed() {
+            None
+        } else {
+            self.deadline
+        }
     }
 
     // ---- getters ------------------------------------------------------------------------
@@ -358,13 +404,14 @@ impl Socket {
         match self.state {
             State::Connecting { .. } => ReadyState::Opening,
             State::Closed => ReadyState::Closed,
-            State::Open { read, write } => match (read != ReadHalf::Ended, write == WriteHalf::Open)
-            {
-                (true, true) => ReadyState::Open,
-                (true, false) => ReadyState::ReadOnly,
-                (false, true) => ReadyState::WriteOnly,
-                (false, false) => ReadyState::Closed,
-            },
+            State::Open { read, write } => {
+                match (read != ReadHalf::Ended, write == WriteHalf::Open) {
+                    (true, true) => ReadyState::Open,
+                    (true, false) => ReadyState::ReadOnly,
+                    (false, true) => ReadyState::WriteOnly,
+                    (false, false) => ReadyState::Closed,
+                }
+            }
         }
     }
 
@@ -394,8 +441,13 @@ impl Socket {
     }
 
     fn emit_end(&mut self, now: Instant) {
-        let State::Open { write, .. } = self.state else { return };
-        self.state = State::Open { read: ReadHalf::Ended, write };
+        let State::Open { write, .. } = self.state else {
+            return;
+        };
+        self.state = State::Open {
+            read: ReadHalf::Ended,
+            write,
+        };
         self.events.push_back(SocketEvent::End);
         if !self.config.allow_half_open && write == WriteHalf::Open {
             self.set_write_half(WriteHalf::Ending);
@@ -415,7 +467,9 @@ impl Socket {
     /// queue empties, `Finish` and FIN when an ending queue empties, `Close` when both halves
     /// are done.
     fn progress(&mut self) {
-        let State::Open { read, write } = self.state else { return };
+        let State::Open { read, write } = self.state else {
+            return;
+        };
         if self.queued > 0 {
             return;
         }
@@ -426,7 +480,10 @@ impl Socket {
             }
         }
         if write == WriteHalf::Ending {
-            self.state = State::Open { read, write: WriteHalf::Finished };
+            self.state = State::Open {
+                read,
+                write: WriteHalf::Finished,
+            };
             self.actions.push_back(Action::Shutdown);
             self.events.push_back(SocketEvent::Finish);
             if self.destroy_on_finish {
@@ -434,7 +491,11 @@ impl Socket {
                 return;
             }
         }
-        if let State::Open { read: ReadHalf::Ended, write: WriteHalf::Finished } = self.state {
+        if let State::Open {
+            read: ReadHalf::Ended,
+            write: WriteHalf::Finished,
+        } = self.state
+        {
             self.close(false, false);
         }
     }

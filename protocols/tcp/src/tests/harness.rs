@@ -90,7 +90,10 @@ impl Pair {
         };
         pair.client.socket.handle_connected(now);
         pair.drive();
-        assert_events!(pair.client.events, [SocketEvent::Connect, SocketEvent::Ready]);
+        assert_events!(
+            pair.client.events,
+            [SocketEvent::Connect, SocketEvent::Ready]
+        );
         pair
     }
 
@@ -98,8 +101,17 @@ impl Pair {
     pub(crate) fn drive(&mut self) {
         for _ in 0..10_000 {
             let now = self.clock.now();
-            let moved = step(now, &mut self.client, &mut self.to_server, &mut self.to_client)
-                | step(now, &mut self.server, &mut self.to_client, &mut self.to_server);
+            let moved = step(
+                now,
+                &mut self.client,
+                &mut self.to_server,
+                &mut self.to_client,
+            ) | step(
+                now,
+                &mut self.server,
+                &mut self.to_client,
+                &mut self.to_server,
+            );
             if !moved {
                 return;
             }
@@ -218,7 +230,10 @@ pub(crate) fn flush(socket: &mut Socket, now: std::time::Instant) -> Vec<u8> {
 
 /// `n` bytes of a repeating pattern.
 pub(crate) fn pattern(n: usize) -> Bytes {
-    (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>().into()
+    (0..n)
+        .map(|i| u8::try_from(i % 251).expect("below 251"))
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// Shorthand for a reset error kind in tests.

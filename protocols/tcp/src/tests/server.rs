@@ -34,14 +34,25 @@ fn idle_listen_emits_listening_only_after_bind() {
     let now = Instant::now();
     let mut server = Server::new(ServerConfig::default());
     server.listen(now, addr(0)).unwrap();
-    assert!(events(&mut server).is_empty(), "listening is never emitted inside listen()");
+    assert!(
+        events(&mut server).is_empty(),
+        "listening is never emitted inside listen()"
+    );
     assert_eq!(
         server.poll_action(),
-        Some(ServerAction::Listen { address: addr(0), backlog: 511 })
+        Some(ServerAction::Listen {
+            address: addr(0),
+            backlog: 511
+        })
     );
     assert_eq!(server.address(), None);
     server.handle_listening(now, addr(4321));
-    assert_eq!(events(&mut server), vec![ServerEvent::Listening { address: addr(4321) }]);
+    assert_eq!(
+        events(&mut server),
+        vec![ServerEvent::Listening {
+            address: addr(4321)
+        }]
+    );
     assert_eq!(server.address(), Some(&addr(4321)));
     server.close(now).unwrap();
     assert_eq!(server.address(), None);
@@ -56,8 +67,13 @@ fn binding_error_emits_error_and_allows_listen_again() {
     server.listen(now, addr(80)).unwrap();
     server.handle_listen_error(now, ErrorKind::AddrInUse);
     let events_now = events(&mut server);
-    assert_eq!(events_now, vec![ServerEvent::Error(Error::Io(ErrorKind::AddrInUse))]);
-    let ServerEvent::Error(error) = &events_now[0] else { unreachable!() };
+    assert_eq!(
+        events_now,
+        vec![ServerEvent::Error(Error::Io(ErrorKind::AddrInUse))]
+    );
+    let ServerEvent::Error(error) = &events_now[0] else {
+        unreachable!()
+    };
     assert_eq!(error.code(), "EADDRINUSE");
     assert_eq!(server.listen(now, addr(81)), Ok(()));
 }
@@ -76,13 +92,23 @@ fn listening_listen_again_is_an_error() {
 #[test]
 fn listening_accept_emits_connection_per_socket() {
     let (mut server, now) = listening(ServerConfig::default());
-    assert_eq!(server.handle_accept(now, ConnectionId(1)), Admission::Accept);
-    assert_eq!(server.handle_accept(now, ConnectionId(2)), Admission::Accept);
+    assert_eq!(
+        server.handle_accept(now, ConnectionId(1)),
+        Admission::Accept
+    );
+    assert_eq!(
+        server.handle_accept(now, ConnectionId(2)),
+        Admission::Accept
+    );
     assert_eq!(
         events(&mut server),
         vec![
-            ServerEvent::Connection { id: ConnectionId(1) },
-            ServerEvent::Connection { id: ConnectionId(2) }
+            ServerEvent::Connection {
+                id: ConnectionId(1)
+            },
+            ServerEvent::Connection {
+                id: ConnectionId(2)
+            }
         ]
     );
     assert_eq!(server.connections(), 2);
@@ -100,7 +126,10 @@ fn closing_waits_for_every_connection() {
     assert_eq!(server.poll_action(), Some(ServerAction::CloseListener));
     assert_eq!(server.handle_accept(now, ConnectionId(3)), Admission::Drop);
     server.handle_connection_closed(now, ConnectionId(1));
-    assert!(events(&mut server).is_empty(), "one connection is still open");
+    assert!(
+        events(&mut server).is_empty(),
+        "one connection is still open"
+    );
     server.handle_connection_closed(now, ConnectionId(99));
     assert!(events(&mut server).is_empty(), "unknown ids are ignored");
     server.handle_connection_closed(now, ConnectionId(2));
@@ -120,26 +149,46 @@ fn listening_close_without_connections_closes_at_once() {
 fn idle_close_is_not_running() {
     let now = Instant::now();
     let mut server = Server::new(ServerConfig::default());
-    assert_eq!(server.close(now), Err(Error::Usage(UsageError::ServerNotRunning)));
+    assert_eq!(
+        server.close(now),
+        Err(Error::Usage(UsageError::ServerNotRunning))
+    );
     let (mut server, now) = listening(ServerConfig::default());
     server.handle_accept(now, ConnectionId(1));
     server.close(now).unwrap();
-    assert_eq!(server.close(now), Err(Error::Usage(UsageError::ServerNotRunning)));
+    assert_eq!(
+        server.close(now),
+        Err(Error::Usage(UsageError::ServerNotRunning))
+    );
 }
 
 /// spec 16: at `maxConnections` further connections are dropped with `drop`; zero drops all.
 #[test]
 fn listening_max_connections_drops_extra() {
-    let config = ServerConfig { max_connections: Some(1), ..ServerConfig::default() };
+    let config = ServerConfig {
+        max_connections: Some(1),
+        ..ServerConfig::default()
+    };
     let (mut server, now) = listening(config);
-    assert_eq!(server.handle_accept(now, ConnectionId(1)), Admission::Accept);
+    assert_eq!(
+        server.handle_accept(now, ConnectionId(1)),
+        Admission::Accept
+    );
     assert_eq!(server.handle_accept(now, ConnectionId(2)), Admission::Drop);
     assert_eq!(
         events(&mut server),
-        vec![ServerEvent::Connection { id: ConnectionId(1) }, ServerEvent::Drop]
+        vec![
+            ServerEvent::Connection {
+                id: ConnectionId(1)
+            },
+            ServerEvent::Drop
+        ]
     );
     server.handle_connection_closed(now, ConnectionId(1));
-    assert_eq!(server.handle_accept(now, ConnectionId(3)), Admission::Accept);
+    assert_eq!(
+        server.handle_accept(now, ConnectionId(3)),
+        Admission::Accept
+    );
     server.set_max_connections(Some(0));
     assert_eq!(server.handle_accept(now, ConnectionId(4)), Admission::Drop);
 }

@@ -11,7 +11,10 @@ use super::harness::{
 use crate::{Action, Error, ReadyState, Socket, SocketConfig, SocketEvent, UsageError};
 
 fn half_open() -> SocketConfig {
-    SocketConfig { allow_half_open: true, ..SocketConfig::default() }
+    SocketConfig {
+        allow_half_open: true,
+        ..SocketConfig::default()
+    }
 }
 
 /// spec 18: a client socket emits `connect`, then `ready`, when the connection is up.
@@ -22,7 +25,10 @@ fn connecting_connected_emits_connect_then_ready() {
     assert_eq!(socket.ready_state(), ReadyState::Opening);
     assert!(!socket.wants_read());
     socket.handle_connected(now);
-    assert_eq!(events(&mut socket), vec![SocketEvent::Connect, SocketEvent::Ready]);
+    assert_eq!(
+        events(&mut socket),
+        vec![SocketEvent::Connect, SocketEvent::Ready]
+    );
     assert_eq!(socket.ready_state(), ReadyState::Open);
     assert!(socket.wants_read());
 }
@@ -42,7 +48,9 @@ fn connecting_refused_emits_error_then_close_had_error() {
             SocketEvent::Close { had_error: true }
         ]
     );
-    let SocketEvent::Error(error) = &events[0] else { unreachable!() };
+    let SocketEvent::Error(error) = &events[0] else {
+        unreachable!()
+    };
     assert_eq!(error.code(), "ECONNREFUSED");
     assert_eq!(actions(&mut socket), vec![Action::Close { reset: false }]);
 }
@@ -53,7 +61,10 @@ fn connecting_write_queues_until_connected() {
     let now = Instant::now();
     let mut socket = Socket::connect(now, SocketConfig::default());
     assert_eq!(socket.write(now, Bytes::from_static(b"early")), Ok(true));
-    assert!(flush(&mut socket, now).is_empty(), "nothing may leave before connect");
+    assert!(
+        flush(&mut socket, now).is_empty(),
+        "nothing may leave before connect"
+    );
     assert_eq!(socket.buffer_size(), 5);
     socket.handle_connected(now);
     assert_eq!(flush(&mut socket, now), b"early");
@@ -79,8 +90,14 @@ fn established_reads_emit_data_in_order() {
             SocketEvent::Data(Bytes::from_static(b"de"))
         ]
     );
-    let SocketEvent::Data(first) = &events[0] else { unreachable!() };
-    assert_eq!(first.as_ptr(), ptr, "data is split from the read buffer, not copied");
+    let SocketEvent::Data(first) = &events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        first.as_ptr(),
+        ptr,
+        "data is split from the read buffer, not copied"
+    );
     assert_eq!(socket.bytes_read(), 5);
 }
 
@@ -98,14 +115,20 @@ fn established_pause_stops_data_and_resume_restarts_it() {
     socket.resume(now);
     assert!(socket.wants_read());
     socket.handle_read(now, &mut buf);
-    assert_eq!(events(&mut socket), vec![SocketEvent::Data(Bytes::from_static(b"held"))]);
+    assert_eq!(
+        events(&mut socket),
+        vec![SocketEvent::Data(Bytes::from_static(b"held"))]
+    );
 }
 
 /// spec 17: with `pauseOnConnect` an accepted socket reads nothing until `resume()`.
 #[test]
 fn accepted_pause_on_connect_reads_nothing_until_resume() {
     let now = Instant::now();
-    let config = SocketConfig { pause_on_connect: true, ..SocketConfig::default() };
+    let config = SocketConfig {
+        pause_on_connect: true,
+        ..SocketConfig::default()
+    };
     let mut socket = Socket::accepted(now, config);
     assert!(!socket.wants_read());
     assert!(socket.is_paused());
@@ -122,7 +145,10 @@ fn established_eof_while_paused_emits_end_on_resume() {
     socket.handle_read(now, &mut buf);
     socket.pause();
     socket.handle_eof(now);
-    assert_eq!(events(&mut socket), vec![SocketEvent::Data(Bytes::from_static(b"x"))]);
+    assert_eq!(
+        events(&mut socket),
+        vec![SocketEvent::Data(Bytes::from_static(b"x"))]
+    );
     socket.resume(now);
     assert_eq!(events(&mut socket), vec![SocketEvent::End]);
     assert!(!socket.wants_read());
@@ -136,13 +162,19 @@ fn established_peer_fin_flushes_then_finish_then_close() {
     socket.write(now, Bytes::from_static(b"pending")).unwrap();
     socket.handle_eof(now);
     assert_eq!(events(&mut socket), vec![SocketEvent::End]);
-    assert!(actions(&mut socket).is_empty(), "no FIN before the queue is written");
+    assert!(
+        actions(&mut socket).is_empty(),
+        "no FIN before the queue is written"
+    );
     assert_eq!(flush(&mut socket, now), b"pending");
     assert_eq!(
         events(&mut socket),
         vec![SocketEvent::Finish, SocketEvent::Close { had_error: false }]
     );
-    assert_eq!(actions(&mut socket), vec![Action::Shutdown, Action::Close { reset: false }]);
+    assert_eq!(
+        actions(&mut socket),
+        vec![Action::Shutdown, Action::Close { reset: false }]
+    );
     assert_eq!(socket.ready_state(), ReadyState::Closed);
 }
 
@@ -174,10 +206,18 @@ fn half_open_peer_fin_keeps_socket_writable() {
     assert_events!(pair.server.events, [SocketEvent::End]);
     assert_eq!(pair.server.socket.ready_state(), ReadyState::WriteOnly);
     let now = pair.now();
-    assert_eq!(pair.server.socket.write(now, Bytes::from_static(b"still here")), Ok(true));
+    assert_eq!(
+        pair.server
+            .socket
+            .write(now, Bytes::from_static(b"still here")),
+        Ok(true)
+    );
     pair.drive();
     assert_eq!(pair.client.take_data(), b"still here");
-    pair.server.socket.end(now, Some(Bytes::from_static(b" bye"))).unwrap();
+    pair.server
+        .socket
+        .end(now, Some(Bytes::from_static(b" bye")))
+        .unwrap();
     pair.drive();
     assert_eq!(pair.client.take_data(), b" bye");
     assert_events!(
@@ -186,7 +226,11 @@ fn half_open_peer_fin_keeps_socket_writable() {
     );
     assert_events!(
         pair.client.events,
-        [SocketEvent::Finish, SocketEvent::End, SocketEvent::Close { had_error: false }]
+        [
+            SocketEvent::Finish,
+            SocketEvent::End,
+            SocketEvent::Close { had_error: false }
+        ]
     );
 }
 
@@ -196,16 +240,33 @@ fn half_open_peer_fin_keeps_socket_writable() {
 fn ending_write_after_end_is_an_error_and_peer_may_still_send() {
     let mut pair = Pair::new(SocketConfig::default(), half_open());
     let now = pair.now();
-    pair.client.socket.end(now, Some(Bytes::from_static(b"last words"))).unwrap();
+    pair.client
+        .socket
+        .end(now, Some(Bytes::from_static(b"last words")))
+        .unwrap();
     assert_eq!(pair.client.socket.ready_state(), ReadyState::ReadOnly);
-    let err = pair.client.socket.write(now, Bytes::from_static(b"more")).unwrap_err();
+    let err = pair
+        .client
+        .socket
+        .write(now, Bytes::from_static(b"more"))
+        .unwrap_err();
     assert_eq!(err, Error::Usage(UsageError::WriteAfterEnd));
     assert_eq!(err.code(), "ERR_STREAM_WRITE_AFTER_END");
-    assert_eq!(pair.client.socket.end(now, Some(Bytes::from_static(b"x"))), Err(err));
-    assert_eq!(pair.client.socket.end(now, None), Ok(()), "a second end() is a no-op");
+    assert_eq!(
+        pair.client.socket.end(now, Some(Bytes::from_static(b"x"))),
+        Err(err)
+    );
+    assert_eq!(
+        pair.client.socket.end(now, None),
+        Ok(()),
+        "a second end() is a no-op"
+    );
     pair.drive();
     assert_eq!(pair.server.take_data(), b"last words");
-    pair.server.socket.write(now, Bytes::from_static(b"reply")).unwrap();
+    pair.server
+        .socket
+        .write(now, Bytes::from_static(b"reply"))
+        .unwrap();
     pair.drive();
     assert_eq!(pair.client.take_data(), b"reply");
     assert_events!(pair.client.events, [SocketEvent::Finish]);
@@ -217,23 +278,36 @@ fn ending_write_after_end_is_an_error_and_peer_may_still_send() {
 fn established_write_at_high_water_mark_returns_false_then_drain() {
     let (mut socket, now) = socket_established(SocketConfig::default());
     assert_eq!(socket.write(now, pattern(16_383)), Ok(true));
-    assert_eq!(socket.write(now, pattern(1)), Ok(false), "16384 queued reaches the mark");
+    assert_eq!(
+        socket.write(now, pattern(1)),
+        Ok(false),
+        "16384 queued reaches the mark"
+    );
     assert_eq!(socket.write(now, pattern(10)), Ok(false));
     assert_eq!(socket.buffer_size(), 16_394);
     assert_eq!(socket.bytes_written(), 16_394);
     socket.advance_transmit(now, 16_000);
-    assert!(events(&mut socket).is_empty(), "no drain before the queue is empty");
+    assert!(
+        events(&mut socket).is_empty(),
+        "no drain before the queue is empty"
+    );
     socket.advance_transmit(now, 394);
     assert_eq!(events(&mut socket), vec![SocketEvent::Drain]);
     socket.write(now, pattern(5)).unwrap();
     socket.advance_transmit(now, 5);
-    assert!(events(&mut socket).is_empty(), "drain only after a write returned false");
+    assert!(
+        events(&mut socket).is_empty(),
+        "drain only after a write returned false"
+    );
 }
 
 /// spec 28: the high-water mark is a setting.
 #[test]
 fn established_custom_high_water_mark() {
-    let config = SocketConfig { high_water_mark: 4, ..SocketConfig::default() };
+    let config = SocketConfig {
+        high_water_mark: 4,
+        ..SocketConfig::default()
+    };
     let (mut socket, now) = socket_established(config);
     assert_eq!(socket.write(now, pattern(3)), Ok(true));
     assert_eq!(socket.write(now, pattern(1)), Ok(false));
@@ -266,7 +340,9 @@ fn slow_link_backpressure_delivers_everything_in_order() {
             saw_false += 1;
             pair.drive();
             assert!(pair.client.events.contains(&SocketEvent::Drain));
-            pair.client.events.retain(|event| *event != SocketEvent::Drain);
+            pair.client
+                .events
+                .retain(|event| *event != SocketEvent::Drain);
         }
     }
     pair.drive();
@@ -290,11 +366,19 @@ fn established_idle_timeout_fires_without_closing_and_rearms_on_activity() {
     let _ = events(&mut socket);
     socket.handle_timeout(t1 + Duration::from_millis(100));
     assert_eq!(events(&mut socket), vec![SocketEvent::Timeout]);
-    assert_eq!(socket.ready_state(), ReadyState::Open, "timeout does not close");
+    assert_eq!(
+        socket.ready_state(),
+        ReadyState::Open,
+        "timeout does not close"
+    );
     assert_eq!(socket.poll_timeout(), None, "fires once per idle period");
     let t2 = t1 + Duration::from_millis(300);
     socket.write(t2, pattern(1)).unwrap();
-    assert_eq!(socket.poll_timeout(), Some(t2 + Duration::from_millis(100)), "write re-arms");
+    assert_eq!(
+        socket.poll_timeout(),
+        Some(t2 + Duration::from_millis(100)),
+        "write re-arms"
+    );
     socket.set_timeout(t2, Some(Duration::ZERO));
     assert_eq!(socket.poll_timeout(), None, "0 disables");
 }
@@ -303,7 +387,10 @@ fn established_idle_timeout_fires_without_closing_and_rearms_on_activity() {
 #[test]
 fn connecting_timeout_from_config_fires() {
     let now = Instant::now();
-    let config = SocketConfig { timeout: Some(Duration::from_secs(1)), ..SocketConfig::default() };
+    let config = SocketConfig {
+        timeout: Some(Duration::from_secs(1)),
+        ..SocketConfig::default()
+    };
     let mut socket = Socket::connect(now, config);
     socket.handle_timeout(now + Duration::from_secs(1));
     assert_eq!(events(&mut socket), vec![SocketEvent::Timeout]);
@@ -320,9 +407,15 @@ fn established_reset_emits_error_then_close_once() {
     socket.handle_read(now, &mut BytesMut::from(&b"late"[..]));
     assert_eq!(
         events(&mut socket),
-        vec![SocketEvent::Error(Error::Io(RESET)), SocketEvent::Close { had_error: true }]
+        vec![
+            SocketEvent::Error(Error::Io(RESET)),
+            SocketEvent::Close { had_error: true }
+        ]
     );
-    assert_eq!(socket.write(now, pattern(1)), Err(Error::Usage(UsageError::Destroyed)));
+    assert_eq!(
+        socket.write(now, pattern(1)),
+        Err(Error::Usage(UsageError::Destroyed))
+    );
     assert_eq!(socket.poll_timeout(), None);
     assert_eq!(socket.buffer_size(), 0);
 }
@@ -335,9 +428,15 @@ fn established_destroy_closes_at_once() {
     socket.write(now, pattern(100)).unwrap();
     socket.destroy(now);
     socket.destroy(now);
-    assert_eq!(events(&mut socket), vec![SocketEvent::Close { had_error: false }]);
+    assert_eq!(
+        events(&mut socket),
+        vec![SocketEvent::Close { had_error: false }]
+    );
     assert_eq!(actions(&mut socket), vec![Action::Close { reset: false }]);
-    assert!(flush(&mut socket, now).is_empty(), "queued bytes are dropped");
+    assert!(
+        flush(&mut socket, now).is_empty(),
+        "queued bytes are dropped"
+    );
 
     let (mut socket, now) = socket_established(SocketConfig::default());
     socket.destroy_with_error(now, Error::Io(ErrorKind::Other));
@@ -363,12 +462,18 @@ fn established_destroy_soon_flushes_then_closes_and_reset_sends_rst() {
         events(&mut socket),
         vec![SocketEvent::Finish, SocketEvent::Close { had_error: false }]
     );
-    assert_eq!(actions(&mut socket), vec![Action::Shutdown, Action::Close { reset: false }]);
+    assert_eq!(
+        actions(&mut socket),
+        vec![Action::Shutdown, Action::Close { reset: false }]
+    );
 
     let (mut socket, now) = socket_established(SocketConfig::default());
     socket.reset_and_destroy(now);
     assert_eq!(actions(&mut socket), vec![Action::Close { reset: true }]);
-    assert_eq!(events(&mut socket), vec![SocketEvent::Close { had_error: false }]);
+    assert_eq!(
+        events(&mut socket),
+        vec![SocketEvent::Close { had_error: false }]
+    );
 }
 
 /// spec 37, 38: `setNoDelay` and `setKeepAlive` become driver actions; options from the
@@ -382,15 +487,24 @@ fn socket_options_become_actions() {
         ..SocketConfig::default()
     };
     let mut socket = Socket::connect(now, config);
-    assert!(actions(&mut socket).is_empty(), "nothing to apply before connect");
+    assert!(
+        actions(&mut socket).is_empty(),
+        "nothing to apply before connect"
+    );
     socket.handle_connected(now);
     assert_eq!(
         actions(&mut socket),
-        vec![Action::SetNoDelay(true), Action::SetKeepAlive(Some(Duration::from_secs(5)))]
+        vec![
+            Action::SetNoDelay(true),
+            Action::SetKeepAlive(Some(Duration::from_secs(5)))
+        ]
     );
     socket.set_no_delay(false);
     socket.set_keep_alive(None);
-    assert_eq!(actions(&mut socket), vec![Action::SetNoDelay(false), Action::SetKeepAlive(None)]);
+    assert_eq!(
+        actions(&mut socket),
+        vec![Action::SetNoDelay(false), Action::SetKeepAlive(None)]
+    );
 }
 
 /// spec 33, 34: a full conversation over the in-memory pair ends with `close(false)` last on
@@ -399,19 +513,33 @@ fn socket_options_become_actions() {
 fn pair_normal_close_runs_end_finish_close_on_both_sides() {
     let mut pair = Pair::new(SocketConfig::default(), SocketConfig::default());
     let now = pair.now();
-    pair.client.socket.write(now, Bytes::from_static(b"ping")).unwrap();
+    pair.client
+        .socket
+        .write(now, Bytes::from_static(b"ping"))
+        .unwrap();
     pair.drive();
     assert_eq!(pair.server.take_data(), b"ping");
-    pair.server.socket.end(now, Some(Bytes::from_static(b"pong"))).unwrap();
+    pair.server
+        .socket
+        .end(now, Some(Bytes::from_static(b"pong")))
+        .unwrap();
     pair.drive();
     assert_eq!(pair.client.take_data(), b"pong");
     assert_events!(
         pair.client.events,
-        [SocketEvent::End, SocketEvent::Finish, SocketEvent::Close { had_error: false }]
+        [
+            SocketEvent::End,
+            SocketEvent::Finish,
+            SocketEvent::Close { had_error: false }
+        ]
     );
     assert_events!(
         pair.server.events,
-        [SocketEvent::Finish, SocketEvent::End, SocketEvent::Close { had_error: false }]
+        [
+            SocketEvent::Finish,
+            SocketEvent::End,
+            SocketEvent::Close { had_error: false }
+        ]
     );
 }
 
@@ -436,9 +564,14 @@ fn ready_state_follows_the_halves() {
 fn pair_idle_server_times_out_and_traffic_rearms() {
     let mut pair = Pair::new(SocketConfig::default(), SocketConfig::default());
     let now = pair.now();
-    pair.server.socket.set_timeout(now, Some(Duration::from_secs(2)));
+    pair.server
+        .socket
+        .set_timeout(now, Some(Duration::from_secs(2)));
     pair.advance(Duration::from_millis(1500));
-    pair.client.socket.write(pair.now(), Bytes::from_static(b"keepalive")).unwrap();
+    pair.client
+        .socket
+        .write(pair.now(), Bytes::from_static(b"keepalive"))
+        .unwrap();
     pair.drive();
     pair.advance(Duration::from_millis(1500));
     assert_eq!(pair.server.take_data(), b"keepalive");
