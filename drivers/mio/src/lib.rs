@@ -1,1 +1,140 @@
-//! placeholder
+//! sansnet-mio: the thin mio event loop that runs sansnet's machines over real sockets, with
+//! an API in the spirit of Node's `net` and `dgram`.
+//!
+//! The driver owns the OS sockets, the timers and the signal pipe, and does nothing else: it
+//! moves bytes, readiness and time between the OS and the machines of `sansnet-tcp` and
+//! `sansnet-udp`, and carries out what they ask (shut down, close, set `TCP_NODELAY`, bind).
+//! Every protocol decision is the machines'.
+//!
+//! # The driver loop
+//!
+//! For every ready OS socket, due timer, or application command, the driver runs the
+//! machine's drain rule: write what `transmit_chunks` offers (vectored, partial writes
+//! expected), carry out each `poll_action`, read while `wants_read` (bounded per turn so one
+//! connection cannot starve the others), queue each `poll_event` for the application, and
+//! re-arm the machine's timer from `poll_timeout`.
+//!
+//! # Application API
+//!
+//! Event polling rather than callbacks: create servers and sockets, then pull [`Event`]s with
+//! [`EventLoop::next_event`] and answer with commands. A server's
+//! `ServerEvent::Connection { id }` names the new socket as `SocketId::from(id)`.
+//!
+//! # Example
+//!
+//! An echo server and a client in one loop, over loopback:
+//!
+//! ```
+//! use std::net::SocketAddr;
+//! use std::time::Duration;
+//!
+//! use bytes::Bytes;
+//! use sansnet_mio::{Event, EventLoop};
+//! use sansnet_tcp::{Address, ServerConfig, ServerEvent, SocketConfig, SocketEvent};
+//!
+//! let mut ev = EventLoop::new()?;
+//! let server = ev.listen(Address::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)))), ServerConfig::default());
+//! let mut client = None;
+//! let mut echoed = Vec::new();
+//! while let Some(event) = ev.next_event(Some(Duration::from_secs(5)))? {
+//!     match event {
+//!         Event::Server { event: ServerEvent::Listening { address }, .. } => {
+//!             let id = ev.connect(address, SocketConfig::default());
+//!             ev.write(id, Bytes::from_static(b"hello"))?;
+//!             ev.end(id, None)?;
+//!             client = Some(id);
+//!         }
+//!         Event::Socket { socket, event: SocketEvent::Data(data) } if Some(socket) == client => {
+//!             echoed.extend_from_slice(&data);
+//!         }
+//!         Event::Socket { socket, event: SocketEvent::Data(data) } => {
+//!             ev.write(socket, data)?; // the echo
+//!         }
+//!         Event::Socket { socket, event: SocketEvent::Close { .. } } if Some(socket) == client => {
+//!             ev.close_server(server)?;
+//!         }
+//!         Event::Server { event: ServerEvent::Close, .. } => break,
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(echoed, b"hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Node mapping
+//!
+//! | Node | here |
+//! |---|---|
+//! | `net.createServer().listen(port \| path)` | [`EventLoop::listen`] with `Address::Tcp` or `Address::Unix` |
+//! | `server.close()` | [`EventLoop::close_server`] |
+//! | `net.connect(port \| path)` | [`EventLoop::connect`] |
+//! | `socket.write/end/destroy/pause/resume/setTimeout/setNoDelay` | [`EventLoop::write`], [`EventLoop::end`], ... or [`EventLoop::socket_command`] |
+//! | `dgram.createSocket`, `bind`, `send`, `close` | [`EventLoop::udp_socket`], [`EventLoop::udp_bind`], [`EventLoop::udp_send`], [`EventLoop::udp_close`] |
+//! | `process.on('SIGTERM')` | [`EventLoop::watch_signal`], [`Event::Signal`] |
+//!
+//! # Errors
+//!
+//! Commands return the machine crate's error (`sansnet_tcp::Error`, `sansnet_udp::Error`); I/O
+//! failures arrive as the machines' `Error` events. [`EventLoop::new`], [`EventLoop::next_event`]
+//! and [`EventLoop::watch_signal`] return `io::Error` for failures of the poller itself.
+//!
+//! # Panics
+//!
+//! Never on anything a peer sends; a panic is a bug.
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod event_loop;
+mod net;
+mod tcp;
+mod timers;
+mod udp;
+
+pub use event_loop::EventLoop;
+
+/// A server created by [`EventLoop::listen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId(pub u64);
+
+/// A TCP or Unix stream socket, connected by [`EventLoop::connect`] or accepted by a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId(pub u64);
+
+/// A datagram socket created by [`EventLoop::udp_socket`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UdpId(pub u64);
+
+impl From<sansnet_tcp::ConnectionId> for SocketId {
+    fn from(id: sansnet_tcp::ConnectionId) -> Self {
+        Self(id.0)
+    }
+}
+
+/// What the loop tells the application: a machine's event, tagged with whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// An event of a server (`listening`, `connection`, `drop`, `error`, `close`).
+    Server {
+        /// Which server.
+        server: ServerId,
+        /// The event.
+        event: sansnet_tcp::ServerEvent,
+    },
+    /// An event of a stream socket (`connect`, `data`, `end`, `drain`, ..., `close`).
+    Socket {
+        /// Which socket.
+        socket: SocketId,
+        /// The event.
+        event: sansnet_tcp::SocketEvent,
+    },
+    /// An event of a datagram socket (`listening`, `message`, `error`, `close`, send results).
+    Udp {
+        /// Which socket.
+        socket: UdpId,
+        /// The event.
+        event: sansnet_udp::SocketEvent,
+    },
+    /// A watched signal arrived (see [`EventLoop::watch_signal`]).
+    Signal(i32),
+}

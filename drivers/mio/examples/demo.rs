@@ -1,0 +1,197 @@
+//! The sansnet demo: a TCP echo server, a UDP echo server and a Unix-socket echo server on one
+//! single-threaded event loop.
+//!
+//! ```text
+//! cargo run --release -p sansnet-mio --example demo -- [--tcp ADDR] [--udp ADDR] [--unix PATH]
+//! ```
+//!
+//! Defaults: TCP 127.0.0.1:8124, UDP 127.0.0.1:41234, Unix `$TMPDIR/sansnet-demo.sock`. Prints
+//! `listening tcp 127.0.0.1:8124` (and `udp`, `unix`) once each is bound, then serves until
+//! SIGINT or SIGTERM, on which it closes the servers the way Node's `server.close()` does:
+//! stop accepting, let open connections finish, then exit 0. Connections still open 3 s after
+//! the signal (or at a second signal) are destroyed.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use sansnet_mio::{Event, EventLoop, ServerId, SocketId, UdpId};
+use sansnet_tcp::{Address, ServerConfig, ServerEvent, SocketEvent};
+use sansnet_udp::SocketEvent as UdpEvent;
+
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+const GRACE: Duration = Duration::from_secs(3);
+
+struct Options {
+    tcp: SocketAddr,
+    udp: SocketAddr,
+    unix: PathBuf,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        tcp: SocketAddr::from(([127, 0, 0, 1], 8124)),
+        udp: SocketAddr::from(([127, 0, 0, 1], 41234)),
+        unix: std::env::temp_dir().join("sansnet-demo.sock"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--tcp" => options.tcp = parse_addr(&value()?)?,
+            "--udp" => options.udp = parse_addr(&value()?)?,
+            "--unix" => options.unix = PathBuf::from(value()?),
+            "-h" | "--help" => {
+                return Err("usage: demo [--tcp ADDR] [--udp ADDR] [--unix PATH]".into());
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(options)
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("not an address (IP:PORT): {text:?}"))
+}
+
+/// A socket file left by a crashed run makes `listen` fail with `EADDRINUSE` (spec 41), as
+/// in Node; like many Node programs, the demo removes it first when nobody answers on it.
+fn remove_stale_socket(path: &PathBuf) {
+    if path.exists() && std::os::unix::net::UnixStream::connect(path).is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: Options) -> Result<(), String> {
+    let mut ev = EventLoop::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
+    for signal in [SIGINT, SIGTERM] {
+        ev.watch_signal(signal)
+            .map_err(|e| format!("cannot watch signal {signal}: {e}"))?;
+    }
+    remove_stale_socket(&options.unix);
+    let tcp = ev.listen(Address::Tcp(options.tcp), ServerConfig::default());
+    let unix = ev.listen(Address::Unix(options.unix.clone()), ServerConfig::default());
+    let udp = ev.udp_socket(sansnet_udp::SocketConfig::new(sansnet_udp::Family::of(
+        options.udp.ip(),
+    )));
+    ev.udp_bind(udp, Some(options.udp))
+        .map_err(|e| format!("udp bind: {e}"))?;
+
+    let mut open_servers: HashSet<ServerId> = [tcp, unix].into();
+    let mut udp_open = true;
+    let mut connections: HashSet<SocketId> = HashSet::new();
+    let mut stopping_since: Option<Instant> = None;
+
+    loop {
+        if open_servers.is_empty() && !udp_open {
+            return Ok(());
+        }
+        let wait = stopping_since.map(|since| GRACE.saturating_sub(since.elapsed()));
+        let Some(event) = ev
+            .next_event(wait)
+            .map_err(|e| format!("event loop: {e}"))?
+        else {
+            if stopping_since.is_some() {
+                // The grace period is over: destroy what is still open.
+                for socket in connections.drain() {
+                    ev.destroy(socket);
+                }
+                stopping_since = None;
+            }
+            continue;
+        };
+        match event {
+            Event::Server { server, event } => {
+                let kind = if server == tcp { "tcp" } else { "unix" };
+                match event {
+                    ServerEvent::Listening { address } => match address {
+                        Address::Tcp(addr) => say(&format!("listening {kind} {addr}")),
+                        Address::Unix(path) => say(&format!("listening {kind} {}", path.display())),
+                    },
+                    ServerEvent::Connection { id } => {
+                        connections.insert(SocketId::from(id));
+                    }
+                    ServerEvent::Error(error) => {
+                        return Err(format!("{kind} server: {error}"));
+                    }
+                    ServerEvent::Close => {
+                        open_servers.remove(&server);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Socket { socket, event } => match event {
+                SocketEvent::Data(data) => {
+                    // Echo with backpressure, as `socket.pipe(socket)` does.
+                    if let Ok(false) = ev.write(socket, data) {
+                        ev.pause(socket);
+                    }
+                }
+                SocketEvent::Drain => ev.resume(socket),
+                SocketEvent::Close { .. } => {
+                    connections.remove(&socket);
+                }
+                _ => {}
+            },
+            Event::Udp { socket, event } => on_udp(&mut ev, socket, event, &mut udp_open)?,
+            Event::Signal(_) => {
+                if stopping_since.is_some() {
+                    for socket in connections.drain() {
+                        ev.destroy(socket);
+                    }
+                    continue;
+                }
+                stopping_since = Some(Instant::now());
+                for server in open_servers.clone() {
+                    let _ = ev.close_server(server);
+                }
+                if udp_open {
+                    let _ = ev.udp_close(udp);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn on_udp(ev: &mut EventLoop, udp: UdpId, event: UdpEvent, open: &mut bool) -> Result<(), String> {
+    match event {
+        UdpEvent::Listening { address } => say(&format!("listening udp {address}")),
+        UdpEvent::Message { data, rinfo } => {
+            // A failed echo (the peer went away) is reported by a `Sent` event; nothing to do.
+            let _ = ev.udp_send(udp, data, rinfo.port, Some(rinfo.address));
+        }
+        UdpEvent::Error(error) => return Err(format!("udp: {error}")),
+        UdpEvent::Close => *open = false,
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,496 @@
+//! `EventLoop`: the mio `Poll`, the entries it serves, the timers, and the application API.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mio::net::UnixStream;
+use mio::{Events, Interest, Poll, Token};
+use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
+use sansnet_udp::SendId;
+
+use crate::net::Stream;
+use crate::tcp::{ServerEntry, SocketEntry};
+use crate::timers::Timers;
+use crate::udp::UdpEntry;
+use crate::{Event, ServerId, SocketId, UdpId};
+
+/// The mio token of an entry id. Ids count up from 1 and become tokens as they are.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "ids are allocated one by one from 1"
+)]
+pub(crate) fn token(id: u64) -> usize {
+    id as usize
+}
+
+#[derive(Debug)]
+enum Entry {
+    Server(Box<ServerEntry>),
+    Socket(Box<SocketEntry>),
+    Udp(Box<UdpEntry>),
+    Signal { stream: UnixStream, signal: i32 },
+}
+
+/// A single-threaded event loop that owns sockets and timers and runs sansnet's machines.
+///
+/// The application asks for servers, connections and datagram sockets, then pulls [`Event`]s
+/// with [`EventLoop::next_event`] and answers them with commands (`write`, `end`, `send`, ...).
+/// Every command runs the machine's drain rule at once: bytes go to the OS, actions are
+/// carried out, events are queued for the next `next_event`.
+#[derive(Debug)]
+pub struct EventLoop {
+    poll: Poll,
+    mio_events: Events,
+    next_id: u64,
+    entries: HashMap<u64, Entry>,
+    timers: Timers,
+    /// Entries to serve again without waiting for readiness: a datagram socket that spent
+    /// its receive budget, a stream socket whose events the application has all taken.
+    again: VecDeque<u64>,
+    events: VecDeque<Event>,
+}
+
+impl EventLoop {
+    /// A loop with nothing in it.
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            poll: Poll::new()?,
+            mio_events: Events::with_capacity(1024),
+            next_id: 1,
+            entries: HashMap::new(),
+            timers: Timers::default(),
+            again: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    // ---- servers ------------------------------------------------------------------------
+
+    /// `net.createServer(config).listen(address)`: a TCP address or a Unix socket path.
+    ///
+    /// `Listening` (or `Error`, e.g. `EADDRINUSE`) arrives through [`EventLoop::next_event`],
+    /// never from this call (spec 8).
+    pub fn listen(&mut self, address: Address, config: ServerConfig) -> ServerId {
+        let id = ServerId(self.allocate());
+        let mut server = Server::new(config);
+        // A new server is idle, so listen cannot fail.
+        let _ = server.listen(Instant::now(), address);
+        self.entries
+            .insert(id.0, Entry::Server(Box::new(ServerEntry::new(server))));
+        self.service(id.0, Instant::now());
+        id
+    }
+
+    /// `server.close()`: stop accepting; `Close` once every accepted connection has closed.
+    pub fn close_server(&mut self, id: ServerId) -> Result<(), sansnet_tcp::Error> {
+        let now = Instant::now();
+        let Some(Entry::Server(entry)) = self.entries.get_mut(&id.0) else {
+            return Err(sansnet_tcp::UsageError::ServerNotRunning.into());
+        };
+        entry.machine.close(now)?;
+        self.service(id.0, now);
+        Ok(())
+    }
+
+    /// The server machine, for its getters (`address()`, `connections()`).
+    pub fn server(&self, id: ServerId) -> Option<&Server> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Server(entry)) => Some(&entry.machine),
+            _ => None,
+        }
+    }
+
+    // ---- sockets ------------------------------------------------------------------------
+
+    /// `net.connect(address)`: `Connect` or `Error` (e.g. `ECONNREFUSED`) follows.
+    pub fn connect(&mut self, address: Address, config: SocketConfig) -> SocketId {
+        let now = Instant::now();
+        let id = SocketId(self.allocate());
+        let mut machine = Socket::connect(now, config);
+        let stream = Stream::connect(&address).and_then(|mut stream| {
+            stream.register(self.poll.registry(), Token(token(id.0)))?;
+            Ok(stream)
+        });
+        match stream {
+            Ok(stream) => {
+                let entry = SocketEntry::new(machine, stream, None);
+                self.entries.insert(id.0, Entry::Socket(Box::new(entry)));
+                self.service(id.0, now);
+            }
+            Err(e) => {
+                machine.handle_io_error(now, e.kind());
+                while let Some(event) = machine.poll_event() {
+                    self.events.push_back(Event::Socket { socket: id, event });
+                }
+            }
+        }
+        id
+    }
+
+    /// `socket.write(data)`: `Ok(false)` at the high-water mark; `Drain` follows.
+    pub fn write(&mut self, id: SocketId, data: Bytes) -> Result<bool, sansnet_tcp::Error> {
+        self.socket_command(id, |socket, now| socket.write(now, data))
+    }
+
+    /// `socket.end([data])`.
+    pub fn end(&mut self, id: SocketId, data: Option<Bytes>) -> Result<(), sansnet_tcp::Error> {
+        self.socket_command(id, |socket, now| socket.end(now, data))
+    }
+
+    /// `socket.destroy()`.
+    pub fn destroy(&mut self, id: SocketId) {
+        let _ = self.socket_command(id, |socket, now| {
+            socket.destroy(now);
+            Ok(())
+        });
+    }
+
+    /// `socket.pause()`: stop reading.
+    pub fn pause(&mut self, id: SocketId) {
+        let _ = self.socket_command(id, |socket, _| {
+            socket.pause();
+            Ok(())
+        });
+    }
+
+    /// `socket.resume()`: read again.
+    pub fn resume(&mut self, id: SocketId) {
+        let _ = self.socket_command(id, |socket, now| {
+            socket.resume(now);
+            Ok(())
+        });
+    }
+
+    /// `socket.setTimeout(ms)`; `None` or zero disables it.
+    pub fn set_timeout(&mut self, id: SocketId, timeout: Option<Duration>) {
+        let _ = self.socket_command(id, |socket, now| {
+            socket.set_timeout(now, timeout);
+            Ok(())
+        });
+    }
+
+    /// `socket.setNoDelay(no_delay)`.
+    pub fn set_no_delay(&mut self, id: SocketId, no_delay: bool) {
+        let _ = self.socket_command(id, |socket, _| {
+            socket.set_no_delay(no_delay);
+            Ok(())
+        });
+    }
+
+    /// Runs any command on the socket machine, then its drain rule. Commands on a socket that
+    /// is gone fail with `ERR_STREAM_DESTROYED`.
+    pub fn socket_command<T>(
+        &mut self,
+        id: SocketId,
+        command: impl FnOnce(&mut Socket, Instant) -> Result<T, sansnet_tcp::Error>,
+    ) -> Result<T, sansnet_tcp::Error> {
+        let now = Instant::now();
+        let Some(Entry::Socket(entry)) = self.entries.get_mut(&id.0) else {
+            return Err(sansnet_tcp::UsageError::Destroyed.into());
+        };
+        let result = command(&mut entry.machine, now);
+        self.service(id.0, now);
+        result
+    }
+
+    /// The socket machine, for its getters (`bytes_read()`, `buffer_size()`, ...); `None` once
+    /// it has closed.
+    pub fn socket(&self, id: SocketId) -> Option<&Socket> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Socket(entry)) => Some(&entry.machine),
+            _ => None,
+        }
+    }
+
+    /// `socket.remoteAddress` / `remotePort` (or the peer's path for Unix sockets).
+    pub fn peer_address(&self, id: SocketId) -> Option<Address> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Socket(entry)) => entry.stream.peer_address(),
+            _ => None,
+        }
+    }
+
+    /// `socket.localAddress` / `localPort`.
+    pub fn local_address(&self, id: SocketId) -> Option<Address> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Socket(entry)) => entry.stream.local_address(),
+            _ => None,
+        }
+    }
+
+    // ---- datagram sockets ---------------------------------------------------------------
+
+    /// `dgram.createSocket(config)`: an unbound socket; bind it with [`EventLoop::udp_bind`]
+    /// or let the first send bind it.
+    pub fn udp_socket(&mut self, config: sansnet_udp::SocketConfig) -> UdpId {
+        let id = UdpId(self.allocate());
+        let entry = UdpEntry::new(sansnet_udp::Socket::new(config));
+        self.entries.insert(id.0, Entry::Udp(Box::new(entry)));
+        id
+    }
+
+    /// `socket.bind(address)`: `Listening` (or `Error`) follows.
+    pub fn udp_bind(
+        &mut self,
+        id: UdpId,
+        address: Option<SocketAddr>,
+    ) -> Result<(), sansnet_udp::Error> {
+        self.udp_command(id, |socket, now| socket.bind(now, address))
+    }
+
+    /// `socket.send(data, offset, length, port, address)`: `Sent` follows with the result.
+    pub fn udp_send(
+        &mut self,
+        id: UdpId,
+        data: Bytes,
+        port: u16,
+        address: Option<IpAddr>,
+    ) -> Result<SendId, sansnet_udp::Error> {
+        let length = data.len();
+        self.udp_command(id, |socket, now| {
+            socket.send(now, data, 0, length, port, address)
+        })
+    }
+
+    /// `socket.close()`: `Close` follows; no `Message` after it.
+    pub fn udp_close(&mut self, id: UdpId) -> Result<(), sansnet_udp::Error> {
+        self.udp_command(id, |socket, now| socket.close(now))
+    }
+
+    /// Runs any command on the datagram socket machine, then its drain rule.
+    pub fn udp_command<T>(
+        &mut self,
+        id: UdpId,
+        command: impl FnOnce(&mut sansnet_udp::Socket, Instant) -> Result<T, sansnet_udp::Error>,
+    ) -> Result<T, sansnet_udp::Error> {
+        let now = Instant::now();
+        let Some(Entry::Udp(entry)) = self.entries.get_mut(&id.0) else {
+            return Err(sansnet_udp::UsageError::NotRunning.into());
+        };
+        let result = command(&mut entry.machine, now);
+        self.service(id.0, now);
+        result
+    }
+
+    /// The datagram socket machine, for its getters; `None` once it has closed.
+    pub fn udp(&self, id: UdpId) -> Option<&sansnet_udp::Socket> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Udp(entry)) => Some(&entry.machine),
+            _ => None,
+        }
+    }
+
+    // ---- signals ------------------------------------------------------------------------
+
+    /// Reports `signal` (e.g. `SIGINT`, `SIGTERM`) as [`Event::Signal`] instead of its
+    /// default action.
+    pub fn watch_signal(&mut self, signal: i32) -> io::Result<()> {
+        let (read, write) = std::os::unix::net::UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        write.set_nonblocking(true)?;
+        signal_hook::low_level::pipe::register(signal, write)?;
+        let mut stream = UnixStream::from_std(read);
+        let id = self.allocate();
+        self.poll
+            .registry()
+            .register(&mut stream, Token(token(id)), Interest::READABLE)?;
+        self.entries.insert(id, Entry::Signal { stream, signal });
+        Ok(())
+    }
+
+    // ---- running ------------------------------------------------------------------------
+
+    /// The next event, waiting up to `timeout` (`None`: until there is one). `Ok(None)` when
+    /// the time ran out, or at once when nothing is left that could produce an event.
+    pub fn next_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                if let Event::Socket { socket, .. } = &event {
+                    self.delivered(socket.0);
+                }
+                return Ok(Some(event));
+            }
+            if self.entries.is_empty() {
+                return Ok(None);
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            self.run_once(left)?;
+            if left == Some(Duration::ZERO) && self.events.is_empty() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// One turn: wait for readiness (at most `timeout`, less if a timer is due), then serve
+    /// the ready entries, the due timers and the entries owed another turn.
+    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let now = Instant::now();
+        let mut wait = timeout;
+        if !self.again.is_empty() || !self.events.is_empty() {
+            wait = Some(Duration::ZERO);
+        }
+        if let Some(at) = self.timers.next() {
+            let until = at.saturating_duration_since(now);
+            wait = Some(wait.map_or(until, |w| w.min(until)));
+        }
+        match self.poll.poll(&mut self.mio_events, wait) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            other => other?,
+        }
+        let ready: Vec<(u64, bool, bool)> = self
+            .mio_events
+            .iter()
+            .map(|e| {
+                let readable = e.is_readable() || e.is_read_closed() || e.is_error();
+                let writable = e.is_writable() || e.is_write_closed() || e.is_error();
+                (e.token().0 as u64, readable, writable)
+            })
+            .collect();
+        let now = Instant::now();
+        for (id, readable, writable) in ready {
+            self.on_ready(id, now, readable, writable);
+        }
+        while let Some(id) = self.timers.pop_due(now) {
+            match self.entries.get_mut(&id) {
+                Some(Entry::Socket(entry)) => entry.machine.handle_timeout(now),
+                Some(Entry::Udp(entry)) => {
+                    let _ = entry.machine.poll_timeout();
+                }
+                Some(Entry::Server(_) | Entry::Signal { .. }) | None => continue,
+            }
+            self.service(id, now);
+        }
+        for id in std::mem::take(&mut self.again) {
+            self.service(id, now);
+        }
+        Ok(())
+    }
+
+    fn on_ready(&mut self, id: u64, now: Instant, readable: bool, writable: bool) {
+        match self.entries.get_mut(&id) {
+            Some(Entry::Server(entry)) => {
+                let mut next = self.next_id;
+                let admitted = entry.accept(now, || {
+                    let id = next;
+                    next += 1;
+                    id
+                });
+                self.next_id = next;
+                // `Connection` events come before anything the new sockets emit.
+                self.service(id, now);
+                let config = match self.entries.get(&id) {
+                    Some(Entry::Server(entry)) => entry.machine.config().socket.clone(),
+                    _ => return,
+                };
+                for (socket_id, mut stream) in admitted {
+                    if stream
+                        .register(self.poll.registry(), Token(token(socket_id)))
+                        .is_err()
+                    {
+                        // A connection that cannot be polled is closed at once.
+                        self.connection_closed(ServerId(id), socket_id, now);
+                        continue;
+                    }
+                    let machine = Socket::accepted(now, config.clone());
+                    let entry = SocketEntry::new(machine, stream, Some(ServerId(id)));
+                    self.entries
+                        .insert(socket_id, Entry::Socket(Box::new(entry)));
+                    self.service(socket_id, now);
+                }
+            }
+            Some(Entry::Socket(entry)) => {
+                entry.on_ready(now, readable, writable);
+                self.service(id, now);
+            }
+            Some(Entry::Udp(entry)) => {
+                entry.readable |= readable;
+                self.service(id, now);
+            }
+            Some(Entry::Signal { stream, signal }) => {
+                let signal = *signal;
+                let mut buf = [0u8; 64];
+                let mut got = false;
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    got = true;
+                }
+                if got {
+                    self.events.push_back(Event::Signal(signal));
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Runs the drain rule of entry `id`, re-arms its timer, and removes it once closed.
+    fn service(&mut self, id: u64, now: Instant) {
+        let registry = self.poll.registry();
+        match self.entries.get_mut(&id) {
+            Some(Entry::Server(entry)) => {
+                entry.service(ServerId(id), now, registry, &mut self.events);
+                // Not listening and no connection left: it emitted `Close` or `Error` and can
+                // produce nothing more.
+                if !entry.machine.is_listening() && entry.machine.connections() == 0 {
+                    self.entries.remove(&id);
+                }
+            }
+            Some(Entry::Socket(entry)) => {
+                if entry.service(SocketId(id), now, registry, &mut self.events) {
+                    let server = entry.server;
+                    self.entries.remove(&id);
+                    self.timers.set(id, None);
+                    if let Some(server) = server {
+                        self.connection_closed(server, id, now);
+                    }
+                } else {
+                    self.timers.set(id, entry.machine.poll_timeout());
+                }
+            }
+            Some(Entry::Udp(entry)) => {
+                let (closed, again) = entry.service(UdpId(id), now, registry, &mut self.events);
+                if again {
+                    self.again.push_back(id);
+                }
+                if closed {
+                    self.entries.remove(&id);
+                    self.timers.set(id, None);
+                } else {
+                    self.timers.set(id, entry.machine.poll_timeout());
+                }
+            }
+            Some(Entry::Signal { .. }) | None => {}
+        }
+    }
+
+    /// The application took one of socket `id`'s events; once it has taken them all, the
+    /// socket may read again (see `SocketEntry::undelivered`).
+    fn delivered(&mut self, id: u64) {
+        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
+            entry.undelivered = entry.undelivered.saturating_sub(1);
+            if entry.undelivered == 0 {
+                self.again.push_back(id);
+            }
+        }
+    }
+
+    fn connection_closed(&mut self, server: ServerId, connection: u64, now: Instant) {
+        if let Some(Entry::Server(entry)) = self.entries.get_mut(&server.0) {
+            entry
+                .machine
+                .handle_connection_closed(now, ConnectionId(connection));
+            self.service(server.0, now);
+        }
+    }
+
+    fn allocate(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}

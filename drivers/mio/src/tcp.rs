@@ -1,0 +1,275 @@
+//! Running `sansnet_tcp` machines over OS sockets: one entry per connection and per server.
+//!
+//! Each `service` call is one round of the contract's drain rule: write what the machine
+//! offers, carry out its actions, read while it wants to read, then hand its events on.
+
+use std::io::{self, IoSlice};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use mio::{Registry, Token};
+use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket, SocketEvent};
+
+use crate::net::{Listener, Stream};
+use crate::{Event, ServerId, SocketId};
+
+/// How many bytes one read asks the OS for.
+const READ_CHUNK: usize = 64 * 1024;
+/// How many slices one vectored write gathers.
+const MAX_SLICES: usize = 64;
+
+/// One connection: the OS stream and its machine.
+#[derive(Debug)]
+pub(crate) struct SocketEntry {
+    pub(crate) machine: Socket,
+    pub(crate) stream: Stream,
+    /// The server that accepted it, told when it closes.
+    pub(crate) server: Option<ServerId>,
+    /// Waiting for the OS to finish `connect`.
+    pub(crate) connecting: bool,
+    /// The OS said readable and no read has returned `WouldBlock` since.
+    pub(crate) readable: bool,
+    /// Events handed to the event loop that the application has not taken yet. Nothing more
+    /// is read while there are any: the application answers one read's events before the
+    /// next read (or the peer's FIN) reaches the machine, as Node runs `'data'` listeners
+    /// before it reads on. So an echo written in answer to `data` goes out before the FIN
+    /// that the machine sends after `end`.
+    pub(crate) undelivered: usize,
+    read_buf: BytesMut,
+    eof: bool,
+    eof_reported: bool,
+}
+
+impl SocketEntry {
+    pub(crate) fn new(machine: Socket, stream: Stream, server: Option<ServerId>) -> Self {
+        Self {
+            connecting: server.is_none(),
+            machine,
+            stream,
+            server,
+            readable: true,
+            undelivered: 0,
+            read_buf: BytesMut::new(),
+            eof: false,
+            eof_reported: false,
+        }
+    }
+
+    /// Readiness from the OS. During a connect, checks whether it finished.
+    pub(crate) fn on_ready(&mut self, now: Instant, readable: bool, writable: bool) {
+        if readable {
+            self.readable = true;
+        }
+        if self.connecting && (writable || readable) {
+            match self.stream.finish_connect() {
+                Ok(true) => {
+                    self.connecting = false;
+                    self.machine.handle_connected(now);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.connecting = false;
+                    self.machine.handle_io_error(now, e.kind());
+                }
+            }
+        }
+    }
+
+    /// One drain-rule round, repeated until nothing moves; returns whether the machine
+    /// closed (the entry is then removed and its server told).
+    pub(crate) fn service(
+        &mut self,
+        id: SocketId,
+        now: Instant,
+        registry: &Registry,
+        out: &mut std::collections::VecDeque<Event>,
+    ) -> bool {
+        let mut closed = false;
+        loop {
+            let mut moved = self.flush(now);
+            while let Some(action) = self.machine.poll_action() {
+                moved = true;
+                self.apply(now, action, registry);
+            }
+            if !self.connecting && self.undelivered == 0 && self.machine.wants_read() {
+                moved |= self.read(now);
+            }
+            while let Some(event) = self.machine.poll_event() {
+                moved = true;
+                closed |= matches!(event, SocketEvent::Close { .. });
+                self.undelivered += 1;
+                out.push_back(Event::Socket { socket: id, event });
+            }
+            if !moved {
+                return closed;
+            }
+        }
+    }
+
+    /// Writes what the machine offers until it is empty or the OS would block.
+    fn flush(&mut self, now: Instant) -> bool {
+        let mut moved = false;
+        while self.machine.wants_write() {
+            let result = {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = self.machine.transmit_chunks(&mut slices);
+                self.stream.write_vectored(&slices[..n])
+            };
+            match result {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.machine.advance_transmit(now, n);
+                    moved = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.machine.handle_io_error(now, e.kind());
+                    return true;
+                }
+            }
+        }
+        moved
+    }
+
+    fn apply(&mut self, now: Instant, action: Action, registry: &Registry) {
+        let result = match action {
+            Action::Shutdown => match self.stream.shutdown_write() {
+                // The peer is already gone; the next read reports how.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                other => other,
+            },
+            Action::Close { reset } => {
+                if reset {
+                    let _ = self.stream.set_reset_on_close();
+                }
+                self.stream.deregister(registry);
+                Ok(())
+            }
+            Action::SetNoDelay(on) => self.stream.set_no_delay(on),
+            Action::SetKeepAlive(delay) => self.stream.set_keep_alive(delay),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            self.machine.handle_io_error(now, e.kind());
+        }
+    }
+
+    /// Feeds kept bytes, or reads once; reports EOF once every byte before it was consumed.
+    fn read(&mut self, now: Instant) -> bool {
+        if !self.read_buf.is_empty() {
+            self.machine.handle_read(now, &mut self.read_buf);
+            return true;
+        }
+        let mut moved = false;
+        while self.readable && !self.eof && !moved {
+            let start = self.read_buf.len();
+            self.read_buf.resize(start + READ_CHUNK, 0);
+            let result = self.stream.read(&mut self.read_buf[start..]);
+            let n = match &result {
+                Ok(n) => *n,
+                Err(_) => 0,
+            };
+            self.read_buf.truncate(start + n);
+            match result {
+                Ok(0) => self.eof = true,
+                Ok(_) => {
+                    self.machine.handle_read(now, &mut self.read_buf);
+                    moved = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                Err(e) => {
+                    self.machine.handle_io_error(now, e.kind());
+                    return true;
+                }
+            }
+        }
+        if self.eof && self.read_buf.is_empty() && !self.eof_reported && !moved {
+            self.eof_reported = true;
+            self.machine.handle_eof(now);
+            moved = true;
+        }
+        moved
+    }
+}
+
+/// One server: its machine and, while listening, its listener.
+#[derive(Debug)]
+pub(crate) struct ServerEntry {
+    pub(crate) machine: Server,
+    listener: Option<Listener>,
+}
+
+impl ServerEntry {
+    pub(crate) fn new(machine: Server) -> Self {
+        Self {
+            machine,
+            listener: None,
+        }
+    }
+
+    /// Carries out the machine's actions and hands its events on.
+    pub(crate) fn service(
+        &mut self,
+        id: ServerId,
+        now: Instant,
+        registry: &Registry,
+        out: &mut std::collections::VecDeque<Event>,
+    ) {
+        while let Some(action) = self.machine.poll_action() {
+            match action {
+                ServerAction::Listen { address, backlog } => {
+                    let bound = Listener::bind(&address, backlog).and_then(|(mut l, bound)| {
+                        l.register(registry, Token(crate::event_loop::token(id.0)))?;
+                        Ok((l, bound))
+                    });
+                    match bound {
+                        Ok((listener, bound)) => {
+                            self.listener = Some(listener);
+                            self.machine.handle_listening(now, bound);
+                        }
+                        Err(e) => self.machine.handle_listen_error(now, e.kind()),
+                    }
+                }
+                ServerAction::CloseListener => {
+                    if let Some(listener) = self.listener.take() {
+                        listener.close(registry);
+                    }
+                }
+                _ => {}
+            }
+        }
+        while let Some(event) = self.machine.poll_event() {
+            out.push_back(Event::Server { server: id, event });
+        }
+    }
+
+    /// Accepts every pending connection; returns the admitted ones with the ids the machine
+    /// was told.
+    pub(crate) fn accept(
+        &mut self,
+        now: Instant,
+        mut next_id: impl FnMut() -> u64,
+    ) -> Vec<(u64, Stream)> {
+        let mut admitted = Vec::new();
+        let Some(listener) = &self.listener else {
+            return admitted;
+        };
+        loop {
+            match listener.accept() {
+                Ok(stream) => {
+                    let id = next_id();
+                    match self.machine.handle_accept(now, ConnectionId(id)) {
+                        Admission::Accept => admitted.push((id, stream)),
+                        Admission::Drop => drop(stream),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // WouldBlock: all taken. Others (EMFILE, ECONNABORTED) are per-connection or
+                // transient; Node retries on the next readiness too.
+                Err(_) => return admitted,
+            }
+        }
+    }
+}
