@@ -33,7 +33,8 @@
 //! use sansnet_tcp::{Address, ServerConfig, ServerEvent, SocketConfig, SocketEvent};
 //!
 //! let mut ev = EventLoop::new()?;
-//! let server = ev.listen(Address::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)))), ServerConfig::default());
+//! let loopback = Address::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)));
+//! let server = ev.listen(loopback, ServerConfig::default());
 //! let mut client = None;
 //! let mut echoed = Vec::new();
 //! while let Some(event) = ev.next_event(Some(Duration::from_secs(5)))? {
