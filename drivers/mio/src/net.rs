@@ -166,6 +166,13 @@ impl Listener {
                 Ok((Self::Tcp(listener), Address::Tcp(bound)))
             }
             Address::Unix(path) => {
+                // Linux's `sun_path` holds 107 bytes and a NUL (spec 40); say so plainly.
+                if path.as_os_str().len() > 107 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidFilename,
+                        "unix socket path longer than 107 bytes",
+                    ));
+                }
                 let listener = UnixListener::bind(path)?;
                 Ok((
                     Self::Unix(listener, path.clone()),
