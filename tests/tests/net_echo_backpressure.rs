@@ -1,6 +1,11 @@
 //! 16 MiB of random bytes through a TCP echo server on the driver, with a reader that
 //! stops reading: backpressure must engage on both sides, and nothing may be lost or
 //! reordered.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
 
 mod common;
 
@@ -28,7 +33,10 @@ impl Pressure {
     }
 
     fn drained(&mut self) {
-        assert!(self.waiting_for_drain, "drain without a write that returned false (spec 29)");
+        assert!(
+            self.waiting_for_drain,
+            "drain without a write that returned false (spec 29)"
+        );
         self.waiting_for_drain = false;
         self.drains += 1;
     }
@@ -43,7 +51,10 @@ fn echo_16_mib_with_slow_reader_engages_backpressure_and_loses_nothing() {
     let mut ev = EventLoop::new().unwrap();
     let server = ev.listen(Address::Tcp(loopback_any()), ServerConfig::default());
     let address = match next(&mut ev, "listening") {
-        Event::Server { event: ServerEvent::Listening { address }, .. } => address,
+        Event::Server {
+            event: ServerEvent::Listening { address },
+            ..
+        } => address,
         other => panic!("expected listening, got {other:?}"),
     };
     let client = ev.connect(address, SocketConfig::default());
@@ -72,7 +83,10 @@ fn echo_16_mib_with_slow_reader_engages_backpressure_and_loses_nothing() {
 
     loop {
         match next(&mut ev, "echo traffic") {
-            Event::Server { event: ServerEvent::Connection { id }, .. } => {
+            Event::Server {
+                event: ServerEvent::Connection { id },
+                ..
+            } => {
                 accepted = Some(SocketId::from(id));
             }
             Event::Socket { socket, event } if socket == client => match event {
@@ -98,7 +112,11 @@ fn echo_16_mib_with_slow_reader_engages_backpressure_and_loses_nothing() {
                 other => client_events.push(other),
             },
             Event::Socket { socket, event } => {
-                assert_eq!(Some(socket), accepted, "events only from the accepted socket");
+                assert_eq!(
+                    Some(socket),
+                    accepted,
+                    "events only from the accepted socket"
+                );
                 match event {
                     SocketEvent::Data(bytes) => {
                         let below = ev.write(socket, bytes).unwrap();
@@ -126,12 +144,23 @@ fn echo_16_mib_with_slow_reader_engages_backpressure_and_loses_nothing() {
 
     assert_eq!(received.len(), TOTAL, "every byte came back");
     assert_eq!(sha256(&received), sha256(&data), "in order, unchanged");
-    assert!(server_pressure.falses > 0, "the echo's write() returned false at the mark");
-    assert!(client_pressure.falses > 0, "the client's write() returned false at the mark");
+    assert!(
+        server_pressure.falses > 0,
+        "the echo's write() returned false at the mark"
+    );
+    assert!(
+        client_pressure.falses > 0,
+        "the client's write() returned false at the mark"
+    );
     assert!(!server_pressure.waiting_for_drain && !client_pressure.waiting_for_drain);
     assert!(server_pressure.drains > 0 && client_pressure.drains > 0);
-    assert_eq!(client_events, vec![SocketEvent::Finish, SocketEvent::End, SocketEvent::Close {
-        had_error: false
-    }]);
+    assert_eq!(
+        client_events,
+        vec![
+            SocketEvent::Finish,
+            SocketEvent::End,
+            SocketEvent::Close { had_error: false }
+        ]
+    );
     ev.close_server(server).unwrap();
 }

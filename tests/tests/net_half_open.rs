@@ -1,5 +1,10 @@
 //! Half-open TCP over loopback, both ways: `allowHalfOpen` keeps the socket writable after
 //! the peer's FIN; the default ends our side once the queue is flushed.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
 
 mod common;
 
@@ -20,7 +25,10 @@ fn setup(server_socket: SocketConfig, client: SocketConfig) -> (EventLoop, Serve
     let mut config = ServerConfig::default();
     config.socket = server_socket;
     let server = ev.listen(Address::Tcp(loopback_any()), config);
-    let Event::Server { event: ServerEvent::Listening { address }, .. } = next(&mut ev, "listen")
+    let Event::Server {
+        event: ServerEvent::Listening { address },
+        ..
+    } = next(&mut ev, "listen")
     else {
         panic!("expected listening")
     };
@@ -39,8 +47,12 @@ fn run(ev: &mut EventLoop, client: SocketId) -> (Vec<SocketEvent>, Vec<SocketEve
                 if matches!(event, SocketEvent::Close { .. }) {
                     closed += 1;
                 }
-                if socket == client { &mut client_events } else { &mut server_events }
-                    .push(event);
+                if socket == client {
+                    &mut client_events
+                } else {
+                    &mut server_events
+                }
+                .push(event);
             }
             Event::Server { .. } => {}
             other => panic!("unexpected {other:?}"),
@@ -75,7 +87,8 @@ fn half_open_server_writes_after_peer_fin() {
         match next(&mut ev, "half-open exchange") {
             Event::Socket { socket, event } if socket == client => {
                 if event == SocketEvent::Connect {
-                    ev.end(client, Some(Bytes::from_static(b"question"))).unwrap();
+                    ev.end(client, Some(Bytes::from_static(b"question")))
+                        .unwrap();
                 }
                 closed += usize::from(matches!(event, SocketEvent::Close { .. }));
                 client_events.push(event);
@@ -93,20 +106,26 @@ fn half_open_server_writes_after_peer_fin() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(merge_data(client_events), vec![
-        SocketEvent::Connect,
-        SocketEvent::Ready,
-        SocketEvent::Finish,
-        SocketEvent::Data(Bytes::from_static(b"answer")),
-        SocketEvent::End,
-        SocketEvent::Close { had_error: false },
-    ]);
-    assert_eq!(merge_data(server_events), vec![
-        SocketEvent::Data(Bytes::from_static(b"question")),
-        SocketEvent::End,
-        SocketEvent::Finish,
-        SocketEvent::Close { had_error: false },
-    ]);
+    assert_eq!(
+        merge_data(client_events),
+        vec![
+            SocketEvent::Connect,
+            SocketEvent::Ready,
+            SocketEvent::Finish,
+            SocketEvent::Data(Bytes::from_static(b"answer")),
+            SocketEvent::End,
+            SocketEvent::Close { had_error: false },
+        ]
+    );
+    assert_eq!(
+        merge_data(server_events),
+        vec![
+            SocketEvent::Data(Bytes::from_static(b"question")),
+            SocketEvent::End,
+            SocketEvent::Finish,
+            SocketEvent::Close { had_error: false },
+        ]
+    );
     ev.close_server(server).unwrap();
 }
 
@@ -145,20 +164,26 @@ fn default_server_ends_its_side_after_peer_fin() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(merge_data(server_events), vec![
-        SocketEvent::Data(Bytes::from_static(b"ping")),
-        SocketEvent::End,
-        SocketEvent::Finish,
-        SocketEvent::Close { had_error: false },
-    ]);
-    assert_eq!(merge_data(client_events), vec![
-        SocketEvent::Connect,
-        SocketEvent::Ready,
-        SocketEvent::Finish,
-        SocketEvent::Data(Bytes::from_static(b"ping")),
-        SocketEvent::End,
-        SocketEvent::Close { had_error: false },
-    ]);
+    assert_eq!(
+        merge_data(server_events),
+        vec![
+            SocketEvent::Data(Bytes::from_static(b"ping")),
+            SocketEvent::End,
+            SocketEvent::Finish,
+            SocketEvent::Close { had_error: false },
+        ]
+    );
+    assert_eq!(
+        merge_data(client_events),
+        vec![
+            SocketEvent::Connect,
+            SocketEvent::Ready,
+            SocketEvent::Finish,
+            SocketEvent::Data(Bytes::from_static(b"ping")),
+            SocketEvent::End,
+            SocketEvent::Close { had_error: false },
+        ]
+    );
     ev.close_server(server).unwrap();
 }
 
@@ -170,13 +195,21 @@ fn half_open_client_writes_after_server_fin() {
     let mut accepted = None;
     loop {
         match next(&mut ev, "server fin") {
-            Event::Server { event: ServerEvent::Connection { id }, .. } => {
+            Event::Server {
+                event: ServerEvent::Connection { id },
+                ..
+            } => {
                 let socket = SocketId::from(id);
                 accepted = Some(socket);
-                ev.end(socket, Some(Bytes::from_static(b"bye from server"))).unwrap();
+                ev.end(socket, Some(Bytes::from_static(b"bye from server")))
+                    .unwrap();
             }
-            Event::Socket { socket, event: SocketEvent::End } if socket == client => {
-                ev.write(client, Bytes::from_static(b"still talking")).unwrap();
+            Event::Socket {
+                socket,
+                event: SocketEvent::End,
+            } if socket == client => {
+                ev.write(client, Bytes::from_static(b"still talking"))
+                    .unwrap();
                 ev.end(client, None).unwrap();
                 break;
             }
@@ -185,11 +218,17 @@ fn half_open_client_writes_after_server_fin() {
     }
     let (client_events, server_events) = run(&mut ev, client);
     assert!(accepted.is_some());
-    assert_eq!(client_events, vec![SocketEvent::Finish, SocketEvent::Close { had_error: false }]);
-    assert_eq!(server_events, vec![
-        SocketEvent::Data(Bytes::from_static(b"still talking")),
-        SocketEvent::End,
-        SocketEvent::Close { had_error: false },
-    ]);
+    assert_eq!(
+        client_events,
+        vec![SocketEvent::Finish, SocketEvent::Close { had_error: false }]
+    );
+    assert_eq!(
+        server_events,
+        vec![
+            SocketEvent::Data(Bytes::from_static(b"still talking")),
+            SocketEvent::End,
+            SocketEvent::Close { had_error: false },
+        ]
+    );
     ev.close_server(server).unwrap();
 }

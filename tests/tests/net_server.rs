@@ -1,5 +1,10 @@
 //! `net.Server` over loopback: bind errors, `close()` waiting for connections,
 //! `maxConnections`, refused connects and idle timeouts.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
 
 mod common;
 
@@ -14,7 +19,10 @@ use sansnet_tcp::{Address, Error, ServerConfig, ServerEvent, SocketConfig, Socke
 fn listen(ev: &mut EventLoop, config: ServerConfig) -> (ServerId, Address) {
     let server = ev.listen(Address::Tcp(loopback_any()), config);
     match next(ev, "listening") {
-        Event::Server { server: id, event: ServerEvent::Listening { address } } => {
+        Event::Server {
+            server: id,
+            event: ServerEvent::Listening { address },
+        } => {
             assert_eq!(id, server);
             (server, address)
         }
@@ -30,7 +38,10 @@ fn second_listen_on_used_port_emits_eaddrinuse() {
     let (first, address) = listen(&mut ev, ServerConfig::default());
     let second = ev.listen(address, ServerConfig::default());
     match next(&mut ev, "bind error") {
-        Event::Server { server, event: ServerEvent::Error(error) } => {
+        Event::Server {
+            server,
+            event: ServerEvent::Error(error),
+        } => {
             assert_eq!(server, second);
             assert_eq!(error, Error::Io(ErrorKind::AddrInUse));
             assert_eq!(error.code(), "EADDRINUSE");
@@ -40,9 +51,16 @@ fn second_listen_on_used_port_emits_eaddrinuse() {
     ev.close_server(first).unwrap();
     assert_eq!(
         next(&mut ev, "close of the first server"),
-        Event::Server { server: first, event: ServerEvent::Close }
+        Event::Server {
+            server: first,
+            event: ServerEvent::Close
+        }
     );
-    assert_eq!(ev.next_event(Some(Duration::from_millis(50))).unwrap(), None, "nothing else");
+    assert_eq!(
+        ev.next_event(Some(Duration::from_millis(50))).unwrap(),
+        None,
+        "nothing else"
+    );
 }
 
 /// spec 14, 15: `close()` stops accepting at once but `close` waits for the open connection;
@@ -53,12 +71,19 @@ fn close_waits_for_open_connections() {
     let (server, address) = listen(&mut ev, ServerConfig::default());
     let client = ev.connect(address.clone(), SocketConfig::default());
     let accepted = loop {
-        if let Event::Server { event: ServerEvent::Connection { id }, .. } = next(&mut ev, "conn") {
+        if let Event::Server {
+            event: ServerEvent::Connection { id },
+            ..
+        } = next(&mut ev, "conn")
+        {
             break SocketId::from(id);
         }
     };
     ev.close_server(server).unwrap();
-    assert_eq!(ev.close_server(server).unwrap_err().code(), "ERR_SERVER_NOT_RUNNING");
+    assert_eq!(
+        ev.close_server(server).unwrap_err().code(),
+        "ERR_SERVER_NOT_RUNNING"
+    );
     assert_eq!(ev.server(server).map(|s| s.connections()), Some(1));
     // New connections are refused now.
     let late = ev.connect(address, SocketConfig::default());
@@ -67,24 +92,39 @@ fn close_waits_for_open_connections() {
     let deadline = Instant::now() + Duration::from_millis(300);
     while Instant::now() < deadline {
         match ev.next_event(Some(Duration::from_millis(50))).unwrap() {
-            Some(Event::Socket { socket, event: SocketEvent::Error(error) }) if socket == late => {
+            Some(Event::Socket {
+                socket,
+                event: SocketEvent::Error(error),
+            }) if socket == late => {
                 late_error = Some(error);
             }
-            Some(Event::Server { event: ServerEvent::Close, .. }) => saw_server_close_early = true,
+            Some(Event::Server {
+                event: ServerEvent::Close,
+                ..
+            }) => saw_server_close_early = true,
             _ => {}
         }
     }
     assert_eq!(late_error.map(|e| e.code()), Some("ECONNREFUSED"));
-    assert!(!saw_server_close_early, "close must wait for the open connection");
+    assert!(
+        !saw_server_close_early,
+        "close must wait for the open connection"
+    );
     ev.write(client, Bytes::from_static(b"last")).unwrap();
     ev.end(client, None).unwrap();
     let mut order = Vec::new();
     loop {
         match next(&mut ev, "server close") {
-            Event::Socket { socket, event: SocketEvent::Close { .. } } if socket == accepted => {
+            Event::Socket {
+                socket,
+                event: SocketEvent::Close { .. },
+            } if socket == accepted => {
                 order.push("accepted socket closed");
             }
-            Event::Server { event: ServerEvent::Close, .. } => {
+            Event::Server {
+                event: ServerEvent::Close,
+                ..
+            } => {
                 order.push("server closed");
                 break;
             }
@@ -104,7 +144,11 @@ fn max_connections_drops_the_extra_connection() {
     let (server, address) = listen(&mut ev, config);
     let first = ev.connect(address.clone(), SocketConfig::default());
     loop {
-        if let Event::Server { event: ServerEvent::Connection { .. }, .. } = next(&mut ev, "1st") {
+        if let Event::Server {
+            event: ServerEvent::Connection { .. },
+            ..
+        } = next(&mut ev, "1st")
+        {
             break;
         }
     }
@@ -113,11 +157,20 @@ fn max_connections_drops_the_extra_connection() {
     let mut second_closed = false;
     while !(dropped && second_closed) {
         match next(&mut ev, "drop") {
-            Event::Server { event: ServerEvent::Drop, .. } => dropped = true,
-            Event::Server { event: ServerEvent::Connection { .. }, .. } => {
+            Event::Server {
+                event: ServerEvent::Drop,
+                ..
+            } => dropped = true,
+            Event::Server {
+                event: ServerEvent::Connection { .. },
+                ..
+            } => {
                 panic!("the second connection must not be accepted")
             }
-            Event::Socket { socket, event: SocketEvent::Close { .. } } if socket == second => {
+            Event::Socket {
+                socket,
+                event: SocketEvent::Close { .. },
+            } if socket == second => {
                 second_closed = true;
             }
             _ => {}
@@ -131,19 +184,29 @@ fn max_connections_drops_the_extra_connection() {
 /// `close(true)`, with no `connect`.
 #[test]
 fn refused_connect_emits_error_then_close() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut ev = EventLoop::new().unwrap();
     let socket = ev.connect(Address::Tcp(port), SocketConfig::default());
     let first = next(&mut ev, "error");
-    let Event::Socket { socket: id, event: SocketEvent::Error(error) } = first else {
+    let Event::Socket {
+        socket: id,
+        event: SocketEvent::Error(error),
+    } = first
+    else {
         panic!("expected error, got {first:?}")
     };
     assert_eq!(id, socket);
     assert_eq!(error.code(), "ECONNREFUSED");
-    assert_eq!(next(&mut ev, "close"), Event::Socket {
-        socket,
-        event: SocketEvent::Close { had_error: true }
-    });
+    assert_eq!(
+        next(&mut ev, "close"),
+        Event::Socket {
+            socket,
+            event: SocketEvent::Close { had_error: true }
+        }
+    );
 }
 
 /// spec 31: over a real connection, `timeout` fires after the idle time and the socket stays
@@ -157,21 +220,37 @@ fn idle_timeout_fires_and_socket_stays_open() {
     let started = Instant::now();
     loop {
         match next(&mut ev, "timeout") {
-            Event::Socket { socket, event: SocketEvent::Timeout } if socket == client => break,
-            Event::Socket { event: SocketEvent::Close { .. }, .. } => panic!("timeout closed"),
+            Event::Socket {
+                socket,
+                event: SocketEvent::Timeout,
+            } if socket == client => break,
+            Event::Socket {
+                event: SocketEvent::Close { .. },
+                ..
+            } => panic!("timeout closed"),
             _ => {}
         }
     }
-    assert!(started.elapsed() >= Duration::from_millis(100), "not before the idle time");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "not before the idle time"
+    );
     ev.set_timeout(client, None);
-    ev.write(client, Bytes::from_static(b"after timeout")).unwrap();
+    ev.write(client, Bytes::from_static(b"after timeout"))
+        .unwrap();
     loop {
         match next(&mut ev, "data after timeout") {
-            Event::Socket { socket, event: SocketEvent::Data(data) } if socket != client => {
+            Event::Socket {
+                socket,
+                event: SocketEvent::Data(data),
+            } if socket != client => {
                 assert_eq!(&data[..], b"after timeout");
                 break;
             }
-            Event::Socket { event: SocketEvent::Timeout, .. } => panic!("timeout was disabled"),
+            Event::Socket {
+                event: SocketEvent::Timeout,
+                ..
+            } => panic!("timeout was disabled"),
             _ => {}
         }
     }

@@ -1,4 +1,9 @@
 //! Unix domain sockets through the driver: echo, the socket file's life, and a stale file.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
 
 mod common;
 
@@ -15,7 +20,10 @@ fn unix_echo_and_unlink_on_close() {
     let mut ev = EventLoop::new().unwrap();
     let server = ev.listen(Address::Unix(path.clone()), ServerConfig::default());
     match next(&mut ev, "listening") {
-        Event::Server { event: ServerEvent::Listening { address }, .. } => {
+        Event::Server {
+            event: ServerEvent::Listening { address },
+            ..
+        } => {
             assert_eq!(address, Address::Unix(path.clone()));
         }
         other => panic!("expected listening, got {other:?}"),
@@ -25,7 +33,10 @@ fn unix_echo_and_unlink_on_close() {
     let mut received = Vec::new();
     loop {
         match next(&mut ev, "unix echo") {
-            Event::Socket { socket, event: SocketEvent::Connect } if socket == client => {
+            Event::Socket {
+                socket,
+                event: SocketEvent::Connect,
+            } if socket == client => {
                 ev.end(client, Some(data.clone())).unwrap();
             }
             Event::Socket { socket, event } if socket == client => match event {
@@ -36,7 +47,10 @@ fn unix_echo_and_unlink_on_close() {
                 }
                 _ => {}
             },
-            Event::Socket { socket, event: SocketEvent::Data(bytes) } => {
+            Event::Socket {
+                socket,
+                event: SocketEvent::Data(bytes),
+            } => {
                 ev.write(socket, bytes).unwrap();
             }
             _ => {}
@@ -45,7 +59,11 @@ fn unix_echo_and_unlink_on_close() {
     assert_eq!(sha256(&received), sha256(&data));
     ev.close_server(server).unwrap();
     loop {
-        if let Event::Server { event: ServerEvent::Close, .. } = next(&mut ev, "server close") {
+        if let Event::Server {
+            event: ServerEvent::Close,
+            ..
+        } = next(&mut ev, "server close")
+        {
             break;
         }
     }
@@ -62,7 +80,10 @@ fn stale_socket_file_gives_eaddrinuse() {
     let mut ev = EventLoop::new().unwrap();
     ev.listen(Address::Unix(path.clone()), ServerConfig::default());
     match next(&mut ev, "error") {
-        Event::Server { event: ServerEvent::Error(error), .. } => {
+        Event::Server {
+            event: ServerEvent::Error(error),
+            ..
+        } => {
             assert_eq!(error, Error::Io(std::io::ErrorKind::AddrInUse));
         }
         other => panic!("expected EADDRINUSE, got {other:?}"),
@@ -77,7 +98,10 @@ fn overlong_path_is_an_error() {
     let mut ev = EventLoop::new().unwrap();
     ev.listen(Address::Unix(path), ServerConfig::default());
     match next(&mut ev, "error") {
-        Event::Server { event: ServerEvent::Error(error), .. } => {
+        Event::Server {
+            event: ServerEvent::Error(error),
+            ..
+        } => {
             assert_eq!(error.code(), "ENAMETOOLONG");
         }
         other => panic!("expected an error, got {other:?}"),

@@ -60,7 +60,10 @@ pub(crate) fn random_bytes(n: usize, seed: u64) -> Bytes {
 
 /// Hex SHA-256 of `data`.
 pub(crate) fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// 127.0.0.1 with port 0: the OS picks a free port.
