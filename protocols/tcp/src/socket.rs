@@ -41,7 +41,6 @@ pub struct Socket {
     paused: bool,
     /// `destroySoon()`: destroy once `Finish` has been emitted.
     destroy_on_finish: bool,
-    idle_timeout: Option<Duration>,
     deadline: Option<Instant>,
     bytes_read: u64,
     bytes_written: u64,
@@ -86,7 +85,6 @@ impl Socket {
             need_drain: false,
             paused: false,
             destroy_on_finish: false,
-            idle_timeout: None,
             deadline: None,
             bytes_read: 0,
             bytes_written: 0,
@@ -226,6 +224,8 @@ impl Socket {
             self.need_drain = true;
         }
         self.touch(now);
+        // An empty write at a zero high-water mark leaves the queue empty: `Drain` is due now.
+        self.progress();
         Ok(below)
     }
 
@@ -289,7 +289,7 @@ impl Socket {
     /// `socket.setTimeout(ms)`: emit `Timeout` after `ms` of idleness; `None` or zero
     /// disables it (spec 31).
     pub fn set_timeout(&mut self, now: Instant, timeout: Option<Duration>) {
-        self.idle_timeout = timeout.filter(|t| !t.is_zero());
+        self.config.timeout = timeout.filter(|t| !t.is_zero());
         self.deadline = None;
         self.touch(now);
     }
@@ -532,6 +532,6 @@ impl Socket {
 
     /// Activity: re-arm the idle timer (spec 31).
     fn touch(&mut self, now: Instant) {
-        self.deadline = self.idle_timeout.map(|timeout| now + timeout);
+        self.deadline = self.config.timeout.map(|timeout| now + timeout);
     }
 }

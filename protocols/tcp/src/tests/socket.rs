@@ -579,3 +579,26 @@ fn pair_idle_server_times_out_and_traffic_rearms() {
     pair.advance(Duration::from_millis(600));
     assert_events!(pair.server.events, [SocketEvent::Timeout]);
 }
+
+/// spec 29: at a zero high-water mark every write returns false; an empty write leaves the
+/// queue empty, so `drain` follows at once.
+#[test]
+fn zero_high_water_mark_empty_write_drains_at_once() {
+    let config = SocketConfig {
+        high_water_mark: 0,
+        ..SocketConfig::default()
+    };
+    let (mut socket, now) = socket_established(config);
+    assert_eq!(socket.write(now, Bytes::new()), Ok(false));
+    assert_eq!(events(&mut socket), vec![SocketEvent::Drain]);
+}
+
+/// spec 31: `set_timeout` is reflected in the settings in force.
+#[test]
+fn set_timeout_updates_config() {
+    let (mut socket, now) = socket_established(SocketConfig::default());
+    socket.set_timeout(now, Some(Duration::from_millis(5)));
+    assert_eq!(socket.config().timeout, Some(Duration::from_millis(5)));
+    socket.set_timeout(now, Some(Duration::ZERO));
+    assert_eq!(socket.config().timeout, None);
+}
