@@ -355,14 +355,11 @@ impl EventLoop {
             self.on_ready(id, now, readable, writable);
         }
         while let Some(id) = self.timers.pop_due(now) {
-            match self.entries.get_mut(&id) {
-                Some(Entry::Socket(entry)) => entry.machine.handle_timeout(now),
-                Some(Entry::Udp(entry)) => {
-                    let _ = entry.machine.poll_timeout();
-                }
-                Some(Entry::Server(_) | Entry::Signal { .. }) | None => continue,
+            // Only stream sockets arm timers: dgram sockets and servers have none.
+            if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
+                entry.machine.handle_timeout(now);
+                self.service(id, now);
             }
-            self.service(id, now);
         }
         for id in std::mem::take(&mut self.again) {
             self.service(id, now);
@@ -459,9 +456,6 @@ impl EventLoop {
                 }
                 if closed {
                     self.entries.remove(&id);
-                    self.timers.set(id, None);
-                } else {
-                    self.timers.set(id, entry.machine.poll_timeout());
                 }
             }
             Some(Entry::Signal { .. }) | None => {}
