@@ -11,6 +11,7 @@ use mio::{Events, Interest, Poll, Token};
 use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
 use sansnet_udp::SendId;
 
+use crate::http::HttpLayer;
 use crate::net::Stream;
 use crate::tcp::{ServerEntry, SocketEntry};
 use crate::timers::Timers;
@@ -74,14 +75,69 @@ impl EventLoop {
     /// `Listening` (or `Error`, e.g. `EADDRINUSE`) arrives through [`EventLoop::next_event`],
     /// never from this call (spec 8).
     pub fn listen(&mut self, address: Address, config: ServerConfig) -> ServerId {
+        self.listen_with(address, config, None)
+    }
+
+    /// `http.createServer().listen(address)`: every accepted connection runs a
+    /// `sansnet_http1::ServerConnection` with `http`, and its events arrive as [`Event::Http`].
+    /// Sockets get `TCP_NODELAY`, as Node's HTTP sockets do (spec 54).
+    pub fn listen_http(
+        &mut self,
+        address: Address,
+        mut config: ServerConfig,
+        http: sansnet_http1::ServerConfig,
+    ) -> ServerId {
+        config.socket.no_delay = true;
+        self.listen_with(address, config, Some(http))
+    }
+
+    fn listen_with(
+        &mut self,
+        address: Address,
+        config: ServerConfig,
+        http: Option<sansnet_http1::ServerConfig>,
+    ) -> ServerId {
         let id = ServerId(self.allocate());
         let mut server = Server::new(config);
         // A new server is idle, so listen cannot fail.
         let _ = server.listen(Instant::now(), address);
-        self.entries
-            .insert(id.0, Entry::Server(Box::new(ServerEntry::new(server))));
+        let entry = ServerEntry::new(server, http);
+        self.entries.insert(id.0, Entry::Server(Box::new(entry)));
         self.service(id.0, Instant::now());
         id
+    }
+
+    /// Runs a command on the HTTP machine of connection `socket` (`send_response`, `write`,
+    /// `end`, `send_continue`, ...), then the drain rule.
+    pub fn http_command<T>(
+        &mut self,
+        socket: SocketId,
+        command: impl FnOnce(
+            &mut sansnet_http1::ServerConnection,
+            Instant,
+        ) -> Result<T, sansnet_http1::Error>,
+    ) -> Result<T, sansnet_http1::Error> {
+        let now = Instant::now();
+        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
+            return Err(sansnet_http1::UsageError::Closed.into());
+        };
+        let Some(http) = &mut entry.http else {
+            return Err(sansnet_http1::UsageError::Closed.into());
+        };
+        let result = command(&mut http.conn, now);
+        self.service(socket.0, now);
+        result
+    }
+
+    /// `res.writeHead(status, headers); res.end(body)` for request `id` on `socket`.
+    pub fn respond(
+        &mut self,
+        socket: SocketId,
+        id: sansnet_http1::RequestId,
+        response: sansnet_http1::Response,
+        body: Bytes,
+    ) -> Result<(), sansnet_http1::Error> {
+        self.http_command(socket, |conn, now| conn.respond(now, id, response, body))
     }
 
     /// `server.close()`: stop accepting; `Close` once every accepted connection has closed.
@@ -309,7 +365,7 @@ impl EventLoop {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if let Some(event) = self.events.pop_front() {
-                if let Event::Socket { socket, .. } = &event {
+                if let Event::Socket { socket, .. } | Event::Http { socket, .. } = &event {
                     self.delivered(socket.0);
                 }
                 return Ok(Some(event));
@@ -358,6 +414,9 @@ impl EventLoop {
             // Only stream sockets arm timers: dgram sockets and servers have none.
             if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
                 entry.machine.handle_timeout(now);
+                if let Some(http) = &mut entry.http {
+                    http.handle_timeout(now);
+                }
                 self.service(id, now);
             }
         }
@@ -379,8 +438,10 @@ impl EventLoop {
                 self.next_id = next;
                 // `Connection` events come before anything the new sockets emit.
                 self.service(id, now);
-                let config = match self.entries.get(&id) {
-                    Some(Entry::Server(entry)) => entry.machine.config().socket.clone(),
+                let (config, http) = match self.entries.get(&id) {
+                    Some(Entry::Server(entry)) => {
+                        (entry.machine.config().socket.clone(), entry.http.clone())
+                    }
                     _ => return,
                 };
                 for (socket_id, mut stream) in admitted {
@@ -393,7 +454,8 @@ impl EventLoop {
                         continue;
                     }
                     let machine = Socket::accepted(now, config.clone());
-                    let entry = SocketEntry::new(machine, stream, Some(ServerId(id)));
+                    let mut entry = SocketEntry::new(machine, stream, Some(ServerId(id)));
+                    entry.http = http.clone().map(|http| Box::new(HttpLayer::new(now, http)));
                     self.entries
                         .insert(socket_id, Entry::Socket(Box::new(entry)));
                     self.service(socket_id, now);
@@ -446,7 +508,12 @@ impl EventLoop {
                         self.connection_closed(server, id, now);
                     }
                 } else {
-                    self.timers.set(id, entry.machine.poll_timeout());
+                    let http = entry.http.as_ref().and_then(|http| http.poll_timeout());
+                    let at = [entry.machine.poll_timeout(), http]
+                        .into_iter()
+                        .flatten()
+                        .min();
+                    self.timers.set(id, at);
                 }
             }
             Some(Entry::Udp(entry)) => {

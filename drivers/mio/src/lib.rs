@@ -68,6 +68,7 @@
 //! |---|---|
 //! | `net.createServer().listen(port \| path)` | [`EventLoop::listen`] with `Address::Tcp` or `Address::Unix` |
 //! | `server.close()` | [`EventLoop::close_server`] |
+//! | `http.createServer().listen()` | [`EventLoop::listen_http`], [`Event::Http`], [`EventLoop::respond`] |
 //! | `net.connect(port \| path)` | [`EventLoop::connect`] |
 //! | `socket.write/end/destroy/pause/resume/setTimeout/setNoDelay` | [`EventLoop::write`], [`EventLoop::end`], ... or [`EventLoop::socket_command`] |
 //! | `dgram.createSocket`, `bind`, `send`, `close` | [`EventLoop::udp_socket`], [`EventLoop::udp_bind`], [`EventLoop::udp_send`], [`EventLoop::udp_close`] |
@@ -86,6 +87,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod event_loop;
+mod http;
 mod net;
 mod tcp;
 mod timers;
@@ -135,6 +137,16 @@ pub enum Event {
         socket: UdpId,
         /// The event.
         event: sansnet_udp::SocketEvent,
+    },
+    /// An event of the HTTP machine on a connection an HTTP server accepted (`request`,
+    /// body `data`/`end`, `checkContinue`, `connect`, `upgrade`, `clientError`, ...). Answer
+    /// with [`EventLoop::respond`] or [`EventLoop::http_command`]. After `Connect` or
+    /// `Upgrade` the connection's events come as [`Event::Socket`]: it is a raw socket.
+    Http {
+        /// Which connection.
+        socket: SocketId,
+        /// The event.
+        event: sansnet_http1::ServerEvent,
     },
     /// A watched signal arrived (see [`EventLoop::watch_signal`]).
     Signal(i32),

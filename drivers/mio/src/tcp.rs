@@ -10,6 +10,7 @@ use bytes::BytesMut;
 use mio::{Registry, Token};
 use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket, SocketEvent};
 
+use crate::http::HttpLayer;
 use crate::net::{Listener, Stream};
 use crate::{Event, ServerId, SocketId};
 
@@ -35,6 +36,9 @@ pub(crate) struct SocketEntry {
     /// before it reads on. So an echo written in answer to `data` goes out before the FIN
     /// that the machine sends after `end`.
     pub(crate) undelivered: usize,
+    /// The HTTP server machine riding on this connection, for sockets an HTTP server
+    /// accepted.
+    pub(crate) http: Option<Box<HttpLayer>>,
     read_buf: BytesMut,
     eof: bool,
     eof_reported: bool,
@@ -49,6 +53,7 @@ impl SocketEntry {
             server,
             readable: true,
             undelivered: 0,
+            http: None,
             read_buf: BytesMut::new(),
             eof: false,
             eof_reported: false,
@@ -97,8 +102,20 @@ impl SocketEntry {
             while let Some(event) = self.machine.poll_event() {
                 moved = true;
                 closed |= matches!(event, SocketEvent::Close { .. });
+                let event = match &mut self.http {
+                    Some(http) => match http.intercept(now, event) {
+                        Some(event) => event,
+                        None => continue,
+                    },
+                    None => event,
+                };
                 self.undelivered += 1;
                 out.push_back(Event::Socket { socket: id, event });
+            }
+            if let Some(http) = &mut self.http {
+                let (pumped, delivered) = http.pump(now, id, &mut self.machine, out);
+                moved |= pumped;
+                self.undelivered += delivered;
             }
             if !moved {
                 return closed;
@@ -199,13 +216,16 @@ impl SocketEntry {
 pub(crate) struct ServerEntry {
     pub(crate) machine: Server,
     listener: Option<Listener>,
+    /// For an HTTP server: the settings of the HTTP machine each connection gets.
+    pub(crate) http: Option<sansnet_http1::ServerConfig>,
 }
 
 impl ServerEntry {
-    pub(crate) fn new(machine: Server) -> Self {
+    pub(crate) fn new(machine: Server, http: Option<sansnet_http1::ServerConfig>) -> Self {
         Self {
             machine,
             listener: None,
+            http,
         }
     }
 

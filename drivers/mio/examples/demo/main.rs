@@ -1,12 +1,19 @@
-//! The sansnet demo: a TCP echo server, a UDP echo server and a Unix-socket echo server on one
-//! single-threaded event loop.
+//! The sansnet demo: a TCP echo server, a UDP echo server, a Unix-socket echo server and an
+//! HTTP server on one single-threaded event loop.
 //!
 //! ```text
-//! cargo run --release -p sansnet-mio --example demo -- [--tcp ADDR] [--udp ADDR] [--unix PATH]
+//! cargo run --release -p sansnet-mio --example demo -- \
+//!     [--tcp ADDR] [--udp ADDR] [--unix PATH] [--http ADDR]
 //! ```
 //!
-//! Defaults: TCP 127.0.0.1:8124, UDP 127.0.0.1:41234, Unix `$TMPDIR/sansnet-demo.sock`. Prints
-//! `listening tcp 127.0.0.1:8124` (and `udp`, `unix`) once each is bound, then serves until
+//! Defaults: TCP 127.0.0.1:8124, UDP 127.0.0.1:41234, Unix `$TMPDIR/sansnet-demo.sock`, HTTP
+//! 127.0.0.1:8080. HTTP routes: `GET /hello` answers `hello world`; `POST /echo` and
+//! `PUT /echo` echo the request body (chunked uploads and `Expect: 100-continue` included);
+//! `GET /` serves a small page; `CONNECT host:port` opens a tunnel to a loopback target (403
+//! otherwise); anything else is 404.
+//!
+//! Prints `listening tcp 127.0.0.1:8124` (and `udp`, `unix`, `http`) once each is bound, then
+//! serves until
 //! SIGINT or SIGTERM, on which it closes the servers the way Node's `server.close()` does:
 //! stop accepting, let open connections finish, then exit 0. Connections still open 3 s after
 //! the signal (or at a second signal) are destroyed.
@@ -17,6 +24,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+mod http;
 
 use sansnet_mio::{Event, EventLoop, ServerId, SocketId, UdpId};
 use sansnet_tcp::{Address, ServerConfig, ServerEvent, SocketEvent};
@@ -30,6 +39,7 @@ struct Options {
     tcp: SocketAddr,
     udp: SocketAddr,
     unix: PathBuf,
+    http: SocketAddr,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -37,6 +47,7 @@ fn parse_args() -> Result<Options, String> {
         tcp: SocketAddr::from(([127, 0, 0, 1], 8124)),
         udp: SocketAddr::from(([127, 0, 0, 1], 41234)),
         unix: std::env::temp_dir().join("sansnet-demo.sock"),
+        http: SocketAddr::from(([127, 0, 0, 1], 8080)),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -45,8 +56,11 @@ fn parse_args() -> Result<Options, String> {
             "--tcp" => options.tcp = parse_addr(&value()?)?,
             "--udp" => options.udp = parse_addr(&value()?)?,
             "--unix" => options.unix = PathBuf::from(value()?),
+            "--http" => options.http = parse_addr(&value()?)?,
             "-h" | "--help" => {
-                return Err("usage: demo [--tcp ADDR] [--udp ADDR] [--unix PATH]".into());
+                return Err(
+                    "usage: demo [--tcp ADDR] [--udp ADDR] [--unix PATH] [--http ADDR]".into(),
+                );
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -105,9 +119,16 @@ fn run(options: Options) -> Result<(), String> {
     ev.udp_bind(udp, Some(options.udp))
         .map_err(|e| format!("udp bind: {e}"))?;
 
-    let mut open_servers: HashSet<ServerId> = [tcp, unix].into();
+    let http_server = ev.listen_http(
+        Address::Tcp(options.http),
+        ServerConfig::default(),
+        http::config(),
+    );
+
+    let mut open_servers: HashSet<ServerId> = [tcp, unix, http_server].into();
     let mut udp_open = true;
     let mut connections: HashSet<SocketId> = HashSet::new();
+    let mut web = http::Http::default();
     let mut stopping_since: Option<Instant> = None;
 
     loop {
@@ -130,7 +151,11 @@ fn run(options: Options) -> Result<(), String> {
         };
         match event {
             Event::Server { server, event } => {
-                let kind = if server == tcp { "tcp" } else { "unix" };
+                let kind = match server {
+                    s if s == tcp => "tcp",
+                    s if s == http_server => "http",
+                    _ => "unix",
+                };
                 match event {
                     ServerEvent::Listening { address } => match address {
                         Address::Tcp(addr) => say(&format!("listening {kind} {addr}")),
@@ -147,6 +172,13 @@ fn run(options: Options) -> Result<(), String> {
                     }
                     _ => {}
                 }
+            }
+            Event::Http { socket, event } => web.on_http(&mut ev, socket, event),
+            Event::Socket { socket, event } if web.owns(socket) => {
+                if matches!(event, SocketEvent::Close { .. }) {
+                    connections.remove(&socket);
+                }
+                web.on_socket(&mut ev, socket, event);
             }
             Event::Socket { socket, event } => match event {
                 SocketEvent::Data(data) => {

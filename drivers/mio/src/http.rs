@@ -1,0 +1,141 @@
+//! The HTTP server layer: a `sansnet_http1::ServerConnection` riding on a connection's
+//! `sansnet_tcp::Socket`. The socket's `data` and `end` feed the HTTP machine; the HTTP
+//! machine's response bytes are written to the socket, within its high-water mark; its
+//! actions become `end()`, `destroy()` or a hand-over of the raw socket to the application.
+
+use std::collections::VecDeque;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use sansnet_http1::{Action, ServerConnection};
+use sansnet_tcp::{Socket, SocketEvent};
+
+use crate::{Event, SocketId};
+
+/// The HTTP machine of one connection and the bytes it has not consumed yet.
+#[derive(Debug)]
+pub(crate) struct HttpLayer {
+    pub(crate) conn: ServerConnection,
+    buf: BytesMut,
+    /// After `Connect` or `Upgrade`: the socket's events go to the application as they are.
+    handed_over: bool,
+}
+
+impl HttpLayer {
+    pub(crate) fn new(now: Instant, config: sansnet_http1::ServerConfig) -> Self {
+        Self {
+            conn: ServerConnection::new(now, config),
+            buf: BytesMut::new(),
+            handed_over: false,
+        }
+    }
+
+    /// A socket event: fed to the HTTP machine, or passed on (`Some`) when the application
+    /// should see it (`error`, `timeout`, `close`, and everything after a hand-over).
+    pub(crate) fn intercept(&mut self, now: Instant, event: SocketEvent) -> Option<SocketEvent> {
+        if self.handed_over {
+            return Some(event);
+        }
+        match event {
+            SocketEvent::Data(data) => {
+                self.conn.set_date(SystemTime::now());
+                append(&mut self.buf, data);
+                self.conn.handle_input(now, &mut self.buf);
+                None
+            }
+            SocketEvent::End => {
+                self.conn.handle_eof(now);
+                None
+            }
+            SocketEvent::Connect
+            | SocketEvent::Ready
+            | SocketEvent::Drain
+            | SocketEvent::Finish => None,
+            other => Some(other),
+        }
+    }
+
+    /// Moves response bytes into the socket, carries out the HTTP machine's actions and
+    /// queues its events; returns (whether anything moved, events queued).
+    pub(crate) fn pump(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        socket: &mut Socket,
+        out: &mut VecDeque<Event>,
+    ) -> (bool, usize) {
+        let mut moved = false;
+        let mut delivered = 0;
+        if self.handed_over {
+            return (false, 0);
+        }
+        // New input may be waiting if reading was paused and is allowed again.
+        if !self.buf.is_empty() && self.conn.wants_read() {
+            let before = self.buf.len();
+            self.conn.handle_input(now, &mut self.buf);
+            moved |= self.buf.len() != before;
+        }
+        while socket.buffer_size() < socket.config().high_water_mark {
+            let Some(chunk) = self.conn.pop_transmit(now) else {
+                break;
+            };
+            moved = true;
+            // A closed socket drops the bytes; its `close` reaches the application anyway.
+            let _ = socket.write(now, chunk);
+        }
+        while let Some(action) = self.conn.poll_action() {
+            moved = true;
+            match action {
+                Action::Shutdown => {
+                    let _ = socket.end(now, None);
+                }
+                Action::Destroy => socket.destroy(now),
+                Action::HandOver => {
+                    self.handed_over = true;
+                    socket.resume(now);
+                }
+                _ => {}
+            }
+        }
+        while let Some(event) = self.conn.poll_event() {
+            moved = true;
+            delivered += 1;
+            out.push_back(Event::Http { socket: id, event });
+        }
+        if !self.handed_over {
+            match (self.conn.wants_read(), socket.is_paused()) {
+                (true, true) => socket.resume(now),
+                (false, false) => socket.pause(),
+                _ => {}
+            }
+        }
+        (moved, delivered)
+    }
+
+    /// The earlier of the two machines' deadlines.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.handed_over {
+            None
+        } else {
+            self.conn.poll_timeout()
+        }
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if !self.handed_over {
+            self.conn.handle_timeout(now);
+        }
+    }
+}
+
+/// Appends `data` to `buf`, reusing `data`'s memory when `buf` is empty.
+fn append(buf: &mut BytesMut, data: Bytes) {
+    if buf.is_empty() {
+        match data.try_into_mut() {
+            Ok(data) => *buf = data,
+            Err(data) => buf.extend_from_slice(&data),
+        }
+    } else {
+        buf.extend_from_slice(&data);
+    }
+}

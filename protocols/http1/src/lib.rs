@@ -1,0 +1,118 @@
+//! Node's `http` server as a sans-I/O HTTP/1.1 connection machine.
+//!
+//! A [`ServerConnection`] takes the bytes a client sent and answers with Node's
+//! `http.Server` events (`request`, the body's `data` and `end`, `checkContinue`, `connect`,
+//! `upgrade`, `clientError`, `dropRequest`) and with response bytes framed as Node frames them
+//! (`Content-Length` when the body is known, chunked when streamed, close-delimited for
+//! HTTP/1.0). It parses heads with `httparse` and does all framing itself, strictly: request
+//! smuggling vectors (`Content-Length` with `Transfer-Encoding`, duplicate or malformed
+//! `Content-Length`, a `Transfer-Encoding` not ending in chunked, bare LF or CR, obs-fold)
+//! get 400 and close, never a guess.
+//!
+//! This crate opens no socket and reads no clock: bytes, `now: Instant` and, for the `Date`
+//! header, the wall-clock time come in as arguments.
+//!
+//! # The contract
+//!
+//! - **inputs**: [`ServerConnection::handle_input`] (consumes what it parses, leaves the rest
+//!   in the caller's buffer), [`ServerConnection::handle_eof`],
+//!   [`ServerConnection::handle_timeout`], [`ServerConnection::advance_transmit`],
+//!   [`ServerConnection::set_date`]. `now` comes first and never goes back.
+//! - **commands**: [`ServerConnection::send_response`], [`ServerConnection::write`],
+//!   [`ServerConnection::end`], [`ServerConnection::send_continue`], ... They return `Err`
+//!   and change nothing when misused.
+//! - **outputs**: [`ServerConnection::poll_event`], [`ServerConnection::transmit_chunks`] (or
+//!   [`ServerConnection::pop_transmit`]), [`ServerConnection::poll_action`],
+//!   [`ServerConnection::poll_timeout`], [`ServerConnection::wants_read`].
+//!
+//! After every input or command: write what `transmit_chunks` offers, carry out each
+//! `poll_action`, hand each `poll_event` to the application, re-arm the timer from
+//! `poll_timeout`. Events do not depend on how the request bytes were split.
+//!
+//! # Example
+//!
+//! Two pipelined requests in one read; the application answers the second first, and the
+//! responses still leave in request order:
+//!
+//! ```
+//! use std::time::Instant;
+//!
+//! use bytes::{Bytes, BytesMut};
+//! use sansnet_http1::{Response, ServerConfig, ServerConnection, ServerEvent};
+//!
+//! let now = Instant::now();
+//! let mut conn = ServerConnection::new(now, ServerConfig { send_date: false, ..Default::default() });
+//! let mut input = BytesMut::from(
+//!     &b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+//! );
+//! conn.handle_input(now, &mut input);
+//! assert!(input.is_empty());
+//!
+//! let mut ids = Vec::new();
+//! while let Some(event) = conn.poll_event() {
+//!     if let ServerEvent::Request(request) = event {
+//!         ids.push((request.id, request.target));
+//!     }
+//! }
+//! assert_eq!(ids[1].1, Bytes::from_static(b"/b"));
+//! conn.respond(now, ids[1].0, Response::new(200), Bytes::from_static(b"second")).unwrap();
+//! conn.respond(now, ids[0].0, Response::new(200), Bytes::from_static(b"first")).unwrap();
+//!
+//! let mut wire = Vec::new();
+//! while let Some(chunk) = conn.pop_transmit(now) {
+//!     wire.extend_from_slice(&chunk);
+//! }
+//! let text = String::from_utf8(wire).unwrap();
+//! assert!(text.find("first").unwrap() < text.find("second").unwrap());
+//! assert!(text.starts_with("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 5\r\n\r\nfirst"));
+//! ```
+//!
+//! # Node mapping
+//!
+//! | Node | here | default |
+//! |---|---|---|
+//! | `'request'`, req `'data'`, `'end'` | [`ServerEvent::Request`], [`ServerEvent::Data`], [`ServerEvent::End`] | |
+//! | `'checkContinue'` | [`ServerEvent::CheckContinue`] with [`ServerConfig::check_continue`] | 100 sent at once |
+//! | `'connect'`, `'upgrade'` | [`ServerEvent::Connect`], [`ServerEvent::Upgrade`] | destroy / ordinary request |
+//! | `'clientError'` | [`ServerEvent::ClientError`] (reply already queued) | 400/408/413/431 |
+//! | `'dropRequest'` | [`ServerEvent::DropRequest`] | 503 |
+//! | `res.writeHead`, `write`, `end`, `addTrailers` | [`ServerConnection::send_response`], [`ServerConnection::write`], [`ServerConnection::end`], [`ServerConnection::end_with_trailers`] | |
+//! | `res.writeContinue`, `writeProcessing`, `writeEarlyHints` | [`ServerConnection::send_continue`], [`ServerConnection::send_informational`] | |
+//! | `maxHeaderSize`, `maxHeadersCount`, `requireHostHeader` | [`ServerConfig`] | 16 KiB, 2000, true |
+//! | `headersTimeout`, `requestTimeout`, `keepAliveTimeout` | [`ServerConfig`] | 60 s, 300 s, 5 s |
+//! | `maxRequestsPerSocket`, `sendDate` | [`ServerConfig`] | none, true |
+//!
+//! # Errors
+//!
+//! One type, [`Error`]: [`Error::Protocol`] for the peer's faults (an event, with
+//! [`Error::status_hint`] already on the wire), [`Error::Usage`] for the caller's (returned).
+//!
+//! # Limits
+//!
+//! The head is bounded by `max_header_size` (431 beyond), chunk extensions by
+//! `max_chunk_extensions` (413), trailers by `max_header_size`; bodies are never buffered
+//! (they leave as `Data` events); parsing stops `max_pipelined` requests ahead of the
+//! responses and while `high_water_mark` response bytes are queued.
+//!
+//! # Panics
+//!
+//! Never, on any input; a panic is a bug.
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod chunked;
+mod config;
+mod date;
+mod error;
+mod event;
+mod framing;
+mod headers;
+mod response;
+mod server;
+
+pub use config::ServerConfig;
+pub use error::{Error, ProtocolError, UsageError};
+pub use event::{Action, BodyFraming, Request, RequestId, ServerEvent, Version};
+pub use headers::Headers;
+pub use response::{Response, reason_phrase};
+pub use server::ServerConnection;

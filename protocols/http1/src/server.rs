@@ -1,0 +1,1185 @@
+//! `ServerConnection`: one HTTP/1.1 connection as Node's `http.Server` serves it.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
+use crate::framing::{self, Expect, Framing};
+use crate::response::{client_error_reply, put_header, start_head};
+use crate::{
+    Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
+    ServerEvent, UsageError, Version,
+};
+
+/// Header slots tried first; a head with more fields is parsed again with room for all.
+const FAST_HEADERS: usize = 64;
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// One HTTP/1.1 server connection: request bytes in, Node's `http.Server` events and response
+/// bytes out.
+///
+/// Methods come in the contract's four kinds: inputs ([`ServerConnection::handle_input`],
+/// [`ServerConnection::handle_eof`], [`ServerConnection::handle_timeout`],
+/// [`ServerConnection::advance_transmit`], [`ServerConnection::set_date`]); commands
+/// ([`ServerConnection::send_response`], [`ServerConnection::write`],
+/// [`ServerConnection::end`], [`ServerConnection::send_continue`], ...); outputs
+/// ([`ServerConnection::poll_event`], [`ServerConnection::transmit_chunks`],
+/// [`ServerConnection::poll_action`], [`ServerConnection::poll_timeout`],
+/// [`ServerConnection::wants_read`]); getters.
+///
+/// Requests are parsed ahead of their responses (pipelining); responses go out in request
+/// order whatever order the application answers them in (spec 74, 75).
+#[derive(Debug)]
+pub struct ServerConnection {
+    config: ServerConfig,
+    recv: Recv,
+    /// Offset in the connection's byte stream of the next byte `handle_input` will see.
+    position: u64,
+    next_id: u64,
+    requests_seen: u32,
+    /// Responses in request order; the front one streams to `out`.
+    slots: VecDeque<Slot>,
+    /// Bytes ready for the transport. INVARIANT: no empty `Bytes`; `out_len` is their sum.
+    out: VecDeque<Bytes>,
+    out_len: usize,
+    need_drain: bool,
+    /// Bytes of an unfinished head are waiting in the driver's buffer.
+    partial_head: bool,
+    events: VecDeque<ServerEvent>,
+    actions: VecDeque<Action>,
+    closed: bool,
+    date: Option<(u64, Bytes)>,
+    headers_deadline: Option<Instant>,
+    request_deadline: Option<Instant>,
+    idle_deadline: Option<Instant>,
+}
+
+/// The receiving side.
+#[derive(Debug)]
+enum Recv {
+    /// Waiting for, or reading, a request head.
+    Head,
+    /// Reading a `Content-Length` body.
+    Fixed {
+        id: RequestId,
+        remaining: u64,
+        discard: bool,
+        upgrade: Option<Box<Request>>,
+    },
+    /// Reading a chunked body.
+    Chunked {
+        id: RequestId,
+        decoder: Box<ChunkedDecoder>,
+        discard: bool,
+        upgrade: Option<Box<Request>>,
+    },
+    /// No more requests on this connection; later input stays in the driver's buffer.
+    Done,
+    /// The connection was handed over after CONNECT or Upgrade.
+    HandedOver,
+}
+
+/// One response, in request order.
+#[derive(Debug)]
+struct Slot {
+    id: RequestId,
+    version: Version,
+    head_request: bool,
+    /// The request allows the connection to persist after this response.
+    keep_alive: bool,
+    state: SlotState,
+    /// Bytes produced while an earlier response is still going out.
+    held: VecDeque<Bytes>,
+    /// Close the connection once this response is out.
+    close_after: bool,
+}
+
+#[derive(Debug)]
+enum SlotState {
+    /// The application owes a response.
+    Waiting,
+    /// `send_response` stored the head; it leaves with the first `write` or `end`.
+    HeadPending(Response),
+    /// The head is out; the body follows with this framing.
+    Body(OutFraming),
+    /// Every byte of the response is produced.
+    Finished,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutFraming {
+    /// No body may follow (HEAD, 1xx, 204, 304).
+    Empty,
+    /// This many body bytes are still owed.
+    Length(u64),
+    /// Chunked.
+    Chunked,
+    /// Ends at connection close.
+    UntilClose,
+}
+
+impl ServerConnection {
+    /// A connection accepted at `now`; the head timeout starts now.
+    pub fn new(now: Instant, config: ServerConfig) -> Self {
+        let headers_deadline = config.headers_timeout.map(|t| now + t);
+        Self {
+            config,
+            recv: Recv::Head,
+            position: 0,
+            next_id: 0,
+            requests_seen: 0,
+            slots: VecDeque::new(),
+            out: VecDeque::new(),
+            out_len: 0,
+            need_drain: false,
+            partial_head: false,
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+            closed: false,
+            date: None,
+            headers_deadline,
+            request_deadline: None,
+            idle_deadline: None,
+        }
+    }
+
+    // ---- inputs -------------------------------------------------------------------------
+
+    /// Bytes from the peer. Consumes every byte it parses and leaves the rest in `buf`: the
+    /// unfinished part of a head, everything while reading is paused, and everything after
+    /// the connection stopped taking requests (after `Connection: close`, an error, or a
+    /// hand-over).
+    pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
+        while !self.closed {
+            let progressed = match self.recv {
+                Recv::Head => self.read_head(now, buf),
+                Recv::Fixed { .. } => self.read_fixed(buf),
+                Recv::Chunked { .. } => self.read_chunked(now, buf),
+                Recv::Done | Recv::HandedOver => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+        self.after(now);
+    }
+
+    /// The peer sent FIN. Requests already complete still get their responses; a request cut
+    /// short is a client error (`HPE_INVALID_EOF_STATE`). Node 20 drops pending responses here
+    /// (spec 78); we follow RFC 9112 §9.6 and answer what was asked (spec 79, 200).
+    pub fn handle_eof(&mut self, now: Instant) {
+        match self.recv {
+            Recv::Head if self.partial_head => self.fail(ProtocolError::UnexpectedEof),
+            Recv::Head => self.recv = Recv::Done,
+            Recv::Fixed { .. } | Recv::Chunked { .. } => self.fail(ProtocolError::UnexpectedEof),
+            Recv::Done | Recv::HandedOver => {}
+        }
+        self.after(now);
+    }
+
+    /// Time passed: 408 when the head or the request took too long (spec 80), and the idle
+    /// keep-alive connection closes after `keepAliveTimeout` (spec 83).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        let due = |deadline: Option<Instant>| deadline.is_some_and(|d| now >= d);
+        if due(self.idle_deadline) {
+            self.idle_deadline = None;
+            self.recv = Recv::Done;
+            self.slots.clear();
+            self.close(Action::Destroy);
+        } else if due(self.headers_deadline) || due(self.request_deadline) {
+            self.headers_deadline = None;
+            self.request_deadline = None;
+            self.fail(ProtocolError::RequestTimeout);
+        }
+        self.after(now);
+    }
+
+    /// `n` bytes from the front of `transmit_chunks` were written.
+    pub fn advance_transmit(&mut self, now: Instant, n: usize) {
+        let mut left = n.min(self.out_len);
+        self.out_len -= left;
+        while left > 0 {
+            let Some(front) = self.out.front_mut() else {
+                break;
+            };
+            if front.len() > left {
+                front.advance(left);
+                left = 0;
+            } else {
+                left -= front.len();
+                self.out.pop_front();
+            }
+        }
+        if self.need_drain && self.out_len < self.config.high_water_mark {
+            self.need_drain = false;
+            self.events.push_back(ServerEvent::Drain);
+        }
+        self.after(now);
+    }
+
+    /// The wall-clock time for the `Date` header (the machine reads no clock); the driver
+    /// hands it in before inputs, at most once a second matters.
+    pub fn set_date(&mut self, time: SystemTime) {
+        let secs = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if self.date.as_ref().is_none_or(|(cached, _)| *cached != secs) {
+            self.date = Some((secs, Bytes::from(crate::date::imf_fixdate(time))));
+        }
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    /// `res.writeHead(status, headers)`: stores the head; it leaves with the first `write` or
+    /// the `end`, when the framing is known (spec 99, 100).
+    pub fn send_response(&mut self, id: RequestId, response: Response) -> Result<(), Error> {
+        response.validate()?;
+        if response.status < 200 && response.status != 101 {
+            return Err(UsageError::InvalidStatus.into());
+        }
+        let slot = self.slot_mut(id)?;
+        match slot.state {
+            SlotState::Waiting => {}
+            SlotState::HeadPending(_) | SlotState::Body(_) | SlotState::Finished => {
+                return Err(UsageError::HeadersSent.into());
+            }
+        }
+        slot.state = SlotState::HeadPending(response);
+        Ok(())
+    }
+
+    /// `res.writeContinue()`: `100 Continue` for a `CheckContinue` request (spec 88). Not sent
+    /// to HTTP/1.0 clients (spec 91).
+    pub fn send_continue(&mut self, id: RequestId) -> Result<(), Error> {
+        self.send_informational(id, &Response::new(100))
+    }
+
+    /// `res.writeProcessing()` / `res.writeEarlyHints()`: a 1xx other than 101 before the
+    /// final response (spec 108); skipped for HTTP/1.0 clients (spec 91).
+    pub fn send_informational(&mut self, id: RequestId, response: &Response) -> Result<(), Error> {
+        response.validate()?;
+        if !(100..200).contains(&response.status) || response.status == 101 {
+            return Err(UsageError::InvalidStatus.into());
+        }
+        let index = self.slot_index(id)?;
+        let slot = &self.slots[index];
+        if !matches!(slot.state, SlotState::Waiting) {
+            return Err(UsageError::HeadersSent.into());
+        }
+        if slot.version == Version::Http10 {
+            return Ok(());
+        }
+        let mut head = start_head(
+            response.status,
+            response.reason.as_deref(),
+            &response.headers,
+        );
+        head.put_slice(b"\r\n");
+        self.emit(index, head.freeze());
+        Ok(())
+    }
+
+    /// `res.write(data)`: sends the head if it is still pending (chunked for HTTP/1.1,
+    /// close-delimited for HTTP/1.0, unless the application set `Content-Length`), then
+    /// `data`. Returns false once the queued response bytes reach the high-water mark; `Drain`
+    /// follows. Bodies of HEAD, 204 and 304 responses are dropped, as Node does (spec 102).
+    pub fn write(&mut self, now: Instant, id: RequestId, data: Bytes) -> Result<bool, Error> {
+        let index = self.slot_index(id)?;
+        self.commit_head(now, index, None)?;
+        self.write_body(index, data)?;
+        let below = self.out_len < self.config.high_water_mark;
+        if !below {
+            self.need_drain = true;
+        }
+        self.after(now);
+        Ok(below)
+    }
+
+    /// `res.end([data])`: sends the head if pending (with `Content-Length` of `data` when
+    /// nothing was written before, spec 99), `data`, and the end of the body.
+    pub fn end(&mut self, now: Instant, id: RequestId, data: Option<Bytes>) -> Result<(), Error> {
+        self.end_with_trailers(now, id, data, Headers::new())
+    }
+
+    /// `res.addTrailers(trailers); res.end([data])`: trailers need a chunked response
+    /// (spec 101).
+    pub fn end_with_trailers(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        data: Option<Bytes>,
+        trailers: Headers,
+    ) -> Result<(), Error> {
+        let index = self.slot_index(id)?;
+        let length = data.as_ref().map_or(0, Bytes::len);
+        if let SlotState::HeadPending(response) = &self.slots[index].state
+            && !trailers.is_empty()
+            && !response
+                .headers
+                .get("transfer-encoding")
+                .is_some_and(|te| ends_in_chunked(te))
+        {
+            return Err(UsageError::TrailersNotAllowed.into());
+        }
+        if matches!(self.slots[index].state, SlotState::Waiting) {
+            self.slots[index].state = SlotState::HeadPending(Response::new(200));
+        }
+        self.commit_head(now, index, Some(length))?;
+        if let Some(data) = data {
+            self.write_body(index, data)?;
+        }
+        let slot = &mut self.slots[index];
+        let framing = match &slot.state {
+            SlotState::Body(framing) => *framing,
+            SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
+            SlotState::Waiting | SlotState::HeadPending(_) => {
+                return Err(UsageError::HeadersNotSent.into());
+            }
+        };
+        match framing {
+            OutFraming::Chunked => {
+                let mut tail = BytesMut::from(&b"0\r\n"[..]);
+                for (name, value) in trailers.iter() {
+                    put_header(&mut tail, name, value);
+                }
+                tail.put_slice(b"\r\n");
+                self.emit(index, tail.freeze());
+            }
+            OutFraming::Length(owed) if owed > 0 => {
+                // Fewer bytes than promised: the peer would wait for the rest forever, so the
+                // connection closes after this response (Node leaves it hanging).
+                self.slots[index].close_after = true;
+            }
+            OutFraming::UntilClose => self.slots[index].close_after = true,
+            OutFraming::Empty | OutFraming::Length(_) => {}
+        }
+        self.slots[index].state = SlotState::Finished;
+        self.after(now);
+        Ok(())
+    }
+
+    /// `res.writeHead(status, headers); res.end(body)` in one call.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        response: Response,
+        body: Bytes,
+    ) -> Result<(), Error> {
+        self.send_response(id, response)?;
+        self.end(now, id, Some(body))
+    }
+
+    /// `socket.destroy()` from the application: drop everything and close now.
+    pub fn destroy(&mut self) {
+        if !self.closed {
+            self.recv = Recv::Done;
+            self.slots.clear();
+            self.out.clear();
+            self.out_len = 0;
+            self.close(Action::Destroy);
+        }
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next thing the driver must do with the transport.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Fills `out` with the response bytes to write, front first; returns how many slices.
+    pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let mut filled = 0;
+        for (slot, chunk) in out.iter_mut().zip(&self.out) {
+            *slot = IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Takes the next chunk of response bytes whole (for stacking on another machine, such as
+    /// a TCP socket machine that takes `Bytes`).
+    pub fn pop_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        let chunk = self.out.front()?.clone();
+        self.advance_transmit(now, chunk.len());
+        Some(chunk)
+    }
+
+    /// When to call `handle_timeout`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        [
+            self.headers_deadline,
+            self.request_deadline,
+            self.idle_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Whether the driver should read: parsing requests, below the response high-water mark,
+    /// and not too far ahead of the responses (spec 76).
+    pub fn wants_read(&self) -> bool {
+        !self.closed
+            && match self.recv {
+                Recv::Head => {
+                    self.slots.len() < self.config.max_pipelined
+                        && self.out_len < self.config.high_water_mark
+                }
+                Recv::Fixed { .. } | Recv::Chunked { .. } => true,
+                Recv::Done | Recv::HandedOver => false,
+            }
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// Response bytes queued and not yet written.
+    pub fn buffered(&self) -> usize {
+        self.out_len
+    }
+
+    /// Requests whose responses have not finished going out.
+    pub fn pending_responses(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether `Close` was emitted (or the connection handed over).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    // ---- receiving ----------------------------------------------------------------------
+
+    fn read_head(&mut self, now: Instant, buf: &mut BytesMut) -> bool {
+        // Stray CRLFs before a request line are ignored (RFC 9112 §2.2).
+        while buf.starts_with(b"\r\n") {
+            buf.advance(2);
+            self.position += 2;
+        }
+        self.partial_head = !buf.is_empty();
+        if buf.is_empty() || buf.as_ref() == b"\r" {
+            return false;
+        }
+        if self.slots.len() >= self.config.max_pipelined
+            || self.out_len >= self.config.high_water_mark
+        {
+            return false;
+        }
+        self.idle_deadline = None;
+        if self.headers_deadline.is_none() && self.requests_seen > 0 {
+            self.headers_deadline = self.config.headers_timeout.map(|t| now + t);
+        }
+        let parsed = match parse_head(buf, self.config.max_header_size) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return false,
+            Err(error) => {
+                self.fail(error);
+                return false;
+            }
+        };
+        self.partial_head = false;
+        let start = self.position;
+        let head_len = parsed.head_len;
+        let head = buf.split_to(head_len).freeze();
+        self.position += head_len as u64;
+        match self.accept_head(now, &head, parsed, start, buf) {
+            Ok(()) => true,
+            Err(error) => {
+                self.fail(error);
+                false
+            }
+        }
+    }
+
+    /// Checks a parsed head and turns it into events and a receiving state.
+    fn accept_head(
+        &mut self,
+        now: Instant,
+        head: &Bytes,
+        parsed: ParsedHead,
+        start: u64,
+        buf: &mut BytesMut,
+    ) -> Result<(), ProtocolError> {
+        let raw = parsed.raw_headers(head);
+        let framing = framing::request_framing(parsed.version_minor, &raw)?;
+        let version = if parsed.version_minor == 0 {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
+        if self.config.require_host_header && version == Version::Http11 {
+            framing::check_host(&raw)?;
+        }
+        let options = framing::connection_options(&raw);
+        let expect = if version == Version::Http11 {
+            framing::expect(&raw)
+        } else {
+            Expect::None
+        };
+        let is_connect = &head[parsed.method.clone()] == b"CONNECT";
+        let is_upgrade = framing::is_upgrade(parsed.version_minor, &raw, options);
+        let mut headers: Headers = raw
+            .iter()
+            .take(self.config.max_headers_count)
+            .map(|h| (head.slice_ref(h.name.as_bytes()), head.slice_ref(h.value)))
+            .collect();
+        if headers.len() > self.config.max_headers_count {
+            headers = Headers::new();
+        }
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.requests_seen = self.requests_seen.saturating_add(1);
+        let over_limit = self
+            .config
+            .max_requests_per_socket
+            .is_some_and(|max| self.requests_seen > max);
+        let at_limit = self
+            .config
+            .max_requests_per_socket
+            .is_some_and(|max| self.requests_seen >= max);
+        let keep_alive = framing::keep_alive(parsed.version_minor, options) && !at_limit;
+        let request = Request {
+            id,
+            method: head.slice(parsed.method.clone()),
+            target: head.slice(parsed.target.clone()),
+            version,
+            headers,
+            framing: match framing {
+                Framing::None => BodyFraming::None,
+                Framing::ContentLength(n) => BodyFraming::ContentLength(n),
+                Framing::Chunked => BodyFraming::Chunked,
+            },
+            keep_alive,
+            expect_continue: expect == Expect::Continue,
+            start,
+            head_end: self.position,
+        };
+        self.headers_deadline = None;
+        self.request_deadline = self.config.request_timeout.map(|t| now + t);
+
+        if is_connect {
+            if self.config.connect {
+                let head = buf.split().freeze();
+                self.position += head.len() as u64;
+                self.events
+                    .push_back(ServerEvent::Connect { request, head });
+                self.hand_over();
+            } else {
+                // Node destroys the socket without a response (spec 93).
+                self.recv = Recv::Done;
+                self.slots.clear();
+                self.close(Action::Destroy);
+            }
+            return Ok(());
+        }
+        let upgrade = self.config.upgrade && is_upgrade;
+        let mut discard = false;
+        let mut slot = Slot {
+            id,
+            version,
+            head_request: request.is_head(),
+            keep_alive,
+            state: SlotState::Waiting,
+            held: VecDeque::new(),
+            close_after: !keep_alive,
+        };
+        if upgrade {
+            slot.state = SlotState::Finished;
+            slot.close_after = false;
+        } else if over_limit {
+            // spec 77: `dropRequest`, 503, no `request`.
+            discard = true;
+            slot.state = SlotState::Finished;
+            slot.close_after = true;
+            slot.held.push_back(closing_reply(503));
+            self.events
+                .push_back(ServerEvent::DropRequest(request.clone()));
+        } else if expect == Expect::Other {
+            // spec 89: no `checkExpectation` listener, so 417 and the body is dropped.
+            discard = true;
+            slot.state = SlotState::Finished;
+            slot.held.push_back(finished_reply(417, keep_alive));
+        } else if expect == Expect::Continue && !self.config.check_continue {
+            // spec 87: 100 at once, then `request`.
+            slot.held.push_back(Bytes::from_static(CONTINUE));
+        }
+        let upgrade_request = upgrade.then(|| Box::new(request.clone()));
+        if !upgrade && !discard {
+            let event = if expect == Expect::Continue && self.config.check_continue {
+                ServerEvent::CheckContinue(request.clone())
+            } else {
+                ServerEvent::Request(request.clone())
+            };
+            self.events.push_back(event);
+        }
+        self.push_slot(slot);
+        self.recv = match request.framing {
+            BodyFraming::None => {
+                self.finish_request(id, Headers::new(), upgrade_request, buf, discard);
+                return Ok(());
+            }
+            BodyFraming::ContentLength(0) => {
+                self.finish_request(id, Headers::new(), upgrade_request, buf, discard);
+                return Ok(());
+            }
+            BodyFraming::ContentLength(n) => Recv::Fixed {
+                id,
+                remaining: n,
+                discard,
+                upgrade: upgrade_request,
+            },
+            BodyFraming::Chunked => Recv::Chunked {
+                id,
+                decoder: Box::new(ChunkedDecoder::new(ChunkedLimits {
+                    max_extensions: self.config.max_chunk_extensions,
+                    max_trailers: self.config.max_header_size,
+                })),
+                discard,
+                upgrade: upgrade_request,
+            },
+        };
+        Ok(())
+    }
+
+    fn read_fixed(&mut self, buf: &mut BytesMut) -> bool {
+        let Recv::Fixed {
+            id,
+            remaining,
+            discard,
+            ..
+        } = &mut self.recv
+        else {
+            return false;
+        };
+        if buf.is_empty() {
+            return false;
+        }
+        let take = usize::try_from(*remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let data = buf.split_to(take).freeze();
+        *remaining -= take as u64;
+        self.position += take as u64;
+        let (id, done, discard) = (*id, *remaining == 0, *discard);
+        if !discard {
+            self.events.push_back(ServerEvent::Data { id, data });
+        }
+        if done {
+            let Recv::Fixed { upgrade, .. } = std::mem::replace(&mut self.recv, Recv::Head) else {
+                return false;
+            };
+            self.finish_request(id, Headers::new(), upgrade, buf, discard);
+        }
+        true
+    }
+
+    fn read_chunked(&mut self, _now: Instant, buf: &mut BytesMut) -> bool {
+        let Recv::Chunked {
+            id,
+            decoder,
+            discard,
+            ..
+        } = &mut self.recv
+        else {
+            return false;
+        };
+        let before = buf.len();
+        let item = decoder.decode(buf);
+        self.position += (before - buf.len()) as u64;
+        let (id, discard) = (*id, *discard);
+        match item {
+            Ok(None) => false,
+            Ok(Some(ChunkItem::Header { size, extensions })) => {
+                if self.config.chunk_events && !discard {
+                    self.events.push_back(ServerEvent::Chunk {
+                        id,
+                        size,
+                        extensions,
+                    });
+                }
+                true
+            }
+            Ok(Some(ChunkItem::Data(data))) => {
+                if !discard {
+                    self.events.push_back(ServerEvent::Data { id, data });
+                }
+                true
+            }
+            Ok(Some(ChunkItem::End { trailers })) => {
+                let Recv::Chunked { upgrade, .. } = std::mem::replace(&mut self.recv, Recv::Head)
+                else {
+                    return false;
+                };
+                let trailers = trailers.into_iter().collect();
+                self.finish_request(id, trailers, upgrade, buf, discard);
+                true
+            }
+            Err(error) => {
+                self.fail(error);
+                false
+            }
+        }
+    }
+
+    /// The request's body is complete: `End`, then the next state (another head, no more
+    /// requests, or the hand-over of an upgrade).
+    fn finish_request(
+        &mut self,
+        id: RequestId,
+        trailers: Headers,
+        upgrade: Option<Box<Request>>,
+        buf: &mut BytesMut,
+        discard: bool,
+    ) {
+        self.request_deadline = None;
+        if !discard {
+            self.events.push_back(ServerEvent::End {
+                id,
+                trailers,
+                end: self.position,
+            });
+        }
+        if let Some(request) = upgrade {
+            let head = buf.split().freeze();
+            self.position += head.len() as u64;
+            self.events.push_back(ServerEvent::Upgrade {
+                request: *request,
+                head,
+            });
+            self.hand_over();
+            return;
+        }
+        let keep_alive = self
+            .slots
+            .iter()
+            .find(|s| s.id == id)
+            .is_none_or(|s| !s.close_after);
+        self.recv = if keep_alive { Recv::Head } else { Recv::Done };
+    }
+
+    /// A client error: `ClientError`, its reply queued behind earlier responses, and no more
+    /// requests.
+    fn fail(&mut self, error: ProtocolError) {
+        if self.closed || matches!(self.recv, Recv::Done | Recv::HandedOver) {
+            return;
+        }
+        self.recv = Recv::Done;
+        self.partial_head = false;
+        self.headers_deadline = None;
+        self.request_deadline = None;
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        let mut slot = Slot {
+            id,
+            version: Version::Http11,
+            head_request: false,
+            keep_alive: false,
+            state: SlotState::Finished,
+            held: VecDeque::new(),
+            close_after: true,
+        };
+        slot.held.push_back(client_error_reply(error.status_hint()));
+        self.events
+            .push_back(ServerEvent::ClientError(error.into()));
+        self.push_slot(slot);
+    }
+
+    fn hand_over(&mut self) {
+        self.recv = Recv::HandedOver;
+        self.closed = true;
+        self.headers_deadline = None;
+        self.request_deadline = None;
+        self.idle_deadline = None;
+        self.actions.push_back(Action::HandOver);
+    }
+
+    // ---- sending ------------------------------------------------------------------------
+
+    fn push_slot(&mut self, mut slot: Slot) {
+        if self.slots.is_empty() {
+            self.move_out(&mut slot.held);
+        }
+        self.slots.push_back(slot);
+    }
+
+    fn slot_index(&self, id: RequestId) -> Result<usize, Error> {
+        if self.closed {
+            return Err(UsageError::Closed.into());
+        }
+        self.slots
+            .iter()
+            .position(|s| s.id == id)
+            .ok_or_else(|| UsageError::UnknownRequest.into())
+    }
+
+    fn slot_mut(&mut self, id: RequestId) -> Result<&mut Slot, Error> {
+        let index = self.slot_index(id)?;
+        Ok(&mut self.slots[index])
+    }
+
+    /// Bytes of the response at `index`: straight out if it is the front one, else held.
+    fn emit(&mut self, index: usize, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        if index == 0 {
+            self.out_len += bytes.len();
+            self.out.push_back(bytes);
+        } else {
+            self.slots[index].held.push_back(bytes);
+        }
+    }
+
+    fn move_out(&mut self, held: &mut VecDeque<Bytes>) {
+        for bytes in held.drain(..) {
+            self.out_len += bytes.len();
+            self.out.push_back(bytes);
+        }
+    }
+
+    /// Sends a pending head with its framing: `Content-Length` of `known_length` when the
+    /// whole body is known (at `end`), else chunked (HTTP/1.1) or until close (HTTP/1.0).
+    fn commit_head(
+        &mut self,
+        _now: Instant,
+        index: usize,
+        known_length: Option<usize>,
+    ) -> Result<(), Error> {
+        let slot = &mut self.slots[index];
+        let response = match std::mem::replace(&mut slot.state, SlotState::Finished) {
+            SlotState::HeadPending(response) => response,
+            SlotState::Waiting => {
+                slot.state = SlotState::Waiting;
+                return Err(UsageError::HeadersNotSent.into());
+            }
+            other @ (SlotState::Body(_) | SlotState::Finished) => {
+                slot.state = other;
+                return Ok(());
+            }
+        };
+        let status = response.status;
+        let mut headers = response.headers;
+        let no_body = slot.head_request || status < 200 || status == 204 || status == 304;
+        if status < 200 || status == 204 {
+            // RFC 9110 §8.6, RFC 9112 §6.1: never on 1xx or 204 (spec 103).
+            headers.remove("content-length");
+            headers.remove("transfer-encoding");
+        }
+        let user_length = headers
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let user_chunked = headers
+            .get("transfer-encoding")
+            .is_some_and(|te| ends_in_chunked(te));
+        if status == 304 && user_chunked {
+            // spec 104: a forced chunked on 304 is dropped and the connection closes.
+            headers.remove("transfer-encoding");
+            slot.close_after = true;
+        }
+        if headers.get_all("connection").any(|v| {
+            v.split(|&b| b == b',')
+                .any(|t| crate::headers::trim_ows(t).eq_ignore_ascii_case(b"close"))
+        }) {
+            slot.close_after = true;
+        }
+        let mut framing = if no_body {
+            OutFraming::Empty
+        } else if let Some(length) = user_length {
+            OutFraming::Length(length)
+        } else if user_chunked {
+            OutFraming::Chunked
+        } else if known_length.is_some() {
+            OutFraming::Length(known_length.unwrap_or(0) as u64)
+        } else if slot.version == Version::Http11 {
+            OutFraming::Chunked
+        } else {
+            slot.close_after = true;
+            OutFraming::UntilClose
+        };
+        if status == 101 {
+            framing = OutFraming::Empty;
+        }
+        let mut head = start_head(status, response.reason.as_deref(), &headers);
+        if self.config.send_date
+            && !headers.contains("date")
+            && let Some((_, date)) = &self.date
+        {
+            put_header(&mut head, b"Date", date);
+        }
+        if !headers.contains("connection") {
+            if slot.keep_alive && !slot.close_after {
+                put_header(&mut head, b"Connection", b"keep-alive");
+                if let Some(timeout) = self.config.keep_alive_timeout {
+                    let mut value = format!("timeout={}", timeout.as_secs());
+                    if let Some(max) = self.config.max_requests_per_socket {
+                        value.push_str(&format!(", max={max}"));
+                    }
+                    put_header(&mut head, b"Keep-Alive", value.as_bytes());
+                }
+            } else {
+                slot.close_after = true;
+                put_header(&mut head, b"Connection", b"close");
+            }
+        }
+        match framing {
+            OutFraming::Length(n) if user_length.is_none() && status != 304 => {
+                put_header(&mut head, b"Content-Length", n.to_string().as_bytes());
+            }
+            OutFraming::Empty
+                if slot.head_request
+                    && user_length.is_none()
+                    && status >= 200
+                    && status != 204
+                    && status != 304 =>
+            {
+                // Node reports the length a HEAD response's body would have had.
+                let n = known_length.unwrap_or(0);
+                if known_length.is_some() {
+                    put_header(&mut head, b"Content-Length", n.to_string().as_bytes());
+                }
+            }
+            OutFraming::Chunked if !user_chunked => {
+                put_header(&mut head, b"Transfer-Encoding", b"chunked");
+            }
+            _ => {}
+        }
+        head.put_slice(b"\r\n");
+        slot.state = SlotState::Body(framing);
+        self.emit(index, head.freeze());
+        Ok(())
+    }
+
+    fn write_body(&mut self, index: usize, data: Bytes) -> Result<(), Error> {
+        let framing = match &self.slots[index].state {
+            SlotState::Body(framing) => *framing,
+            SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
+            SlotState::Waiting | SlotState::HeadPending(_) => {
+                return Err(UsageError::HeadersNotSent.into());
+            }
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        match framing {
+            OutFraming::Empty => {}
+            OutFraming::Length(owed) => {
+                let len = data.len() as u64;
+                if len > owed {
+                    return Err(UsageError::ContentLengthMismatch.into());
+                }
+                self.slots[index].state = SlotState::Body(OutFraming::Length(owed - len));
+                self.emit(index, data);
+            }
+            OutFraming::Chunked => {
+                self.emit(index, Bytes::from(format!("{:x}\r\n", data.len())));
+                self.emit(index, data);
+                self.emit(index, Bytes::from_static(b"\r\n"));
+            }
+            OutFraming::UntilClose => self.emit(index, data),
+        }
+        Ok(())
+    }
+
+    /// After every input and command: retire finished responses in order, close when nothing
+    /// more can happen, and arm the keep-alive timer when idle.
+    fn after(&mut self, now: Instant) {
+        while self
+            .slots
+            .front()
+            .is_some_and(|s| matches!(s.state, SlotState::Finished))
+        {
+            let Some(done) = self.slots.pop_front() else {
+                break;
+            };
+            if done.close_after {
+                self.recv = match self.recv {
+                    Recv::HandedOver => Recv::HandedOver,
+                    _ => Recv::Done,
+                };
+                self.slots.clear();
+                break;
+            }
+            if let Some(next) = self.slots.front_mut() {
+                let mut held = std::mem::take(&mut next.held);
+                self.move_out(&mut held);
+            }
+        }
+        if self.closed {
+            return;
+        }
+        if matches!(self.recv, Recv::Done) && self.slots.is_empty() {
+            self.close(Action::Shutdown);
+            return;
+        }
+        let idle = matches!(self.recv, Recv::Head) && self.slots.is_empty() && !self.partial_head;
+        if idle && self.requests_seen > 0 {
+            if self.idle_deadline.is_none() {
+                self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
+            }
+        } else {
+            self.idle_deadline = None;
+        }
+    }
+
+    fn close(&mut self, action: Action) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.headers_deadline = None;
+        self.request_deadline = None;
+        self.idle_deadline = None;
+        self.actions.push_back(action);
+        self.events.push_back(ServerEvent::Close);
+    }
+}
+
+/// A complete response that closes the connection (`dropRequest`'s 503).
+fn closing_reply(status: u16) -> Bytes {
+    let mut head = start_head(status, None, &Headers::new());
+    head.put_slice(b"Connection: close\r\nContent-Length: 0\r\n\r\n");
+    head.freeze()
+}
+
+/// A complete empty response that keeps the connection if `keep_alive`.
+fn finished_reply(status: u16, keep_alive: bool) -> Bytes {
+    let mut head = start_head(status, None, &Headers::new());
+    let connection: &[u8] = if keep_alive { b"keep-alive" } else { b"close" };
+    put_header(&mut head, b"Connection", connection);
+    head.put_slice(b"Content-Length: 0\r\n\r\n");
+    head.freeze()
+}
+
+fn ends_in_chunked(te: &[u8]) -> bool {
+    te.split(|&b| b == b',')
+        .rfind(|t| !crate::headers::trim_ows(t).is_empty())
+        .is_some_and(|t| crate::headers::trim_ows(t).eq_ignore_ascii_case(b"chunked"))
+}
+
+/// A head that parsed: byte ranges into it, so nothing is copied.
+#[derive(Debug)]
+struct ParsedHead {
+    head_len: usize,
+    method: std::ops::Range<usize>,
+    target: std::ops::Range<usize>,
+    version_minor: u8,
+    /// (name range, value range) of each field.
+    fields: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl ParsedHead {
+    /// The fields as `httparse::Header`s borrowing `head`, for the framing checks.
+    fn raw_headers<'h>(&self, head: &'h Bytes) -> Vec<httparse::Header<'h>> {
+        self.fields
+            .iter()
+            .map(|(name, value)| httparse::Header {
+                name: std::str::from_utf8(&head[name.clone()]).unwrap_or(""),
+                value: &head[value.clone()],
+            })
+            .collect()
+    }
+}
+
+/// Parses a request head at the front of `buf`: `Ok(None)` if incomplete.
+fn parse_head(buf: &[u8], max_size: usize) -> Result<Option<ParsedHead>, ProtocolError> {
+    let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
+    let mut request = httparse::Request::new(&mut fast);
+    let status = match request.parse(buf) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+            let mut request = httparse::Request::new(&mut room);
+            let status = request.parse(buf);
+            return finish_parse(buf, max_size, status, &request);
+        }
+        other => other,
+    };
+    finish_parse(buf, max_size, status, &request)
+}
+
+fn finish_parse(
+    buf: &[u8],
+    max_size: usize,
+    status: Result<httparse::Status<usize>, httparse::Error>,
+    request: &httparse::Request<'_, '_>,
+) -> Result<Option<ParsedHead>, ProtocolError> {
+    let head_len = match status {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            check_line_endings(buf)?;
+            return if buf.len() > max_size {
+                Err(ProtocolError::HeadTooLarge)
+            } else {
+                Ok(None)
+            };
+        }
+        Err(httparse::Error::Version) => return Err(ProtocolError::InvalidVersion),
+        Err(httparse::Error::Token) => return Err(ProtocolError::InvalidHead),
+        Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::HeadTooLarge),
+        Err(_) => {
+            check_line_endings(buf)?;
+            return Err(ProtocolError::InvalidHead);
+        }
+    };
+    if head_len > max_size {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    let head = &buf[..head_len];
+    check_line_endings(head)?;
+    let range = |part: &[u8]| {
+        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+        start..start + part.len()
+    };
+    let (Some(method), Some(target), Some(version)) =
+        (request.method, request.path, request.version)
+    else {
+        return Err(ProtocolError::InvalidHead);
+    };
+    if !target.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ProtocolError::InvalidTarget);
+    }
+    let fields = request
+        .headers
+        .iter()
+        .map(|h| (range(h.name.as_bytes()), range(h.value)))
+        .collect();
+    Ok(Some(ParsedHead {
+        head_len,
+        method: range(method.as_bytes()),
+        target: range(target.as_bytes()),
+        version_minor: version,
+        fields,
+    }))
+}
+
+/// Every LF must follow a CR and every CR precede an LF (RFC 9112 §2.2: we take the strict
+/// choice).
+fn check_line_endings(head: &[u8]) -> Result<(), ProtocolError> {
+    for (i, &b) in head.iter().enumerate() {
+        let bad = match b {
+            b'\n' => i == 0 || head[i - 1] != b'\r',
+            b'\r' => head.get(i + 1).is_some_and(|&next| next != b'\n'),
+            _ => false,
+        };
+        if bad {
+            return Err(ProtocolError::BareLineFeed);
+        }
+    }
+    Ok(())
+}
