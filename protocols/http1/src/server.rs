@@ -292,6 +292,10 @@ impl ServerConnection {
     /// follows. Bodies of HEAD, 204 and 304 responses are dropped, as Node does (spec 102).
     pub fn write(&mut self, now: Instant, id: RequestId, data: Bytes) -> Result<bool, Error> {
         let index = self.slot_index(id)?;
+        if matches!(self.slots[index].state, SlotState::Waiting) {
+            // `res.write()` without `writeHead()` sends 200, as Node does.
+            self.slots[index].state = SlotState::HeadPending(Response::new(200));
+        }
         self.commit_head(now, index, None)?;
         self.write_body(index, data)?;
         let below = self.out_len < self.config.high_water_mark;
@@ -319,13 +323,17 @@ impl ServerConnection {
     ) -> Result<(), Error> {
         let index = self.slot_index(id)?;
         let length = data.as_ref().map_or(0, Bytes::len);
-        if let SlotState::HeadPending(response) = &self.slots[index].state
-            && !trailers.is_empty()
-            && !response
+        // Checked before anything is sent, so that a refused call changes nothing.
+        let will_chunk = match &self.slots[index].state {
+            SlotState::HeadPending(response) => response
                 .headers
                 .get("transfer-encoding")
-                .is_some_and(|te| ends_in_chunked(te))
-        {
+                .is_some_and(|te| ends_in_chunked(te)),
+            SlotState::Body(framing) => *framing == OutFraming::Chunked,
+            SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
+            SlotState::Waiting => false,
+        };
+        if !trailers.is_empty() && !will_chunk {
             return Err(UsageError::TrailersNotAllowed.into());
         }
         if matches!(self.slots[index].state, SlotState::Waiting) {
@@ -941,19 +949,6 @@ impl ServerConnection {
         match framing {
             OutFraming::Length(n) if user_length.is_none() && status != 304 => {
                 put_header(&mut head, b"Content-Length", n.to_string().as_bytes());
-            }
-            OutFraming::Empty
-                if slot.head_request
-                    && user_length.is_none()
-                    && status >= 200
-                    && status != 204
-                    && status != 304 =>
-            {
-                // Node reports the length a HEAD response's body would have had.
-                let n = known_length.unwrap_or(0);
-                if known_length.is_some() {
-                    put_header(&mut head, b"Content-Length", n.to_string().as_bytes());
-                }
             }
             OutFraming::Chunked if !user_chunked => {
                 put_header(&mut head, b"Transfer-Encoding", b"chunked");
