@@ -525,7 +525,14 @@ impl ServerConnection {
         buf: &mut BytesMut,
     ) -> Result<(), ProtocolError> {
         let raw = parsed.raw_headers(head);
-        let framing = framing::request_framing(parsed.version_minor, &raw)?;
+        let is_connect = &head[parsed.method.clone()] == b"CONNECT";
+        // A CONNECT has no body whatever its headers say: what follows is the tunnel
+        // (RFC 9112 §6.3 item 2).
+        let framing = if is_connect {
+            Framing::None
+        } else {
+            framing::request_framing(parsed.version_minor, &raw)?
+        };
         let version = if parsed.version_minor == 0 {
             Version::Http10
         } else {
@@ -540,16 +547,13 @@ impl ServerConnection {
         } else {
             Expect::None
         };
-        let is_connect = &head[parsed.method.clone()] == b"CONNECT";
         let is_upgrade = framing::is_upgrade(parsed.version_minor, &raw, options);
-        let mut headers: Headers = raw
+        // Header lines past `maxHeadersCount` are dropped silently (spec 57).
+        let headers: Headers = raw
             .iter()
             .take(self.config.max_headers_count)
             .map(|h| (head.slice_ref(h.name.as_bytes()), head.slice_ref(h.value)))
             .collect();
-        if headers.len() > self.config.max_headers_count {
-            headers = Headers::new();
-        }
         let id = RequestId(self.next_id);
         self.next_id += 1;
         self.requests_seen = self.requests_seen.saturating_add(1);
@@ -561,7 +565,10 @@ impl ServerConnection {
             .config
             .max_requests_per_socket
             .is_some_and(|max| self.requests_seen >= max);
-        let keep_alive = framing::keep_alive(parsed.version_minor, options) && !at_limit;
+        let hands_over = (is_connect && self.config.connect) || (is_upgrade && self.config.upgrade);
+        // A connection handed over is no longer HTTP: it does not persist as HTTP.
+        let keep_alive =
+            framing::keep_alive(parsed.version_minor, options) && !at_limit && !hands_over;
         let request = Request {
             id,
             method: head.slice(parsed.method.clone()),
@@ -1118,6 +1125,7 @@ fn finish_parse(
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             check_line_endings(buf)?;
+            check_partial_content_length(buf)?;
             return if buf.len() > max_size {
                 Err(ProtocolError::HeadTooLarge)
             } else {
@@ -1127,6 +1135,9 @@ fn finish_parse(
         Err(httparse::Error::Version) => return Err(ProtocolError::InvalidVersion),
         Err(httparse::Error::Token) => return Err(ProtocolError::InvalidHead),
         Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::HeadTooLarge),
+        // A CR at the very end may start a bare CR or end a line: wait for the next byte, so
+        // that the error does not depend on where the input was cut.
+        Err(_) if buf.ends_with(b"\r") && buf.len() <= max_size => return Ok(None),
         Err(_) => {
             check_line_endings(buf)?;
             return Err(ProtocolError::InvalidHead);
@@ -1161,6 +1172,40 @@ fn finish_parse(
         version_minor: version,
         fields,
     }))
+}
+
+/// `Content-Length` checks on the complete field lines of a head that is not complete yet, so
+/// that an invalid or repeated value is refused as soon as it is seen, as llhttp does.
+fn check_partial_content_length(buf: &[u8]) -> Result<(), ProtocolError> {
+    let mut seen = false;
+    let mut lines = buf.split(|&b| b == b'\n');
+    lines.next(); // the request line
+    let complete = buf
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        .saturating_sub(1);
+    for line in lines.take(complete) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if !line[..colon].eq_ignore_ascii_case(b"content-length") {
+            continue;
+        }
+        if seen {
+            return Err(ProtocolError::DuplicateContentLength);
+        }
+        seen = true;
+        let value = crate::headers::trim_ows(&line[colon + 1..]);
+        let valid = !value.is_empty()
+            && value.iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(value).is_ok_and(|v| v.parse::<u64>().is_ok());
+        if !valid {
+            return Err(ProtocolError::InvalidContentLength);
+        }
+    }
+    Ok(())
 }
 
 /// Every LF must follow a CR and every CR precede an LF (RFC 9112 §2.2: we take the strict
