@@ -60,6 +60,13 @@ pub enum ProtocolError {
     RequestTimeout,
     /// `Expect` carries something other than `100-continue` (417).
     ExpectationFailed,
+    /// The server closed the connection before any byte of the response (Node's `socket hang
+    /// up`, `ECONNRESET`).
+    ConnectionClosedBeforeResponse,
+    /// A response arrived with no request waiting for it.
+    UnsolicitedResponse,
+    /// A status code outside 100..=999 or a malformed status line.
+    InvalidStatus,
 }
 
 /// What the caller got wrong.
@@ -90,6 +97,8 @@ pub enum UsageError {
     TrailersNotAllowed,
     /// The connection is closed or handed over.
     Closed,
+    /// A request is still being sent on this connection; requests go one after another.
+    RequestInProgress,
 }
 
 impl Error {
@@ -134,6 +143,9 @@ impl ProtocolError {
             Self::UnexpectedEof => "HPE_INVALID_EOF_STATE",
             Self::RequestTimeout => "ERR_HTTP_REQUEST_TIMEOUT",
             Self::ExpectationFailed => "HPE_EXPECTATION_FAILED",
+            Self::ConnectionClosedBeforeResponse => "ECONNRESET",
+            Self::UnsolicitedResponse => "HPE_INVALID_CONSTANT",
+            Self::InvalidStatus => "HPE_INVALID_STATUS",
         }
     }
 
@@ -163,6 +175,7 @@ impl UsageError {
             Self::ContentLengthMismatch => "ERR_HTTP_CONTENT_LENGTH_MISMATCH",
             Self::TrailersNotAllowed => "ERR_HTTP_TRAILER_INVALID",
             Self::Closed => "ERR_STREAM_DESTROYED",
+            Self::RequestInProgress => "ERR_HTTP_REQUEST_IN_PROGRESS",
         }
     }
 }
@@ -200,6 +213,9 @@ impl fmt::Display for ProtocolError {
             Self::UnexpectedEof => "connection closed inside a message",
             Self::RequestTimeout => "request timed out",
             Self::ExpectationFailed => "unsupported expectation",
+            Self::ConnectionClosedBeforeResponse => "socket hang up",
+            Self::UnsolicitedResponse => "response does not match any request",
+            Self::InvalidStatus => "invalid status line",
         };
         write!(f, "{text} ({})", self.code())
     }
@@ -218,6 +234,7 @@ impl fmt::Display for UsageError {
             Self::ContentLengthMismatch => "body longer than content-length",
             Self::TrailersNotAllowed => "trailers need a chunked response",
             Self::Closed => "the connection is closed",
+            Self::RequestInProgress => "the previous request is still being sent",
         };
         write!(f, "{text} ({})", self.code())
     }

@@ -101,15 +101,20 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod chunked;
+mod client;
 mod config;
 mod date;
 mod error;
 mod event;
 mod framing;
+mod head;
 mod headers;
 mod response;
 mod server;
 
+pub use client::{
+    ClientConfig, ClientConnection, ClientEvent, ClientRequest, ResponseBody, ResponseHead,
+};
 pub use config::ServerConfig;
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{Action, BodyFraming, Request, RequestId, ServerEvent, Version};

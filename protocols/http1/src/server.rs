@@ -8,6 +8,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::framing::{self, Expect, Framing};
+use crate::head::{check_line_endings, check_partial_content_length, ends_in_chunked};
 use crate::response::{client_error_reply, put_header, start_head};
 use crate::{
     Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
@@ -1069,12 +1070,6 @@ fn finished_reply(status: u16, keep_alive: bool) -> Bytes {
     head.freeze()
 }
 
-fn ends_in_chunked(te: &[u8]) -> bool {
-    te.split(|&b| b == b',')
-        .rfind(|t| !crate::headers::trim_ows(t).is_empty())
-        .is_some_and(|t| crate::headers::trim_ows(t).eq_ignore_ascii_case(b"chunked"))
-}
-
 /// A head that parsed: byte ranges into it, so nothing is copied.
 #[derive(Debug)]
 struct ParsedHead {
@@ -1172,54 +1167,4 @@ fn finish_parse(
         version_minor: version,
         fields,
     }))
-}
-
-/// `Content-Length` checks on the complete field lines of a head that is not complete yet, so
-/// that an invalid or repeated value is refused as soon as it is seen, as llhttp does.
-fn check_partial_content_length(buf: &[u8]) -> Result<(), ProtocolError> {
-    let mut seen = false;
-    let mut lines = buf.split(|&b| b == b'\n');
-    lines.next(); // the request line
-    let complete = buf
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        .saturating_sub(1);
-    for line in lines.take(complete) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        if !line[..colon].eq_ignore_ascii_case(b"content-length") {
-            continue;
-        }
-        if seen {
-            return Err(ProtocolError::DuplicateContentLength);
-        }
-        seen = true;
-        let value = crate::headers::trim_ows(&line[colon + 1..]);
-        let valid = !value.is_empty()
-            && value.iter().all(u8::is_ascii_digit)
-            && std::str::from_utf8(value).is_ok_and(|v| v.parse::<u64>().is_ok());
-        if !valid {
-            return Err(ProtocolError::InvalidContentLength);
-        }
-    }
-    Ok(())
-}
-
-/// Every LF must follow a CR and every CR precede an LF (RFC 9112 §2.2: we take the strict
-/// choice).
-fn check_line_endings(head: &[u8]) -> Result<(), ProtocolError> {
-    for (i, &b) in head.iter().enumerate() {
-        let bad = match b {
-            b'\n' => i == 0 || head[i - 1] != b'\r',
-            b'\r' => head.get(i + 1).is_some_and(|&next| next != b'\n'),
-            _ => false,
-        };
-        if bad {
-            return Err(ProtocolError::BareLineFeed);
-        }
-    }
-    Ok(())
 }

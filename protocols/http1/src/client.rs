@@ -1,0 +1,1087 @@
+//! `ClientConnection`: one HTTP/1.1 connection as Node's `http.ClientRequest` uses it.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
+use crate::framing::{self, ResponseFraming};
+use crate::head::{check_line_endings, check_partial_content_length, ends_in_chunked};
+use crate::headers::{is_field_value, is_token};
+use crate::response::put_header;
+use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
+
+/// Settings of a client connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The largest response head accepted (16 KiB, Node's `maxHeaderSize`).
+    pub max_header_size: usize,
+    /// With `Expect: 100-continue`, how long to hold the body for `100 Continue` before sending
+    /// it anyway; `None` waits for the server, as Node does (curl waits 1 s).
+    pub continue_timeout: Option<Duration>,
+    /// Bytes of chunk extensions allowed per chunk (16 KiB).
+    pub max_chunk_extensions: usize,
+    /// Emit a `Chunk` event for each chunk-size line (off: Node has no such event).
+    pub chunk_events: bool,
+    /// The `timeout` option: emit `Timeout` after this much idleness; it does not abort
+    /// (spec 126).
+    pub timeout: Option<Duration>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            max_header_size: 16 * 1024,
+            continue_timeout: None,
+            max_chunk_extensions: 16 * 1024,
+            chunk_events: false,
+            timeout: None,
+        }
+    }
+}
+
+/// A request head: `http.request({ method, path, headers })`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// The method, a token.
+    pub method: Bytes,
+    /// The request-target (`/path?query`, or `host:port` for CONNECT).
+    pub target: Bytes,
+    /// The headers; include `Host`. `Content-Length`, `Transfer-Encoding`, `Expect` and
+    /// `Connection` are honoured as Node honours them.
+    pub headers: Headers,
+}
+
+impl ClientRequest {
+    /// A request with no headers.
+    pub fn new(method: impl Into<Bytes>, target: impl Into<Bytes>) -> Self {
+        Self {
+            method: method.into(),
+            target: target.into(),
+            headers: Headers::new(),
+        }
+    }
+
+    /// Adds a header, builder style.
+    pub fn header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    fn validate(&self) -> Result<(), UsageError> {
+        let target_ok =
+            !self.target.is_empty() && self.target.iter().all(|b| (0x21..=0x7e).contains(b));
+        if !is_token(&self.method) || !target_ok {
+            return Err(UsageError::InvalidHeader);
+        }
+        for (name, value) in self.headers.iter() {
+            if !is_token(name) || !is_field_value(value) {
+                return Err(UsageError::InvalidHeader);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a response body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// No body (HEAD, 1xx, 204, 304, or a tunnel).
+    None,
+    /// `Content-Length` bytes.
+    ContentLength(u64),
+    /// Chunked.
+    Chunked,
+    /// Until the server closes the connection.
+    UntilClose,
+}
+
+/// A response head, as Node's `IncomingMessage` on the client side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The request this answers.
+    pub id: RequestId,
+    /// `res.statusCode`.
+    pub status: u16,
+    /// `res.statusMessage`, as sent.
+    pub reason: Bytes,
+    /// `res.httpVersion`.
+    pub version: Version,
+    /// `res.rawHeaders`.
+    pub headers: Headers,
+    /// How the body is delimited.
+    pub body: ResponseBody,
+    /// Whether the connection may carry another request after this response.
+    pub keep_alive: bool,
+    /// Offset of the head's first byte in the connection's byte stream.
+    pub start: u64,
+    /// Offset just past the head.
+    pub head_end: u64,
+}
+
+/// An event of a [`ClientConnection`], named after Node's `ClientRequest` events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// `'continue'`: `100 Continue` arrived; a held body goes out now.
+    Continue {
+        /// Which request.
+        id: RequestId,
+    },
+    /// `'information'`: a 1xx other than 100 and 101 (spec 119).
+    Information(ResponseHead),
+    /// `'response'`: the final response head.
+    Response(ResponseHead),
+    /// A chunk-size line (only with `ClientConfig::chunk_events`).
+    Chunk {
+        /// Which request.
+        id: RequestId,
+        /// The chunk size.
+        size: u64,
+        /// The chunk extensions as on the wire.
+        extensions: Vec<(Bytes, Option<Bytes>)>,
+    },
+    /// The response's `'data'`.
+    Data {
+        /// Which request.
+        id: RequestId,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// The response's `'end'`.
+    End {
+        /// Which request.
+        id: RequestId,
+        /// `res.rawTrailers`.
+        trailers: Headers,
+        /// Offset just past the response in the connection's byte stream.
+        end: u64,
+    },
+    /// `'upgrade'`: `101 Switching Protocols`; the connection is handed over with `head`.
+    Upgrade {
+        /// The 101 response.
+        response: ResponseHead,
+        /// Bytes read past the 101 head.
+        head: Bytes,
+    },
+    /// `'connect'`: the response to a CONNECT, whatever its status (spec 122); the connection
+    /// is handed over with `head`.
+    Connect {
+        /// The response.
+        response: ResponseHead,
+        /// Bytes read past the response head.
+        head: Bytes,
+    },
+    /// `'timeout'`: idle for `ClientConfig::timeout`; nothing is aborted (spec 126).
+    Timeout,
+    /// `'error'`: the response could not be read. `retryable` is true when the request may be
+    /// sent again on a fresh connection: it is idempotent and no byte of its response arrived
+    /// (spec 130).
+    Error {
+        /// The request it concerns, if any.
+        id: Option<RequestId>,
+        /// What went wrong.
+        error: Error,
+        /// Whether sending the request again is safe.
+        retryable: bool,
+    },
+    /// The machine is done: the driver closes (or has destroyed) the connection. Always last.
+    Close,
+}
+
+/// One HTTP/1.1 client connection: requests out, Node's `ClientRequest` events in.
+///
+/// Requests go one after another; a request may be sent before the previous response arrived
+/// (pipelining), and responses are matched to requests in order. The machine reads no clock
+/// and opens no socket.
+#[derive(Debug)]
+pub struct ClientConnection {
+    config: ClientConfig,
+    /// Requests sent (or being sent) and not yet answered, oldest first.
+    inflight: VecDeque<InFlight>,
+    recv: Recv,
+    position: u64,
+    next_id: u64,
+    out: VecDeque<Bytes>,
+    out_len: usize,
+    events: VecDeque<ClientEvent>,
+    actions: VecDeque<Action>,
+    closed: bool,
+    partial_head: bool,
+    idle_deadline: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: RequestId,
+    method: Bytes,
+    upgrade: bool,
+    close: bool,
+    send: Send,
+    /// A byte of the response arrived.
+    answered: bool,
+}
+
+#[derive(Debug)]
+enum Send {
+    /// Head stored; it leaves with the first `write` or the `end`.
+    HeadPending(ClientRequest),
+    /// Head out; waiting for `100 Continue` before the body (held here) goes.
+    AwaitContinue {
+        framing: OutFraming,
+        held: Vec<Bytes>,
+        ended: bool,
+        deadline: Option<Instant>,
+    },
+    /// Head out; the body goes with this framing.
+    Body(OutFraming),
+    /// Everything sent.
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutFraming {
+    Empty,
+    Length(u64),
+    Chunked,
+}
+
+#[derive(Debug)]
+enum Recv {
+    Head,
+    Fixed {
+        id: RequestId,
+        remaining: u64,
+    },
+    Chunked {
+        id: RequestId,
+        decoder: Box<ChunkedDecoder>,
+    },
+    UntilClose {
+        id: RequestId,
+    },
+    Done,
+    HandedOver,
+}
+
+impl ClientConnection {
+    /// A connection that is up at `now`.
+    pub fn new(now: Instant, config: ClientConfig) -> Self {
+        let idle_deadline = config.timeout.map(|t| now + t);
+        Self {
+            config,
+            inflight: VecDeque::new(),
+            recv: Recv::Head,
+            position: 0,
+            next_id: 0,
+            out: VecDeque::new(),
+            out_len: 0,
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+            closed: false,
+            partial_head: false,
+            idle_deadline,
+        }
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    /// `http.request(options)`: starts a request. The head leaves with the first `write` or
+    /// the `end` (so that `end(data)` can set `Content-Length`), or at once when it carries
+    /// `Expect: 100-continue` (spec 120), whose body is then held until `Continue`, a final
+    /// response, or `continue_timeout`.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: ClientRequest,
+    ) -> Result<RequestId, Error> {
+        if self.closed {
+            return Err(UsageError::Closed.into());
+        }
+        request.validate()?;
+        if self
+            .inflight
+            .back()
+            .is_some_and(|r| !matches!(r.send, Send::Done))
+        {
+            return Err(UsageError::RequestInProgress.into());
+        }
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        let options = {
+            let raw: Vec<httparse::Header<'_>> = request
+                .headers
+                .iter()
+                .map(|(n, v)| httparse::Header {
+                    name: std::str::from_utf8(n).unwrap_or(""),
+                    value: v,
+                })
+                .collect();
+            framing::connection_options(&raw)
+        };
+        let expects = request
+            .headers
+            .get_all("expect")
+            .any(|v| crate::headers::trim_ows(v).eq_ignore_ascii_case(b"100-continue"));
+        let method = request.method.clone();
+        self.inflight.push_back(InFlight {
+            id,
+            upgrade: options.upgrade && request.headers.contains("upgrade"),
+            close: options.close,
+            method,
+            send: Send::HeadPending(request),
+            answered: false,
+        });
+        if expects {
+            let index = self.inflight.len() - 1;
+            let framing = self.commit_head(index, None);
+            let deadline = self.config.continue_timeout.map(|t| now + t);
+            self.inflight[index].send = Send::AwaitContinue {
+                framing,
+                held: Vec::new(),
+                ended: false,
+                deadline,
+            };
+        }
+        self.touch(now);
+        Ok(id)
+    }
+
+    /// `req.write(data)`: the body, chunked unless `Content-Length` was set (spec 124).
+    pub fn write(&mut self, now: Instant, id: RequestId, data: Bytes) -> Result<(), Error> {
+        let index = self.sending_index(id)?;
+        if matches!(self.inflight[index].send, Send::HeadPending(_)) {
+            let framing = self.commit_head(index, None);
+            self.inflight[index].send = Send::Body(framing);
+        }
+        self.send_body(index, data)?;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// `req.end([data])`: the last of the body; `Content-Length` when nothing was written
+    /// before and the method carries a body.
+    pub fn end(&mut self, now: Instant, id: RequestId, data: Option<Bytes>) -> Result<(), Error> {
+        let index = self.sending_index(id)?;
+        if matches!(self.inflight[index].send, Send::HeadPending(_)) {
+            let length = data.as_ref().map_or(0, Bytes::len);
+            let framing = self.commit_head(index, Some(length));
+            self.inflight[index].send = Send::Body(framing);
+        }
+        if let Some(data) = data {
+            self.send_body(index, data)?;
+        }
+        match &mut self.inflight[index].send {
+            Send::AwaitContinue { ended, .. } => *ended = true,
+            Send::Body(framing) => {
+                if *framing == OutFraming::Chunked {
+                    self.emit(Bytes::from_static(b"0\r\n\r\n"));
+                }
+                self.inflight[index].send = Send::Done;
+            }
+            Send::HeadPending(_) | Send::Done => {}
+        }
+        self.touch(now);
+        self.after(now);
+        Ok(())
+    }
+
+    /// `req.destroy()`: close now.
+    pub fn destroy(&mut self) {
+        self.recv = Recv::Done;
+        self.inflight.clear();
+        self.out.clear();
+        self.out_len = 0;
+        self.close(Action::Destroy);
+    }
+
+    // ---- inputs -------------------------------------------------------------------------
+
+    /// Bytes from the server; consumes what it parses.
+    pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
+        if !buf.is_empty() {
+            self.touch(now);
+        }
+        while !self.closed {
+            let progressed = match self.recv {
+                Recv::Head => self.read_head(buf),
+                Recv::Fixed { .. } => self.read_fixed(buf),
+                Recv::Chunked { .. } => self.read_chunked(buf),
+                Recv::UntilClose { id } => {
+                    if buf.is_empty() {
+                        false
+                    } else {
+                        let data = buf.split().freeze();
+                        self.position += data.len() as u64;
+                        self.events.push_back(ClientEvent::Data { id, data });
+                        true
+                    }
+                }
+                Recv::Done | Recv::HandedOver => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+        self.after(now);
+    }
+
+    /// The server closed its side.
+    pub fn handle_eof(&mut self, now: Instant) {
+        match self.recv {
+            Recv::UntilClose { id } => {
+                self.events.push_back(ClientEvent::End {
+                    id,
+                    trailers: Headers::new(),
+                    end: self.position,
+                });
+                self.inflight.pop_front();
+                self.recv = Recv::Done;
+            }
+            Recv::Head if !self.partial_head && self.inflight.is_empty() => self.recv = Recv::Done,
+            Recv::Head if !self.partial_head => {
+                let retryable = self.inflight.front().is_some_and(|r| idempotent(&r.method));
+                self.fail(ProtocolError::ConnectionClosedBeforeResponse, retryable);
+            }
+            Recv::Head | Recv::Fixed { .. } | Recv::Chunked { .. } => {
+                self.fail(ProtocolError::UnexpectedEof, false);
+            }
+            Recv::Done | Recv::HandedOver => {}
+        }
+        self.after(now);
+    }
+
+    /// Time passed: the `continue_timeout` releases a held body; idleness emits `Timeout`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        for index in 0..self.inflight.len() {
+            if let Send::AwaitContinue {
+                deadline: Some(at), ..
+            } = self.inflight[index].send
+                && now >= at
+            {
+                self.release_body(index);
+            }
+        }
+        if self.idle_deadline.is_some_and(|at| now >= at) {
+            self.idle_deadline = None;
+            self.events.push_back(ClientEvent::Timeout);
+        }
+        self.after(now);
+    }
+
+    /// `n` bytes of `transmit_chunks` were written.
+    pub fn advance_transmit(&mut self, now: Instant, n: usize) {
+        let mut left = n.min(self.out_len);
+        self.out_len -= left;
+        while left > 0 {
+            let Some(front) = self.out.front_mut() else {
+                break;
+            };
+            if front.len() > left {
+                front.advance(left);
+                left = 0;
+            } else {
+                left -= front.len();
+                self.out.pop_front();
+            }
+        }
+        if n > 0 {
+            self.touch(now);
+        }
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next thing the driver must do with the transport.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Fills `out` with the request bytes to write.
+    pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let mut filled = 0;
+        for (slot, chunk) in out.iter_mut().zip(&self.out) {
+            *slot = IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Takes the next chunk of request bytes whole.
+    pub fn pop_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        let chunk = self.out.front()?.clone();
+        self.advance_transmit(now, chunk.len());
+        Some(chunk)
+    }
+
+    /// When to call `handle_timeout`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let continues = self.inflight.iter().filter_map(|r| match r.send {
+            Send::AwaitContinue { deadline, .. } => deadline,
+            _ => None,
+        });
+        continues.chain(self.idle_deadline).min()
+    }
+
+    /// Whether the driver should read.
+    pub fn wants_read(&self) -> bool {
+        !self.closed && !matches!(self.recv, Recv::Done | Recv::HandedOver)
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// Whether another request may be sent now and the connection reused: nothing in flight,
+    /// and every response so far allowed keep-alive.
+    pub fn is_reusable(&self) -> bool {
+        !self.closed && self.inflight.is_empty() && matches!(self.recv, Recv::Head)
+    }
+
+    /// Requests sent and not yet fully answered.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Request bytes queued and not yet written.
+    pub fn buffered(&self) -> usize {
+        self.out_len
+    }
+
+    /// Whether `Close` was emitted (or the connection handed over).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    // ---- sending ------------------------------------------------------------------------
+
+    fn sending_index(&self, id: RequestId) -> Result<usize, Error> {
+        if self.closed {
+            return Err(UsageError::Closed.into());
+        }
+        let index = self
+            .inflight
+            .iter()
+            .position(|r| r.id == id)
+            .ok_or(Error::Usage(UsageError::UnknownRequest))?;
+        match &self.inflight[index].send {
+            Send::Done => Err(UsageError::WriteAfterEnd.into()),
+            Send::AwaitContinue { ended: true, .. } => Err(UsageError::WriteAfterEnd.into()),
+            _ => Ok(index),
+        }
+    }
+
+    /// Writes the head of request `index`; returns the body framing. `known_length` is the
+    /// whole body's length when it is known (at `end`).
+    fn commit_head(&mut self, index: usize, known_length: Option<usize>) -> OutFraming {
+        let Send::HeadPending(request) =
+            std::mem::replace(&mut self.inflight[index].send, Send::Done)
+        else {
+            return OutFraming::Empty;
+        };
+        let mut head = BytesMut::with_capacity(256);
+        head.put_slice(&request.method);
+        head.put_u8(b' ');
+        head.put_slice(&request.target);
+        head.put_slice(b" HTTP/1.1\r\n");
+        for (name, value) in request.headers.iter() {
+            put_header(&mut head, name, value);
+        }
+        let user_length = request
+            .headers
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let user_chunked = request
+            .headers
+            .get("transfer-encoding")
+            .is_some_and(|te| ends_in_chunked(te));
+        // spec 124: these methods are not chunked by default.
+        let bodiless_by_default = matches!(
+            &request.method[..],
+            b"GET" | b"HEAD" | b"DELETE" | b"OPTIONS" | b"TRACE" | b"CONNECT"
+        );
+        let framing = if let Some(length) = user_length {
+            OutFraming::Length(length)
+        } else if user_chunked {
+            OutFraming::Chunked
+        } else if let Some(length) = known_length {
+            if length > 0 || !bodiless_by_default {
+                put_header(&mut head, b"Content-Length", length.to_string().as_bytes());
+            }
+            OutFraming::Length(length as u64)
+        } else if bodiless_by_default {
+            OutFraming::Empty
+        } else {
+            put_header(&mut head, b"Transfer-Encoding", b"chunked");
+            OutFraming::Chunked
+        };
+        head.put_slice(b"\r\n");
+        self.emit(head.freeze());
+        framing
+    }
+
+    fn send_body(&mut self, index: usize, data: Bytes) -> Result<(), Error> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match &mut self.inflight[index].send {
+            Send::AwaitContinue { framing, held, .. } => {
+                if let OutFraming::Length(owed) = framing {
+                    let len = data.len() as u64;
+                    if len > *owed {
+                        return Err(UsageError::ContentLengthMismatch.into());
+                    }
+                    *owed -= len;
+                }
+                held.push(data);
+                Ok(())
+            }
+            Send::Body(framing) => {
+                let framing = *framing;
+                match framing {
+                    // A GET without a body: bytes would break the framing; Node refuses too.
+                    OutFraming::Empty => Err(UsageError::BodyNotAllowed.into()),
+                    OutFraming::Length(owed) => {
+                        let len = data.len() as u64;
+                        if len > owed {
+                            return Err(UsageError::ContentLengthMismatch.into());
+                        }
+                        self.inflight[index].send = Send::Body(OutFraming::Length(owed - len));
+                        self.emit(data);
+                        Ok(())
+                    }
+                    OutFraming::Chunked => {
+                        self.emit(Bytes::from(format!("{:x}\r\n", data.len())));
+                        self.emit(data);
+                        self.emit(Bytes::from_static(b"\r\n"));
+                        Ok(())
+                    }
+                }
+            }
+            Send::HeadPending(_) | Send::Done => Err(UsageError::HeadersNotSent.into()),
+        }
+    }
+
+    /// Sends a body held for `100 Continue`.
+    fn release_body(&mut self, index: usize) {
+        let send = std::mem::replace(&mut self.inflight[index].send, Send::Done);
+        let Send::AwaitContinue {
+            framing,
+            held,
+            ended,
+            ..
+        } = send
+        else {
+            self.inflight[index].send = send;
+            return;
+        };
+        for data in held {
+            if framing == OutFraming::Chunked {
+                self.emit(Bytes::from(format!("{:x}\r\n", data.len())));
+                self.emit(data);
+                self.emit(Bytes::from_static(b"\r\n"));
+            } else {
+                self.emit(data);
+            }
+        }
+        if ended {
+            if framing == OutFraming::Chunked {
+                self.emit(Bytes::from_static(b"0\r\n\r\n"));
+            }
+        } else {
+            self.inflight[index].send = Send::Body(framing);
+        }
+    }
+
+    fn emit(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.out_len += bytes.len();
+            self.out.push_back(bytes);
+        }
+    }
+
+    // ---- receiving ----------------------------------------------------------------------
+
+    fn read_head(&mut self, buf: &mut BytesMut) -> bool {
+        while buf.starts_with(b"\r\n") {
+            buf.advance(2);
+            self.position += 2;
+        }
+        self.partial_head = !buf.is_empty();
+        if buf.is_empty() {
+            return false;
+        }
+        if let Some(front) = self.inflight.front_mut() {
+            front.answered = true;
+        }
+        let parsed = match parse_response_head(buf, self.config.max_header_size) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return false,
+            Err(error) => {
+                self.fail(error, false);
+                return false;
+            }
+        };
+        self.partial_head = false;
+        let Some(request) = self.inflight.front() else {
+            self.fail(ProtocolError::UnsolicitedResponse, false);
+            return false;
+        };
+        let start = self.position;
+        let head = buf.split_to(parsed.head_len).freeze();
+        self.position += parsed.head_len as u64;
+        let raw = parsed.raw_headers(&head);
+        let status = parsed.status;
+        let version = if parsed.version_minor == 0 {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
+        let options = framing::connection_options(&raw);
+        let body = match framing::response_framing(&request.method, status, &raw) {
+            Ok(ResponseFraming::None) => ResponseBody::None,
+            Ok(ResponseFraming::ContentLength(0)) => ResponseBody::None,
+            Ok(ResponseFraming::ContentLength(n)) => ResponseBody::ContentLength(n),
+            Ok(ResponseFraming::Chunked) => ResponseBody::Chunked,
+            Ok(ResponseFraming::Eof) => ResponseBody::UntilClose,
+            Err(error) => {
+                self.fail(error, false);
+                return false;
+            }
+        };
+        let keep_alive = framing::keep_alive(parsed.version_minor, options)
+            && body != ResponseBody::UntilClose
+            && !request.close;
+        let id = request.id;
+        let is_connect = &request.method[..] == b"CONNECT";
+        let wants_upgrade = request.upgrade;
+        let response = ResponseHead {
+            id,
+            status,
+            reason: head.slice(parsed.reason.clone()),
+            version,
+            headers: raw
+                .iter()
+                .map(|h| (head.slice_ref(h.name.as_bytes()), head.slice_ref(h.value)))
+                .collect(),
+            body,
+            keep_alive,
+            start,
+            head_end: self.position,
+        };
+        match status {
+            101 if wants_upgrade => {
+                let rest = buf.split().freeze();
+                self.position += rest.len() as u64;
+                let response = ResponseHead {
+                    keep_alive: false,
+                    ..response
+                };
+                self.events.push_back(ClientEvent::Upgrade {
+                    response,
+                    head: rest,
+                });
+                self.hand_over();
+                return false;
+            }
+            100 => {
+                self.events.push_back(ClientEvent::Continue { id });
+                if let Some(index) = self.inflight.iter().position(|r| r.id == id) {
+                    self.release_body(index);
+                }
+                return true;
+            }
+            101..=199 => {
+                self.events.push_back(ClientEvent::Information(response));
+                return true;
+            }
+            _ => {}
+        }
+        if is_connect {
+            let rest = buf.split().freeze();
+            self.position += rest.len() as u64;
+            let response = ResponseHead {
+                keep_alive: false,
+                ..response
+            };
+            self.events.push_back(ClientEvent::Connect {
+                response,
+                head: rest,
+            });
+            self.hand_over();
+            return false;
+        }
+        // A final response while the body is held: the body is not sent, and the connection
+        // cannot carry another request (the server may still expect it).
+        let mut close_after = !keep_alive;
+        if let Some(front) = self.inflight.front_mut()
+            && let Send::AwaitContinue { .. } = front.send
+        {
+            front.send = Send::Done;
+            close_after = true;
+        }
+        if let Some(front) = self.inflight.front_mut() {
+            front.close |= close_after;
+        }
+        self.events.push_back(ClientEvent::Response(response));
+        self.recv = match body {
+            ResponseBody::None => {
+                self.finish_response(id, Headers::new());
+                return true;
+            }
+            ResponseBody::ContentLength(n) => Recv::Fixed { id, remaining: n },
+            ResponseBody::Chunked => Recv::Chunked {
+                id,
+                decoder: Box::new(ChunkedDecoder::new(ChunkedLimits {
+                    max_extensions: self.config.max_chunk_extensions,
+                    max_trailers: self.config.max_header_size,
+                })),
+            },
+            ResponseBody::UntilClose => Recv::UntilClose { id },
+        };
+        true
+    }
+
+    fn read_fixed(&mut self, buf: &mut BytesMut) -> bool {
+        let Recv::Fixed { id, remaining } = &mut self.recv else {
+            return false;
+        };
+        if buf.is_empty() {
+            return false;
+        }
+        let take = usize::try_from(*remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let data = buf.split_to(take).freeze();
+        *remaining -= take as u64;
+        self.position += take as u64;
+        let (id, done) = (*id, *remaining == 0);
+        self.events.push_back(ClientEvent::Data { id, data });
+        if done {
+            self.finish_response(id, Headers::new());
+        }
+        true
+    }
+
+    fn read_chunked(&mut self, buf: &mut BytesMut) -> bool {
+        let Recv::Chunked { id, decoder } = &mut self.recv else {
+            return false;
+        };
+        let id = *id;
+        let before = buf.len();
+        let item = decoder.decode(buf);
+        self.position += (before - buf.len()) as u64;
+        match item {
+            Ok(None) => false,
+            Ok(Some(ChunkItem::Header { size, extensions })) => {
+                if self.config.chunk_events {
+                    self.events.push_back(ClientEvent::Chunk {
+                        id,
+                        size,
+                        extensions,
+                    });
+                }
+                true
+            }
+            Ok(Some(ChunkItem::Data(data))) => {
+                self.events.push_back(ClientEvent::Data { id, data });
+                true
+            }
+            Ok(Some(ChunkItem::End { trailers })) => {
+                self.finish_response(id, trailers.into_iter().collect());
+                true
+            }
+            Err(error) => {
+                self.fail(error, false);
+                false
+            }
+        }
+    }
+
+    fn finish_response(&mut self, id: RequestId, trailers: Headers) {
+        self.events.push_back(ClientEvent::End {
+            id,
+            trailers,
+            end: self.position,
+        });
+        let close = self.inflight.front().is_some_and(|r| r.close);
+        // The request is done once its response ended and its body was sent.
+        if self
+            .inflight
+            .front()
+            .is_some_and(|r| matches!(r.send, Send::Done))
+        {
+            self.inflight.pop_front();
+        } else if let Some(front) = self.inflight.front_mut() {
+            // The response came before the body was fully sent: stop sending it.
+            front.send = Send::Done;
+            self.inflight.pop_front();
+        }
+        self.recv = if close { Recv::Done } else { Recv::Head };
+    }
+
+    fn fail(&mut self, error: ProtocolError, retryable: bool) {
+        let id = self.inflight.front().map(|r| r.id);
+        self.events.push_back(ClientEvent::Error {
+            id,
+            error: error.into(),
+            retryable,
+        });
+        self.recv = Recv::Done;
+        self.inflight.clear();
+        self.close(Action::Destroy);
+    }
+
+    fn hand_over(&mut self) {
+        self.recv = Recv::HandedOver;
+        self.closed = true;
+        self.idle_deadline = None;
+        self.inflight.clear();
+        self.actions.push_back(Action::HandOver);
+    }
+
+    /// After every input and command: close once the server's side is over and nothing is
+    /// in flight.
+    fn after(&mut self, _now: Instant) {
+        if !self.closed && matches!(self.recv, Recv::Done) {
+            self.inflight.clear();
+            self.close(Action::Shutdown);
+        }
+    }
+
+    fn close(&mut self, action: Action) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.idle_deadline = None;
+        self.actions.push_back(action);
+        self.events.push_back(ClientEvent::Close);
+    }
+
+    fn touch(&mut self, now: Instant) {
+        self.idle_deadline = self.config.timeout.map(|t| now + t);
+    }
+}
+
+/// Methods whose requests may be repeated without a different effect (RFC 9110 §9.2.2).
+fn idempotent(method: &[u8]) -> bool {
+    matches!(
+        method,
+        b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
+    )
+}
+
+#[derive(Debug)]
+struct ParsedResponse {
+    head_len: usize,
+    status: u16,
+    version_minor: u8,
+    reason: std::ops::Range<usize>,
+    fields: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl ParsedResponse {
+    fn raw_headers<'h>(&self, head: &'h Bytes) -> Vec<httparse::Header<'h>> {
+        self.fields
+            .iter()
+            .map(|(name, value)| httparse::Header {
+                name: std::str::from_utf8(&head[name.clone()]).unwrap_or(""),
+                value: &head[value.clone()],
+            })
+            .collect()
+    }
+}
+
+fn parse_response_head(
+    buf: &[u8],
+    max_size: usize,
+) -> Result<Option<ParsedResponse>, ProtocolError> {
+    let mut fast = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut fast);
+    match response.parse(buf) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+            let mut response = httparse::Response::new(&mut room);
+            let status = response.parse(buf);
+            finish_response_parse(buf, max_size, status, &response)
+        }
+        status => finish_response_parse(buf, max_size, status, &response),
+    }
+}
+
+fn finish_response_parse(
+    buf: &[u8],
+    max_size: usize,
+    status: Result<httparse::Status<usize>, httparse::Error>,
+    response: &httparse::Response<'_, '_>,
+) -> Result<Option<ParsedResponse>, ProtocolError> {
+    let head_len = match status {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            check_line_endings(buf)?;
+            check_partial_content_length(buf)?;
+            return if buf.len() > max_size {
+                Err(ProtocolError::HeadTooLarge)
+            } else {
+                Ok(None)
+            };
+        }
+        Err(_) if buf.ends_with(b"\r") && buf.len() <= max_size => return Ok(None),
+        Err(httparse::Error::Version) => return Err(ProtocolError::InvalidVersion),
+        Err(httparse::Error::Status) => return Err(ProtocolError::InvalidStatus),
+        Err(_) => {
+            check_line_endings(buf)?;
+            return Err(ProtocolError::InvalidHead);
+        }
+    };
+    if head_len > max_size {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    check_line_endings(&buf[..head_len])?;
+    let (Some(version), Some(code)) = (response.version, response.code) else {
+        return Err(ProtocolError::InvalidHead);
+    };
+    if !(100..=999).contains(&code) {
+        return Err(ProtocolError::InvalidStatus);
+    }
+    let range = |part: &[u8]| {
+        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+        start..start + part.len()
+    };
+    // The reason phrase as sent, obs-text included (httparse only gives UTF-8 ones): what
+    // follows `HTTP/1.x NNN ` up to the end of the status line.
+    let line_end = buf
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(0);
+    let reason = if line_end > 13 {
+        13..line_end
+    } else {
+        line_end..line_end
+    };
+    let fields = response
+        .headers
+        .iter()
+        .map(|h| (range(h.name.as_bytes()), range(h.value)))
+        .collect();
+    Ok(Some(ParsedResponse {
+        head_len,
+        status: code,
+        version_minor: version,
+        reason,
+        fields,
+    }))
+}
