@@ -1,8 +1,8 @@
-//! The real peers that loopback tests run against: Node.js and Python.
+//! The real peers that loopback tests run against: Node.js, Python and curl.
 //!
-//! A test that needs a peer calls [`node`] or [`python`]; a missing peer panics with the
-//! install hint, so the test fails instead of passing without having run (`.ci/run`
-//! installs every peer).
+//! A test that needs a peer calls [`node`], [`python`] or [`curl`]; a missing peer panics
+//! with the install hint, so the test fails instead of passing without having run
+//! (`.ci/run` installs every peer).
 
 #![allow(
     clippy::panic,
@@ -23,6 +23,12 @@ pub fn node() -> PathBuf {
 pub fn python() -> PathBuf {
     find("python3", &["--version"])
         .unwrap_or_else(|| panic!("python3 not found on PATH: apt-get install -y python3"))
+}
+
+/// The `curl` executable, or a panic naming what to install.
+pub fn curl() -> PathBuf {
+    find("curl", &["--version"])
+        .unwrap_or_else(|| panic!("curl not found on PATH: apt-get install -y curl"))
 }
 
 /// The folder holding the peer scripts (`tests/peers/`).

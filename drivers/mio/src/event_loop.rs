@@ -8,15 +8,20 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mio::net::UnixStream;
 use mio::{Events, Interest, Poll, Token};
+use sansnet_http1::{
+    Agent, AgentAction, AgentConfig, ClientConfig, ClientEvent, ClientRequest,
+    ConnectionId as PooledConnection, Origin, PoolRequestId,
+};
 use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
 use sansnet_udp::SendId;
 
+use crate::client::{ClientLayer, Note};
 use crate::http::HttpLayer;
 use crate::net::Stream;
 use crate::tcp::{ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::udp::UdpEntry;
-use crate::{Event, ServerId, SocketId, UdpId};
+use crate::{ClientError, ClientRequestEvent, Event, ServerId, SocketId, UdpId};
 
 /// The mio token of an entry id. Ids count up from 1 and become tokens as they are.
 #[allow(
@@ -52,6 +57,36 @@ pub struct EventLoop {
     /// its receive budget, a stream socket whose events the application has all taken.
     again: VecDeque<u64>,
     events: VecDeque<Event>,
+    /// The HTTP client's connection pool.
+    agent: Agent,
+    /// HTTP client requests not yet over.
+    requests: HashMap<PoolRequestId, PendingRequest>,
+    /// The agent's connections and the socket entries carrying them.
+    pooled: HashMap<PooledConnection, u64>,
+}
+
+/// The timer id of the agent (entry ids start at 1).
+const AGENT_TIMER: u64 = 0;
+
+/// An HTTP client request: what the application asked for, kept until it is over so that it
+/// can be sent again on a fresh connection when that is safe.
+#[derive(Debug)]
+struct PendingRequest {
+    head: ClientRequest,
+    body: Vec<Bytes>,
+    ended: bool,
+    config: ClientConfig,
+    /// The socket entry carrying it, once assigned.
+    socket: Option<u64>,
+}
+
+/// Options of [`EventLoop::http_request`].
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// Node's `agent: false`: a connection of its own, closed after the response.
+    pub one_off: bool,
+    /// Settings of the client machine (timeouts, `continue_timeout`).
+    pub client: ClientConfig,
 }
 
 impl EventLoop {
@@ -65,6 +100,9 @@ impl EventLoop {
             timers: Timers::default(),
             again: VecDeque::new(),
             events: VecDeque::new(),
+            agent: Agent::new(AgentConfig::default()),
+            requests: HashMap::new(),
+            pooled: HashMap::new(),
         })
     }
 
@@ -80,7 +118,7 @@ impl EventLoop {
 
     /// `http.createServer().listen(address)`: every accepted connection runs a
     /// `sansnet_http1::ServerConnection` with `http`, and its events arrive as [`Event::Http`].
-    /// Sockets get `TCP_NODELAY`, as Node's HTTP sockets do (spec 54).
+    /// Sockets get `TCP_NODELAY`, as Node's HTTP sockets do (spec 54), and are half-open.
     pub fn listen_http(
         &mut self,
         address: Address,
@@ -88,6 +126,10 @@ impl EventLoop {
         http: sansnet_http1::ServerConfig,
     ) -> ServerId {
         config.socket.no_delay = true;
+        // Node's `http.Server` is a half-open `net.Server`: the HTTP machine ends the socket
+        // itself after the client's FIN (once its responses are out), and a socket handed
+        // over by CONNECT or Upgrade stays writable after the client half-closes.
+        config.socket.allow_half_open = true;
         self.listen_with(address, config, Some(http))
     }
 
@@ -370,7 +412,7 @@ impl EventLoop {
                 }
                 return Ok(Some(event));
             }
-            if self.entries.is_empty() {
+            if self.entries.is_empty() && self.requests.is_empty() {
                 return Ok(None);
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -411,11 +453,19 @@ impl EventLoop {
             self.on_ready(id, now, readable, writable);
         }
         while let Some(id) = self.timers.pop_due(now) {
+            if id == AGENT_TIMER {
+                self.agent.handle_timeout(now);
+                self.agent_actions(now);
+                continue;
+            }
             // Only stream sockets arm timers: dgram sockets and servers have none.
             if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
                 entry.machine.handle_timeout(now);
                 if let Some(http) = &mut entry.http {
                     http.handle_timeout(now);
+                }
+                if let Some(client) = &mut entry.client {
+                    client.handle_timeout(now);
                 }
                 self.service(id, now);
             }
@@ -502,6 +552,9 @@ impl EventLoop {
             Some(Entry::Socket(entry)) => {
                 if entry.service(SocketId(id), now, registry, &mut self.events) {
                     let server = entry.server;
+                    if entry.client.is_some() {
+                        self.client_notes(id, now);
+                    }
                     self.entries.remove(&id);
                     self.timers.set(id, None);
                     if let Some(server) = server {
@@ -509,12 +562,14 @@ impl EventLoop {
                     }
                 } else {
                     let http = entry.http.as_ref().and_then(|http| http.poll_timeout());
-                    let at = [entry.machine.poll_timeout(), http]
+                    let client = entry.client.as_ref().and_then(|c| c.poll_timeout());
+                    let at = [entry.machine.poll_timeout(), http, client]
                         .into_iter()
                         .flatten()
                         .min();
                     self.timers.set(id, at);
                 }
+                self.client_notes(id, now);
             }
             Some(Entry::Udp(entry)) => {
                 let (closed, again) = entry.service(UdpId(id), now, registry, &mut self.events);
@@ -546,6 +601,360 @@ impl EventLoop {
                 .machine
                 .handle_connection_closed(now, ConnectionId(connection));
             self.service(server.0, now);
+        }
+    }
+
+    // ---- HTTP client ----------------------------------------------------------------------
+
+    /// Replaces the HTTP client's agent (`new http.Agent(config)`); requests in progress on
+    /// the old one are not affected only if there are none, so call it first.
+    pub fn set_agent(&mut self, config: AgentConfig) {
+        self.agent = Agent::new(config);
+    }
+
+    /// The HTTP client's agent, for its counts (`queued`, `busy`, `free`).
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    /// `http.request(options)`: a request to `origin` through the agent. Add the body with
+    /// [`EventLoop::http_write`] and finish with [`EventLoop::http_end`]; events arrive as
+    /// [`Event::HttpClient`]. `Host` is added when missing, and `Connection` as Node's agent
+    /// sets it (spec 140, 141).
+    pub fn http_request(
+        &mut self,
+        origin: Origin,
+        mut head: ClientRequest,
+        options: RequestOptions,
+    ) -> PoolRequestId {
+        let now = Instant::now();
+        if !head.headers.contains("host") {
+            let host = if origin.port == 80 {
+                origin.host.clone()
+            } else {
+                format!("{}:{}", origin.host, origin.port)
+            };
+            head.headers.append("Host", host);
+        }
+        if !head.headers.contains("connection") {
+            head.headers
+                .append("Connection", self.agent.connection_header(options.one_off));
+        }
+        let request = self.agent.request(now, origin, options.one_off);
+        let pending = PendingRequest {
+            head,
+            body: Vec::new(),
+            ended: false,
+            config: options.client,
+            socket: None,
+        };
+        self.requests.insert(request, pending);
+        self.agent_actions(now);
+        request
+    }
+
+    /// `req.write(data)`: buffered until the request has a connection.
+    pub fn http_write(
+        &mut self,
+        request: PoolRequestId,
+        data: Bytes,
+    ) -> Result<(), sansnet_http1::Error> {
+        self.client_body(request, Some(data), false)
+    }
+
+    /// `req.end([data])`.
+    pub fn http_end(
+        &mut self,
+        request: PoolRequestId,
+        data: Option<Bytes>,
+    ) -> Result<(), sansnet_http1::Error> {
+        self.client_body(request, data, true)
+    }
+
+    fn client_body(
+        &mut self,
+        request: PoolRequestId,
+        data: Option<Bytes>,
+        end: bool,
+    ) -> Result<(), sansnet_http1::Error> {
+        let now = Instant::now();
+        let Some(pending) = self.requests.get_mut(&request) else {
+            return Err(sansnet_http1::UsageError::UnknownRequest.into());
+        };
+        if pending.ended {
+            return Err(sansnet_http1::UsageError::WriteAfterEnd.into());
+        }
+        if let Some(data) = &data {
+            pending.body.push(data.clone());
+        }
+        pending.ended |= end;
+        let Some(socket) = pending.socket else {
+            return Ok(());
+        };
+        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket) else {
+            return Ok(());
+        };
+        let Some(client) = &mut entry.client else {
+            return Ok(());
+        };
+        let (Some(conn), Some((_, id))) = (&mut client.conn, client.current) else {
+            return Ok(());
+        };
+        let result = match (data, end) {
+            (data, true) => conn.end(now, id, data),
+            (Some(data), false) => conn.write(now, id, data),
+            (None, false) => Ok(()),
+        };
+        self.service(socket, now);
+        result
+    }
+
+    /// Carries out what the agent asks: open, assign, close, fail.
+    fn agent_actions(&mut self, now: Instant) {
+        while let Some(action) = self.agent.poll_action() {
+            match action {
+                AgentAction::Connect { connection, origin } => {
+                    if let Err(kind) = self.open_pooled(now, connection, &origin) {
+                        self.agent.handle_connect_failed(now, connection, kind);
+                    }
+                }
+                AgentAction::Assign {
+                    request,
+                    connection,
+                    reused,
+                } => {
+                    self.assign(now, request, connection, reused);
+                }
+                AgentAction::Close { connection } => {
+                    if let Some(&socket) = self.pooled.get(&connection) {
+                        self.destroy(SocketId(socket));
+                    }
+                }
+                AgentAction::Fail { request, error } => {
+                    self.finish_request(request, Some(ClientError::Io(error)));
+                }
+                _ => {}
+            }
+        }
+        self.timers.set(AGENT_TIMER, self.agent.poll_timeout());
+    }
+
+    /// Opens the socket of a pooled connection (only IP literals and `localhost` resolve
+    /// without a lookup; other names go through the system resolver).
+    fn open_pooled(
+        &mut self,
+        now: Instant,
+        connection: PooledConnection,
+        origin: &Origin,
+    ) -> Result<(), io::ErrorKind> {
+        use std::net::ToSocketAddrs;
+        let addr = (origin.host.as_str(), origin.port)
+            .to_socket_addrs()
+            .map_err(|_| io::ErrorKind::NotFound)?
+            .next()
+            .ok_or(io::ErrorKind::NotFound)?;
+        let id = self.allocate();
+        let mut config = SocketConfig::default();
+        config.no_delay = true;
+        if self.agent.config().keep_alive {
+            config.keep_alive = Some(self.agent.config().keep_alive_initial_delay);
+        }
+        let machine = Socket::connect(now, config);
+        let mut stream = Stream::connect(&Address::Tcp(addr)).map_err(|e| e.kind())?;
+        stream
+            .register(self.poll.registry(), Token(token(id)))
+            .map_err(|e| e.kind())?;
+        let mut entry = SocketEntry::new(machine, stream, None);
+        let client_config = ClientConfig::default();
+        entry.client = Some(Box::new(ClientLayer::new(connection, client_config)));
+        self.entries.insert(id, Entry::Socket(Box::new(entry)));
+        self.pooled.insert(connection, id);
+        self.service(id, now);
+        Ok(())
+    }
+
+    fn assign(
+        &mut self,
+        now: Instant,
+        request: PoolRequestId,
+        connection: PooledConnection,
+        reused: bool,
+    ) {
+        let Some(&socket) = self.pooled.get(&connection) else {
+            self.finish_request(request, Some(ClientError::Io(io::ErrorKind::NotConnected)));
+            return;
+        };
+        let Some(pending) = self.requests.get_mut(&request) else {
+            return;
+        };
+        pending.socket = Some(socket);
+        let (head, body, ended) = (pending.head.clone(), pending.body.clone(), pending.ended);
+        let config = pending.config.clone();
+        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket) else {
+            return;
+        };
+        let Some(client) = &mut entry.client else {
+            return;
+        };
+        if let Some(conn) = &mut client.conn
+            && config.timeout.is_some()
+        {
+            // The request's own settings apply from now on this connection.
+            *conn = sansnet_http1::ClientConnection::new(now, config);
+        }
+        self.events.push_back(Event::HttpClient {
+            request,
+            event: ClientRequestEvent::Socket {
+                socket: SocketId(socket),
+                reused,
+            },
+        });
+        if let Err(error) = client.start(now, request, head, &body, ended) {
+            self.finish_request(request, Some(ClientError::Http(error)));
+        }
+        self.service(socket, now);
+    }
+
+    /// Emits `Error` (if any) and `Close` for `request` and forgets it.
+    fn finish_request(&mut self, request: PoolRequestId, error: Option<ClientError>) {
+        if self.requests.remove(&request).is_none() {
+            return;
+        }
+        if let Some(error) = error {
+            let event = ClientRequestEvent::Error(error);
+            self.events.push_back(Event::HttpClient { request, event });
+        }
+        self.events.push_back(Event::HttpClient {
+            request,
+            event: ClientRequestEvent::Close,
+        });
+    }
+
+    /// Acts on what happened on client connection `id`.
+    fn client_notes(&mut self, id: u64, now: Instant) {
+        loop {
+            let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) else {
+                return;
+            };
+            let Some(client) = &mut entry.client else {
+                return;
+            };
+            let Some(note) = client.notes.pop_front() else {
+                break;
+            };
+            let connection = client.connection;
+            let current = client.current;
+            let reusable = client.conn.as_ref().is_some_and(|c| c.is_reusable());
+            match note {
+                Note::Connected => self.agent.handle_connected(now, connection),
+                Note::ConnectFailed(kind) => {
+                    self.pooled.remove(&connection);
+                    self.agent.handle_connect_failed(now, connection, kind);
+                }
+                Note::Http(event) => {
+                    let Some((request, _)) = current else {
+                        continue;
+                    };
+                    let socket = SocketId(id);
+                    let forward = |event| Event::HttpClient { request, event };
+                    match event {
+                        ClientEvent::Continue { .. } => {
+                            self.events.push_back(forward(ClientRequestEvent::Continue));
+                        }
+                        ClientEvent::Information(head) => {
+                            self.events
+                                .push_back(forward(ClientRequestEvent::Information(head)));
+                        }
+                        ClientEvent::Response(head) => {
+                            self.events
+                                .push_back(forward(ClientRequestEvent::Response(head)));
+                        }
+                        ClientEvent::Data { data, .. } => {
+                            self.events
+                                .push_back(forward(ClientRequestEvent::Data(data)));
+                        }
+                        ClientEvent::End { trailers, .. } => {
+                            self.events
+                                .push_back(forward(ClientRequestEvent::End(trailers)));
+                            client.current = None;
+                            self.finish_request(request, None);
+                            self.agent.handle_done(now, connection, reusable);
+                        }
+                        ClientEvent::Upgrade { response, head } => {
+                            let event = ClientRequestEvent::Upgrade {
+                                socket,
+                                response,
+                                head,
+                            };
+                            self.hand_over_client(id, now, connection, request, event);
+                        }
+                        ClientEvent::Connect { response, head } => {
+                            let event = ClientRequestEvent::Connect {
+                                socket,
+                                response,
+                                head,
+                            };
+                            self.hand_over_client(id, now, connection, request, event);
+                        }
+                        ClientEvent::Timeout => {
+                            self.events.push_back(forward(ClientRequestEvent::Timeout));
+                        }
+                        ClientEvent::Error {
+                            error, retryable, ..
+                        } => {
+                            client.current = None;
+                            if !self.agent.handle_failed(now, connection, retryable) {
+                                self.finish_request(request, Some(ClientError::Http(error)));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Note::SocketError(kind) => {
+                    if let Some((request, _)) = current {
+                        client.current = None;
+                        if !self.agent.handle_failed(now, connection, false) {
+                            self.finish_request(request, Some(ClientError::Io(kind)));
+                        }
+                    }
+                }
+                Note::Closed => {
+                    if let Some((request, _)) = current {
+                        client.current = None;
+                        let error = sansnet_http1::ProtocolError::ConnectionClosedBeforeResponse;
+                        if !self.agent.handle_failed(now, connection, false) {
+                            self.finish_request(request, Some(ClientError::Http(error.into())));
+                        }
+                    }
+                    self.pooled.remove(&connection);
+                    self.agent.handle_closed(now, connection);
+                }
+            }
+        }
+        self.agent_actions(now);
+    }
+
+    /// After `Upgrade`/`Connect`: the socket leaves the pool and becomes a raw socket.
+    fn hand_over_client(
+        &mut self,
+        id: u64,
+        now: Instant,
+        connection: PooledConnection,
+        request: PoolRequestId,
+        event: ClientRequestEvent,
+    ) {
+        self.events.push_back(Event::HttpClient { request, event });
+        self.requests.remove(&request);
+        self.events.push_back(Event::HttpClient {
+            request,
+            event: ClientRequestEvent::Close,
+        });
+        self.pooled.remove(&connection);
+        self.agent.handle_closed(now, connection);
+        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id)
+            && let Some(client) = &mut entry.client
+        {
+            client.current = None;
         }
     }
 

@@ -86,6 +86,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod client;
 mod event_loop;
 mod http;
 mod net;
@@ -93,7 +94,7 @@ mod tcp;
 mod timers;
 mod udp;
 
-pub use event_loop::EventLoop;
+pub use event_loop::{EventLoop, RequestOptions};
 
 /// A server created by [`EventLoop::listen`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,6 +149,94 @@ pub enum Event {
         /// The event.
         event: sansnet_http1::ServerEvent,
     },
+    /// An event of an HTTP client request made with [`EventLoop::http_request`].
+    HttpClient {
+        /// Which request.
+        request: sansnet_http1::PoolRequestId,
+        /// The event.
+        event: ClientRequestEvent,
+    },
     /// A watched signal arrived (see [`EventLoop::watch_signal`]).
     Signal(i32),
 }
+
+/// An event of an HTTP client request, named after Node's `ClientRequest` events, in the
+/// order Node emits them: `Socket`, then `Continue`/`Information`, `Response`, the body's
+/// `Data` and `End`, and `Close` last; or `Error` then `Close`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientRequestEvent {
+    /// `'socket'`: the request got a connection; `reused` is Node's `req.reusedSocket`.
+    Socket {
+        /// The connection.
+        socket: SocketId,
+        /// Whether it carried an earlier request.
+        reused: bool,
+    },
+    /// `'continue'`: `100 Continue` arrived.
+    Continue,
+    /// `'information'`: a 1xx other than 100 and 101.
+    Information(sansnet_http1::ResponseHead),
+    /// `'response'`: the final response head.
+    Response(sansnet_http1::ResponseHead),
+    /// The response's `'data'`.
+    Data(bytes::Bytes),
+    /// The response's `'end'`, with its trailers.
+    End(sansnet_http1::Headers),
+    /// `'upgrade'`: a 101; `socket` is now a raw socket, its events come as [`Event::Socket`].
+    Upgrade {
+        /// The raw socket.
+        socket: SocketId,
+        /// The 101 response.
+        response: sansnet_http1::ResponseHead,
+        /// Bytes read past the 101 head.
+        head: bytes::Bytes,
+    },
+    /// `'connect'`: the response to a CONNECT; `socket` is now a raw socket.
+    Connect {
+        /// The raw socket.
+        socket: SocketId,
+        /// The response.
+        response: sansnet_http1::ResponseHead,
+        /// Bytes read past the response head.
+        head: bytes::Bytes,
+    },
+    /// `'timeout'`: the connection was idle for the configured time; nothing is aborted.
+    Timeout,
+    /// `'error'`: the request failed (connect refused, reset, malformed response, ...).
+    Error(ClientError),
+    /// `'close'`: the request is over. Always last.
+    Close,
+}
+
+/// Why an HTTP client request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The connection failed (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, ...).
+    Io(std::io::ErrorKind),
+    /// The response broke HTTP, or the server closed early (`socket hang up`).
+    Http(sansnet_http1::Error),
+}
+
+impl ClientError {
+    /// Node's code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io(std::io::ErrorKind::NotFound) => "ENOTFOUND",
+            Self::Io(kind) => sansnet_tcp::io_code(*kind),
+            Self::Http(error) => error.code(),
+        }
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(kind) => write!(f, "{kind} ({})", self.code()),
+            Self::Http(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}

@@ -10,6 +10,7 @@ use bytes::BytesMut;
 use mio::{Registry, Token};
 use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket, SocketEvent};
 
+use crate::client::ClientLayer;
 use crate::http::HttpLayer;
 use crate::net::{Listener, Stream};
 use crate::{Event, ServerId, SocketId};
@@ -39,6 +40,8 @@ pub(crate) struct SocketEntry {
     /// The HTTP server machine riding on this connection, for sockets an HTTP server
     /// accepted.
     pub(crate) http: Option<Box<HttpLayer>>,
+    /// The HTTP client machine, for connections the agent opened.
+    pub(crate) client: Option<Box<ClientLayer>>,
     read_buf: BytesMut,
     eof: bool,
     eof_reported: bool,
@@ -54,6 +57,7 @@ impl SocketEntry {
             readable: true,
             undelivered: 0,
             http: None,
+            client: None,
             read_buf: BytesMut::new(),
             eof: false,
             eof_reported: false,
@@ -102,12 +106,16 @@ impl SocketEntry {
             while let Some(event) = self.machine.poll_event() {
                 moved = true;
                 closed |= matches!(event, SocketEvent::Close { .. });
-                let event = match &mut self.http {
-                    Some(http) => match http.intercept(now, event) {
+                let event = match (&mut self.http, &mut self.client) {
+                    (Some(http), _) => match http.intercept(now, event) {
                         Some(event) => event,
                         None => continue,
                     },
-                    None => event,
+                    (None, Some(client)) => match client.intercept(now, event) {
+                        Some(event) => event,
+                        None => continue,
+                    },
+                    (None, None) => event,
                 };
                 self.undelivered += 1;
                 out.push_back(Event::Socket { socket: id, event });
@@ -116,6 +124,9 @@ impl SocketEntry {
                 let (pumped, delivered) = http.pump(now, id, &mut self.machine, out);
                 moved |= pumped;
                 self.undelivered += delivered;
+            }
+            if let Some(client) = &mut self.client {
+                moved |= client.pump(now, &mut self.machine);
             }
             if !moved {
                 return closed;

@@ -100,6 +100,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod agent;
 mod chunked;
 mod client;
 mod config;
@@ -112,6 +113,7 @@ mod headers;
 mod response;
 mod server;
 
+pub use agent::{Agent, AgentAction, AgentConfig, ConnectionId, Origin, PoolRequestId, Scheduling};
 pub use client::{
     ClientConfig, ClientConnection, ClientEvent, ClientRequest, ResponseBody, ResponseHead,
 };

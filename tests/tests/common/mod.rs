@@ -77,3 +77,530 @@ pub(crate) fn unix_path(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_file(&path);
     path
 }
+
+// ---- the demo binary and real-peer processes (HTTP tests) ------------------------------
+
+/// The workspace root (the folder holding the workspace `Cargo.toml`).
+pub(crate) const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// How long building the demo may take (it is usually already built).
+pub(crate) const DEMO_BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How long the demo may take to print its `listening` lines.
+pub(crate) const DEMO_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A child process that is killed (and reaped) when dropped, whether the test passed or not.
+#[derive(Debug)]
+pub(crate) struct ChildGuard {
+    /// The process.
+    pub(crate) child: std::process::Child,
+    /// What it is, for messages.
+    pub(crate) name: String,
+}
+
+impl ChildGuard {
+    /// Waits up to `timeout` for the child to exit.
+    pub(crate) fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() >= deadline => return None,
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => panic!("cannot wait for {}: {e}", self.name),
+            }
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads `stream` on a thread, sending each line down the returned channel.
+pub(crate) fn lines_on_thread(
+    stream: impl std::io::Read + Send + 'static,
+) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads all of `stream` on a thread; the bytes arrive on the channel at end of stream.
+pub(crate) fn bytes_on_thread(
+    mut stream: impl std::io::Read + Send + 'static,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        let _ = tx.send(bytes);
+    });
+    rx
+}
+
+/// What a bounded peer run produced.
+#[derive(Debug)]
+pub(crate) struct PeerOutput {
+    /// How it exited.
+    pub(crate) status: std::process::ExitStatus,
+    /// Everything it wrote to stdout.
+    pub(crate) stdout: Vec<u8>,
+    /// Everything it wrote to stderr, lossily decoded.
+    pub(crate) stderr: String,
+}
+
+impl PeerOutput {
+    /// stdout, lossily decoded.
+    pub(crate) fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs `command` (stdin closed, stdout and stderr captured) and waits at most `timeout`; a
+/// peer still running then is killed and the test fails naming `what`.
+pub(crate) fn run_bounded(
+    command: &mut std::process::Command,
+    timeout: Duration,
+    what: &str,
+) -> PeerOutput {
+    use std::process::Stdio;
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut guard = ChildGuard {
+        child,
+        name: what.to_owned(),
+    };
+    let stdout = bytes_on_thread(guard.child.stdout.take().expect("stdout is piped"));
+    let stderr = bytes_on_thread(guard.child.stderr.take().expect("stderr is piped"));
+    let status = guard.wait_timeout(timeout);
+    let collect = |rx: &std::sync::mpsc::Receiver<Vec<u8>>| {
+        rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+    };
+    let Some(status) = status else {
+        drop(guard); // kill it, so its pipes close
+        let out = String::from_utf8_lossy(&collect(&stdout)).into_owned();
+        let err = String::from_utf8_lossy(&collect(&stderr)).into_owned();
+        panic!("{what} ran longer than {timeout:?}\nstdout:\n{out}\nstderr:\n{err}");
+    };
+    PeerOutput {
+        status,
+        stdout: collect(&stdout),
+        stderr: String::from_utf8_lossy(&collect(&stderr)).into_owned(),
+    }
+}
+
+/// Builds the demo example once per test binary and returns the path of its binary.
+pub(crate) fn demo_binary() -> std::path::PathBuf {
+    use std::path::{Path, PathBuf};
+    static DEMO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEMO.get_or_init(|| {
+        let out = run_bounded(
+            std::process::Command::new(env!("CARGO"))
+                .args(["build", "-p", "sansnet-mio", "--example", "demo"])
+                .current_dir(WORKSPACE),
+            DEMO_BUILD_TIMEOUT,
+            "cargo build of the demo",
+        );
+        assert!(
+            out.status.success(),
+            "building the demo failed ({}):\n{}",
+            out.status,
+            out.stderr
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| Path::new(WORKSPACE).join("target"), PathBuf::from);
+        let target = if target.is_absolute() {
+            target
+        } else {
+            Path::new(WORKSPACE).join(target)
+        };
+        let demo = target.join("debug").join("examples").join("demo");
+        assert!(demo.is_file(), "no demo binary at {}", demo.display());
+        demo
+    })
+    .clone()
+}
+
+/// The running demo, started on port 0 everywhere, and the HTTP port it printed.
+#[derive(Debug)]
+pub(crate) struct HttpDemo {
+    /// The demo process (killed on drop).
+    pub(crate) guard: ChildGuard,
+    /// The port of `listening http 127.0.0.1:PORT`.
+    pub(crate) port: u16,
+    unix_path: std::path::PathBuf,
+}
+
+impl HttpDemo {
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+}
+
+impl Drop for HttpDemo {
+    fn drop(&mut self) {
+        if let Ok(None) = self.guard.child.try_wait() {
+            let _ = self.guard.child.kill();
+            let _ = self.guard.child.wait();
+        }
+        let _ = std::fs::remove_file(&self.unix_path);
+    }
+}
+
+/// Starts the demo (TCP, UDP, Unix and HTTP all on port 0 or a fresh path named after `name`)
+/// and waits for its `listening http 127.0.0.1:PORT` line.
+pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
+    use std::process::{Command, Stdio};
+    let unix_path = unix_path(name);
+    let child = Command::new(demo_binary())
+        .args([
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .arg("--unix")
+        .arg(&unix_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the demo");
+    let mut guard = ChildGuard {
+        child,
+        name: "the demo".to_owned(),
+    };
+    let stdout = lines_on_thread(guard.child.stdout.take().expect("demo stdout is piped"));
+    let stderr = bytes_on_thread(guard.child.stderr.take().expect("demo stderr is piped"));
+    let deadline = Instant::now() + DEMO_START_TIMEOUT;
+    let port = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match stdout.recv_timeout(left) {
+            Ok(line) => line,
+            Err(e) => {
+                let status = guard.wait_timeout(Duration::from_secs(1));
+                drop(guard);
+                let log = stderr
+                    .recv_timeout(Duration::from_secs(1))
+                    .unwrap_or_default();
+                panic!(
+                    "the demo printed no `listening http` line within {DEMO_START_TIMEOUT:?} \
+                     ({e}; exit status {status:?}); stderr:\n{}",
+                    String::from_utf8_lossy(&log)
+                );
+            }
+        };
+        let mut words = line.split_whitespace();
+        if let (Some("listening"), Some("http"), Some(address)) =
+            (words.next(), words.next(), words.next())
+        {
+            let addr: SocketAddr = address
+                .parse()
+                .unwrap_or_else(|_| panic!("the demo printed a bad address {address:?}"));
+            assert!(
+                addr.ip().is_loopback(),
+                "the demo must listen on loopback: {addr}"
+            );
+            assert_ne!(
+                addr.port(),
+                0,
+                "spec 11: the printed port is the one the OS chose"
+            );
+            break addr.port();
+        }
+    };
+    HttpDemo {
+        guard,
+        port,
+        unix_path,
+    }
+}
+
+/// Writes `data` to a fresh file in the temp dir, unique to this process and `name`.
+pub(crate) fn temp_file(name: &str, data: &[u8]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("sansnet-{}-{name}", std::process::id()));
+    std::fs::write(&path, data).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+// ---- a minimal JSON reader for the peer scripts' reports ---------------------------------
+
+/// A parsed JSON value (what the peer scripts print).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Json {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as written.
+    Num(String),
+    /// A string.
+    Str(String),
+    /// An array.
+    Arr(Vec<Self>),
+    /// An object.
+    Obj(std::collections::BTreeMap<String, Self>),
+}
+
+impl Json {
+    /// Parses one JSON text.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let mut parser = JsonParser {
+            bytes: text.as_bytes(),
+            at: 0,
+        };
+        let value = parser.value()?;
+        parser.space();
+        if parser.at != parser.bytes.len() {
+            return Err(format!("trailing text at byte {}", parser.at));
+        }
+        Ok(value)
+    }
+
+    /// The member `key` of an object; a test failure if there is none.
+    pub(crate) fn get(&self, key: &str) -> &Self {
+        match self {
+            Self::Obj(map) => map
+                .get(key)
+                .unwrap_or_else(|| panic!("no {key:?} in {self:?}")),
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+
+    /// The string; a test failure for anything else.
+    pub(crate) fn str(&self) -> &str {
+        match self {
+            Self::Str(s) => s,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+
+    /// The whole number; a test failure for anything else.
+    pub(crate) fn num(&self) -> u64 {
+        match self {
+            Self::Num(text) => text
+                .parse()
+                .unwrap_or_else(|_| panic!("not a whole number: {text}")),
+            _ => panic!("not a number: {self:?}"),
+        }
+    }
+
+    /// The boolean; a test failure for anything else.
+    pub(crate) fn bool(&self) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            _ => panic!("not a boolean: {self:?}"),
+        }
+    }
+
+    /// The items of an array; a test failure for anything else.
+    pub(crate) fn arr(&self) -> &[Self] {
+        match self {
+            Self::Arr(items) => items,
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+
+    /// The items of an array of strings.
+    pub(crate) fn strs(&self) -> Vec<&str> {
+        self.arr().iter().map(Self::str).collect()
+    }
+
+    /// The items of an array of whole numbers.
+    pub(crate) fn nums(&self) -> Vec<u64> {
+        self.arr().iter().map(Self::num).collect()
+    }
+
+    /// The items of an array of booleans.
+    pub(crate) fn bools(&self) -> Vec<bool> {
+        self.arr().iter().map(Self::bool).collect()
+    }
+}
+
+struct JsonParser<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl JsonParser<'_> {
+    fn space(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Result<(), String> {
+        self.space();
+        if self.bytes.get(self.at) == Some(&byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(format!("expected {:?} at byte {}", byte as char, self.at))
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Json) -> Result<Json, String> {
+        if self.bytes[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            Ok(value)
+        } else {
+            Err(format!("bad literal at byte {}", self.at))
+        }
+    }
+
+    /// The items of an array or the members of an object, after the opening bracket.
+    fn items(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.space();
+        if self.bytes.get(self.at) == Some(&close) {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            self.space();
+            match self.bytes.get(self.at) {
+                Some(b',') => self.at += 1,
+                Some(&b) if b == close => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(format!("bad array or object at byte {}", self.at)),
+            }
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        self.space();
+        match self.bytes.get(self.at) {
+            Some(b'{') => {
+                self.at += 1;
+                let mut map = std::collections::BTreeMap::new();
+                self.items(b'}', |parser| {
+                    parser.space();
+                    let key = parser.string()?;
+                    parser.eat(b':')?;
+                    map.insert(key, parser.value()?);
+                    Ok(())
+                })?;
+                Ok(Json::Obj(map))
+            }
+            Some(b'[') => {
+                self.at += 1;
+                let mut items = Vec::new();
+                self.items(b']', |parser| {
+                    items.push(parser.value()?);
+                    Ok(())
+                })?;
+                Ok(Json::Arr(items))
+            }
+            Some(b'"') => self.string().map(Json::Str),
+            Some(b't') => self.literal("true", Json::Bool(true)),
+            Some(b'f') => self.literal("false", Json::Bool(false)),
+            Some(b'n') => self.literal("null", Json::Null),
+            Some(_) => {
+                let start = self.at;
+                while self
+                    .bytes
+                    .get(self.at)
+                    .is_some_and(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
+                {
+                    self.at += 1;
+                }
+                let text =
+                    std::str::from_utf8(&self.bytes[start..self.at]).map_err(|e| e.to_string())?;
+                if text.parse::<f64>().is_err() {
+                    return Err(format!("bad number {text:?} at byte {start}"));
+                }
+                Ok(Json::Num(text.to_owned()))
+            }
+            None => Err("unexpected end of input".to_owned()),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.eat(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let Some(&byte) = self.bytes.get(self.at) else {
+                return Err("unterminated string".to_owned());
+            };
+            self.at += 1;
+            match byte {
+                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
+                b'\\' => {
+                    let Some(&escape) = self.bytes.get(self.at) else {
+                        return Err("unterminated escape".to_owned());
+                    };
+                    self.at += 1;
+                    match escape {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let hex = self
+                                .bytes
+                                .get(self.at..self.at + 4)
+                                .and_then(|h| std::str::from_utf8(h).ok())
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .ok_or("bad \\u escape")?;
+                            self.at += 4;
+                            let c = char::from_u32(hex).unwrap_or(char::REPLACEMENT_CHARACTER);
+                            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                        }
+                        other => out.push(other),
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+    }
+}
+
+/// Parses the one JSON line a peer script printed (the last non-empty line of its stdout).
+pub(crate) fn peer_report(output: &PeerOutput, what: &str) -> Json {
+    let out = output.stdout_text();
+    assert!(
+        output.status.success(),
+        "{what} failed ({})\nstdout:\n{out}\nstderr:\n{}",
+        output.status,
+        output.stderr
+    );
+    let line = out
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_else(|| panic!("{what} printed nothing; stderr:\n{}", output.stderr));
+    Json::parse(line).unwrap_or_else(|e| panic!("{what} printed bad JSON ({e}): {line}"))
+}
