@@ -189,6 +189,24 @@ impl EventLoop {
             return Err(sansnet_tcp::UsageError::ServerNotRunning.into());
         };
         entry.machine.close(now)?;
+        // Since v19 Node's `http.Server.close()` also closes idle keep-alive connections
+        // (spec 5, 114); busy ones close after their current response.
+        let http_connections: Vec<u64> = self
+            .entries
+            .iter()
+            .filter_map(|(&socket, entry)| match entry {
+                Entry::Socket(e) if e.server == Some(id) && e.http.is_some() => Some(socket),
+                _ => None,
+            })
+            .collect();
+        for socket in http_connections {
+            if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket)
+                && let Some(http) = &mut entry.http
+            {
+                http.conn.close_when_idle(now);
+            }
+            self.service(socket, now);
+        }
         self.service(id.0, now);
         Ok(())
     }

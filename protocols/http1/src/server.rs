@@ -53,6 +53,8 @@ pub struct ServerConnection {
     events: VecDeque<ServerEvent>,
     actions: VecDeque<Action>,
     closed: bool,
+    /// The server is closing: no new request after the ones received.
+    server_closing: bool,
     date: Option<(u64, Bytes)>,
     headers_deadline: Option<Instant>,
     request_deadline: Option<Instant>,
@@ -141,6 +143,7 @@ impl ServerConnection {
             events: VecDeque::new(),
             actions: VecDeque::new(),
             closed: false,
+            server_closing: false,
             date: None,
             headers_deadline,
             request_deadline: None,
@@ -471,6 +474,22 @@ impl ServerConnection {
     /// Whether `Close` was emitted (or the connection handed over).
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Whether the connection sits between requests: nothing being received, no response
+    /// owed. Node's `server.close()` closes such keep-alive connections at once (spec 114).
+    pub fn is_idle(&self) -> bool {
+        !self.closed
+            && matches!(self.recv, Recv::Head)
+            && self.slots.is_empty()
+            && !self.partial_head
+    }
+
+    /// `server.close()` reached this connection: an idle one closes now; a busy one answers
+    /// what it has received with `Connection: close` and closes after that (spec 114).
+    pub fn close_when_idle(&mut self, now: Instant) {
+        self.server_closing = true;
+        self.after(now);
     }
 
     // ---- receiving ----------------------------------------------------------------------
@@ -940,7 +959,7 @@ impl ServerConnection {
             put_header(&mut head, b"Date", date);
         }
         if !headers.contains("connection") {
-            if slot.keep_alive && !slot.close_after {
+            if slot.keep_alive && !slot.close_after && !self.server_closing {
                 put_header(&mut head, b"Connection", b"keep-alive");
                 if let Some(timeout) = self.config.keep_alive_timeout {
                     let mut value = format!("timeout={}", timeout.as_secs());
@@ -1026,6 +1045,13 @@ impl ServerConnection {
         }
         if self.closed {
             return;
+        }
+        if self.server_closing
+            && matches!(self.recv, Recv::Head)
+            && self.slots.is_empty()
+            && !self.partial_head
+        {
+            self.recv = Recv::Done;
         }
         if matches!(self.recv, Recv::Done) && self.slots.is_empty() {
             self.close(Action::Shutdown);
@@ -1167,4 +1193,86 @@ fn finish_parse(
         version_minor: version,
         fields,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> (ServerConnection, Instant) {
+        let now = Instant::now();
+        let config = ServerConfig {
+            send_date: false,
+            ..ServerConfig::default()
+        };
+        (ServerConnection::new(now, config), now)
+    }
+
+    fn drain(
+        conn: &mut ServerConnection,
+        now: Instant,
+    ) -> (Vec<ServerEvent>, Vec<u8>, Vec<Action>) {
+        let events = std::iter::from_fn(|| conn.poll_event()).collect();
+        let mut wire = Vec::new();
+        while let Some(chunk) = conn.pop_transmit(now) {
+            wire.extend_from_slice(&chunk);
+        }
+        let actions = std::iter::from_fn(|| conn.poll_action()).collect();
+        (events, wire, actions)
+    }
+
+    /// spec 114: `server.close()` closes an idle keep-alive connection at once.
+    #[test]
+    fn idle_server_close_shuts_down_at_once() {
+        let (mut conn, now) = conn();
+        let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
+        conn.handle_input(now, &mut input);
+        let (events, _, _) = drain(&mut conn, now);
+        let ServerEvent::Request(request) = &events[0] else {
+            panic!("expected a request")
+        };
+        conn.respond(
+            now,
+            request.id,
+            Response::new(200),
+            Bytes::from_static(b"ok"),
+        )
+        .unwrap();
+        let (_, wire, _) = drain(&mut conn, now);
+        assert!(String::from_utf8_lossy(&wire).contains("Connection: keep-alive"));
+        assert!(conn.is_idle());
+        conn.close_when_idle(now);
+        let (events, _, actions) = drain(&mut conn, now);
+        assert_eq!(events, vec![ServerEvent::Close]);
+        assert_eq!(actions, vec![Action::Shutdown]);
+    }
+
+    /// spec 114: a busy connection answers its request with `Connection: close`, then closes.
+    #[test]
+    fn busy_server_close_answers_then_closes() {
+        let (mut conn, now) = conn();
+        let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
+        conn.handle_input(now, &mut input);
+        let (events, _, _) = drain(&mut conn, now);
+        let ServerEvent::Request(request) = &events[0] else {
+            panic!("expected a request")
+        };
+        assert!(!conn.is_idle());
+        conn.close_when_idle(now);
+        assert!(
+            drain(&mut conn, now).0.is_empty(),
+            "the response is still owed"
+        );
+        conn.respond(
+            now,
+            request.id,
+            Response::new(200),
+            Bytes::from_static(b"ok"),
+        )
+        .unwrap();
+        let (events, wire, actions) = drain(&mut conn, now);
+        assert!(String::from_utf8_lossy(&wire).contains("Connection: close\r\n"));
+        assert_eq!(events, vec![ServerEvent::Close]);
+        assert_eq!(actions, vec![Action::Shutdown]);
+    }
 }
