@@ -1,4 +1,5 @@
-//! Node's `http` server as a sans-I/O HTTP/1.1 connection machine.
+//! Node's `http` module as sans-I/O HTTP/1.1 machines: the server connection, the client
+//! connection, and the `Agent` that pools client connections.
 //!
 //! A [`ServerConnection`] takes the bytes a client sent and answers with Node's
 //! `http.Server` events (`request`, the body's `data` and `end`, `checkContinue`, `connect`,
@@ -8,6 +9,14 @@
 //! smuggling vectors (`Content-Length` with `Transfer-Encoding`, duplicate or malformed
 //! `Content-Length`, a `Transfer-Encoding` not ending in chunked, bare LF or CR, obs-fold)
 //! get 400 and close, never a guess.
+//!
+//! A [`ClientConnection`] does the other side: it writes requests framed as Node's
+//! `ClientRequest` frames them (no body for GET/HEAD/DELETE/OPTIONS/TRACE/CONNECT unless given,
+//! `Content-Length` when `end(data)` comes first, chunked otherwise; `Expect: 100-continue`
+//! holds the body) and reads responses with every framing rule, 1xx, 101 and CONNECT
+//! hand-over, and says whether the connection may be reused. An [`Agent`] decides which
+//! connection carries which request (`keepAlive`, `maxSockets`, `maxTotalSockets`,
+//! `maxFreeSockets`, lifo/fifo, safe retries), as pure a machine as the other two.
 //!
 //! This crate opens no socket and reads no clock: bytes, `now: Instant` and, for the `Date`
 //! header, the wall-clock time come in as arguments.
@@ -81,6 +90,9 @@
 //! | `maxHeaderSize`, `maxHeadersCount`, `requireHostHeader` | [`ServerConfig`] | 16 KiB, 2000, true |
 //! | `headersTimeout`, `requestTimeout`, `keepAliveTimeout` | [`ServerConfig`] | 60 s, 300 s, 5 s |
 //! | `maxRequestsPerSocket`, `sendDate` | [`ServerConfig`] | none, true |
+//! | `http.request()`, `req.write`, `req.end` | [`ClientConnection::send_request`], [`ClientConnection::write`], [`ClientConnection::end`] | |
+//! | `'continue'`, `'information'`, `'response'`, `'upgrade'`, `'connect'`, `'timeout'` | [`ClientEvent`] | |
+//! | `new http.Agent(options)` | [`Agent`], [`AgentConfig`] | keepAlive false, maxSockets Infinity, maxFreeSockets 256, lifo |
 //!
 //! # Errors
 //!
