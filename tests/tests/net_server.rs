@@ -184,10 +184,7 @@ fn max_connections_drops_the_extra_connection() {
 /// `close(true)`, with no `connect`.
 #[test]
 fn refused_connect_emits_error_then_close() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (_guard, port) = common::refused_address();
     let mut ev = EventLoop::new().unwrap();
     let socket = ev.connect(Address::Tcp(port), SocketConfig::default());
     let first = next(&mut ev, "error");

@@ -12,7 +12,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
@@ -330,10 +330,8 @@ fn node_half_open_server_replies_after_our_fin() {
 /// of `Connect`, then `Close(true)`, and nothing after it.
 #[test]
 fn connect_refused() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port to release");
-        listener.local_addr().expect("local addr").port()
-    };
+    let (_guard, refused) = common::refused_address();
+    let port = refused.port();
     let mut ev = EventLoop::new().expect("event loop");
     let id = ev.connect(loopback(port), SocketConfig::default());
     match next_socket(&mut ev, id, "waiting for the refused connect's error") {

@@ -39,6 +39,8 @@ pub(crate) struct ClientLayer {
     pub(crate) conn: Option<ClientConnection>,
     /// The request this connection carries now: the agent's id and the machine's id.
     pub(crate) current: Option<(PoolRequestId, RequestId)>,
+    /// The current response's `Keep-Alive: timeout` hint, for the agent.
+    pub(crate) keep_alive_hint: Option<std::time::Duration>,
     buf: BytesMut,
     handed_over: bool,
     pub(crate) notes: VecDeque<Note>,
@@ -51,6 +53,7 @@ impl ClientLayer {
             config,
             conn: None,
             current: None,
+            keep_alive_hint: None,
             buf: BytesMut::new(),
             handed_over: false,
             notes: VecDeque::new(),
@@ -95,10 +98,24 @@ impl ClientLayer {
                 };
                 self.notes.push_back(Note::SocketError(kind));
             }
-            SocketEvent::Close { .. } => self.notes.push_back(Note::Closed),
+            SocketEvent::Close { .. } => {
+                self.take_events();
+                self.notes.push_back(Note::Closed);
+            }
             _ => {}
         }
+        // What the HTTP machine made of this input comes before anything the socket says
+        // next (a close after the response's last byte must not overtake its `End`).
+        self.take_events();
         None
+    }
+
+    fn take_events(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            while let Some(event) = conn.poll_event() {
+                self.notes.push_back(Note::Http(event));
+            }
+        }
     }
 
     /// Moves request bytes into the socket, carries out the machine's actions and notes its

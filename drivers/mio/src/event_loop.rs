@@ -884,6 +884,7 @@ impl EventLoop {
                                 .push_back(forward(ClientRequestEvent::Information(head)));
                         }
                         ClientEvent::Response(head) => {
+                            client.keep_alive_hint = head.keep_alive_timeout();
                             self.events
                                 .push_back(forward(ClientRequestEvent::Response(head)));
                         }
@@ -895,8 +896,10 @@ impl EventLoop {
                             self.events
                                 .push_back(forward(ClientRequestEvent::End(trailers)));
                             client.current = None;
+                            let hint = client.keep_alive_hint.take();
                             self.finish_request(request, None);
-                            self.agent.handle_done(now, connection, reusable);
+                            self.agent
+                                .handle_done_with_hint(now, connection, reusable, hint);
                         }
                         ClientEvent::Upgrade { response, head } => {
                             let event = ClientRequestEvent::Upgrade {

@@ -8,7 +8,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::framing::{self, ResponseFraming};
-use crate::head::{check_line_endings, check_partial_content_length, ends_in_chunked};
+use crate::head::{ends_in_chunked, failure_index, first_fault};
 use crate::headers::{is_field_value, is_token};
 use crate::response::put_header;
 use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
@@ -119,6 +119,23 @@ pub struct ResponseHead {
     pub start: u64,
     /// Offset just past the head.
     pub head_end: u64,
+}
+
+impl ResponseHead {
+    /// The server's `Keep-Alive: timeout=N` hint, if it sent one: how long it keeps an idle
+    /// connection (spec 138).
+    pub fn keep_alive_timeout(&self) -> Option<Duration> {
+        self.headers.get_all("keep-alive").find_map(|value| {
+            value.split(|&b| b == b',').find_map(|param| {
+                let param = crate::headers::trim_ows(param);
+                let (name, value) = param.split_at(param.iter().position(|&b| b == b'=')?);
+                let seconds = std::str::from_utf8(crate::headers::trim_ows(&value[1..])).ok()?;
+                name.eq_ignore_ascii_case(b"timeout")
+                    .then(|| seconds.parse::<u64>().ok().map(Duration::from_secs))
+                    .flatten()
+            })
+        })
+    }
 }
 
 /// An event of a [`ClientConnection`], named after Node's `ClientRequest` events.
@@ -1022,6 +1039,12 @@ fn parse_response_head(
     }
 }
 
+/// Whether the response parser fails on `prefix` (with room for every header).
+fn response_fails(prefix: &[u8], max_size: usize) -> bool {
+    let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+    httparse::Response::new(&mut room).parse(prefix).is_err()
+}
+
 fn finish_response_parse(
     buf: &[u8],
     max_size: usize,
@@ -1031,26 +1054,27 @@ fn finish_response_parse(
     let head_len = match status {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            check_line_endings(buf)?;
-            check_partial_content_length(buf)?;
-            return if buf.len() > max_size {
-                Err(ProtocolError::HeadTooLarge)
-            } else {
-                Ok(None)
-            };
+            first_fault(buf, max_size, None)?;
+            return Ok(None);
         }
-        Err(_) if buf.ends_with(b"\r") && buf.len() <= max_size => return Ok(None),
-        Err(httparse::Error::Version) => return Err(ProtocolError::InvalidVersion),
-        Err(httparse::Error::Status) => return Err(ProtocolError::InvalidStatus),
-        Err(_) => {
-            check_line_endings(buf)?;
-            return Err(ProtocolError::InvalidHead);
+        Err(error) => {
+            let at = failure_index(buf, |prefix| response_fails(prefix, max_size));
+            let error = match error {
+                httparse::Error::Version => ProtocolError::InvalidVersion,
+                httparse::Error::Status => ProtocolError::InvalidStatus,
+                httparse::Error::TooManyHeaders => ProtocolError::HeadTooLarge,
+                _ => ProtocolError::InvalidHead,
+            };
+            first_fault(
+                &buf[..=at.min(buf.len().saturating_sub(1))],
+                max_size,
+                Some((at, error)),
+            )?;
+            return Err(error);
         }
     };
-    if head_len > max_size {
-        return Err(ProtocolError::HeadTooLarge);
-    }
-    check_line_endings(&buf[..head_len])?;
+    first_fault(&buf[..head_len], max_size, None)?;
+
     let (Some(version), Some(code)) = (response.version, response.code) else {
         return Err(ProtocolError::InvalidHead);
     };

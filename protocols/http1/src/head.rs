@@ -11,19 +11,17 @@ pub(crate) fn ends_in_chunked(te: &[u8]) -> bool {
         .is_some_and(|t| trim_ows(t).eq_ignore_ascii_case(b"chunked"))
 }
 
-/// `Content-Length` checks on the complete field lines of a head that is not complete yet, so
-/// that an invalid or repeated value is refused as soon as it is seen, as llhttp does.
-pub(crate) fn check_partial_content_length(buf: &[u8]) -> Result<(), ProtocolError> {
+/// The first `Content-Length` fault among the complete field lines of `buf` (a repeated line,
+/// or a value that is not a decimal number that fits), with the index of the LF that completes
+/// the offending line: llhttp refuses these as soon as the line is read.
+fn content_length_fault(buf: &[u8]) -> Option<(usize, ProtocolError)> {
     let mut seen = false;
-    let mut lines = buf.split(|&b| b == b'\n');
-    lines.next(); // the start line
-    let complete = buf
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        .saturating_sub(1);
-    for line in lines.take(complete) {
+    let mut start = buf.iter().position(|&b| b == b'\n')? + 1;
+    while let Some(len) = buf[start..].iter().position(|&b| b == b'\n') {
+        let end = start + len;
+        let line = &buf[start..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        start = end + 1;
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
         };
@@ -31,7 +29,7 @@ pub(crate) fn check_partial_content_length(buf: &[u8]) -> Result<(), ProtocolErr
             continue;
         }
         if seen {
-            return Err(ProtocolError::DuplicateContentLength);
+            return Some((end, ProtocolError::DuplicateContentLength));
         }
         seen = true;
         let value = trim_ows(&line[colon + 1..]);
@@ -39,24 +37,64 @@ pub(crate) fn check_partial_content_length(buf: &[u8]) -> Result<(), ProtocolErr
             && value.iter().all(u8::is_ascii_digit)
             && std::str::from_utf8(value).is_ok_and(|v| v.parse::<u64>().is_ok());
         if !valid {
-            return Err(ProtocolError::InvalidContentLength);
+            return Some((end, ProtocolError::InvalidContentLength));
         }
     }
-    Ok(())
+    None
 }
 
-/// Every LF must follow a CR and every CR precede an LF (RFC 9112 §2.2: we take the strict
-/// choice).
-pub(crate) fn check_line_endings(head: &[u8]) -> Result<(), ProtocolError> {
-    for (i, &b) in head.iter().enumerate() {
-        let bad = match b {
-            b'\n' => i == 0 || head[i - 1] != b'\r',
-            b'\r' => head.get(i + 1).is_some_and(|&next| next != b'\n'),
-            _ => false,
-        };
-        if bad {
-            return Err(ProtocolError::BareLineFeed);
+/// The index of the byte that reveals the first bare LF or bare CR in `buf` (RFC 9112 §2.2,
+/// strict): the LF itself, or the byte after a CR that is not an LF.
+fn line_fault(buf: &[u8]) -> Option<usize> {
+    buf.iter().enumerate().find_map(|(i, &b)| match b {
+        b'\n' if i == 0 || buf[i - 1] != b'\r' => Some(i),
+        b'\r' if buf.get(i + 1).is_some_and(|&next| next != b'\n') => Some(i + 1),
+        _ => None,
+    })
+}
+
+/// The verdict on a head (complete or not) in `buf`: the fault revealed by the earliest byte
+/// wins, so the verdict never depends on how the input was cut. Candidates: a bare LF or CR,
+/// a bad `Content-Length` line, the size limit (revealed by byte `max_size`), and the
+/// parser's own error at `parser` (the index of the byte it failed at).
+pub(crate) fn first_fault(
+    buf: &[u8],
+    max_size: usize,
+    parser: Option<(usize, ProtocolError)>,
+) -> Result<(), ProtocolError> {
+    let mut best: Option<(usize, ProtocolError)> = None;
+    let mut consider = |at: usize, error: ProtocolError| {
+        if best.is_none_or(|(b, _)| at < b) {
+            best = Some((at, error));
+        }
+    };
+    if let Some(at) = line_fault(buf) {
+        consider(at, ProtocolError::BareLineFeed);
+    }
+    if let Some((at, error)) = content_length_fault(buf) {
+        consider(at, error);
+    }
+    if buf.len() > max_size {
+        consider(max_size, ProtocolError::HeadTooLarge);
+    }
+    if let Some((at, error)) = parser {
+        consider(at, error);
+    }
+    best.map_or(Ok(()), |(_, error)| Err(error))
+}
+
+/// The index of the byte at which a parser that fails on `buf` fails: the end of the shortest
+/// failing prefix (parsers fail on a prefix iff they fail at a byte within it).
+pub(crate) fn failure_index(buf: &[u8], fails: impl Fn(&[u8]) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, buf.len());
+    // INVARIANT: `buf[..lo]` does not fail, `buf[..hi]` fails.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fails(&buf[..mid]) {
+            hi = mid
+        } else {
+            lo = mid
         }
     }
-    Ok(())
+    hi.saturating_sub(1)
 }

@@ -8,7 +8,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::framing::{self, Expect, Framing};
-use crate::head::{check_line_endings, check_partial_content_length, ends_in_chunked};
+use crate::head::{ends_in_chunked, failure_index, first_fault};
 use crate::response::{client_error_reply, put_header, start_head};
 use crate::{
     Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
@@ -99,6 +99,12 @@ struct Slot {
     held: VecDeque<Bytes>,
     /// Close the connection once this response is out.
     close_after: bool,
+    /// Say `Connection: close` but keep reading: the `maxRequestsPerSocket`-th response, after
+    /// which pipelined requests still get their 503 (spec 77).
+    announce_close: bool,
+    /// `CheckContinue` was emitted and no 100 sent yet: a final response now closes the
+    /// connection after it, since the body may never come (spec 88).
+    awaiting_continue: bool,
 }
 
 #[derive(Debug)]
@@ -168,6 +174,9 @@ impl ServerConnection {
             if !progressed {
                 break;
             }
+            // Finished responses leave at once, so that what follows in this same input is
+            // treated as it would be in the next one.
+            self.retire();
         }
         self.after(now);
     }
@@ -279,6 +288,9 @@ impl ServerConnection {
         }
         if slot.version == Version::Http10 {
             return Ok(());
+        }
+        if response.status == 100 {
+            self.slots[index].awaiting_continue = false;
         }
         let mut head = start_head(
             response.status,
@@ -587,8 +599,7 @@ impl ServerConnection {
             .is_some_and(|max| self.requests_seen >= max);
         let hands_over = (is_connect && self.config.connect) || (is_upgrade && self.config.upgrade);
         // A connection handed over is no longer HTTP: it does not persist as HTTP.
-        let keep_alive =
-            framing::keep_alive(parsed.version_minor, options) && !at_limit && !hands_over;
+        let keep_alive = framing::keep_alive(parsed.version_minor, options) && !hands_over;
         let request = Request {
             id,
             method: head.slice(parsed.method.clone()),
@@ -600,7 +611,7 @@ impl ServerConnection {
                 Framing::ContentLength(n) => BodyFraming::ContentLength(n),
                 Framing::Chunked => BodyFraming::Chunked,
             },
-            keep_alive,
+            keep_alive: keep_alive && !at_limit,
             expect_continue: expect == Expect::Continue,
             start,
             head_end: self.position,
@@ -633,8 +644,12 @@ impl ServerConnection {
             state: SlotState::Waiting,
             held: VecDeque::new(),
             close_after: !keep_alive,
+            announce_close: at_limit,
+            awaiting_continue: false,
         };
         if upgrade {
+            // The body of an upgrade request is read and delivered (`Data`, `End`) before the
+            // hand-over (spec 95); the head itself comes with `Upgrade`, not `Request`.
             slot.state = SlotState::Finished;
             slot.close_after = false;
         } else if over_limit {
@@ -657,6 +672,7 @@ impl ServerConnection {
         let upgrade_request = upgrade.then(|| Box::new(request.clone()));
         if !upgrade && !discard {
             let event = if expect == Expect::Continue && self.config.check_continue {
+                slot.awaiting_continue = true;
                 ServerEvent::CheckContinue(request.clone())
             } else {
                 ServerEvent::Request(request.clone())
@@ -828,6 +844,8 @@ impl ServerConnection {
             state: SlotState::Finished,
             held: VecDeque::new(),
             close_after: true,
+            announce_close: false,
+            awaiting_continue: false,
         };
         slot.held.push_back(client_error_reply(error.status_hint()));
         self.events
@@ -958,8 +976,13 @@ impl ServerConnection {
         {
             put_header(&mut head, b"Date", date);
         }
+        if slot.awaiting_continue && status >= 200 {
+            slot.close_after = true;
+        }
         if !headers.contains("connection") {
-            if slot.keep_alive && !slot.close_after && !self.server_closing {
+            if slot.announce_close && !slot.close_after {
+                put_header(&mut head, b"Connection", b"close");
+            } else if slot.keep_alive && !slot.close_after && !self.server_closing {
                 put_header(&mut head, b"Connection", b"keep-alive");
                 if let Some(timeout) = self.config.keep_alive_timeout {
                     let mut value = format!("timeout={}", timeout.as_secs());
@@ -1022,27 +1045,7 @@ impl ServerConnection {
     /// After every input and command: retire finished responses in order, close when nothing
     /// more can happen, and arm the keep-alive timer when idle.
     fn after(&mut self, now: Instant) {
-        while self
-            .slots
-            .front()
-            .is_some_and(|s| matches!(s.state, SlotState::Finished))
-        {
-            let Some(done) = self.slots.pop_front() else {
-                break;
-            };
-            if done.close_after {
-                self.recv = match self.recv {
-                    Recv::HandedOver => Recv::HandedOver,
-                    _ => Recv::Done,
-                };
-                self.slots.clear();
-                break;
-            }
-            if let Some(next) = self.slots.front_mut() {
-                let mut held = std::mem::take(&mut next.held);
-                self.move_out(&mut held);
-            }
-        }
+        self.retire();
         if self.closed {
             return;
         }
@@ -1064,6 +1067,35 @@ impl ServerConnection {
             }
         } else {
             self.idle_deadline = None;
+        }
+    }
+
+    /// Retires finished responses in order; one that closes the connection ends the taking of
+    /// requests.
+    fn retire(&mut self) {
+        while self
+            .slots
+            .front()
+            .is_some_and(|s| matches!(s.state, SlotState::Finished))
+        {
+            let Some(done) = self.slots.pop_front() else {
+                break;
+            };
+            // The `maxRequestsPerSocket`-th response said `close`: the connection closes after it
+            // (RFC 9112 §9.6), unless pipelined requests already came, which get their 503
+            // first (spec 77).
+            if done.close_after || (done.announce_close && self.slots.is_empty()) {
+                self.recv = match self.recv {
+                    Recv::HandedOver => Recv::HandedOver,
+                    _ => Recv::Done,
+                };
+                self.slots.clear();
+                break;
+            }
+            if let Some(next) = self.slots.front_mut() {
+                let mut held = std::mem::take(&mut next.held);
+                self.move_out(&mut held);
+            }
         }
     }
 
@@ -1136,6 +1168,12 @@ fn parse_head(buf: &[u8], max_size: usize) -> Result<Option<ParsedHead>, Protoco
     finish_parse(buf, max_size, status, &request)
 }
 
+/// Whether the request parser fails on `prefix` (with room for every header).
+fn request_fails(prefix: &[u8], max_size: usize) -> bool {
+    let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+    httparse::Request::new(&mut room).parse(prefix).is_err()
+}
+
 fn finish_parse(
     buf: &[u8],
     max_size: usize,
@@ -1145,30 +1183,26 @@ fn finish_parse(
     let head_len = match status {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            check_line_endings(buf)?;
-            check_partial_content_length(buf)?;
-            return if buf.len() > max_size {
-                Err(ProtocolError::HeadTooLarge)
-            } else {
-                Ok(None)
-            };
+            first_fault(buf, max_size, None)?;
+            return Ok(None);
         }
-        Err(httparse::Error::Version) => return Err(ProtocolError::InvalidVersion),
-        Err(httparse::Error::Token) => return Err(ProtocolError::InvalidHead),
-        Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::HeadTooLarge),
-        // A CR at the very end may start a bare CR or end a line: wait for the next byte, so
-        // that the error does not depend on where the input was cut.
-        Err(_) if buf.ends_with(b"\r") && buf.len() <= max_size => return Ok(None),
-        Err(_) => {
-            check_line_endings(buf)?;
-            return Err(ProtocolError::InvalidHead);
+        Err(error) => {
+            let at = failure_index(buf, |prefix| request_fails(prefix, max_size));
+            let error = match error {
+                httparse::Error::Version => ProtocolError::InvalidVersion,
+                httparse::Error::TooManyHeaders => ProtocolError::HeadTooLarge,
+                _ => ProtocolError::InvalidHead,
+            };
+            first_fault(
+                &buf[..=at.min(buf.len().saturating_sub(1))],
+                max_size,
+                Some((at, error)),
+            )?;
+            return Err(error);
         }
     };
-    if head_len > max_size {
-        return Err(ProtocolError::HeadTooLarge);
-    }
-    let head = &buf[..head_len];
-    check_line_endings(head)?;
+    first_fault(&buf[..head_len], max_size, None)?;
+
     let range = |part: &[u8]| {
         let start = part.as_ptr() as usize - buf.as_ptr() as usize;
         start..start + part.len()

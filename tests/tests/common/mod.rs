@@ -604,3 +604,338 @@ pub(crate) fn peer_report(output: &PeerOutput, what: &str) -> Json {
         .unwrap_or_else(|| panic!("{what} printed nothing; stderr:\n{}", output.stderr));
     Json::parse(line).unwrap_or_else(|e| panic!("{what} printed bad JSON ({e}): {line}"))
 }
+
+// ---- the HTTP client: real-peer servers, the `fetch` example, collecting events ----------
+
+/// Builds the `fetch` example once per test binary and returns the path of its binary.
+pub(crate) fn fetch_binary() -> std::path::PathBuf {
+    use std::path::{Path, PathBuf};
+    static FETCH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FETCH
+        .get_or_init(|| {
+            let out = run_bounded(
+                std::process::Command::new(env!("CARGO"))
+                    .args(["build", "-p", "sansnet-mio", "--example", "fetch"])
+                    .current_dir(WORKSPACE),
+                DEMO_BUILD_TIMEOUT,
+                "cargo build of the fetch example",
+            );
+            assert!(
+                out.status.success(),
+                "building the fetch example failed ({}):\n{}",
+                out.status,
+                out.stderr
+            );
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| Path::new(WORKSPACE).join("target"), PathBuf::from);
+            let target = if target.is_absolute() {
+                target
+            } else {
+                Path::new(WORKSPACE).join(target)
+            };
+            let fetch = target.join("debug").join("examples").join("fetch");
+            assert!(fetch.is_file(), "no fetch binary at {}", fetch.display());
+            fetch
+        })
+        .clone()
+}
+
+/// A real-peer server process (killed on drop; its stdin stays open until then) and the
+/// loopback port it printed.
+#[derive(Debug)]
+pub(crate) struct PeerServer {
+    /// The process.
+    pub(crate) guard: ChildGuard,
+    /// The port it listens on, on 127.0.0.1.
+    pub(crate) port: u16,
+    /// Its stderr, collected on a thread until it exits.
+    stderr: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl PeerServer {
+    /// `127.0.0.1:PORT`.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Kills the server and returns what it wrote to stderr (for failure messages).
+    pub(crate) fn stop(mut self) -> String {
+        let _ = self.guard.child.kill();
+        let _ = self.guard.child.wait();
+        let log = self
+            .stderr
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_default();
+        String::from_utf8_lossy(&log).into_owned()
+    }
+}
+
+/// Starts `command` (stdin, stdout and stderr piped) and waits up to [`DEMO_START_TIMEOUT`]
+/// for a stdout line from which `port` extracts the listening port.
+pub(crate) fn start_peer_server(
+    command: &mut std::process::Command,
+    what: &str,
+    port: impl Fn(&str) -> Option<u16>,
+) -> PeerServer {
+    use std::process::Stdio;
+    let child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut guard = ChildGuard {
+        child,
+        name: what.to_owned(),
+    };
+    let stdout = lines_on_thread(guard.child.stdout.take().expect("stdout is piped"));
+    let stderr = bytes_on_thread(guard.child.stderr.take().expect("stderr is piped"));
+    let deadline = Instant::now() + DEMO_START_TIMEOUT;
+    let mut seen = String::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = stdout.recv_timeout(left) else {
+            break None;
+        };
+        if let Some(found) = port(&line) {
+            break Some(found);
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    };
+    let Some(found) = found else {
+        drop(guard);
+        let log = stderr
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_default();
+        panic!(
+            "{what} printed no port within {DEMO_START_TIMEOUT:?}\nstdout:\n{seen}\nstderr:\n{}",
+            String::from_utf8_lossy(&log)
+        );
+    };
+    assert_ne!(found, 0, "{what} must report the port the OS chose");
+    PeerServer {
+        guard,
+        port: found,
+        stderr,
+    }
+}
+
+/// Starts `tests/peers/http_server.mjs` (Node's `http` server) with `args`.
+pub(crate) fn start_node_http_server(args: &[&str]) -> PeerServer {
+    let script = sansnet_testkit::peers::scripts_dir().join("http_server.mjs");
+    start_peer_server(
+        std::process::Command::new(sansnet_testkit::peers::node())
+            .arg(script)
+            .args(args),
+        "the Node http server (tests/peers/http_server.mjs)",
+        |line| {
+            let json = Json::parse(line).ok()?;
+            u16::try_from(json.get("port").num()).ok()
+        },
+    )
+}
+
+/// What [`client_exchange`] collected: each request's events in order, and every other
+/// event (raw sockets after a hand-over, ...) in order.
+#[derive(Debug, Default)]
+pub(crate) struct Exchange {
+    /// Each request's `ClientRequestEvent`s, up to and including `Close`.
+    pub(crate) requests: std::collections::HashMap<
+        sansnet_http1::PoolRequestId,
+        Vec<sansnet_mio::ClientRequestEvent>,
+    >,
+    /// Events that were not about the requests waited for.
+    pub(crate) others: Vec<Event>,
+}
+
+impl Exchange {
+    /// The events of `request`.
+    pub(crate) fn of(
+        &self,
+        request: sansnet_http1::PoolRequestId,
+    ) -> &[sansnet_mio::ClientRequestEvent] {
+        self.requests.get(&request).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// One request's events for a failure message, with `Data` shown by length only.
+pub(crate) fn brief_events(events: &[sansnet_mio::ClientRequestEvent]) -> String {
+    use sansnet_mio::ClientRequestEvent as E;
+    let mut out = String::new();
+    let mut data = 0;
+    for event in events {
+        if let E::Data(bytes) = event {
+            data += bytes.len();
+            continue;
+        }
+        if data > 0 {
+            out.push_str(&format!("  Data: {data} bytes in all\n"));
+            data = 0;
+        }
+        let line = match event {
+            E::Response(head) | E::Information(head) => format!(
+                "Response/Information {} {:?} keep_alive={} body={:?}",
+                head.status, head.version, head.keep_alive, head.body
+            ),
+            other => format!("{other:?}"),
+        };
+        out.push_str(&format!("  {line}\n"));
+    }
+    if data > 0 {
+        out.push_str(&format!("  Data: {data} bytes in all\n"));
+    }
+    out
+}
+
+/// Pulls events until every request in `requests` has had its `Close`; fails after
+/// [`WAIT`] in total, showing what had arrived.
+pub(crate) fn client_exchange(
+    ev: &mut EventLoop,
+    requests: &[sansnet_http1::PoolRequestId],
+) -> Exchange {
+    use sansnet_mio::ClientRequestEvent;
+    let deadline = Instant::now() + WAIT;
+    let mut exchange = Exchange::default();
+    for &request in requests {
+        exchange.requests.insert(request, Vec::new());
+    }
+    let closed = |exchange: &Exchange| {
+        requests.iter().all(|r| {
+            exchange
+                .of(*r)
+                .last()
+                .is_some_and(|e| *e == ClientRequestEvent::Close)
+        })
+    };
+    while !closed(&exchange) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = match ev.next_event(Some(left)) {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                panic!("timed out waiting for the requests to close; so far: {exchange:#?}")
+            }
+            Err(e) => panic!("event loop failed while waiting for the requests: {e}"),
+        };
+        match event {
+            Event::HttpClient { request, event } if exchange.requests.contains_key(&request) => {
+                exchange
+                    .requests
+                    .get_mut(&request)
+                    .expect("checked above")
+                    .push(event);
+            }
+            other => exchange.others.push(other),
+        }
+    }
+    exchange
+}
+
+/// The response body of one request's events (its `Data`, concatenated).
+pub(crate) fn client_body(events: &[sansnet_mio::ClientRequestEvent]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for event in events {
+        if let sansnet_mio::ClientRequestEvent::Data(data) = event {
+            body.extend_from_slice(data);
+        }
+    }
+    body
+}
+
+/// The status of one request's `Response`, if it had one.
+pub(crate) fn client_status(events: &[sansnet_mio::ClientRequestEvent]) -> Option<u16> {
+    events.iter().find_map(|event| match event {
+        sansnet_mio::ClientRequestEvent::Response(head) => Some(head.status),
+        _ => None,
+    })
+}
+
+/// The socket of one request's `Socket` event and its `reused` flag, if it had one.
+pub(crate) fn client_socket(
+    events: &[sansnet_mio::ClientRequestEvent],
+) -> Option<(sansnet_mio::SocketId, bool)> {
+    events.iter().find_map(|event| match event {
+        sansnet_mio::ClientRequestEvent::Socket { socket, reused } => Some((*socket, *reused)),
+        _ => None,
+    })
+}
+
+/// Asserts Node's event order of a successful request (spec 115): `Socket`, `Response`,
+/// `Data`*, `End`, `Close`, and nothing else.
+pub(crate) fn assert_success_order(events: &[sansnet_mio::ClientRequestEvent], what: &str) {
+    use sansnet_mio::ClientRequestEvent as E;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|event| match event {
+            E::Socket { .. } => "socket",
+            E::Continue => "continue",
+            E::Information(_) => "information",
+            E::Response(_) => "response",
+            E::Data(_) => "data",
+            E::End(_) => "end",
+            E::Upgrade { .. } => "upgrade",
+            E::Connect { .. } => "connect",
+            E::Timeout => "timeout",
+            E::Error(_) => "error",
+            E::Close => "close",
+            _ => "other",
+        })
+        .collect();
+    let mut rest = names.as_slice();
+    let ok = (|| {
+        rest = rest.strip_prefix(&["socket", "response"])?;
+        while let Some(tail) = rest.strip_prefix(&["data"]) {
+            rest = tail;
+        }
+        rest = rest.strip_prefix(&["end", "close"])?;
+        rest.is_empty().then_some(())
+    })();
+    assert!(
+        ok.is_some(),
+        "spec 115: {what}: events must be socket, response, data*, end, close; got {names:?}\n{}",
+        brief_events(events)
+    );
+}
+
+/// Turns the loop until `step` returns true: it is called with `None` first and after each
+/// quiet 50 ms, and with every event that arrives. Fails after [`WAIT`].
+pub(crate) fn until_true(
+    ev: &mut EventLoop,
+    what: &str,
+    mut step: impl FnMut(&EventLoop, Option<Event>) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    if step(ev, None) {
+        return;
+    }
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            panic!("timed out waiting for {what}");
+        }
+        let event = match ev.next_event(Some(left.min(Duration::from_millis(50)))) {
+            Ok(event) => event,
+            Err(e) => panic!("event loop failed while waiting for {what}: {e}"),
+        };
+        if step(ev, event) {
+            return;
+        }
+    }
+}
+
+/// A loopback address that refuses connections for as long as the returned socket lives: the
+/// socket is bound but never listens, so a connect gets `ECONNREFUSED` and no other test can
+/// take the port meanwhile (a released port could be reused by a parallel test).
+pub(crate) fn refused_address() -> (socket2::Socket, SocketAddr) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("create a socket");
+    socket
+        .bind(&loopback_any().into())
+        .expect("bind a loopback port");
+    let addr = socket
+        .local_addr()
+        .expect("local address")
+        .as_socket()
+        .expect("an IP address");
+    (socket, addr)
+}
