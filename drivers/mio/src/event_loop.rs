@@ -21,6 +21,7 @@ use crate::net::Stream;
 use crate::tcp::{ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::udp::UdpEntry;
+use crate::ws::WsLayer;
 use crate::{ClientError, ClientRequestEvent, Event, ServerId, SocketId, UdpId};
 
 /// The mio token of an entry id. Ids count up from 1 and become tokens as they are.
@@ -63,6 +64,11 @@ pub struct EventLoop {
     requests: HashMap<PoolRequestId, PendingRequest>,
     /// The agent's connections and the socket entries carrying them.
     pooled: HashMap<PooledConnection, u64>,
+    /// WebSocket clients waiting for their 101: the handshake to check it with.
+    ws_pending:
+        HashMap<PoolRequestId, (sansnet_ws::handshake::ClientHandshake, sansnet_ws::Config)>,
+    /// WebSocket clients answered, whose remaining request events are swallowed.
+    ws_done: std::collections::HashSet<PoolRequestId>,
 }
 
 /// The timer id of the agent (entry ids start at 1).
@@ -103,6 +109,8 @@ impl EventLoop {
             agent: Agent::new(AgentConfig::default()),
             requests: HashMap::new(),
             pooled: HashMap::new(),
+            ws_pending: HashMap::new(),
+            ws_done: std::collections::HashSet::new(),
         })
     }
 
@@ -425,7 +433,10 @@ impl EventLoop {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if let Some(event) = self.events.pop_front() {
-                if let Event::Socket { socket, .. } | Event::Http { socket, .. } = &event {
+                if let Event::Socket { socket, .. }
+                | Event::Http { socket, .. }
+                | Event::Ws { socket, .. } = &event
+                {
                     self.delivered(socket.0);
                 }
                 return Ok(Some(event));
@@ -484,6 +495,9 @@ impl EventLoop {
                 }
                 if let Some(client) = &mut entry.client {
                     client.handle_timeout(now);
+                }
+                if let Some(ws) = &mut entry.ws {
+                    ws.handle_timeout(now);
                 }
                 self.service(id, now);
             }
@@ -581,7 +595,8 @@ impl EventLoop {
                 } else {
                     let http = entry.http.as_ref().and_then(|http| http.poll_timeout());
                     let client = entry.client.as_ref().and_then(|c| c.poll_timeout());
-                    let at = [entry.machine.poll_timeout(), http, client]
+                    let ws = entry.ws.as_ref().and_then(|w| w.poll_timeout());
+                    let at = [entry.machine.poll_timeout(), http, client, ws]
                         .into_iter()
                         .flatten()
                         .min();
@@ -619,6 +634,176 @@ impl EventLoop {
                 .machine
                 .handle_connection_closed(now, ConnectionId(connection));
             self.service(server.0, now);
+        }
+    }
+
+    // ---- WebSocket ------------------------------------------------------------------------
+
+    /// Accepts the WebSocket asked for by an `upgrade` request on `socket` (the `Upgrade`
+    /// event's request and head): writes the 101 and runs a `sansnet_ws::Connection` on the
+    /// socket, whose events arrive as [`Event::Ws`]. A request that is not a valid WebSocket
+    /// handshake gets 400 (or 426) and the socket is closed. Returns the chosen subprotocol.
+    pub fn ws_accept(
+        &mut self,
+        socket: SocketId,
+        request: &sansnet_http1::Request,
+        head: Bytes,
+        protocols: &[&str],
+        config: sansnet_ws::Config,
+    ) -> Result<Option<String>, sansnet_ws::Error> {
+        let now = Instant::now();
+        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
+            return Err(sansnet_ws::UsageError::Closed.into());
+        };
+        match sansnet_ws::handshake::accept(request, protocols) {
+            Ok(accepted) => {
+                let conn = sansnet_ws::Connection::server(config, accepted.response);
+                let mut layer = WsLayer::new(conn);
+                layer.feed(now, head);
+                entry.ws = Some(Box::new(layer));
+                self.service(socket.0, now);
+                Ok(accepted.protocol)
+            }
+            Err(rejected) => {
+                let _ = entry.machine.end(now, Some(rejected.response));
+                self.service(socket.0, now);
+                Err(rejected.error.into())
+            }
+        }
+    }
+
+    /// `new WebSocket(ws://host:port/path)`: an upgrade request on a connection of its own;
+    /// [`Event::WsOpen`] or [`Event::WsOpenFailed`] follows.
+    pub fn ws_connect(
+        &mut self,
+        origin: Origin,
+        path: &str,
+        protocols: &[&str],
+        config: sansnet_ws::Config,
+    ) -> PoolRequestId {
+        let mut entropy = crate::ws::os_entropy;
+        let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols);
+        let host = if origin.port == 80 {
+            origin.host.clone()
+        } else {
+            format!("{}:{}", origin.host, origin.port)
+        };
+        let request = handshake.request(&host, path);
+        let options = RequestOptions {
+            one_off: true,
+            ..RequestOptions::default()
+        };
+        let id = self.http_request(origin, request, options);
+        self.ws_pending.insert(id, (handshake, config));
+        let _ = self.http_end(id, None);
+        id
+    }
+
+    /// `ws.send(message)`: `Ok(false)` at the high-water mark (`Drain` follows).
+    pub fn ws_send(
+        &mut self,
+        socket: SocketId,
+        message: sansnet_ws::Message,
+    ) -> Result<bool, sansnet_ws::Error> {
+        self.ws_command(socket, |conn, now| conn.send(now, message))
+    }
+
+    /// `ws.close(code, reason)`.
+    pub fn ws_close(
+        &mut self,
+        socket: SocketId,
+        code: Option<u16>,
+        reason: &str,
+    ) -> Result<(), sansnet_ws::Error> {
+        self.ws_command(socket, |conn, now| conn.close(now, code, reason))
+    }
+
+    /// Runs any command on the WebSocket machine of `socket` (`ping`, `terminate`, getters),
+    /// then the drain rule.
+    pub fn ws_command<T>(
+        &mut self,
+        socket: SocketId,
+        command: impl FnOnce(&mut sansnet_ws::Connection, Instant) -> Result<T, sansnet_ws::Error>,
+    ) -> Result<T, sansnet_ws::Error> {
+        let now = Instant::now();
+        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
+            return Err(sansnet_ws::UsageError::Closed.into());
+        };
+        let Some(ws) = &mut entry.ws else {
+            return Err(sansnet_ws::UsageError::Closed.into());
+        };
+        let result = command(&mut ws.conn, now);
+        self.service(socket.0, now);
+        result
+    }
+
+    /// A WebSocket client's request got its answer: open the WebSocket or report why not.
+    fn ws_answer(&mut self, now: Instant, request: PoolRequestId, event: &ClientRequestEvent) {
+        let Some((handshake, config)) = self.ws_pending.get(&request) else {
+            return;
+        };
+        if matches!(
+            event,
+            ClientRequestEvent::Upgrade { .. }
+                | ClientRequestEvent::Response(_)
+                | ClientRequestEvent::Error(_)
+        ) {
+            self.ws_done.insert(request);
+        }
+        match event {
+            ClientRequestEvent::Upgrade {
+                socket,
+                response,
+                head,
+            } => {
+                let outcome = handshake.verify(response);
+                let config = config.clone();
+                self.ws_pending.remove(&request);
+                match outcome {
+                    Ok(protocol) => {
+                        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) {
+                            let conn = sansnet_ws::Connection::new(
+                                sansnet_ws::Role::Client,
+                                config,
+                                Box::new(crate::ws::os_entropy),
+                            );
+                            let mut layer = WsLayer::new(conn);
+                            layer.feed(now, head.clone());
+                            entry.ws = Some(Box::new(layer));
+                        }
+                        self.events.push_back(Event::WsOpen {
+                            request,
+                            socket: *socket,
+                            protocol,
+                        });
+                        self.service(socket.0, now);
+                    }
+                    Err(error) => {
+                        let error = sansnet_ws::Error::from(error).to_string();
+                        self.events
+                            .push_back(Event::WsOpenFailed { request, error });
+                        self.destroy(*socket);
+                    }
+                }
+            }
+            ClientRequestEvent::Response(response) => {
+                self.ws_pending.remove(&request);
+                let error = sansnet_ws::Error::from(sansnet_ws::HandshakeError::NotSwitching(
+                    response.status,
+                ));
+                self.events.push_back(Event::WsOpenFailed {
+                    request,
+                    error: error.to_string(),
+                });
+            }
+            ClientRequestEvent::Error(error) => {
+                self.ws_pending.remove(&request);
+                self.events.push_back(Event::WsOpenFailed {
+                    request,
+                    error: error.to_string(),
+                });
+            }
+            _ => {}
         }
     }
 
@@ -820,14 +1005,13 @@ impl EventLoop {
             // The request's own settings apply from now on this connection.
             *conn = sansnet_http1::ClientConnection::new(now, config);
         }
-        self.events.push_back(Event::HttpClient {
-            request,
-            event: ClientRequestEvent::Socket {
-                socket: SocketId(socket),
-                reused,
-            },
-        });
-        if let Err(error) = client.start(now, request, head, &body, ended) {
+        let started = client.start(now, request, head, &body, ended);
+        let event = ClientRequestEvent::Socket {
+            socket: SocketId(socket),
+            reused,
+        };
+        self.client_event(now, request, event);
+        if let Err(error) = started {
             self.finish_request(request, Some(ClientError::Http(error)));
         }
         self.service(socket, now);
@@ -838,14 +1022,27 @@ impl EventLoop {
         if self.requests.remove(&request).is_none() {
             return;
         }
+        let now = Instant::now();
         if let Some(error) = error {
-            let event = ClientRequestEvent::Error(error);
+            self.client_event(now, request, ClientRequestEvent::Error(error));
+        }
+        self.client_event(now, request, ClientRequestEvent::Close);
+    }
+
+    /// Hands a client request's event to the application, or to the WebSocket handshake
+    /// waiting for it.
+    fn client_event(&mut self, now: Instant, request: PoolRequestId, event: ClientRequestEvent) {
+        if self.ws_pending.contains_key(&request) {
+            self.ws_answer(now, request, &event);
+        } else if self.ws_done.contains(&request) {
+            // The rest of a WebSocket client's request (its close, a refused body) is the
+            // driver's business, not the application's.
+            if event == ClientRequestEvent::Close {
+                self.ws_done.remove(&request);
+            }
+        } else {
             self.events.push_back(Event::HttpClient { request, event });
         }
-        self.events.push_back(Event::HttpClient {
-            request,
-            event: ClientRequestEvent::Close,
-        });
     }
 
     /// Acts on what happened on client connection `id`.
@@ -874,29 +1071,24 @@ impl EventLoop {
                         continue;
                     };
                     let socket = SocketId(id);
-                    let forward = |event| Event::HttpClient { request, event };
                     match event {
                         ClientEvent::Continue { .. } => {
-                            self.events.push_back(forward(ClientRequestEvent::Continue));
+                            self.client_event(now, request, ClientRequestEvent::Continue);
                         }
                         ClientEvent::Information(head) => {
-                            self.events
-                                .push_back(forward(ClientRequestEvent::Information(head)));
+                            self.client_event(now, request, ClientRequestEvent::Information(head));
                         }
                         ClientEvent::Response(head) => {
                             client.keep_alive_hint = head.keep_alive_timeout();
-                            self.events
-                                .push_back(forward(ClientRequestEvent::Response(head)));
+                            self.client_event(now, request, ClientRequestEvent::Response(head));
                         }
                         ClientEvent::Data { data, .. } => {
-                            self.events
-                                .push_back(forward(ClientRequestEvent::Data(data)));
+                            self.client_event(now, request, ClientRequestEvent::Data(data));
                         }
                         ClientEvent::End { trailers, .. } => {
-                            self.events
-                                .push_back(forward(ClientRequestEvent::End(trailers)));
                             client.current = None;
                             let hint = client.keep_alive_hint.take();
+                            self.client_event(now, request, ClientRequestEvent::End(trailers));
                             self.finish_request(request, None);
                             self.agent
                                 .handle_done_with_hint(now, connection, reusable, hint);
@@ -918,7 +1110,7 @@ impl EventLoop {
                             self.hand_over_client(id, now, connection, request, event);
                         }
                         ClientEvent::Timeout => {
-                            self.events.push_back(forward(ClientRequestEvent::Timeout));
+                            self.client_event(now, request, ClientRequestEvent::Timeout);
                         }
                         ClientEvent::Error {
                             error, retryable, ..
@@ -964,12 +1156,9 @@ impl EventLoop {
         request: PoolRequestId,
         event: ClientRequestEvent,
     ) {
-        self.events.push_back(Event::HttpClient { request, event });
         self.requests.remove(&request);
-        self.events.push_back(Event::HttpClient {
-            request,
-            event: ClientRequestEvent::Close,
-        });
+        self.client_event(now, request, event);
+        self.client_event(now, request, ClientRequestEvent::Close);
         self.pooled.remove(&connection);
         self.agent.handle_closed(now, connection);
         if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id)

@@ -93,6 +93,7 @@ mod net;
 mod tcp;
 mod timers;
 mod udp;
+mod ws;
 
 pub use event_loop::{EventLoop, RequestOptions};
 
@@ -155,6 +156,31 @@ pub enum Event {
         request: sansnet_http1::PoolRequestId,
         /// The event.
         event: ClientRequestEvent,
+    },
+    /// An event of a WebSocket (`message`, `ping`, `pong`, `error`, `close`), on a connection
+    /// accepted with [`EventLoop::ws_accept`] or opened with [`EventLoop::ws_connect`].
+    Ws {
+        /// Which connection.
+        socket: SocketId,
+        /// The event.
+        event: sansnet_ws::WsEvent,
+    },
+    /// `'open'`: the WebSocket asked for with [`EventLoop::ws_connect`] is up on `socket`.
+    WsOpen {
+        /// The id `ws_connect` returned.
+        request: sansnet_http1::PoolRequestId,
+        /// The connection, for `ws_send` and `ws_close`.
+        socket: SocketId,
+        /// The subprotocol the server chose.
+        protocol: Option<String>,
+    },
+    /// The WebSocket asked for with [`EventLoop::ws_connect`] could not be opened (refused,
+    /// not a 101, a bad accept value, ...).
+    WsOpenFailed {
+        /// The id `ws_connect` returned.
+        request: sansnet_http1::PoolRequestId,
+        /// Why.
+        error: String,
     },
     /// A watched signal arrived (see [`EventLoop::watch_signal`]).
     Signal(i32),

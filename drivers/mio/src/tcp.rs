@@ -13,6 +13,7 @@ use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket,
 use crate::client::ClientLayer;
 use crate::http::HttpLayer;
 use crate::net::{Listener, Stream};
+use crate::ws::WsLayer;
 use crate::{Event, ServerId, SocketId};
 
 /// How many bytes one read asks the OS for.
@@ -42,6 +43,8 @@ pub(crate) struct SocketEntry {
     pub(crate) http: Option<Box<HttpLayer>>,
     /// The HTTP client machine, for connections the agent opened.
     pub(crate) client: Option<Box<ClientLayer>>,
+    /// The WebSocket machine, once the HTTP machine handed the connection over.
+    pub(crate) ws: Option<Box<WsLayer>>,
     read_buf: BytesMut,
     eof: bool,
     eof_reported: bool,
@@ -58,6 +61,7 @@ impl SocketEntry {
             undelivered: 0,
             http: None,
             client: None,
+            ws: None,
             read_buf: BytesMut::new(),
             eof: false,
             eof_reported: false,
@@ -107,6 +111,12 @@ impl SocketEntry {
                 moved = true;
                 closed |= matches!(event, SocketEvent::Close { .. });
                 let event = match (&mut self.http, &mut self.client) {
+                    _ if self.ws.is_some() => {
+                        match self.ws.as_mut().map(|ws| ws.intercept(now, event)) {
+                            Some(Some(event)) => event,
+                            _ => continue,
+                        }
+                    }
                     (Some(http), _) => match http.intercept(now, event) {
                         Some(event) => event,
                         None => continue,
@@ -127,6 +137,11 @@ impl SocketEntry {
             }
             if let Some(client) = &mut self.client {
                 moved |= client.pump(now, &mut self.machine);
+            }
+            if let Some(ws) = &mut self.ws {
+                let (pumped, delivered) = ws.pump(now, id, &mut self.machine, out);
+                moved |= pumped;
+                self.undelivered += delivered;
             }
             if !moved {
                 return closed;

@@ -1,31 +1,65 @@
-//! The demo's HTTP routes, and the CONNECT tunnel to loopback targets.
+//! The demo's HTTP routes, its WebSocket endpoints (`/ws` echo, `/chat` broadcast), and the
+//! CONNECT tunnel to loopback targets.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
-use sansnet_http1::{BodyFraming, Request, RequestId, Response, ServerEvent};
+use sansnet_http1::{BodyFraming, Request, RequestId, Response, ServerEvent, reason_phrase};
 use sansnet_mio::{EventLoop, SocketId};
 use sansnet_tcp::{Address, SocketConfig, SocketEvent};
+use sansnet_ws::WsEvent;
 
-const PAGE: &str = "<!doctype html>
-<html lang=\"en\">
-<head><meta charset=\"utf-8\"><title>sansnet</title></head>
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>sansnet</title>
+<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#log{border:1px solid #ccc;min-height:6em;padding:.5em}</style>
+</head>
 <body>
 <h1>sansnet</h1>
 <p>Node's network stack as sans-I/O state machines, served by a single-threaded mio loop.</p>
 <ul>
-<li><a href=\"/hello\">/hello</a>: hello world</li>
+<li><a href="/hello">/hello</a>: hello world</li>
 <li><code>curl --data-binary @file http://127.0.0.1:8080/echo</code>: the body echoed back</li>
+<li><code>ws://HOST/ws</code> echoes, <code>ws://HOST/chat</code> broadcasts to every chat client</li>
 </ul>
+<h2>Chat</h2>
+<p>Status: <span id="status">connecting</span></p>
+<form id="form"><input id="text" autocomplete="off" placeholder="say something"><button>send</button></form>
+<ul id="log"></ul>
+<script>
+const log = document.getElementById("log");
+const status = document.getElementById("status");
+const ws = new WebSocket("ws://" + location.host + "/chat");
+ws.onopen = () => {
+  status.textContent = "open";
+  const auto = new URLSearchParams(location.search).get("say");
+  if (auto) ws.send(auto);
+};
+ws.onmessage = (event) => {
+  const item = document.createElement("li");
+  item.className = "message";
+  item.textContent = event.data;
+  log.appendChild(item);
+};
+ws.onclose = (event) => { status.textContent = "closed " + event.code; };
+document.getElementById("form").onsubmit = (event) => {
+  event.preventDefault();
+  const text = document.getElementById("text");
+  if (text.value) ws.send(text.value);
+  text.value = "";
+};
+</script>
 </body>
 </html>
-";
+"#;
 
-/// The HTTP machine settings of the demo: Node's defaults, with a `connect` listener.
+/// The HTTP machine settings of the demo: Node's defaults, with `connect` and `upgrade`
+/// listeners.
 pub(crate) fn config() -> sansnet_http1::ServerConfig {
     sansnet_http1::ServerConfig {
         connect: true,
+        upgrade: true,
         ..Default::default()
     }
 }
@@ -49,6 +83,8 @@ pub(crate) struct Http {
     tunnels: HashMap<SocketId, Tunnel>,
     /// Bytes read past a CONNECT head, to forward once the upstream is connected.
     pending_head: HashMap<SocketId, Bytes>,
+    /// Open WebSockets and whether each is a `/chat` member (else a `/ws` echo).
+    sockets: HashMap<SocketId, bool>,
 }
 
 impl Http {
@@ -67,7 +103,74 @@ impl Http {
                 let _ = ev.http_command(socket, |conn, now| conn.end(now, id, None));
             }
             ServerEvent::Connect { request, head } => self.connect(ev, socket, &request, head),
+            ServerEvent::Upgrade { request, head } => self.upgrade(ev, socket, &request, head),
             _ => {}
+        }
+    }
+
+    /// An upgrade request: a WebSocket on `/ws` or `/chat`; any other upgrade is answered as
+    /// the plain request it also is, and the connection closes after it.
+    fn upgrade(&mut self, ev: &mut EventLoop, socket: SocketId, request: &Request, head: Bytes) {
+        let path = request
+            .target
+            .split(|&b| b == b'?')
+            .next()
+            .unwrap_or_default();
+        let websocket = request
+            .headers
+            .get("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"websocket"));
+        if websocket && (path == b"/ws" || path == b"/chat") {
+            let config = sansnet_ws::Config::default();
+            if ev.ws_accept(socket, request, head, &[], config).is_ok() {
+                self.sockets.insert(socket, path == b"/chat");
+            }
+            return;
+        }
+        let (status, content_type, body) = static_route(&request.method, path);
+        let reply = format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{}",
+            reason_phrase(status),
+            body.len(),
+            if &request.method[..] == b"HEAD" {
+                ""
+            } else {
+                body
+            },
+        );
+        let _ = ev.end(socket, Some(Bytes::from(reply)));
+    }
+
+    /// A WebSocket event: `/ws` echoes, `/chat` broadcasts to every member.
+    pub(crate) fn on_ws(&mut self, ev: &mut EventLoop, socket: SocketId, event: WsEvent) {
+        match event {
+            WsEvent::Message(message) => {
+                if self.sockets.get(&socket) == Some(&true) {
+                    let members: Vec<SocketId> = self
+                        .sockets
+                        .iter()
+                        .filter(|(_, chat)| **chat)
+                        .map(|(s, _)| *s)
+                        .collect();
+                    for member in members {
+                        let _ = ev.ws_send(member, message.clone());
+                    }
+                } else {
+                    let _ = ev.ws_send(socket, message);
+                }
+            }
+            WsEvent::Close { .. } => {
+                self.sockets.remove(&socket);
+            }
+            _ => {}
+        }
+    }
+
+    /// Going away (1001) for every WebSocket, at shutdown.
+    pub(crate) fn close_all(&mut self, ev: &mut EventLoop) {
+        for socket in self.sockets.keys().copied().collect::<Vec<_>>() {
+            let _ = ev.ws_close(socket, Some(1001), "server shutting down");
         }
     }
 
@@ -79,32 +182,20 @@ impl Http {
             .next()
             .unwrap_or_default();
         let id = request.id;
-        let text = |status: u16, body: &'static str| {
-            (
-                Response::new(status).header("Content-Type", "text/plain; charset=utf-8"),
-                Bytes::from_static(body.as_bytes()),
-            )
-        };
-        let (response, body) = match (method, path) {
-            (b"GET" | b"HEAD", b"/hello") => text(200, "hello world"),
-            (b"GET" | b"HEAD", b"/") => (
-                Response::new(200).header("Content-Type", "text/html; charset=utf-8"),
-                Bytes::from_static(PAGE.as_bytes()),
-            ),
-            (b"POST" | b"PUT", b"/echo") => {
-                let mut response =
-                    Response::new(200).header("Content-Type", "application/octet-stream");
-                if let BodyFraming::ContentLength(n) = request.framing {
-                    response = response.header("Content-Length", n.to_string());
-                }
-                // The body streams back as it arrives; `End` finishes the response.
-                self.echoes.insert((socket, id));
-                let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
-                return;
+        if matches!((method, path), (b"POST" | b"PUT", b"/echo")) {
+            let mut response =
+                Response::new(200).header("Content-Type", "application/octet-stream");
+            if let BodyFraming::ContentLength(n) = request.framing {
+                response = response.header("Content-Length", n.to_string());
             }
-            (_, b"/hello" | b"/" | b"/echo") => text(405, "method not allowed\n"),
-            _ => text(404, "not found\n"),
-        };
+            // The body streams back as it arrives; `End` finishes the response.
+            self.echoes.insert((socket, id));
+            let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
+            return;
+        }
+        let (status, content_type, body) = static_route(method, path);
+        let response = Response::new(status).header("Content-Type", content_type);
+        let body = Bytes::from_static(body.as_bytes());
         let _ = ev.respond(socket, id, response, body);
     }
 
@@ -188,4 +279,15 @@ fn loopback_target(authority: &str) -> Option<SocketAddr> {
         IpAddr::V6(ip) => ip.is_loopback(),
     };
     loopback.then_some(addr)
+}
+
+/// The fixed routes: status, content type and body for `method` on `path`.
+fn static_route(method: &[u8], path: &[u8]) -> (u16, &'static str, &'static str) {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    match (method, path) {
+        (b"GET" | b"HEAD", b"/hello") => (200, TEXT, "hello world"),
+        (b"GET" | b"HEAD", b"/") => (200, "text/html; charset=utf-8", PAGE),
+        (_, b"/hello" | b"/" | b"/echo") => (405, TEXT, "method not allowed\n"),
+        _ => (404, TEXT, "not found\n"),
+    }
 }

@@ -174,6 +174,12 @@ fn run(options: Options) -> Result<(), String> {
                 }
             }
             Event::Http { socket, event } => web.on_http(&mut ev, socket, event),
+            Event::Ws { socket, event } => {
+                if matches!(event, sansnet_ws::WsEvent::Close { .. }) {
+                    connections.remove(&socket);
+                }
+                web.on_ws(&mut ev, socket, event);
+            }
             Event::Socket { socket, event } if web.owns(socket) => {
                 if matches!(event, SocketEvent::Close { .. }) {
                     connections.remove(&socket);
@@ -202,6 +208,7 @@ fn run(options: Options) -> Result<(), String> {
                     continue;
                 }
                 stopping_since = Some(Instant::now());
+                web.close_all(&mut ev);
                 for server in open_servers.clone() {
                     let _ = ev.close_server(server);
                 }

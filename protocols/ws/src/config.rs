@@ -1,0 +1,33 @@
+//! Settings of a WebSocket connection, each with the `ws` package's default.
+
+use std::time::Duration;
+
+/// Options of a WebSocket connection (`new WebSocket.Server(options)` / `new WebSocket(url,
+/// options)` in the `ws` package).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `maxPayload` (100 MiB): a larger message fails the connection with 1009 (spec 157).
+    pub max_payload: usize,
+    /// `autoPong` (true): a Ping is answered with a Pong carrying its data (spec 164).
+    pub auto_pong: bool,
+    /// How long to wait for the peer's part of the closing handshake before closing TCP
+    /// (`ws`: 30 s).
+    pub close_timeout: Duration,
+    /// Queued bytes at which `send` returns false (16 KiB, like a socket's high-water mark).
+    pub high_water_mark: usize,
+    /// Deliver data frames as they come (`Fragment` events) instead of whole messages; the
+    /// size limit then applies per frame.
+    pub streaming: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_payload: 100 * 1024 * 1024,
+            auto_pong: true,
+            close_timeout: Duration::from_secs(30),
+            high_water_mark: 16 * 1024,
+            streaming: false,
+        }
+    }
+}

@@ -1,0 +1,580 @@
+//! `Connection`: one WebSocket after its opening handshake, either role (RFC 6455 §5-7).
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::close::{check_app_close, encode_close_payload, parse_close_payload};
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+use crate::{Action, Config, Error, Message, ProtocolError, ReadyState, Role, UsageError, WsEvent};
+
+/// A source of unpredictable bytes: client masking keys and handshake nonces come from here
+/// (RFC 6455 §5.3, §10.3). The machine has no random source of its own.
+pub trait Entropy {
+    /// Fills `buf` with random bytes.
+    fn fill(&mut self, buf: &mut [u8]);
+}
+
+impl<F: FnMut(&mut [u8])> Entropy for F {
+    fn fill(&mut self, buf: &mut [u8]) {
+        self(buf);
+    }
+}
+
+/// One WebSocket connection: frames in, the `ws` package's events out; messages in, frames
+/// out.
+///
+/// The contract is the crate's: inputs ([`Connection::handle_input`],
+/// [`Connection::handle_eof`], [`Connection::handle_timeout`],
+/// [`Connection::advance_transmit`]), commands ([`Connection::send`], [`Connection::ping`],
+/// [`Connection::close`], ...), outputs ([`Connection::poll_event`],
+/// [`Connection::transmit_chunks`], [`Connection::poll_action`], [`Connection::poll_timeout`]),
+/// getters ([`Connection::ready_state`], [`Connection::buffered_amount`]).
+pub struct Connection {
+    role: Role,
+    config: Config,
+    entropy: Box<dyn Entropy + Send>,
+    state: ReadyState,
+    recv: Recv,
+    /// The message being reassembled: text or not, and its bytes so far.
+    message: Option<(bool, BytesMut)>,
+    utf8: Utf8Validator,
+    /// Frames to send, each with the application bytes it carries (for `bufferedAmount`).
+    out: VecDeque<(Bytes, usize)>,
+    out_len: usize,
+    buffered_amount: usize,
+    need_drain: bool,
+    close_sent: bool,
+    close_received: Option<(u16, String)>,
+    events: VecDeque<WsEvent>,
+    actions: VecDeque<Action>,
+    deadline: Option<Instant>,
+}
+
+#[derive(Debug)]
+enum Recv {
+    /// Waiting for a frame header.
+    Header,
+    /// Reading a frame's payload: `remaining` bytes left, `offset` bytes already unmasked.
+    Payload {
+        header: FrameHeader,
+        remaining: u64,
+        offset: usize,
+    },
+    /// Nothing more is read (the peer's Close arrived, or the connection failed).
+    Discard,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("recv", &self.recv)
+            .field("buffered_amount", &self.buffered_amount)
+            .field("close_sent", &self.close_sent)
+            .field("close_received", &self.close_received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection whose handshake is done, in `Open` state. `entropy` supplies client
+    /// masking keys (a server never uses it).
+    pub fn new(role: Role, config: Config, entropy: Box<dyn Entropy + Send>) -> Self {
+        Self {
+            role,
+            config,
+            entropy,
+            state: ReadyState::Open,
+            recv: Recv::Header,
+            message: None,
+            utf8: Utf8Validator::default(),
+            out: VecDeque::new(),
+            out_len: 0,
+            buffered_amount: 0,
+            need_drain: false,
+            close_sent: false,
+            close_received: None,
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+            deadline: None,
+        }
+    }
+
+    /// A server connection that first writes `response` (the handshake's 101).
+    pub fn server(config: Config, response: Bytes) -> Self {
+        let mut conn = Self::new(Role::Server, config, Box::new(|_: &mut [u8]| {}));
+        conn.queue(response, 0);
+        conn
+    }
+
+    // ---- inputs -------------------------------------------------------------------------
+
+    /// Bytes from the peer; consumes every byte it parses (all of them once reading stopped).
+    pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
+        loop {
+            let progressed = match self.recv {
+                Recv::Header => self.read_header(now, buf),
+                Recv::Payload { .. } => self.read_payload(now, buf),
+                Recv::Discard => {
+                    // Data after the peer's Close (or after a failure) is discarded (spec 175).
+                    buf.clear();
+                    false
+                }
+            };
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// The TCP connection ended: `Close` with the handshake's code, or 1006 without one.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        if self.state == ReadyState::Closed {
+            return;
+        }
+        let clean = self.close_sent && self.close_received.is_some();
+        let (code, reason) = match (&self.close_received, clean) {
+            (Some((code, reason)), true) => (*code, reason.clone()),
+            _ => (1006, String::new()),
+        };
+        self.finish(code, reason, clean, Action::Close);
+    }
+
+    /// Time passed: a closing handshake that took longer than `close_timeout` ends here.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|at| now >= at) && self.state == ReadyState::Closing {
+            self.deadline = None;
+            let clean = self.close_sent && self.close_received.is_some();
+            let (code, reason) = match &self.close_received {
+                Some((code, reason)) if clean => (*code, reason.clone()),
+                _ => (1006, String::new()),
+            };
+            self.finish(code, reason, clean, Action::Close);
+        }
+    }
+
+    /// `n` bytes of `transmit_chunks` were written.
+    pub fn advance_transmit(&mut self, _now: Instant, n: usize) {
+        let mut left = n.min(self.out_len);
+        self.out_len -= left;
+        while left > 0 {
+            let Some((front, app)) = self.out.front_mut() else {
+                break;
+            };
+            if front.len() > left {
+                front.advance(left);
+                left = 0;
+            } else {
+                left -= front.len();
+                self.buffered_amount = self.buffered_amount.saturating_sub(*app);
+                self.out.pop_front();
+            }
+        }
+        if self.need_drain && self.out_len < self.config.high_water_mark {
+            self.need_drain = false;
+            self.events.push_back(WsEvent::Drain);
+        }
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    /// `ws.send(message)`: one frame. Returns false once the queued bytes reach the high-water
+    /// mark (`Drain` follows). After closing began nothing is sent, but the bytes still count
+    /// in `bufferedAmount` (spec 182) and this returns `Closed`.
+    pub fn send(&mut self, _now: Instant, message: Message) -> Result<bool, Error> {
+        let (opcode, data) = match message {
+            Message::Text(data) => (OpCode::Text, data),
+            Message::Binary(data) => (OpCode::Binary, data),
+        };
+        if self.state != ReadyState::Open || self.close_sent {
+            self.buffered_amount += data.len();
+            return Err(UsageError::Closed.into());
+        }
+        let app = data.len();
+        self.buffered_amount += app;
+        self.frame(opcode, data, app);
+        let below = self.out_len < self.config.high_water_mark;
+        if !below {
+            self.need_drain = true;
+        }
+        Ok(below)
+    }
+
+    /// `ws.ping(data)`: at most 125 bytes.
+    pub fn ping(&mut self, _now: Instant, data: Bytes) -> Result<(), Error> {
+        self.control(OpCode::Ping, data)
+    }
+
+    /// `ws.pong(data)`: an unsolicited Pong, at most 125 bytes.
+    pub fn pong(&mut self, _now: Instant, data: Bytes) -> Result<(), Error> {
+        self.control(OpCode::Pong, data)
+    }
+
+    /// `ws.close(code, reason)`: starts the closing handshake. The code must be 1000 or
+    /// 3000-4999 and the reason at most 123 bytes (spec 179); `None` sends no status.
+    pub fn close(&mut self, now: Instant, code: Option<u16>, reason: &str) -> Result<(), Error> {
+        if let Some(code) = code {
+            check_app_close(code, reason)?;
+        }
+        if self.state == ReadyState::Closed {
+            return Err(UsageError::Closed.into());
+        }
+        if self.close_sent {
+            return Ok(());
+        }
+        self.send_close(code, reason);
+        self.state = ReadyState::Closing;
+        self.deadline = Some(now + self.config.close_timeout);
+        Ok(())
+    }
+
+    /// `ws.terminate()`: closes TCP now, without a closing handshake (1006).
+    pub fn terminate(&mut self) {
+        self.out.clear();
+        self.out_len = 0;
+        self.finish(1006, String::new(), false, Action::Close);
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<WsEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next thing the driver must do with the TCP connection.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Fills `out` with the frames to write.
+    pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let mut filled = 0;
+        for (slot, (chunk, _)) in out.iter_mut().zip(&self.out) {
+            *slot = IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Takes the next chunk of frame bytes whole.
+    pub fn pop_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        let chunk = self.out.front()?.0.clone();
+        self.advance_transmit(now, chunk.len());
+        Some(chunk)
+    }
+
+    /// When to call `handle_timeout`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Whether the driver should read.
+    pub fn wants_read(&self) -> bool {
+        self.state != ReadyState::Closed
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// `readyState`.
+    pub fn ready_state(&self) -> ReadyState {
+        self.state
+    }
+
+    /// `bufferedAmount`: application bytes given to `send` and not yet written (spec 181).
+    pub fn buffered_amount(&self) -> usize {
+        self.buffered_amount
+    }
+
+    /// Which end this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    // ---- receiving ----------------------------------------------------------------------
+
+    fn read_header(&mut self, now: Instant, buf: &mut BytesMut) -> bool {
+        let (header, len) = match FrameHeader::parse(buf) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return false,
+            Err(error) => {
+                self.fail(now, error);
+                return false;
+            }
+        };
+        if let Err(error) = self.check_header(&header) {
+            self.fail(now, error);
+            return false;
+        }
+        buf.advance(len);
+        if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            self.message = Some((header.opcode == OpCode::Text, BytesMut::new()));
+            self.utf8.reset();
+        }
+        self.recv = Recv::Payload {
+            header,
+            remaining: header.payload_len,
+            offset: 0,
+        };
+        true
+    }
+
+    fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBitsSet);
+        }
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrameFromClient),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrameFromServer),
+            _ => {}
+        }
+        match header.opcode {
+            OpCode::Continuation if self.message.is_none() => {
+                return Err(ProtocolError::UnexpectedContinuation);
+            }
+            OpCode::Text | OpCode::Binary if self.message.is_some() => {
+                return Err(ProtocolError::ExpectedContinuation);
+            }
+            _ => {}
+        }
+        if !header.opcode.is_control() {
+            let so_far = self.message.as_ref().map_or(0, |(_, data)| data.len());
+            let limit = self.config.max_payload as u64;
+            let counted = if self.config.streaming {
+                0
+            } else {
+                so_far as u64
+            };
+            if header.payload_len.saturating_add(counted) > limit {
+                return Err(ProtocolError::MessageTooBig);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_payload(&mut self, now: Instant, buf: &mut BytesMut) -> bool {
+        let Recv::Payload {
+            header,
+            remaining,
+            offset,
+        } = &mut self.recv
+        else {
+            return false;
+        };
+        let header = *header;
+        if header.opcode.is_control() {
+            // Control payloads are at most 125 bytes: wait for the whole of it.
+            let len = usize::try_from(*remaining).unwrap_or(usize::MAX);
+            if buf.len() < len {
+                return false;
+            }
+            let mut payload = buf.split_to(len);
+            if let Some(mask) = header.mask {
+                apply_mask(&mut payload, mask, 0);
+            }
+            self.recv = Recv::Header;
+            self.control_frame(now, header.opcode, payload.freeze());
+            return true;
+        }
+        if *remaining > 0 && buf.is_empty() {
+            return false;
+        }
+        let take = usize::try_from(*remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let mut piece = buf.split_to(take);
+        if let Some(mask) = header.mask {
+            apply_mask(&mut piece, mask, *offset);
+        }
+        *offset += take;
+        *remaining -= take as u64;
+        let frame_done = *remaining == 0;
+        let Some((text, data)) = &mut self.message else {
+            return false;
+        };
+        let text = *text;
+        if text && let Err(error) = self.utf8.feed(&piece) {
+            self.fail(now, error);
+            return false;
+        }
+        let message_done = frame_done && header.fin;
+        if text
+            && message_done
+            && let Err(error) = self.utf8.finish()
+        {
+            self.fail(now, error);
+            return false;
+        }
+        if self.config.streaming {
+            if !piece.is_empty() || message_done {
+                let fin = message_done;
+                self.events.push_back(WsEvent::Fragment {
+                    text,
+                    data: piece.freeze(),
+                    fin,
+                });
+            }
+        } else if data.is_empty() {
+            *data = piece;
+        } else {
+            data.unsplit(piece);
+        }
+        if frame_done {
+            // After a non-final frame `message` stays open: the next data frame must be a
+            // continuation (spec 158, 159).
+            self.recv = Recv::Header;
+        }
+        if message_done {
+            let (text, data) = self
+                .message
+                .take()
+                .unwrap_or_else(|| (false, BytesMut::new()));
+            if !self.config.streaming {
+                let data = data.freeze();
+                let message = if text {
+                    Message::Text(data)
+                } else {
+                    Message::Binary(data)
+                };
+                self.events.push_back(WsEvent::Message(message));
+            }
+        }
+        true
+    }
+
+    fn control_frame(&mut self, now: Instant, opcode: OpCode, payload: Bytes) {
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    self.frame(OpCode::Pong, payload.clone(), 0);
+                }
+                self.events.push_back(WsEvent::Ping(payload));
+            }
+            OpCode::Pong => self.events.push_back(WsEvent::Pong(payload)),
+            OpCode::Close => self.close_frame(now, &payload),
+            OpCode::Continuation | OpCode::Text | OpCode::Binary => {}
+        }
+    }
+
+    fn close_frame(&mut self, now: Instant, payload: &[u8]) {
+        let (code, reason) = match parse_close_payload(payload) {
+            Ok(Some((code, reason))) => (Some(code), reason.to_string()),
+            Ok(None) => (None, String::new()),
+            Err(error) => {
+                self.fail(now, error);
+                return;
+            }
+        };
+        self.close_received = Some((code.unwrap_or(1005), reason.clone()));
+        self.recv = Recv::Discard;
+        if !self.close_sent {
+            // Echo the peer's code (spec 174).
+            self.send_close(code, "");
+        }
+        self.state = ReadyState::Closing;
+        match self.role {
+            // The server closes TCP first (spec 177).
+            Role::Server => self.finish(code.unwrap_or(1005), reason, true, Action::Shutdown),
+            // The client waits for the server to close, up to `close_timeout`.
+            Role::Client => {
+                self.deadline = Some(now + self.config.close_timeout);
+            }
+        }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): `Error`, a Close with the fault's code, TCP
+    /// closed after it, nothing more read.
+    fn fail(&mut self, _now: Instant, error: ProtocolError) {
+        if self.state == ReadyState::Closed {
+            return;
+        }
+        self.recv = Recv::Discard;
+        self.message = None;
+        self.events.push_back(WsEvent::Error(error.into()));
+        if !self.close_sent {
+            self.send_close(Some(error.close_code()), "");
+        }
+        self.finish(error.close_code(), String::new(), false, Action::Shutdown);
+    }
+
+    fn finish(&mut self, code: u16, reason: String, was_clean: bool, action: Action) {
+        if self.state == ReadyState::Closed {
+            return;
+        }
+        self.state = ReadyState::Closed;
+        self.recv = Recv::Discard;
+        self.deadline = None;
+        self.actions.push_back(action);
+        self.events.push_back(WsEvent::Close {
+            code,
+            reason,
+            was_clean,
+        });
+    }
+
+    // ---- sending ------------------------------------------------------------------------
+
+    fn control(&mut self, opcode: OpCode, data: Bytes) -> Result<(), Error> {
+        if data.len() > 125 {
+            return Err(UsageError::ControlPayloadTooLarge.into());
+        }
+        if self.state != ReadyState::Open || self.close_sent {
+            return Err(UsageError::Closed.into());
+        }
+        self.frame(opcode, data, 0);
+        Ok(())
+    }
+
+    fn send_close(&mut self, code: Option<u16>, reason: &str) {
+        self.close_sent = true;
+        self.frame(OpCode::Close, encode_close_payload(code, reason), 0);
+    }
+
+    /// Queues one frame; a client masks it with a fresh key (spec 152).
+    fn frame(&mut self, opcode: OpCode, data: Bytes, app: usize) {
+        let mask = match self.role {
+            Role::Server => None,
+            Role::Client => {
+                let mut key = [0u8; 4];
+                self.entropy.fill(&mut key);
+                Some(key)
+            }
+        };
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: data.len() as u64,
+        };
+        let mut head = BytesMut::with_capacity(header.encoded_len());
+        header.encode(&mut head);
+        match mask {
+            None => {
+                self.queue(head.freeze(), 0);
+                self.queue(data, app);
+            }
+            Some(mask) => {
+                head.extend_from_slice(&data);
+                let start = header.encoded_len();
+                apply_mask(&mut head[start..], mask, 0);
+                self.queue(head.freeze(), app);
+            }
+        }
+    }
+
+    fn queue(&mut self, bytes: Bytes, app: usize) {
+        if bytes.is_empty() {
+            self.buffered_amount = self.buffered_amount.saturating_sub(app);
+            return;
+        }
+        self.out_len += bytes.len();
+        self.out.push_back((bytes, app));
+    }
+}

@@ -1,0 +1,105 @@
+//! What the WebSocket machine tells the application and the driver.
+
+use bytes::Bytes;
+
+use crate::Error;
+
+/// Which end of the connection this machine is (RFC 6455 §5.1: clients mask, servers don't).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The end that accepted the connection.
+    Server,
+    /// The end that opened it.
+    Client,
+}
+
+/// `readyState` (WHATWG WebSocket, spec 180); it never goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReadyState {
+    /// 0: the opening handshake is in progress (driver-side; a machine starts `Open`).
+    Connecting,
+    /// 1: messages flow.
+    Open,
+    /// 2: a Close frame was sent or received; the closing handshake is in progress.
+    Closing,
+    /// 3: the connection is closed.
+    Closed,
+}
+
+/// A whole message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message; the bytes are valid UTF-8.
+    Text(Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// A text message from a string.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text(Bytes::from(text.into()))
+    }
+
+    /// The payload bytes.
+    pub fn data(&self) -> &Bytes {
+        match self {
+            Self::Text(data) | Self::Binary(data) => data,
+        }
+    }
+
+    /// The text of a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(data) => std::str::from_utf8(data).ok(),
+            Self::Binary(_) => None,
+        }
+    }
+}
+
+/// An event of a [`Connection`](crate::Connection), named after the `ws` package's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WsEvent {
+    /// `'message'`: a whole message (text already checked as UTF-8).
+    Message(Message),
+    /// A piece of a data frame (only with `Config::streaming`): `text` says which kind of
+    /// message it belongs to, `fin` marks the message's last piece.
+    Fragment {
+        /// Whether the message is text.
+        text: bool,
+        /// The bytes, unmasked.
+        data: Bytes,
+        /// The last piece of the message.
+        fin: bool,
+    },
+    /// `'ping'`: a Ping arrived (already answered with a Pong when `auto_pong`).
+    Ping(Bytes),
+    /// `'pong'`: a Pong arrived (solicited or not, spec 165).
+    Pong(Bytes),
+    /// `'error'`: the peer broke the protocol; the Close frame with the matching code is
+    /// already queued and `Close` follows.
+    Error(Error),
+    /// `'drain'`: the queued bytes fell below the high-water mark after `send` returned false.
+    Drain,
+    /// `'close'`: the connection is closed, always last. `code` is 1005 when the peer's Close
+    /// had no status and 1006 when no Close frame was received (spec 176).
+    Close {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// Whether the closing handshake completed.
+        was_clean: bool,
+    },
+}
+
+/// What the machine asks the driver to do with the TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Write everything queued, then end TCP (FIN).
+    Shutdown,
+    /// Close TCP now.
+    Close,
+}

@@ -1,0 +1,166 @@
+//! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, resumable at any offset.
+//!
+//! [`apply_mask`] is the fast path, eight bytes at a time through a `u64`, in safe code;
+//! [`apply_mask_scalar`] is its byte-at-a-time twin and the reference the tests compare
+//! against. Masking is its own inverse, so both mask and unmask. Neither panics.
+
+/// XORs `buf` with `mask`, starting at mask position `offset % 4` (RFC 6455 §5.3).
+///
+/// `offset` is the number of payload bytes already processed, so a payload masked in pieces,
+/// each with the running offset, equals the payload masked whole.
+pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
+    // Align the word loop to 8 bytes; the head goes through the scalar loop.
+    let head = buf.as_ptr().align_offset(8).min(buf.len());
+    let (head_bytes, rest) = buf.split_at_mut(head);
+    apply_mask_scalar(head_bytes, mask, offset);
+
+    let key = rotate(mask, offset % 4 + head);
+    let word = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let (words, tail) = rest.as_chunks_mut::<8>();
+    for chunk in words {
+        *chunk = (u64::from_ne_bytes(*chunk) ^ word).to_ne_bytes();
+    }
+    // Every word covers 8 bytes, a multiple of 4, so the tail starts at key position 0.
+    apply_mask_scalar(tail, key, 0);
+}
+
+/// XORs `buf` with `mask` one byte at a time, starting at mask position `offset % 4`
+/// (RFC 6455 §5.3): `buf[i] ^= mask[(offset + i) % 4]`. The reference for [`apply_mask`].
+pub(crate) fn apply_mask_scalar(buf: &mut [u8], mask: [u8; 4], offset: usize) {
+    let key = rotate(mask, offset);
+    for (byte, k) in buf.iter_mut().zip(key.iter().cycle()) {
+        *byte ^= k;
+    }
+}
+
+/// The key as seen from payload position `offset`: `mask[(offset + i) % 4]` at `i`.
+fn rotate(mask: [u8; 4], offset: usize) -> [u8; 4] {
+    let mut key = mask;
+    key.rotate_left(offset % 4);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// RFC 6455 §5.3 by the letter: `j = i MOD 4; transformed[i] = original[i] XOR key[j]`.
+    fn by_definition(buf: &[u8], mask: [u8; 4], offset: usize) -> Vec<u8> {
+        buf.iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[(offset % 4 + i % 4) % 4])
+            .collect()
+    }
+
+    /// RFC 6455 §5.7: the masked "Hello" of the RFC's example unmasks to "Hello".
+    #[test]
+    fn rfc_example_hello() {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let mut buf = [0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        apply_mask(&mut buf, mask, 0);
+        assert_eq!(&buf, b"Hello");
+        apply_mask_scalar(&mut buf, mask, 0);
+        assert_eq!(buf, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    }
+
+    /// RFC 6455 §5.3: the scalar twin follows the RFC's formula for every offset.
+    #[test]
+    fn scalar_matches_definition() {
+        let mask = [0x01, 0x23, 0x45, 0x67];
+        let data: Vec<u8> = (0..=255).collect();
+        for offset in [0, 1, 2, 3, 4, 5, 7, usize::MAX - 1, usize::MAX] {
+            let mut buf = data.clone();
+            apply_mask_scalar(&mut buf, mask, offset);
+            assert_eq!(buf, by_definition(&data, mask, offset), "offset {offset}");
+        }
+    }
+
+    /// RFC 6455 §5.3 (STYLE 3.6 twin test): the fast path equals the scalar one for every
+    /// length 0..=64, every offset 0..=3 and every alignment of the buffer's start.
+    #[test]
+    fn fast_matches_scalar_all_lengths_offsets_alignments() {
+        let mask = [0xA5, 0x3C, 0x0F, 0xF0];
+        let backing: Vec<u8> = (0..80u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        for start in 0..8 {
+            for len in 0..=64 {
+                for offset in 0..=3 {
+                    let mut fast = backing.clone();
+                    let mut slow = backing.clone();
+                    apply_mask(&mut fast[start..start + len], mask, offset);
+                    apply_mask_scalar(&mut slow[start..start + len], mask, offset);
+                    assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
+                }
+            }
+        }
+    }
+
+    /// RFC 6455 §5.3: offsets are taken modulo 4, up to `usize::MAX` without overflow.
+    #[test]
+    fn offset_wraps_modulo_four() {
+        let mask = [1, 2, 3, 4];
+        let data = [0u8; 40];
+        for offset in [4, 5, 6, 7, usize::MAX - 3, usize::MAX] {
+            let mut big = data;
+            let mut small = data;
+            apply_mask(&mut big, mask, offset);
+            apply_mask(&mut small, mask, offset % 4);
+            assert_eq!(big, small, "offset {offset}");
+        }
+    }
+
+    /// RFC 6455 §5.3: masking is an involution, and a zero key leaves data unchanged.
+    #[test]
+    fn involution_and_zero_key() {
+        let data: Vec<u8> = (0..100).collect();
+        let mut buf = data.clone();
+        apply_mask(&mut buf, [9, 8, 7, 6], 3);
+        assert_ne!(buf, data);
+        apply_mask(&mut buf, [9, 8, 7, 6], 3);
+        assert_eq!(buf, data);
+        apply_mask(&mut buf, [0; 4], 2);
+        assert_eq!(buf, data);
+    }
+
+    /// RFC 6455 §5.3: an empty buffer is a no-op for both paths.
+    #[test]
+    fn empty_buffer() {
+        apply_mask(&mut [], [1, 2, 3, 4], 1);
+        apply_mask_scalar(&mut [], [1, 2, 3, 4], 1);
+    }
+
+    proptest! {
+        /// RFC 6455 §5.3, spec item 166: masking in pieces with the running offset equals
+        /// masking whole, and the fast path equals the definition.
+        #[test]
+        fn prop_pieces_equal_whole(
+            data in prop::collection::vec(any::<u8>(), 0..=4096),
+            mask in any::<[u8; 4]>(),
+            offset in 0usize..8,
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let mut whole = data.clone();
+            apply_mask(&mut whole, mask, offset);
+            prop_assert_eq!(&whole, &by_definition(&data, mask, offset));
+
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(data.len() + 1)).collect();
+            points.push(0);
+            points.push(data.len());
+            points.sort_unstable();
+            let mut pieces = data.clone();
+            for pair in points.windows(2) {
+                apply_mask(&mut pieces[pair[0]..pair[1]], mask, offset + pair[0]);
+            }
+            prop_assert_eq!(&pieces, &whole);
+
+            let mut scalar = data.clone();
+            apply_mask_scalar(&mut scalar, mask, offset);
+            prop_assert_eq!(&scalar, &whole);
+        }
+    }
+}
