@@ -1,4 +1,5 @@
-//! Conformance runner: replays a JSON-lines HTTP/1.1 parsing corpus through the server machine.
+//! Conformance runner: replays a JSON-lines HTTP/1.1 parsing corpus through the server machine
+//! (requests) and the client machine (responses).
 //!
 //! Usage:
 //!
@@ -14,8 +15,18 @@
 //!
 //! Decisions:
 //!
-//! - `kind: "response"` cases need a client machine, which does not exist yet: each is a
-//!   failure ("no client machine yet"). `--kind request` runs requests only.
+//! - `kind: "response"` cases run through `ClientConnection` (`chunk_events` on, otherwise the
+//!   defaults). Before the input, the runner sends and ends `messages + 2` requests, pipelined,
+//!   with the case's `request_method` (target `/`, or `example.com:443` for CONNECT, and a
+//!   `Host`). A server may send 101 only to a request that offered the upgrade (spec 96), so
+//!   when an expected message is an upgrading 101 the requests carry `Connection: upgrade` and
+//!   that 101's `Upgrade` value. A message comes from `Information` (a 1xx: complete at its
+//!   head's end), `Response`, `Upgrade` or `Connect` (the latter two set `upgrade` and are
+//!   complete at the head's end); `Continue` carries no head and adds nothing, so a `100` is
+//!   listed only if the machine also reports it as `Information` (spec 119). `framing` is
+//!   `ResponseBody` (`None` → `none`, which is also what `Content-Length: 0` gives, as in the
+//!   corpus; `UntilClose` → `eof`). `end` follows the request rules below with `Error` in the
+//!   place of `ClientError`; `closed` means `Close` came or the machine stopped reading.
 //! - Each case is fed whole, byte at a time, and in 3 random splits (xorshift64 seeded by
 //!   `--seed`, default 1, and the case's index). The driver keeps one buffer, appends each
 //!   piece and calls `handle_input`, as a real driver does. All runs must give the same
@@ -30,8 +41,8 @@
 //!   leaves; the error `status` is the first final (non-1xx) status line transmitted after the
 //!   last 2xx one, and `close` is true when the machine emitted `Close` or asked for
 //!   `Shutdown`/`Destroy`.
-//! - A message comes from `Request`, `CheckContinue`, `Connect` or `Upgrade` (the latter two
-//!   set `upgrade`). `body` joins `Data`, `chunks` lists `Chunk` events (the last, 0-size chunk
+//! - Requests: a message comes from `Request`, `CheckContinue`, `Connect` or `Upgrade` (the
+//!   latter two set `upgrade`). Both kinds: `body` joins `Data`, `chunks` lists `Chunk` events (the last, 0-size chunk
 //!   included), `End` gives `trailers`, `complete` and `offsets.end` (a CONNECT message is
 //!   complete at its head's end). `content_length` is the framing's length, else the value of
 //!   a lone `Content-Length` field (a CONNECT request carries one but has no body).
@@ -57,7 +68,8 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sansnet_http1::{
-    Action, BodyFraming, Headers, Request, Response, ServerConfig, ServerConnection, ServerEvent,
+    Action, BodyFraming, ClientConfig, ClientConnection, ClientEvent, ClientRequest, Headers,
+    Request, Response, ResponseBody, ResponseHead, ServerConfig, ServerConnection, ServerEvent,
 };
 use serde_json::{Map, Value};
 
@@ -148,7 +160,8 @@ fn run() -> Result<bool, String> {
         let verdict = match kind {
             "request" => run_request_case(&case, index, options.seed)
                 .map_err(|e| format!("line {} ({id}): {e}", index + 1))?,
-            "response" => Verdict::fail("no client machine yet"),
+            "response" => run_response_case(&case, index, options.seed)
+                .map_err(|e| format!("line {} ({id}): {e}", index + 1))?,
             other => Verdict::fail(&format!("unknown kind {other:?}")),
         };
         if verdict.diffs.is_empty() {
@@ -203,6 +216,9 @@ struct Message {
 struct Head {
     method: Vec<u8>,
     url: Vec<u8>,
+    /// Responses: the status code and the reason phrase as sent.
+    status: Option<u16>,
+    reason: Vec<u8>,
     version: &'static str,
     headers: Fields,
     framing: &'static str,
@@ -259,13 +275,15 @@ impl Observation {
 fn describe_message(m: &Message) -> String {
     let mut out = String::new();
     if let Some(h) = &m.head {
+        match h.status {
+            Some(status) => write!(out, "{} {status} \"{}\"", h.version, esc(&h.reason)),
+            None => write!(out, "{} \"{}\" {}", esc(&h.method), esc(&h.url), h.version),
+        }
+        .unwrap_or_default();
         let _ = write!(
             out,
-            "{} \"{}\" {} headers=[{}] framing={} cl={:?} keep_alive={} expect_continue={} \
+            " headers=[{}] framing={} cl={:?} keep_alive={} expect_continue={} \
              start={} head_end={}",
-            esc(&h.method),
-            esc(&h.url),
-            h.version,
             pairs(&h.headers),
             h.framing,
             h.content_length,
@@ -363,6 +381,57 @@ fn run_request_case(case: &Value, index: usize, seed: u64) -> Result<Verdict, St
     let raw = byte_string(case.get("raw").ok_or("no raw")?)?;
     let eof = case.get("eof").and_then(Value::as_bool).unwrap_or(false);
     let config = config_for(case)?;
+    run_plans(case, &raw, index, seed, |cuts| {
+        observe(&raw, cuts, eof, &config)
+    })
+}
+
+fn run_response_case(case: &Value, index: usize, seed: u64) -> Result<Verdict, String> {
+    let raw = byte_string(case.get("raw").ok_or("no raw")?)?;
+    let eof = case.get("eof").and_then(Value::as_bool).unwrap_or(false);
+    let method = case
+        .get("request_method")
+        .and_then(Value::as_str)
+        .unwrap_or("GET")
+        .to_owned();
+    let messages = case
+        .get("expect")
+        .and_then(|e| e.get("messages"))
+        .and_then(Value::as_array);
+    let requests = messages.map_or(0, Vec::len) + 2;
+    // A server may send 101 only to a request that offered the upgrade (spec 96): offer the
+    // protocol the expected 101 names.
+    let upgrade = messages.into_iter().flatten().find_map(|m| {
+        let is_upgrade = m.get("upgrade").and_then(Value::as_bool) == Some(true)
+            && m.get("status").and_then(Value::as_u64) == Some(101);
+        let headers = pair_list(m.get("headers")?).ok()?;
+        is_upgrade.then(|| {
+            headers
+                .into_iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(b"upgrade"))
+                .map_or_else(|| b"h2c".to_vec(), |(_, v)| v)
+        })
+    });
+    let setup = ResponseSetup {
+        method,
+        requests,
+        upgrade,
+        eof,
+    };
+    run_plans(case, &raw, index, seed, |cuts| {
+        observe_response(&raw, cuts, &setup)
+    })
+}
+
+/// Observes the whole input, byte at a time and random splits; compares them with each other
+/// and the whole run with `expect`.
+fn run_plans(
+    case: &Value,
+    raw: &[u8],
+    index: usize,
+    seed: u64,
+    observe: impl Fn(&[usize]) -> Observation,
+) -> Result<Verdict, String> {
     let expect = case
         .get("expect")
         .and_then(Value::as_object)
@@ -380,9 +449,9 @@ fn run_request_case(case: &Value, index: usize, seed: u64) -> Result<Verdict, St
     }
 
     let mut diffs = Vec::new();
-    let baseline = observe(&raw, &plans[0].1, eof, &config);
+    let baseline = observe(&plans[0].1);
     for (name, cuts) in &plans[1..] {
-        let other = observe(&raw, cuts, eof, &config);
+        let other = observe(cuts);
         if other != baseline {
             diffs.push(format!(
                 "split dependence: {name} observed {} but whole observed {}",
@@ -582,6 +651,8 @@ impl RunState {
         message.head = Some(Head {
             method: request.method.to_vec(),
             url: request.target.to_vec(),
+            status: None,
+            reason: Vec::new(),
             version: request.version.as_str(),
             headers,
             framing: match request.framing {
@@ -595,6 +666,225 @@ impl RunState {
             start: request.start,
             head_end: request.head_end,
         });
+    }
+}
+
+// ---- responses (client machine) -----------------------------------------------------------
+
+/// How a response case is replayed.
+#[derive(Debug)]
+struct ResponseSetup {
+    /// The method of every request sent (`request_method`).
+    method: String,
+    /// How many requests are sent, pipelined, before the input.
+    requests: usize,
+    /// The protocol the requests offer (`Connection: upgrade`), if any.
+    upgrade: Option<Vec<u8>>,
+    eof: bool,
+}
+
+/// Sends `setup.requests` requests, then feeds `raw` cut at `cuts` as the server's bytes.
+fn observe_response(raw: &[u8], cuts: &[usize], setup: &ResponseSetup) -> Observation {
+    let now = Instant::now();
+    let config = ClientConfig {
+        chunk_events: true,
+        ..ClientConfig::default()
+    };
+    let mut conn = ClientConnection::new(now, config);
+    let mut state = ResponseRunState::default();
+    let target: &[u8] = if setup.method == "CONNECT" {
+        b"example.com:443"
+    } else {
+        b"/"
+    };
+    for _ in 0..setup.requests {
+        let mut request = ClientRequest::new(setup.method.clone().into_bytes(), target.to_vec())
+            .header("Host", "example.com");
+        if let Some(protocol) = &setup.upgrade {
+            request = request
+                .header("Connection", "upgrade")
+                .header("Upgrade", protocol.clone());
+        }
+        let sent = conn
+            .send_request(now, request)
+            .and_then(|id| conn.end(now, id, None));
+        if let Err(error) = sent {
+            state.setup_error = Some(error.to_string());
+            break;
+        }
+        state.drain(&mut conn, now);
+    }
+    let mut buf = BytesMut::new();
+    let mut from = 0;
+    for &to in cuts.iter().chain(std::iter::once(&raw.len())) {
+        buf.extend_from_slice(&raw[from..to]);
+        from = to;
+        conn.handle_input(now, &mut buf);
+        state.drain(&mut conn, now);
+    }
+    if setup.eof {
+        state.in_eof = true;
+        conn.handle_eof(now);
+        state.drain(&mut conn, now);
+    }
+
+    let messages: Vec<Message> = state.messages.iter().map(|(_, m)| m.clone()).collect();
+    let (end, remaining) = if state.error.is_some() || state.setup_error.is_some() {
+        ("error", Vec::new())
+    } else if let Some(head) = &state.upgrade_head {
+        let mut remaining = head.clone();
+        remaining.extend_from_slice(&buf);
+        ("upgrade", remaining)
+    } else if state.close || !conn.wants_read() {
+        ("closed", buf.to_vec())
+    } else if messages.last().is_some_and(|m| !m.complete)
+        || buf.iter().any(|&b| b != b'\r' && b != b'\n')
+    {
+        ("incomplete", buf.to_vec())
+    } else {
+        ("idle", buf.to_vec())
+    };
+    Observation {
+        messages,
+        end,
+        remaining,
+        error: state
+            .error
+            .or_else(|| state.setup_error.as_ref().map(|_| ("SETUP", "head"))),
+        status: None,
+        close: state.close,
+    }
+}
+
+/// What the events of one response run built up.
+#[derive(Debug, Default)]
+struct ResponseRunState {
+    /// Messages in arrival order with the request they answer: 1xx and final responses.
+    messages: Vec<(u64, Message)>,
+    upgrade_head: Option<Vec<u8>>,
+    error: Option<(&'static str, &'static str)>,
+    /// A request could not be sent (a runner or machine fault, reported as an error).
+    setup_error: Option<String>,
+    close: bool,
+    in_eof: bool,
+}
+
+impl ResponseRunState {
+    fn drain(&mut self, conn: &mut ClientConnection, now: Instant) {
+        while conn.pop_transmit(now).is_some() {}
+        while let Some(action) = conn.poll_action() {
+            if matches!(action, Action::Shutdown | Action::Destroy) {
+                self.close = true;
+            }
+        }
+        while let Some(event) = conn.poll_event() {
+            self.event(event);
+        }
+    }
+
+    /// The latest message answering request `id` (body events belong to it).
+    fn current(&mut self, id: u64) -> &mut Message {
+        if let Some(at) = self.messages.iter().rposition(|(i, _)| *i == id) {
+            &mut self.messages[at].1
+        } else {
+            self.messages.push((id, Message::default()));
+            let last = self.messages.len() - 1;
+            &mut self.messages[last].1
+        }
+    }
+
+    fn event(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::Information(response) => {
+                let head_end = response.head_end;
+                let message = self.head(&response, false);
+                message.complete = true;
+                message.end = Some(head_end);
+            }
+            ClientEvent::Response(response) => {
+                self.head(&response, false);
+            }
+            ClientEvent::Upgrade { response, head } | ClientEvent::Connect { response, head } => {
+                let head_end = response.head_end;
+                let message = self.head(&response, true);
+                message.complete = true;
+                message.end = Some(head_end);
+                self.upgrade_head = Some(head.to_vec());
+            }
+            ClientEvent::Chunk {
+                id,
+                size,
+                extensions,
+            } => {
+                let extensions = extensions
+                    .into_iter()
+                    .map(|(name, value)| (name.to_vec(), value.map(|v| v.to_vec())))
+                    .collect();
+                self.current(id.0).chunks.push(Chunk { size, extensions });
+            }
+            ClientEvent::Data { id, data } => {
+                self.current(id.0).body.extend_from_slice(&data);
+            }
+            ClientEvent::End { id, trailers, end } => {
+                let message = self.current(id.0);
+                message.trailers = header_pairs(&trailers);
+                message.complete = true;
+                message.end = Some(end);
+            }
+            ClientEvent::Error { error, .. } => {
+                let phase = if self.in_eof {
+                    "eof"
+                } else if self.messages.last().is_some_and(|(_, m)| !m.complete) {
+                    "body"
+                } else {
+                    "head"
+                };
+                if self.error.is_none() {
+                    self.error = Some((error.code(), phase));
+                }
+            }
+            ClientEvent::Close => self.close = true,
+            // `Continue` carries no head (the 100 is listed through `Information`, spec 119);
+            // `Timeout` cannot happen without a timeout.
+            _ => {}
+        }
+    }
+
+    /// Starts a message for a response head.
+    fn head(&mut self, response: &ResponseHead, upgrade: bool) -> &mut Message {
+        let headers = header_pairs(&response.headers);
+        let content_length = match response.body {
+            ResponseBody::ContentLength(n) => Some(n),
+            ResponseBody::None | ResponseBody::Chunked | ResponseBody::UntilClose => {
+                lone_content_length(&headers)
+            }
+        };
+        let message = Message {
+            head: Some(Head {
+                method: Vec::new(),
+                url: Vec::new(),
+                status: Some(response.status),
+                reason: response.reason.to_vec(),
+                version: response.version.as_str(),
+                headers,
+                framing: match response.body {
+                    ResponseBody::None => "none",
+                    ResponseBody::ContentLength(_) => "content-length",
+                    ResponseBody::Chunked => "chunked",
+                    ResponseBody::UntilClose => "eof",
+                },
+                content_length,
+                keep_alive: response.keep_alive,
+                expect_continue: false,
+                start: response.start,
+                head_end: response.head_end,
+            }),
+            upgrade,
+            ..Message::default()
+        };
+        self.messages.push((response.id.0, message));
+        let last = self.messages.len() - 1;
+        &mut self.messages[last].1
     }
 }
 
@@ -750,6 +1040,7 @@ fn compare_message(want: &Map<String, Value>, have: &Message) -> Vec<String> {
     };
     bytes_field("method", &head.method);
     bytes_field("url", &head.url);
+    bytes_field("reason", &head.reason);
     bytes_field("version", head.version.as_bytes());
     bytes_field("framing", head.framing.as_bytes());
     bytes_field("body", &have.body);
@@ -766,6 +1057,13 @@ fn compare_message(want: &Map<String, Value>, have: &Message) -> Vec<String> {
                 Ok(_) => {}
                 Err(e) => diffs.push(format!("{name}: {e}")),
             }
+        }
+    }
+    if let Some(value) = want.get("status") {
+        let w = value.as_u64();
+        let got = head.status.map(u64::from);
+        if w != got {
+            diffs.push(format!("status: expected {w:?}, got {got:?}"));
         }
     }
     if let Some(value) = want.get("content_length") {

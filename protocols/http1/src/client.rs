@@ -234,7 +234,6 @@ pub struct ClientConnection {
 struct InFlight {
     id: RequestId,
     method: Bytes,
-    upgrade: bool,
     close: bool,
     send: Send,
     /// A byte of the response arrived.
@@ -345,7 +344,6 @@ impl ClientConnection {
         let method = request.method.clone();
         self.inflight.push_back(InFlight {
             id,
-            upgrade: options.upgrade && request.headers.contains("upgrade"),
             close: options.close,
             method,
             send: Send::HeadPending(request),
@@ -783,7 +781,6 @@ impl ClientConnection {
             && !request.close;
         let id = request.id;
         let is_connect = &request.method[..] == b"CONNECT";
-        let wants_upgrade = request.upgrade;
         let response = ResponseHead {
             id,
             status,
@@ -799,7 +796,8 @@ impl ClientConnection {
             head_end: self.position,
         };
         match status {
-            101 if wants_upgrade => {
+            // Node hands the socket over on any 101, offered or not (`'upgrade'`, spec 121).
+            101 => {
                 let rest = buf.split().freeze();
                 self.position += rest.len() as u64;
                 let response = ResponseHead {
@@ -814,13 +812,15 @@ impl ClientConnection {
                 return false;
             }
             100 => {
+                // `'continue'`, and like every 1xx but 101, `'information'` (spec 119).
                 self.events.push_back(ClientEvent::Continue { id });
+                self.events.push_back(ClientEvent::Information(response));
                 if let Some(index) = self.inflight.iter().position(|r| r.id == id) {
                     self.release_body(index);
                 }
                 return true;
             }
-            101..=199 => {
+            102..=199 => {
                 self.events.push_back(ClientEvent::Information(response));
                 return true;
             }
@@ -933,19 +933,15 @@ impl ClientConnection {
             trailers,
             end: self.position,
         });
-        let close = self.inflight.front().is_some_and(|r| r.close);
-        // The request is done once its response ended and its body was sent.
-        if self
+        // A response that ends before its request's body was all sent: the body stops here,
+        // so the server may still be waiting for it and the connection cannot carry another
+        // request.
+        let body_cut = self
             .inflight
             .front()
-            .is_some_and(|r| matches!(r.send, Send::Done))
-        {
-            self.inflight.pop_front();
-        } else if let Some(front) = self.inflight.front_mut() {
-            // The response came before the body was fully sent: stop sending it.
-            front.send = Send::Done;
-            self.inflight.pop_front();
-        }
+            .is_some_and(|r| !matches!(r.send, Send::Done));
+        let close = body_cut || self.inflight.front().is_some_and(|r| r.close);
+        self.inflight.pop_front();
         self.recv = if close { Recv::Done } else { Recv::Head };
     }
 
