@@ -11,6 +11,7 @@ use crate::framing::{self, ResponseFraming};
 use crate::head::{ends_in_chunked, failure_index, first_fault};
 use crate::headers::{is_field_value, is_token};
 use crate::response::put_header;
+use crate::transmit::Transmit;
 use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
 
 /// Settings of a client connection.
@@ -221,8 +222,8 @@ pub struct ClientConnection {
     recv: Recv,
     position: u64,
     next_id: u64,
-    out: VecDeque<Bytes>,
-    out_len: usize,
+    /// Bytes ready for the transport.
+    out: Transmit,
     events: VecDeque<ClientEvent>,
     actions: VecDeque<Action>,
     closed: bool,
@@ -292,8 +293,7 @@ impl ClientConnection {
             recv: Recv::Head,
             position: 0,
             next_id: 0,
-            out: VecDeque::new(),
-            out_len: 0,
+            out: Transmit::default(),
             events: VecDeque::new(),
             actions: VecDeque::new(),
             closed: false,
@@ -408,7 +408,6 @@ impl ClientConnection {
         self.recv = Recv::Done;
         self.inflight.clear();
         self.out.clear();
-        self.out_len = 0;
         self.close(Action::Destroy);
     }
 
@@ -491,20 +490,7 @@ impl ClientConnection {
 
     /// `n` bytes of `transmit_chunks` were written.
     pub fn advance_transmit(&mut self, now: Instant, n: usize) {
-        let mut left = n.min(self.out_len);
-        self.out_len -= left;
-        while left > 0 {
-            let Some(front) = self.out.front_mut() else {
-                break;
-            };
-            if front.len() > left {
-                front.advance(left);
-                left = 0;
-            } else {
-                left -= front.len();
-                self.out.pop_front();
-            }
-        }
+        self.out.advance(n);
         if n > 0 {
             self.touch(now);
         }
@@ -524,18 +510,13 @@ impl ClientConnection {
 
     /// Fills `out` with the request bytes to write.
     pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let mut filled = 0;
-        for (slot, chunk) in out.iter_mut().zip(&self.out) {
-            *slot = IoSlice::new(chunk);
-            filled += 1;
-        }
-        filled
+        self.out.fill(out)
     }
 
     /// Takes the next chunk of request bytes whole.
     pub fn pop_transmit(&mut self, now: Instant) -> Option<Bytes> {
-        let chunk = self.out.front()?.clone();
-        self.advance_transmit(now, chunk.len());
+        let chunk = self.out.pop()?;
+        self.touch(now);
         Some(chunk)
     }
 
@@ -571,7 +552,7 @@ impl ClientConnection {
 
     /// Request bytes queued and not yet written.
     pub fn buffered(&self) -> usize {
-        self.out_len
+        self.out.len()
     }
 
     /// Whether `Close` was emitted (or the connection handed over).
@@ -722,8 +703,7 @@ impl ClientConnection {
 
     fn emit(&mut self, bytes: Bytes) {
         if !bytes.is_empty() {
-            self.out_len += bytes.len();
-            self.out.push_back(bytes);
+            self.out.push(bytes);
         }
     }
 

@@ -124,6 +124,7 @@ mod head;
 mod headers;
 mod response;
 mod server;
+mod transmit;
 
 pub use agent::{Agent, AgentAction, AgentConfig, ConnectionId, Origin, PoolRequestId, Scheduling};
 pub use client::{

@@ -10,6 +10,7 @@ use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::framing::{self, Expect, Framing};
 use crate::head::{ends_in_chunked, failure_index, first_fault};
 use crate::response::{client_error_reply, put_header, start_head};
+use crate::transmit::Transmit;
 use crate::{
     Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
     ServerEvent, UsageError, Version,
@@ -44,9 +45,8 @@ pub struct ServerConnection {
     requests_seen: u32,
     /// Responses in request order; the front one streams to `out`.
     slots: VecDeque<Slot>,
-    /// Bytes ready for the transport. INVARIANT: no empty `Bytes`; `out_len` is their sum.
-    out: VecDeque<Bytes>,
-    out_len: usize,
+    /// Bytes ready for the transport.
+    out: Transmit,
     need_drain: bool,
     /// Bytes of an unfinished head are waiting in the driver's buffer.
     partial_head: bool,
@@ -142,8 +142,7 @@ impl ServerConnection {
             next_id: 0,
             requests_seen: 0,
             slots: VecDeque::new(),
-            out: VecDeque::new(),
-            out_len: 0,
+            out: Transmit::default(),
             need_drain: false,
             partial_head: false,
             events: VecDeque::new(),
@@ -216,21 +215,13 @@ impl ServerConnection {
 
     /// `n` bytes from the front of `transmit_chunks` were written.
     pub fn advance_transmit(&mut self, now: Instant, n: usize) {
-        let mut left = n.min(self.out_len);
-        self.out_len -= left;
-        while left > 0 {
-            let Some(front) = self.out.front_mut() else {
-                break;
-            };
-            if front.len() > left {
-                front.advance(left);
-                left = 0;
-            } else {
-                left -= front.len();
-                self.out.pop_front();
-            }
-        }
-        if self.need_drain && self.out_len < self.config.high_water_mark {
+        self.out.advance(n);
+        self.transmitted(now);
+    }
+
+    /// After bytes left: `Drain` once below the high-water mark again.
+    fn transmitted(&mut self, now: Instant) {
+        if self.need_drain && self.out.len() < self.config.high_water_mark {
             self.need_drain = false;
             self.events.push_back(ServerEvent::Drain);
         }
@@ -314,7 +305,7 @@ impl ServerConnection {
         }
         self.commit_head(now, index, None)?;
         self.write_body(index, data)?;
-        let below = self.out_len < self.config.high_water_mark;
+        let below = self.out.len() < self.config.high_water_mark;
         if !below {
             self.need_drain = true;
         }
@@ -407,7 +398,6 @@ impl ServerConnection {
             self.recv = Recv::Done;
             self.slots.clear();
             self.out.clear();
-            self.out_len = 0;
             self.close(Action::Destroy);
         }
     }
@@ -426,19 +416,14 @@ impl ServerConnection {
 
     /// Fills `out` with the response bytes to write, front first; returns how many slices.
     pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let mut filled = 0;
-        for (slot, chunk) in out.iter_mut().zip(&self.out) {
-            *slot = IoSlice::new(chunk);
-            filled += 1;
-        }
-        filled
+        self.out.fill(out)
     }
 
     /// Takes the next chunk of response bytes whole (for stacking on another machine, such as
     /// a TCP socket machine that takes `Bytes`).
     pub fn pop_transmit(&mut self, now: Instant) -> Option<Bytes> {
-        let chunk = self.out.front()?.clone();
-        self.advance_transmit(now, chunk.len());
+        let chunk = self.out.pop()?;
+        self.transmitted(now);
         Some(chunk)
     }
 
@@ -464,7 +449,7 @@ impl ServerConnection {
             && match self.recv {
                 Recv::Head => {
                     self.slots.len() < self.config.max_pipelined
-                        && self.out_len < self.config.high_water_mark
+                        && self.out.len() < self.config.high_water_mark
                 }
                 Recv::Fixed { .. } | Recv::Chunked { .. } => true,
                 Recv::Done | Recv::HandedOver => false,
@@ -475,7 +460,7 @@ impl ServerConnection {
 
     /// Response bytes queued and not yet written.
     pub fn buffered(&self) -> usize {
-        self.out_len
+        self.out.len()
     }
 
     /// Requests whose responses have not finished going out.
@@ -517,7 +502,7 @@ impl ServerConnection {
             return false;
         }
         if self.slots.len() >= self.config.max_pipelined
-            || self.out_len >= self.config.high_water_mark
+            || self.out.len() >= self.config.high_water_mark
         {
             return false;
         }
@@ -892,8 +877,7 @@ impl ServerConnection {
             return;
         }
         if index == 0 {
-            self.out_len += bytes.len();
-            self.out.push_back(bytes);
+            self.out.push(bytes);
         } else {
             self.slots[index].held.push_back(bytes);
         }
@@ -901,8 +885,7 @@ impl ServerConnection {
 
     fn move_out(&mut self, held: &mut VecDeque<Bytes>) {
         for bytes in held.drain(..) {
-            self.out_len += bytes.len();
-            self.out.push_back(bytes);
+            self.out.push(bytes);
         }
     }
 

@@ -1,0 +1,91 @@
+//! `Transmit`: the bytes a connection machine has for the transport, in order, as `Bytes`
+//! chunks that are written (or handed on) without copying.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes};
+
+/// A queue of outbound chunks. INVARIANT: no chunk is empty, and `len` is their total size.
+#[derive(Debug, Default)]
+pub(crate) struct Transmit {
+    chunks: VecDeque<Bytes>,
+    len: usize,
+}
+
+impl Transmit {
+    /// Appends `bytes` (an empty chunk is dropped).
+    pub(crate) fn push(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.len += bytes.len();
+            self.chunks.push_back(bytes);
+        }
+    }
+
+    /// Drops the first `n` bytes (clamped to what is queued), as the transport took them.
+    pub(crate) fn advance(&mut self, n: usize) {
+        let mut left = n.min(self.len);
+        self.len -= left;
+        while left > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() > left {
+                front.advance(left);
+                left = 0;
+            } else {
+                left -= front.len();
+                self.chunks.pop_front();
+            }
+        }
+    }
+
+    /// Fills `out` with the chunks, front first; returns how many slices were filled.
+    pub(crate) fn fill<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let mut filled = 0;
+        for (slot, chunk) in out.iter_mut().zip(&self.chunks) {
+            *slot = IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Takes the first chunk whole.
+    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+        let chunk = self.chunks.pop_front()?;
+        self.len -= chunk.len();
+        Some(chunk)
+    }
+
+    /// Bytes queued.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Drops everything.
+    pub(crate) fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_advances_keep_order_and_count() {
+        let mut queue = Transmit::default();
+        queue.push(Bytes::from_static(b"abc"));
+        queue.push(Bytes::new());
+        queue.push(Bytes::from_static(b"defg"));
+        assert_eq!(queue.len(), 7);
+        queue.advance(2);
+        queue.advance(2);
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.pop().as_deref(), Some(&b"efg"[..]));
+        assert_eq!(queue.len(), 0);
+        queue.advance(10);
+        assert_eq!(queue.pop(), None);
+    }
+}
