@@ -1,8 +1,8 @@
-//! The real peers that loopback tests run against: Node.js, Python and curl.
+//! The real peers that loopback tests run against: Node.js, Python, curl and Chromium.
 //!
-//! A test that needs a peer calls [`node`], [`python`] or [`curl`]; a missing peer panics
-//! with the install hint, so the test fails instead of passing without having run
-//! (`.ci/run` installs every peer).
+//! A test that needs a peer calls [`node`], [`python`], [`curl`] or [`chromium`]; a missing
+//! peer panics with the install hint, so the test fails instead of passing without having
+//! run (`.ci/run` installs every peer).
 
 #![allow(
     clippy::panic,
@@ -29,6 +29,13 @@ pub fn python() -> PathBuf {
 pub fn curl() -> PathBuf {
     find("curl", &["--version"])
         .unwrap_or_else(|| panic!("curl not found on PATH: apt-get install -y curl"))
+}
+
+/// The `chromium` executable (headless browser tests), or a panic naming what to install.
+pub fn chromium() -> PathBuf {
+    find("chromium", &["--version"]).unwrap_or_else(|| {
+        panic!("chromium not found on PATH: apt-get update && apt-get install -y chromium")
+    })
 }
 
 /// The folder holding the peer scripts (`tests/peers/`).

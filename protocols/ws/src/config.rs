@@ -16,7 +16,9 @@ pub struct Config {
     /// Queued bytes at which `send` returns false (16 KiB, like a socket's high-water mark).
     pub high_water_mark: usize,
     /// Deliver data frames as they come (`Fragment` events) instead of whole messages; the
-    /// size limit then applies per frame.
+    /// size limit then applies per frame. A text piece is checked before it is delivered, so
+    /// with invalid UTF-8 the valid pieces that arrived in earlier reads have been delivered
+    /// before the `Error`: in this mode, how the bytes were split shows.
     pub streaming: bool,
 }
 

@@ -305,12 +305,13 @@ impl Connection {
             Ok(None) => return false,
             Err(error) => {
                 self.fail(now, error);
-                return false;
+                // Reading stopped: the rest of the input is discarded on the next turn.
+                return true;
             }
         };
         if let Err(error) = self.check_header(&header) {
             self.fail(now, error);
-            return false;
+            return true;
         }
         buf.advance(len);
         if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
@@ -500,7 +501,9 @@ impl Connection {
         if !self.close_sent {
             self.send_close(Some(error.close_code()), "");
         }
-        self.finish(error.close_code(), String::new(), false, Action::Shutdown);
+        // The application sees 1006: no Close frame was received (RFC 6455 §7.1.5, spec 176);
+        // the fault's code went on the wire.
+        self.finish(1006, String::new(), false, Action::Shutdown);
     }
 
     fn finish(&mut self, code: u16, reason: String, was_clean: bool, action: Action) {

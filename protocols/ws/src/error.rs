@@ -60,6 +60,8 @@ pub enum HandshakeError {
     MethodNotGet,
     /// Not HTTP/1.1 or later (§4.2.1): 400.
     VersionNotHttp11,
+    /// No `Host` (§4.2.1 item 2): 400.
+    MissingHost,
     /// `Upgrade` does not contain `websocket` (§4.2.1): 400.
     MissingUpgrade,
     /// `Connection` does not contain `upgrade` (§4.2.1): 400.

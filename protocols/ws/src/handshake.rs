@@ -81,6 +81,9 @@ fn check(request: &Request) -> Result<(), HandshakeError> {
     if request.version != Version::Http11 {
         return Err(HandshakeError::VersionNotHttp11);
     }
+    if !request.headers.contains("host") {
+        return Err(HandshakeError::MissingHost);
+    }
     if !request
         .headers
         .get_all("upgrade")

@@ -1,0 +1,173 @@
+//! Fuzz `sansnet_ws::Connection` with raw frame bytes in either role (the first byte picks the
+//! role and settings), fed whole and at fuzzed cuts: the same events and output, `Close` once
+//! and last, and output bounded by the input.
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use sansnet_ws::{Action, Config, Connection, Role, WsEvent};
+
+/// What one run produced.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Log {
+    events: Vec<WsEvent>,
+    wire: Vec<u8>,
+    actions: Vec<Action>,
+}
+
+fn connection(bits: u8) -> Connection {
+    let role = if bits & 1 == 0 {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let config = Config {
+        max_payload: if bits & 2 != 0 { 64 } else { 1 << 20 },
+        streaming: bits & 4 != 0,
+        auto_pong: bits & 8 == 0,
+        high_water_mark: 256,
+        ..Config::default()
+    };
+    let mut counter = 0u8;
+    let entropy = move |buf: &mut [u8]| {
+        for b in buf {
+            counter = counter.wrapping_add(97);
+            *b = counter;
+        }
+    };
+    Connection::new(role, config, Box::new(entropy))
+}
+
+fn settle(conn: &mut Connection, now: Instant, log: &mut Log) {
+    while let Some(chunk) = conn.pop_transmit(now) {
+        log.wire.extend_from_slice(&chunk);
+    }
+    while let Some(event) = conn.poll_event() {
+        assert!(
+            !log.events
+                .iter()
+                .any(|e| matches!(e, WsEvent::Close { .. })),
+            "event after Close: {event:?}"
+        );
+        // `Drain` depends on how much was written per turn, not on the input's cuts; streamed
+        // pieces are merged up to their message's end.
+        match (log.events.last_mut(), event) {
+            (_, WsEvent::Drain) => {}
+            (
+                Some(WsEvent::Fragment {
+                    text,
+                    data,
+                    fin: false,
+                }),
+                WsEvent::Fragment {
+                    text: next_text,
+                    data: next,
+                    fin,
+                },
+            ) if *text == next_text => {
+                let mut joined = BytesMut::from(&data[..]);
+                joined.extend_from_slice(&next);
+                *data = joined.freeze();
+                if fin && let Some(WsEvent::Fragment { fin: last, .. }) = log.events.last_mut() {
+                    *last = true;
+                }
+            }
+            (_, event) => log.events.push(event),
+        }
+    }
+    log.actions
+        .extend(std::iter::from_fn(|| conn.poll_action()));
+}
+
+fn run(bits: u8, pieces: &[&[u8]]) -> Log {
+    let now = Instant::now();
+    let mut conn = connection(bits);
+    let mut log = Log::default();
+    let mut buf = BytesMut::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        conn.handle_input(now, &mut buf);
+        // While reading, unparsed bytes stay below one frame header (14) or one control
+        // payload (125 + 14). (Once reading stopped, `handle_input` should consume all: that
+        // contract is checked by `tests/scenarios.rs`, not here, so fuzzing goes on past it.)
+        if conn.wants_read() {
+            assert!(buf.len() <= 139, "{} bytes held", buf.len());
+        }
+        settle(&mut conn, now, &mut log);
+    }
+    conn.handle_eof(now);
+    settle(&mut conn, now, &mut log);
+    conn.handle_timeout(now + Duration::from_secs(86_400));
+    settle(&mut conn, now, &mut log);
+    log
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&bits, rest)) = data.split_first() else {
+        return;
+    };
+    let Some((&count, rest)) = rest.split_first() else {
+        return;
+    };
+    let cut_bytes = usize::from(count % 16) * 2;
+    if rest.len() < cut_bytes {
+        return;
+    }
+    let (cut_data, stream) = rest.split_at(cut_bytes);
+    let mut cuts: Vec<usize> = cut_data
+        .chunks(2)
+        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for cut in cuts.into_iter().chain(std::iter::once(stream.len())) {
+        if cut > start {
+            pieces.push(&stream[start..cut]);
+            start = cut;
+        }
+    }
+
+    let mut whole = run(bits, &[stream]);
+    let closes = whole
+        .events
+        .iter()
+        .filter(|e| matches!(e, WsEvent::Close { .. }))
+        .count();
+    assert_eq!(closes, 1, "{:?}", whole.events);
+    assert!(matches!(whole.events.last(), Some(WsEvent::Close { .. })));
+    assert_eq!(whole.actions.len(), 1, "{:?}", whole.actions);
+    // Output answers input: Pongs echo Pings (a 2-byte Ping can cost a 6-byte masked Pong), one Close frame.
+    assert!(
+        whole.wire.len() <= 3 * stream.len() + 256,
+        "{} bytes written for {} read",
+        whole.wire.len(),
+        stream.len()
+    );
+    let mut cut = run(bits, &pieces);
+    if bits & 4 != 0 {
+        // Streaming: the valid start of a frame that turns out to be bad UTF-8 is delivered
+        // when it came in an earlier read, and not when the bad byte came in the same read; the
+        // unfinished message's piece before `Error` is dropped before comparing.
+        for log in [&mut whole, &mut cut] {
+            if let Some(at) = log
+                .events
+                .iter()
+                .position(|e| matches!(e, WsEvent::Error(_)))
+                && at > 0
+                && matches!(log.events[at - 1], WsEvent::Fragment { fin: false, .. })
+            {
+                log.events.remove(at - 1);
+            }
+        }
+    }
+    assert_eq!(
+        whole,
+        cut,
+        "cut at {:?}",
+        pieces.iter().map(|p| p.len()).collect::<Vec<_>>()
+    );
+});

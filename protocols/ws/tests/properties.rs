@@ -1,0 +1,305 @@
+//! Property tests of `sansnet-ws` through its public API (proptest): round trips for every
+//! length form, chunking invariance both ways, and no panic with `Close` at most once and
+//! last on arbitrary input (RFC 6455 §5.2-§5.4; spec 152, 156, 158, 166).
+#![allow(
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use proptest::prelude::*;
+use sansnet_ws::{Config, Connection, Message, Role, WsEvent};
+
+fn entropy() -> Box<dyn sansnet_ws::Entropy + Send> {
+    let mut counter = 0u8;
+    Box::new(move |buf: &mut [u8]| {
+        for b in buf {
+            counter = counter.wrapping_add(53);
+            *b = counter;
+        }
+    })
+}
+
+fn machine(role: Role) -> Connection {
+    Connection::new(role, Config::default(), entropy())
+}
+
+fn drain_wire(conn: &mut Connection, now: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(chunk) = conn.pop_transmit(now) {
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+/// Feeds `stream` cut at `cuts` (sorted, deduplicated, in range) with a buffer kept across
+/// reads, then EOF; returns the events (without `Drain`) and what was written.
+fn run(role: Role, stream: &[u8], cuts: &[usize]) -> (Vec<WsEvent>, Vec<u8>) {
+    let now = Instant::now();
+    let mut conn = machine(role);
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    let mut wire = Vec::new();
+    let mut start = 0;
+    for end in cuts.iter().copied().chain(std::iter::once(stream.len())) {
+        buf.extend_from_slice(&stream[start..end]);
+        start = end;
+        conn.handle_input(now, &mut buf);
+        wire.extend(drain_wire(&mut conn, now));
+        events.extend(std::iter::from_fn(|| conn.poll_event()));
+    }
+    conn.handle_eof(now);
+    conn.handle_timeout(now + Duration::from_secs(3600));
+    wire.extend(drain_wire(&mut conn, now));
+    events.extend(std::iter::from_fn(|| conn.poll_event()));
+    events.retain(|e| *e != WsEvent::Drain);
+    (events, wire)
+}
+
+/// Close exactly once and last (after EOF).
+fn assert_close_once_last(events: &[WsEvent]) -> Result<(), TestCaseError> {
+    let closes = events
+        .iter()
+        .filter(|e| matches!(e, WsEvent::Close { .. }))
+        .count();
+    prop_assert_eq!(closes, 1, "{:?}", events);
+    let last_is_close = matches!(events.last(), Some(WsEvent::Close { .. }));
+    prop_assert!(last_is_close, "Close is not last: {:?}", events);
+    Ok(())
+}
+
+fn cuts_for(len: usize, raw: &[usize]) -> Vec<usize> {
+    let mut cuts: Vec<usize> = raw.iter().map(|c| c % (len + 1)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// A frame with FIN | opcode, the minimal length form, masked with `mask` if given.
+fn frame(b0: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![b0];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => out.push(m | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(m | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(m | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+/// One unit of traffic: a message (split into `fragments` frames, with a Ping after the
+/// first), or a lone Ping or Pong.
+#[derive(Debug, Clone)]
+enum Unit {
+    Message {
+        text: bool,
+        data: Vec<u8>,
+        fragments: usize,
+        ping_inside: bool,
+    },
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+}
+
+fn unit() -> impl Strategy<Value = Unit> {
+    prop_oneof![
+        4 => (
+            any::<bool>(),
+            "\\PC{0,80}",
+            prop::collection::vec(any::<u8>(), 0..300),
+            1usize..5,
+            any::<bool>()
+        )
+            .prop_map(|(text, s, bin, fragments, ping_inside)| Unit::Message {
+                text,
+                data: if text { s.into_bytes() } else { bin },
+                fragments,
+                ping_inside,
+            }),
+        1 => prop::collection::vec(any::<u8>(), 0..126).prop_map(Unit::Ping),
+        1 => prop::collection::vec(any::<u8>(), 0..126).prop_map(Unit::Pong),
+    ]
+}
+
+/// The bytes a peer of `receiver` sends for `units` (masked towards a server, spec 152), and
+/// the events `receiver` must report for them.
+fn encode(units: &[Unit], receiver: Role, key: [u8; 4]) -> (Vec<u8>, Vec<WsEvent>) {
+    let mask = (receiver == Role::Server).then_some(key);
+    let mut bytes = Vec::new();
+    let mut want = Vec::new();
+    for unit in units {
+        match unit {
+            Unit::Message {
+                text,
+                data,
+                fragments,
+                ping_inside,
+            } => {
+                let n = (*fragments).min(data.len().max(1));
+                let size = data.len().div_ceil(n).max(1);
+                let pieces: Vec<&[u8]> = if data.is_empty() {
+                    vec![&[][..]]
+                } else {
+                    data.chunks(size).collect()
+                };
+                for (i, piece) in pieces.iter().enumerate() {
+                    let op = match (i, text) {
+                        (0, true) => 0x1,
+                        (0, false) => 0x2,
+                        _ => 0x0,
+                    };
+                    let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+                    bytes.extend(frame(fin | op, mask, piece));
+                    if i == 0 && *ping_inside && pieces.len() > 1 {
+                        bytes.extend(frame(0x89, mask, b"in"));
+                        want.push(WsEvent::Ping(Bytes::from_static(b"in")));
+                    }
+                }
+                let data = Bytes::from(data.clone());
+                want.push(WsEvent::Message(if *text {
+                    Message::Text(data)
+                } else {
+                    Message::Binary(data)
+                }));
+            }
+            Unit::Ping(data) => {
+                bytes.extend(frame(0x89, mask, data));
+                want.push(WsEvent::Ping(Bytes::from(data.clone())));
+            }
+            Unit::Pong(data) => {
+                bytes.extend(frame(0x8A, mask, data));
+                want.push(WsEvent::Pong(Bytes::from(data.clone())));
+            }
+        }
+    }
+    (bytes, want)
+}
+
+fn sized_payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..=125),
+        (126usize..=65_535).prop_map(|n| (0..n).map(|i| (i * 7 % 251) as u8).collect()),
+        (65_536usize..=70_000).prop_map(|n| (0..n).map(|i| (i * 13 % 251) as u8).collect()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// RFC 6455 §5.2, spec 156, 166: what one machine sends, the other parses back to the same
+    /// message, both ways, for all three length forms, and the header uses the minimal form.
+    #[test]
+    fn prop_round_trip_every_length_form(payload in sized_payload(), text in any::<bool>()) {
+        let now = Instant::now();
+        let message = if text {
+            Message::text(String::from_utf8_lossy(&payload).into_owned())
+        } else {
+            Message::Binary(Bytes::from(payload))
+        };
+        for (from, to) in [(Role::Client, Role::Server), (Role::Server, Role::Client)] {
+            let mut sender = machine(from);
+            let mut receiver = machine(to);
+            let _ = sender.send(now, message.clone()).unwrap();
+            let wire = drain_wire(&mut sender, now);
+            let len = message.data().len();
+            let len7 = wire[1] & 0x7F;
+            let want7 = match len { 0..=125 => len as u8, 126..=65_535 => 126, _ => 127 };
+            prop_assert_eq!(len7, want7);
+            prop_assert_eq!(wire[1] & 0x80 != 0, from == Role::Client);
+            let mut buf = BytesMut::from(&wire[..]);
+            receiver.handle_input(now, &mut buf);
+            let got: Vec<WsEvent> = std::iter::from_fn(|| receiver.poll_event()).collect();
+            prop_assert!(got == vec![WsEvent::Message(message.clone())], "{} events", got.len());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// RFC 6455 §5.4, spec 158, 160, 166 (events do not depend on chunking): random messages,
+    /// fragmented, with Pings between fragments, to a server and to a client, give the same
+    /// events and the same output fed whole, byte at a time, at every two-way split and at
+    /// random cuts.
+    #[test]
+    fn prop_chunking_invariance(
+        units in prop::collection::vec(unit(), 0..6),
+        key in any::<[u8; 4]>(),
+        raw_cuts in prop::collection::vec(any::<usize>(), 0..12),
+        close in any::<bool>(),
+    ) {
+        for role in [Role::Server, Role::Client] {
+            let (mut stream, mut want) = encode(&units, role, key);
+            let mask = (role == Role::Server).then_some(key);
+            if close {
+                stream.extend(frame(0x88, mask, &[0x03, 0xE8]));
+            }
+            let (events, wire) = run(role, &stream, &[]);
+            // The expected messages and pings come first, then Close.
+            let closes_clean = close;
+            want.push(WsEvent::Close {
+                code: if closes_clean { 1000 } else { 1006 },
+                reason: String::new(),
+                was_clean: closes_clean,
+            });
+            prop_assert_eq!(&events, &want);
+            assert_close_once_last(&events)?;
+            let byte_cuts: Vec<usize> = (1..stream.len()).collect();
+            prop_assert_eq!(run(role, &stream, &byte_cuts), (events.clone(), wire.clone()));
+            let cuts = cuts_for(stream.len(), &raw_cuts);
+            prop_assert_eq!(run(role, &stream, &cuts), (events.clone(), wire.clone()));
+            if stream.len() <= 600 {
+                for cut in 1..stream.len() {
+                    prop_assert_eq!(
+                        run(role, &stream, &[cut]),
+                        (events.clone(), wire.clone()),
+                        "cut at {}", cut
+                    );
+                }
+            }
+        }
+    }
+
+    /// Spec 178, "a panic is a bug": arbitrary bytes (raw, or frames with random header bits)
+    /// into a server or client never panic; `Close` comes exactly once (after EOF) and last,
+    /// and the verdict does not depend on chunking.
+    #[test]
+    fn prop_random_input_close_once_and_last(
+        raw in prop::collection::vec(any::<u8>(), 0..400),
+        heads in prop::collection::vec(
+            (any::<u8>(), any::<bool>(), prop::collection::vec(any::<u8>(), 0..140)),
+            0..6,
+        ),
+        raw_cuts in prop::collection::vec(any::<usize>(), 0..10),
+        client in any::<bool>(),
+    ) {
+        let role = if client { Role::Client } else { Role::Server };
+        let mut stream = Vec::new();
+        for (b0, masked, payload) in &heads {
+            stream.extend(frame(*b0, masked.then_some([1, 2, 3, 4]), payload));
+        }
+        stream.extend_from_slice(&raw);
+        let (events, wire) = run(role, &stream, &[]);
+        assert_close_once_last(&events)?;
+        let cuts = cuts_for(stream.len(), &raw_cuts);
+        prop_assert_eq!(run(role, &stream, &cuts), (events, wire));
+    }
+}

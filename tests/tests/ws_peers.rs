@@ -1,0 +1,329 @@
+//! WebSocket against real peers on loopback: Python `websockets` and Node's `ws` package as
+//! clients of the demo's `/ws` echo and `/chat` broadcast and as servers for our
+//! `EventLoop::ws_connect`, plus refused handshakes over a raw TCP stream (RFC 6455;
+//! spec 142-182).
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{
+    Json, PeerServer, WAIT, WORKSPACE, peer_report, run_bounded, start_http_demo, start_peer_server,
+};
+use sansnet_http1::Origin;
+use sansnet_mio::{Event, EventLoop};
+use sansnet_testkit::peers;
+use sansnet_ws::{Message, WsEvent};
+
+/// How long one peer script may run.
+const PEER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `target/peers/node_modules`, where `.ci/run` installs the `ws` package.
+fn node_modules() -> PathBuf {
+    let dir = PathBuf::from(WORKSPACE).join("target/peers/node_modules");
+    assert!(
+        dir.join("ws").is_dir(),
+        "the `ws` package is missing from {}: npm install --prefix target/peers ws@8.23.0",
+        dir.display()
+    );
+    dir
+}
+
+/// `node tests/peers/SCRIPT` with NODE_PATH pointing at the installed `ws`.
+fn node_script(script: &str) -> Command {
+    let mut command = Command::new(peers::node());
+    command
+        .env("NODE_PATH", node_modules())
+        .arg(peers::scripts_dir().join(script));
+    command
+}
+
+/// `python3 tests/peers/SCRIPT`, failing with the install hint when `websockets` is missing.
+fn python_script(script: &str) -> Command {
+    let check = Command::new(peers::python())
+        .args(["-c", "import websockets"])
+        .output()
+        .expect("run python3");
+    assert!(
+        check.status.success(),
+        "Python `websockets` is missing: python3 -m pip install websockets==17.4"
+    );
+    let mut command = Command::new(peers::python());
+    command.arg(peers::scripts_dir().join(script));
+    command
+}
+
+fn port_from_json(line: &str) -> Option<u16> {
+    let json = Json::parse(line).ok()?;
+    u16::try_from(json.get("port").num()).ok()
+}
+
+/// What our client saw talking to an echo server.
+struct ClientRun {
+    echoed: Vec<Message>,
+    close: WsEvent,
+}
+
+/// Our client (`ws_connect`) against the echo server `server`: sends a text and a 300 KiB
+/// binary message and a Ping, waits for both echoes and the Pong, closes with 1000, and
+/// returns what came back and the `Close` event.
+fn our_client_against(server: &PeerServer) -> ClientRun {
+    let mut ev = EventLoop::new().unwrap();
+    let origin = Origin::new("http", "127.0.0.1", server.port);
+    let request = ev.ws_connect(origin, "/", &[], sansnet_ws::Config::default());
+    let text = Message::text("hello from sansnet");
+    let blob = Message::Binary(common::random_bytes(300 * 1024, 7));
+    let mut socket = None;
+    let mut echoed = Vec::new();
+    let mut pong = false;
+    let mut closing = false;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "timed out: echoed {}, pong {pong}",
+            echoed.len()
+        );
+        let Some(event) = ev.next_event(Some(left)).unwrap() else {
+            continue;
+        };
+        match event {
+            Event::WsOpen {
+                request: r,
+                socket: s,
+                protocol,
+            } if r == request => {
+                assert_eq!(protocol, None);
+                socket = Some(s);
+                ev.ws_send(s, text.clone()).unwrap();
+                ev.ws_send(s, blob.clone()).unwrap();
+                ev.ws_command(s, |c, now| c.ping(now, Bytes::from_static(b"ping!")))
+                    .unwrap();
+            }
+            Event::WsOpenFailed { error, .. } => panic!("the WebSocket did not open: {error}"),
+            Event::Ws { socket: s, event } if Some(s) == socket => match event {
+                WsEvent::Message(m) => echoed.push(m),
+                WsEvent::Pong(data) => {
+                    assert_eq!(
+                        &data[..],
+                        b"ping!",
+                        "spec 164: the Pong carries the Ping's data"
+                    );
+                    pong = true;
+                }
+                WsEvent::Close { .. } => {
+                    return ClientRun {
+                        echoed,
+                        close: event,
+                    };
+                }
+                WsEvent::Error(e) => panic!("protocol error from the peer: {e}"),
+                _ => {}
+            },
+            _ => {}
+        }
+        if let Some(s) = socket
+            && !closing
+            && echoed.len() == 2
+            && pong
+        {
+            closing = true;
+            ev.ws_close(s, Some(1000), "sansnet done").unwrap();
+        }
+    }
+}
+
+fn assert_echo_run(run: &ClientRun, server_log: &str) {
+    assert_eq!(run.echoed.len(), 2);
+    assert_eq!(run.echoed[0], Message::text("hello from sansnet"));
+    let Message::Binary(data) = &run.echoed[1] else {
+        panic!("the binary message came back as text");
+    };
+    assert!(
+        data == &common::random_bytes(300 * 1024, 7),
+        "the 300 KiB echo differs ({} bytes)",
+        data.len()
+    );
+    // Spec 177: the server closes TCP after the closing handshake; the client sees a clean
+    // close with the server's echo of 1000.
+    assert!(
+        matches!(
+            run.close,
+            WsEvent::Close {
+                code: 1000,
+                was_clean: true,
+                ..
+            }
+        ),
+        "{:?}\nserver log:\n{server_log}",
+        run.close
+    );
+    assert!(
+        server_log.contains("closed 1000"),
+        "the server saw our Close 1000: {server_log}"
+    );
+}
+
+/// Spec 152-166, 174-177: Python `websockets` as a client of the demo's `/ws` echo: text, a
+/// 1 MiB binary message, a message in three fragments, a Ping, and a clean close 1000.
+#[test]
+fn python_client_against_demo_echo() {
+    let demo = start_http_demo("ws_python_client");
+    let out = run_bounded(
+        python_script("ws_python_client.py").arg(format!("ws://127.0.0.1:{}/ws", demo.port)),
+        PEER_TIMEOUT,
+        "the Python websockets client",
+    );
+    let report = peer_report(&out, "the Python websockets client");
+    assert_eq!(report.get("text").str(), "hello from python");
+    assert_eq!(report.get("binary_len").num(), 1 << 20);
+    assert!(report.get("binary_same").bool(), "the 1 MiB echo differs");
+    assert_eq!(report.get("fragmented").str(), "frag-ment-ed", "spec 158");
+    assert!(report.get("pong").bool(), "spec 164: no Pong for the Ping");
+    assert_eq!(
+        report.get("close_code").num(),
+        1000,
+        "spec 174: Close echoed"
+    );
+}
+
+/// Spec 147-152, 174-177: our client against a Python `websockets` echo server: the
+/// handshake, masked frames it accepts, the echoes, a Pong, and a clean close 1000.
+#[test]
+fn our_client_against_python_server() {
+    let server = start_peer_server(
+        &mut python_script("ws_python_server.py"),
+        "the Python websockets server",
+        port_from_json,
+    );
+    let run = our_client_against(&server);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.stop();
+    assert_echo_run(&run, &log);
+}
+
+/// Spec 152-166, 174-177: Node's `ws` as a client of the demo's `/ws` echo: text stays text,
+/// a 1 MiB binary message, a Ping answered with its data, a clean close 1000.
+#[test]
+fn node_client_against_demo_echo() {
+    let demo = start_http_demo("ws_node_client");
+    let out = run_bounded(
+        node_script("ws_node_client.mjs")
+            .arg("echo")
+            .arg(format!("ws://127.0.0.1:{}/ws", demo.port)),
+        PEER_TIMEOUT,
+        "the Node ws client",
+    );
+    let report = peer_report(&out, "the Node ws client");
+    assert_eq!(report.get("text").str(), "hello from node");
+    assert!(!report.get("text_is_binary").bool());
+    assert_eq!(report.get("binary_len").num(), 1 << 20);
+    assert!(report.get("binary_same").bool(), "the 1 MiB echo differs");
+    assert_eq!(report.get("pong").str(), "node ping", "spec 164");
+    assert_eq!(report.get("close_code").num(), 1000, "spec 174");
+}
+
+/// The demo's `/chat`: a message from one Node `ws` client reaches both connected clients.
+#[test]
+fn node_clients_chat_broadcast_reaches_both() {
+    let demo = start_http_demo("ws_node_chat");
+    let out = run_bounded(
+        node_script("ws_node_client.mjs")
+            .arg("chat")
+            .arg(format!("ws://127.0.0.1:{}/chat", demo.port)),
+        PEER_TIMEOUT,
+        "the Node ws chat clients",
+    );
+    let report = peer_report(&out, "the Node ws chat clients");
+    assert_eq!(report.get("a").str(), "broadcast from a");
+    assert_eq!(report.get("b").str(), "broadcast from a");
+}
+
+/// Spec 147-152, 174-177: our client against a Node `ws` echo server.
+#[test]
+fn our_client_against_node_server() {
+    let server = start_peer_server(
+        &mut node_script("ws_node_server.mjs"),
+        "the Node ws server",
+        port_from_json,
+    );
+    let run = our_client_against(&server);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.stop();
+    assert_echo_run(&run, &log);
+}
+
+/// Sends `request` to the demo on a raw TCP stream and returns everything it answers until it
+/// closes (bounded by [`WAIT`]).
+fn raw_exchange(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Spec 143, 144, RFC 6455 §4.2.1-4.2.2: the demo refuses a handshake without a key with 400
+/// and one of version 12 with 426 and `Sec-WebSocket-Version: 13`, then closes; a valid one
+/// gets the 101 with the RFC's accept value.
+#[test]
+fn demo_refuses_invalid_handshakes() {
+    let demo = start_http_demo("ws_bad_handshake");
+    let head = |extra: &str| {
+        format!(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\n{extra}\r\n",
+            demo.port
+        )
+    };
+    let missing_key = raw_exchange(demo.port, &head("Sec-WebSocket-Version: 13\r\n"));
+    assert!(
+        missing_key.starts_with("HTTP/1.1 400 "),
+        "spec 143: {missing_key:?}"
+    );
+    let v12 = raw_exchange(
+        demo.port,
+        &head("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n"),
+    );
+    assert!(v12.starts_with("HTTP/1.1 426 "), "spec 144: {v12:?}");
+    assert!(
+        v12.to_ascii_lowercase()
+            .contains("\r\nsec-websocket-version: 13\r\n"),
+        "spec 144: {v12:?}"
+    );
+    // A valid one, for contrast (spec 145): read just the head.
+    let mut stream = TcpStream::connect(("127.0.0.1", demo.port)).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(
+            head("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).unwrap();
+        assert_eq!(n, 1, "the demo closed mid-head: {got:?}");
+        got.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 101 "), "{text}");
+    assert!(
+        text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{text}"
+    );
+}
