@@ -43,6 +43,8 @@ pub(crate) struct ClientLayer {
     pub(crate) keep_alive_hint: Option<std::time::Duration>,
     buf: BytesMut,
     handed_over: bool,
+    /// Reading waits for the event loop after a hand-over.
+    pub(crate) hold: bool,
     pub(crate) notes: VecDeque<Note>,
 }
 
@@ -56,6 +58,7 @@ impl ClientLayer {
             keep_alive_hint: None,
             buf: BytesMut::new(),
             handed_over: false,
+            hold: false,
             notes: VecDeque::new(),
         }
     }
@@ -142,7 +145,12 @@ impl ClientLayer {
                     let _ = socket.end(now, None);
                 }
                 Action::Destroy => socket.destroy(now),
-                Action::HandOver => self.handed_over = true,
+                Action::HandOver => {
+                    // Nothing more is read until the event loop has decided who gets the
+                    // socket (a WebSocket machine, or the application as a raw socket).
+                    self.handed_over = true;
+                    self.hold = true;
+                }
                 _ => {}
             }
         }

@@ -657,6 +657,7 @@ impl EventLoop {
         };
         match sansnet_ws::handshake::accept(request, protocols) {
             Ok(accepted) => {
+                let config = crate::ws::message_at_a_time(config);
                 let conn = sansnet_ws::Connection::server(config, accepted.response);
                 let mut layer = WsLayer::new(conn);
                 layer.feed(now, head);
@@ -764,7 +765,7 @@ impl EventLoop {
                         if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) {
                             let conn = sansnet_ws::Connection::new(
                                 sansnet_ws::Role::Client,
-                                config,
+                                crate::ws::message_at_a_time(config),
                                 Box::new(crate::ws::os_entropy),
                             );
                             let mut layer = WsLayer::new(conn);
@@ -1157,15 +1158,19 @@ impl EventLoop {
         event: ClientRequestEvent,
     ) {
         self.requests.remove(&request);
-        self.client_event(now, request, event);
-        self.client_event(now, request, ClientRequestEvent::Close);
-        self.pooled.remove(&connection);
-        self.agent.handle_closed(now, connection);
         if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id)
             && let Some(client) = &mut entry.client
         {
             client.current = None;
+            // Reading resumes once the new owner is in place: a WebSocket machine attached
+            // by `ws_answer` (inside `client_event`), or the application.
+            client.hold = false;
         }
+        self.client_event(now, request, event);
+        self.client_event(now, request, ClientRequestEvent::Close);
+        self.pooled.remove(&connection);
+        self.agent.handle_closed(now, connection);
+        self.again.push_back(id);
     }
 
     fn allocate(&mut self) -> u64 {

@@ -104,7 +104,8 @@ impl SocketEntry {
                 moved = true;
                 self.apply(now, action, registry);
             }
-            if !self.connecting && self.undelivered == 0 && self.machine.wants_read() {
+            let held = self.client.as_ref().is_some_and(|c| c.hold);
+            if !self.connecting && self.undelivered == 0 && !held && self.machine.wants_read() {
                 moved |= self.read(now);
             }
             while let Some(event) = self.machine.poll_event() {
@@ -139,7 +140,8 @@ impl SocketEntry {
                 moved |= client.pump(now, &mut self.machine);
             }
             if let Some(ws) = &mut self.ws {
-                let (pumped, delivered) = ws.pump(now, id, &mut self.machine, out);
+                let taken = self.undelivered == 0;
+                let (pumped, delivered) = ws.pump(now, id, &mut self.machine, out, taken);
                 moved |= pumped;
                 self.undelivered += delivered;
             }

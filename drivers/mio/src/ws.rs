@@ -19,6 +19,8 @@ pub(crate) struct WsLayer {
 }
 
 impl WsLayer {
+    /// A layer for `conn`, which must have `Config::message_at_a_time` set (see
+    /// [`message_at_a_time`]).
     pub(crate) fn new(conn: Connection) -> Self {
         Self {
             conn,
@@ -50,6 +52,14 @@ impl WsLayer {
                 self.conn.handle_input(now, &mut self.buf);
             }
             SocketEvent::End | SocketEvent::Error(_) | SocketEvent::Close { .. } => {
+                // Frames still waiting in the buffer come before the end.
+                loop {
+                    let before = self.buf.len();
+                    self.conn.handle_input(now, &mut self.buf);
+                    if self.buf.is_empty() || self.buf.len() == before {
+                        break;
+                    }
+                }
                 self.conn.handle_eof(now);
             }
             _ => {}
@@ -65,9 +75,19 @@ impl WsLayer {
         id: SocketId,
         socket: &mut Socket,
         out: &mut VecDeque<Event>,
+        taken: bool,
     ) -> (bool, usize) {
         let mut moved = false;
         let mut delivered = 0;
+        // The machine stops after each message; once the application has taken every event
+        // (none waits in the machine either), the rest of what was read goes in.
+        let pending = self.take_events(id, out);
+        delivered += pending;
+        if taken && pending == 0 && !self.buf.is_empty() && !self.closed {
+            let before = self.buf.len();
+            self.conn.handle_input(now, &mut self.buf);
+            moved |= self.buf.len() != before;
+        }
         while socket.buffer_size() < socket.config().high_water_mark {
             let Some(chunk) = self.conn.pop_transmit(now) else {
                 break;
@@ -89,15 +109,22 @@ impl WsLayer {
                 _ => {}
             }
         }
+        let later = self.take_events(id, out);
+        delivered += later;
+        (moved || delivered > 0, delivered)
+    }
+
+    /// Moves the machine's events to the application's queue; returns how many.
+    fn take_events(&mut self, id: SocketId, out: &mut VecDeque<Event>) -> usize {
+        let mut count = 0;
         while let Some(event) = self.conn.poll_event() {
-            moved = true;
-            delivered += 1;
+            count += 1;
             if matches!(event, sansnet_ws::WsEvent::Close { .. }) {
                 self.closed = true;
             }
             out.push_back(Event::Ws { socket: id, event });
         }
-        (moved, delivered)
+        count
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
@@ -126,5 +153,13 @@ pub(crate) fn os_entropy(buf: &mut [u8]) {
             let bytes = hasher.finish().to_ne_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
+    }
+}
+
+/// The driver's WebSocket settings: the application's, answering one message at a time.
+pub(crate) fn message_at_a_time(config: sansnet_ws::Config) -> sansnet_ws::Config {
+    sansnet_ws::Config {
+        message_at_a_time: true,
+        ..config
     }
 }

@@ -20,6 +20,11 @@ pub struct Config {
     /// with invalid UTF-8 the valid pieces that arrived in earlier reads have been delivered
     /// before the `Error`: in this mode, how the bytes were split shows.
     pub streaming: bool,
+    /// Stop after each whole message and leave the rest of the input in the buffer, so that
+    /// the application can answer the message before later frames are read (the `ws` package
+    /// gets the same effect by emitting `'message'` in the middle of parsing). A driver that
+    /// sets this calls `handle_input` again once the application has taken the events.
+    pub message_at_a_time: bool,
 }
 
 impl Default for Config {
@@ -30,6 +35,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(30),
             high_water_mark: 16 * 1024,
             streaming: false,
+            message_at_a_time: false,
         }
     }
 }

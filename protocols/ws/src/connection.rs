@@ -118,9 +118,20 @@ impl Connection {
     /// Bytes from the peer; consumes every byte it parses (all of them once reading stopped).
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
         loop {
+            let messages = self.events.len();
             let progressed = match self.recv {
                 Recv::Header => self.read_header(now, buf),
-                Recv::Payload { .. } => self.read_payload(now, buf),
+                Recv::Payload { .. } => {
+                    let progressed = self.read_payload(now, buf);
+                    let delivered = self
+                        .events
+                        .range(messages..)
+                        .any(|e| matches!(e, WsEvent::Message(_)));
+                    if progressed && delivered && self.config.message_at_a_time {
+                        break;
+                    }
+                    progressed
+                }
                 Recv::Discard => {
                     // Data after the peer's Close (or after a failure) is discarded (spec 175).
                     buf.clear();

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Autobahn|Testsuite against sansnet's WebSocket, both roles; called by .ci/run.
+#
+#   bash tests/autobahn.sh
+#
+# Installs the suite with ../shared/tools/autobahn/setup.sh (venv: $AUTOBAHN_VENV, default
+# /tmp/autobahn-venv), builds the examples autobahn-server and autobahn-client in release,
+# runs the server suite (wstest fuzzingclient) against autobahn-server and the client suite
+# (wstest fuzzingserver) with autobahn-client as the agent, both without sections 12 and 13
+# (permessage-deflate is not implemented yet; AUTOBAHN_EXCLUDE overrides). Reports land in
+# target/autobahn/{server,client}; the printed summaries are copied to
+# tests/data/autobahn/{server,client}-summary.txt.
+#
+# Exit status: non-zero when a case is FAILED, UNIMPLEMENTED or missing, or a run did not
+# finish; 0 otherwise, and 0 (with a note) when ../shared is not beside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS=../shared/tools/autobahn
+if [[ ! -x "$TOOLS/setup.sh" ]]; then
+  echo "autobahn: no $TOOLS beside the repository: Autobahn|Testsuite not run here"
+  exit 0
+fi
+export AUTOBAHN_EXCLUDE="${AUTOBAHN_EXCLUDE-12.*,13.*}"
+DATA=tests/data/autobahn
+OUT=target/autobahn
+mkdir -p "$DATA" "$OUT"
+
+"$TOOLS/setup.sh"
+cargo build --release --locked -p sansnet-mio --example autobahn-server --example autobahn-client
+SERVER_BIN=target/release/examples/autobahn-server
+CLIENT_BIN=target/release/examples/autobahn-client
+VENV="${AUTOBAHN_VENV:-/tmp/autobahn-venv}"
+
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+# Whether a run's summary.json has no FAILED, UNIMPLEMENTED or missing case.
+verdict() {
+  "$VENV/bin/python" - "$1/summary.json" <<'EOF'
+import json, sys
+try:
+    summary = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    sys.exit("no summary.json")
+bad = []
+for agent, a in summary.get("agents", {}).items():
+    for verdict in ("FAILED", "UNIMPLEMENTED"):
+        if a["counts"].get(verdict):
+            bad.append("%s %d %s" % (agent, a["counts"][verdict], verdict))
+    if a.get("missing"):
+        bad.append("%s %d MISSING" % (agent, len(a["missing"])))
+if not summary.get("agents"):
+    bad.append("no agent in the report")
+if bad:
+    sys.exit("; ".join(bad))
+EOF
+}
+
+status=0
+
+# ---- server suite: wstest connects to autobahn-server on an OS-chosen port ----------------
+echo "autobahn: server suite (excluding ${AUTOBAHN_EXCLUDE:-nothing})"
+start=$SECONDS
+"$SERVER_BIN" 127.0.0.1:0 > "$OUT/server.log" 2>&1 &
+SERVER_PID=$!
+port=""
+for _ in $(seq 100); do
+  port="$(sed -n 's/^listening ws 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OUT/server.log")"
+  [[ -n "$port" ]] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z "$port" ]]; then
+  echo "autobahn: autobahn-server did not start:" >&2
+  cat "$OUT/server.log" >&2
+  exit 1
+fi
+rc=0
+"$TOOLS/run-server-suite.sh" 127.0.0.1 "$port" "$OUT/server" > "$OUT/server-summary.txt" 2>&1 || rc=$?
+cleanup
+SERVER_PID=""
+cat "$OUT/server-summary.txt"
+grep -v '^autobahn setup:\|^run-server-suite: fuzzingclient' "$OUT/server-summary.txt" \
+  > "$DATA/server-summary.txt" || true
+echo "autobahn: server suite took $((SECONDS - start)) s (exit $rc)"
+if [[ $rc -ne 0 ]] || ! verdict "$OUT/server"; then
+  echo "autobahn: server suite NOT passed" >&2
+  status=1
+fi
+
+# ---- client suite: autobahn-client is the agent of wstest's fuzzing server ----------------
+echo "autobahn: client suite (excluding ${AUTOBAHN_EXCLUDE:-nothing})"
+start=$SECONDS
+# 5 s per case: the slowest case takes about 1 s, and a case that hangs costs no more than this.
+client_port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+rc=0
+"$TOOLS/run-client-suite.sh" "$client_port" "$OUT/client" "$CLIENT_BIN" --case-timeout 5 '{url}' \
+  > "$OUT/client-summary.txt" 2>&1 || rc=$?
+cat "$OUT/client-summary.txt"
+grep -v '^autobahn setup:\|^run-client-suite: fuzzingserver' "$OUT/client-summary.txt" \
+  > "$DATA/client-summary.txt" || true
+echo "autobahn: client suite took $((SECONDS - start)) s (exit $rc; agent log: $OUT/client/agent.log)"
+if [[ $rc -ne 0 ]] || ! verdict "$OUT/client"; then
+  echo "autobahn: client suite NOT passed" >&2
+  status=1
+fi
+
+exit "$status"
