@@ -1017,8 +1017,14 @@ fn parse_response_head(
 
 /// Whether the response parser fails on `prefix` (with room for every header).
 fn response_fails(prefix: &[u8], max_size: usize) -> bool {
-    let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-    httparse::Response::new(&mut room).parse(prefix).is_err()
+    let mut fast = [httparse::EMPTY_HEADER; 64];
+    match httparse::Response::new(&mut fast).parse(prefix) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+            httparse::Response::new(&mut room).parse(prefix).is_err()
+        }
+        status => status.is_err(),
+    }
 }
 
 fn finish_response_parse(

@@ -450,6 +450,7 @@ impl ServerConnection {
                 Recv::Head => {
                     self.slots.len() < self.config.max_pipelined
                         && self.out.len() < self.config.high_water_mark
+                        && !self.awaiting_continue()
                 }
                 Recv::Fixed { .. } | Recv::Chunked { .. } => true,
                 Recv::Done | Recv::HandedOver => false,
@@ -471,6 +472,15 @@ impl ServerConnection {
     /// Whether `Close` was emitted (or the connection handed over).
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// A `CheckContinue` request is not answered yet: its answer decides whether the
+    /// connection stays (a final status without 100 closes it, spec 88), so no later request
+    /// is read until then.
+    fn awaiting_continue(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.awaiting_continue && matches!(s.state, SlotState::Waiting))
     }
 
     /// Whether the connection sits between requests: nothing being received, no response
@@ -503,6 +513,7 @@ impl ServerConnection {
         }
         if self.slots.len() >= self.config.max_pipelined
             || self.out.len() >= self.config.high_water_mark
+            || self.awaiting_continue()
         {
             return false;
         }
@@ -1153,8 +1164,14 @@ fn parse_head(buf: &[u8], max_size: usize) -> Result<Option<ParsedHead>, Protoco
 
 /// Whether the request parser fails on `prefix` (with room for every header).
 fn request_fails(prefix: &[u8], max_size: usize) -> bool {
-    let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-    httparse::Request::new(&mut room).parse(prefix).is_err()
+    let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
+    match httparse::Request::new(&mut fast).parse(prefix) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+            httparse::Request::new(&mut room).parse(prefix).is_err()
+        }
+        status => status.is_err(),
+    }
 }
 
 fn finish_parse(
@@ -1283,6 +1300,40 @@ mod tests {
         conn.respond(
             now,
             request.id,
+            Response::new(200),
+            Bytes::from_static(b"ok"),
+        )
+        .unwrap();
+        let (events, wire, actions) = drain(&mut conn, now);
+        assert!(String::from_utf8_lossy(&wire).contains("Connection: close\r\n"));
+        assert_eq!(events, vec![ServerEvent::Close]);
+        assert_eq!(actions, vec![Action::Shutdown]);
+    }
+
+    /// spec 88: while a `CheckContinue` request waits for its answer, later requests are not
+    /// read (its answer may close the connection), so events do not depend on when the
+    /// application answers (found by the http1_server fuzz target).
+    #[test]
+    fn awaiting_continue_reads_no_later_request_until_answered() {
+        let now = Instant::now();
+        let config = ServerConfig {
+            send_date: false,
+            check_continue: true,
+            ..ServerConfig::default()
+        };
+        let mut conn = ServerConnection::new(now, config);
+        let mut input = BytesMut::from(
+            &b"PUT /p HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok\
+               GET /next HTTP/1.1\r\nHost: h\r\n\r\n"[..],
+        );
+        conn.handle_input(now, &mut input);
+        let (events, _, _) = drain(&mut conn, now);
+        assert_eq!(events.len(), 3, "CheckContinue, Data, End: {events:?}");
+        assert!(!conn.wants_read());
+        assert!(input.starts_with(b"GET /next"), "the next request waits");
+        conn.respond(
+            now,
+            RequestId(0),
             Response::new(200),
             Bytes::from_static(b"ok"),
         )
