@@ -100,7 +100,7 @@ struct Slot {
     /// Close the connection once this response is out.
     close_after: bool,
     /// Say `Connection: close` but keep reading: the `maxRequestsPerSocket`-th response, after
-    /// which pipelined requests still get their 503 (spec 77).
+    /// which later requests still get their 503 (spec 77).
     announce_close: bool,
     /// `CheckContinue` was emitted and no 100 sent yet: a final response now closes the
     /// connection after it, since the body may never come (spec 88).
@@ -1075,10 +1075,11 @@ impl ServerConnection {
             let Some(done) = self.slots.pop_front() else {
                 break;
             };
-            // The `maxRequestsPerSocket`-th response said `close`: the connection closes after it
-            // (RFC 9112 §9.6), unless pipelined requests already came, which get their 503
-            // first (spec 77).
-            if done.close_after || (done.announce_close && self.slots.is_empty()) {
+            // The `maxRequestsPerSocket`-th response says `close` but, as in Node, does not end
+            // the connection: whatever request still comes gets its 503 and the close (spec 77);
+            // a client that honours `close` leaves first, and the keep-alive timeout ends the
+            // rest. Closing here would make the outcome depend on when the answer was written.
+            if done.close_after {
                 self.recv = match self.recv {
                     Recv::HandedOver => Recv::HandedOver,
                     _ => Recv::Done,

@@ -597,8 +597,9 @@ fn streaming_response_at_high_water_mark_pauses_reading_until_drain() {
 
 // ---- maxRequestsPerSocket ---------------------------------------------------------------
 
-/// spec 73, 77: with `maxRequestsPerSocket = 2` the first response says `max=2` and the second
-/// carries `Connection: close` and closes.
+/// spec 73, 77: with `maxRequestsPerSocket = 2` the first response says `max=2`, the second
+/// carries `Connection: close` without ending the connection (Node's `_last` stays false), and a
+/// request that still comes gets `DropRequest`, 503 and the close.
 #[test]
 fn max_requests_per_socket_nth_response_carries_connection_close() {
     let mut c = Conn::new(ServerConfig {
@@ -619,8 +620,22 @@ fn max_requests_per_socket_nth_response_carries_connection_close() {
         c.take_wire(),
         "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     );
+    assert!(
+        c.take_actions().is_empty(),
+        "the connection stays, as in Node"
+    );
+    c.feed(b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let events = c.take_events();
+    assert!(
+        matches!(events.iter().rev().nth(1), Some(ServerEvent::DropRequest(r)) if &r.target[..] == b"/2"),
+        "{events:?}"
+    );
+    assert_eq!(count_close(&events), 1);
+    assert_eq!(
+        c.take_wire(),
+        "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    );
     assert_eq!(c.take_actions(), vec![Action::Shutdown]);
-    assert_eq!(count_close(&c.take_events()), 1);
 }
 
 /// spec 77: a request pipelined past `maxRequestsPerSocket` emits `DropRequest` (never
