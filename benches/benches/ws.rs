@@ -1,0 +1,198 @@
+//! `sansnet-ws` benches: masked client frames through a server connection (decode) and
+//! server frames out of it (encode), beside `tungstenite` (its `WebSocketContext` over an
+//! in-memory stream), `nexus-web` (its sans-I/O `FrameReader`/`FrameWriter`) and a plain copy
+//! of the payload, the physical floor of unmasking.
+//!
+//! `fastwebsockets` is not here: its `WebSocket` reads through tokio's `AsyncRead`, and this
+//! workspace has no async runtime to drive it; `main` says so in the bench output.
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use sansnet_benches::data::{WS_LARGE_SIZES, WS_MASK, WS_SMALL_SIZES, masked_frame, payload};
+use sansnet_ws::{Config, Connection, Message, Role, WsEvent};
+use tungstenite::protocol::{Role as TRole, WebSocketContext};
+
+fn bytes(n: usize) -> Throughput {
+    Throughput::Bytes(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
+fn server() -> (Connection, Instant) {
+    let now = Instant::now();
+    let conn = Connection::new(Role::Server, Config::default(), Box::new(|_: &mut [u8]| {}));
+    (conn, now)
+}
+
+/// An in-memory duplex stream for tungstenite: reads from `input`, writes into `output`.
+struct Duplex<'a> {
+    input: &'a [u8],
+    output: Vec<u8>,
+}
+
+impl Read for Duplex<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for Duplex<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.output.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn tungstenite_server() -> WebSocketContext {
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(100 * 1024 * 1024))
+        .max_frame_size(Some(100 * 1024 * 1024));
+    WebSocketContext::new(TRole::Server, Some(config))
+}
+
+fn nexus_reader() -> nexus_web::ws::FrameReader {
+    nexus_web::ws::FrameReader::builder()
+        .role(nexus_web::ws::Role::Server)
+        .buffer_capacity(4 * 1024 * 1024)
+        .max_frame_size(100 * 1024 * 1024)
+        .max_message_size(100 * 1024 * 1024)
+        .build()
+}
+
+/// One masked binary frame in, one `Message` out.
+fn decode(c: &mut Criterion, name: &str, sizes: &[usize]) {
+    let mut group = c.benchmark_group(format!("ws/decode_{name}"));
+    for &size in sizes {
+        let data = payload(size);
+        let frame = masked_frame(&data, WS_MASK);
+        group.throughput(bytes(size));
+        group.bench_with_input(BenchmarkId::new("sansnet", size), &frame, |b, frame| {
+            let (mut conn, now) = server();
+            let mut buf = BytesMut::with_capacity(frame.len());
+            b.iter(|| {
+                buf.extend_from_slice(frame);
+                conn.handle_input(now, &mut buf);
+                let event = conn.poll_event();
+                assert!(
+                    matches!(&event, Some(WsEvent::Message(Message::Binary(m))) if m.len() == size),
+                    "one frame, one message"
+                );
+                black_box(event)
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("tungstenite", size), &frame, |b, frame| {
+            let mut ws = tungstenite_server();
+            b.iter(|| {
+                let mut stream = Duplex {
+                    input: frame,
+                    output: Vec::new(),
+                };
+                let message = ws.read(&mut stream);
+                assert!(
+                    matches!(&message, Ok(tungstenite::Message::Binary(m)) if m.len() == size),
+                    "one frame, one message"
+                );
+                black_box(message)
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("nexus-web", size), &frame, |b, frame| {
+            let mut reader = nexus_reader();
+            b.iter(|| {
+                assert!(reader.read(frame).is_ok(), "the frame fits the buffer");
+                let message = reader.next();
+                assert!(
+                    matches!(&message, Ok(Some(nexus_web::ws::Message::Binary(m))) if m.len() == size),
+                    "one frame, one message"
+                );
+                black_box(message.is_ok());
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("memcpy", size), &data, |b, data| {
+            let mut dst = vec![0u8; data.len()];
+            b.iter(|| {
+                dst.copy_from_slice(black_box(data));
+                black_box(&dst);
+            });
+        });
+    }
+    group.finish();
+}
+
+fn decode_small(c: &mut Criterion) {
+    decode(c, "small", &WS_SMALL_SIZES);
+}
+
+fn decode_large(c: &mut Criterion) {
+    decode(c, "large", &WS_LARGE_SIZES);
+}
+
+/// One binary message out: `send`, then every frame byte taken.
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ws/encode");
+    for size in WS_SMALL_SIZES.into_iter().chain(WS_LARGE_SIZES) {
+        let data = Bytes::from(payload(size));
+        group.throughput(bytes(size));
+        group.bench_with_input(BenchmarkId::new("sansnet", size), &data, |b, data| {
+            let (mut conn, now) = server();
+            b.iter(|| {
+                let _ = conn.send(now, Message::Binary(data.clone()));
+                let mut out = 0;
+                while let Some(chunk) = conn.pop_transmit(now) {
+                    out += black_box(chunk).len();
+                }
+                assert!(out > size, "header and payload out");
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("tungstenite", size), &data, |b, data| {
+            let mut ws = tungstenite_server();
+            let mut stream = Duplex {
+                input: &[],
+                output: Vec::with_capacity(size + 14),
+            };
+            b.iter(|| {
+                stream.output.clear();
+                let sent = ws.write(&mut stream, tungstenite::Message::Binary(data.clone()));
+                let flushed = ws.flush(&mut stream);
+                assert!(sent.is_ok() && flushed.is_ok(), "the frame is written");
+                assert!(stream.output.len() > size, "header and payload out");
+                black_box(&stream.output);
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("nexus-web", size), &data, |b, data| {
+            let mut writer = nexus_web::ws::FrameWriter::new(nexus_web::ws::Role::Server);
+            let mut dst = vec![0u8; writer.max_encoded_len(size)];
+            b.iter(|| {
+                let n = writer.encode_binary(data, &mut dst);
+                assert!(n > size, "header and payload out");
+                black_box(&dst[..n]);
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("memcpy", size), &data, |b, data| {
+            let mut dst = vec![0u8; data.len()];
+            b.iter(|| {
+                dst.copy_from_slice(black_box(data));
+                black_box(&dst);
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode_small, decode_large, encode);
+
+fn main() {
+    eprintln!(
+        "ws: fastwebsockets not benched: its WebSocket needs tokio's AsyncRead/AsyncWrite and an async runtime, which this workspace does not have"
+    );
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
