@@ -8,7 +8,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::framing::{self, ResponseFraming};
-use crate::head::{ends_in_chunked, failure_index, first_fault};
+use crate::head::{ends_in_chunked, head_verdict};
 use crate::headers::{is_field_value, is_token};
 use crate::response::put_header;
 use crate::transmit::Transmit;
@@ -1033,29 +1033,10 @@ fn finish_response_parse(
     status: Result<httparse::Status<usize>, httparse::Error>,
     response: &httparse::Response<'_, '_>,
 ) -> Result<Option<ParsedResponse>, ProtocolError> {
-    let head_len = match status {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => {
-            first_fault(buf, max_size, None)?;
-            return Ok(None);
-        }
-        Err(error) => {
-            let at = failure_index(buf, |prefix| response_fails(prefix, max_size));
-            let error = match error {
-                httparse::Error::Version => ProtocolError::InvalidVersion,
-                httparse::Error::Status => ProtocolError::InvalidStatus,
-                httparse::Error::TooManyHeaders => ProtocolError::HeadTooLarge,
-                _ => ProtocolError::InvalidHead,
-            };
-            first_fault(
-                &buf[..=at.min(buf.len().saturating_sub(1))],
-                max_size,
-                Some((at, error)),
-            )?;
-            return Err(error);
-        }
+    let Some(head_len) = head_verdict(buf, max_size, status, |p| response_fails(p, max_size))?
+    else {
+        return Ok(None);
     };
-    first_fault(&buf[..head_len], max_size, None)?;
 
     let (Some(version), Some(code)) = (response.version, response.code) else {
         return Err(ProtocolError::InvalidHead);

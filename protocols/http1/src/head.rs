@@ -98,3 +98,39 @@ pub(crate) fn failure_index(buf: &[u8], fails: impl Fn(&[u8]) -> bool) -> usize 
     }
     hi.saturating_sub(1)
 }
+
+/// The verdict on a parser's `status` for the head at the front of `buf`: its length, `None`
+/// while more bytes are needed, or the fault revealed first (see [`first_fault`]; `fails`
+/// re-runs the parser on a prefix to find where it failed). The same verdict for every split.
+pub(crate) fn head_verdict(
+    buf: &[u8],
+    max_size: usize,
+    status: Result<httparse::Status<usize>, httparse::Error>,
+    fails: impl Fn(&[u8]) -> bool,
+) -> Result<Option<usize>, ProtocolError> {
+    match status {
+        Ok(httparse::Status::Complete(n)) => {
+            first_fault(&buf[..n], max_size, None)?;
+            Ok(Some(n))
+        }
+        Ok(httparse::Status::Partial) => {
+            first_fault(buf, max_size, None)?;
+            Ok(None)
+        }
+        Err(error) => {
+            let at = failure_index(buf, fails);
+            let error = match error {
+                httparse::Error::Version => ProtocolError::InvalidVersion,
+                httparse::Error::Status => ProtocolError::InvalidStatus,
+                httparse::Error::TooManyHeaders => ProtocolError::HeadTooLarge,
+                _ => ProtocolError::InvalidHead,
+            };
+            first_fault(
+                &buf[..=at.min(buf.len().saturating_sub(1))],
+                max_size,
+                Some((at, error)),
+            )?;
+            Err(error)
+        }
+    }
+}

@@ -8,7 +8,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::framing::{self, Expect, Framing};
-use crate::head::{ends_in_chunked, failure_index, first_fault};
+use crate::head::{ends_in_chunked, head_verdict};
 use crate::response::{client_error_reply, put_header, start_head};
 use crate::transmit::Transmit;
 use crate::{
@@ -675,7 +675,16 @@ impl ServerConnection {
             };
             self.events.push_back(event);
         }
+        // An answer already decided that closes the connection (503, or 417 on a closing
+        // request): its body is never read, whenever that answer goes out, so nothing after
+        // this head is read.
+        let closes_now = discard && slot.close_after;
         self.push_slot(slot);
+        if closes_now {
+            self.request_deadline = None;
+            self.recv = Recv::Done;
+            return Ok(());
+        }
         self.recv = match request.framing {
             BodyFraming::None => {
                 self.finish_request(id, Headers::new(), upgrade_request, buf, discard);
@@ -1181,28 +1190,10 @@ fn finish_parse(
     status: Result<httparse::Status<usize>, httparse::Error>,
     request: &httparse::Request<'_, '_>,
 ) -> Result<Option<ParsedHead>, ProtocolError> {
-    let head_len = match status {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => {
-            first_fault(buf, max_size, None)?;
-            return Ok(None);
-        }
-        Err(error) => {
-            let at = failure_index(buf, |prefix| request_fails(prefix, max_size));
-            let error = match error {
-                httparse::Error::Version => ProtocolError::InvalidVersion,
-                httparse::Error::TooManyHeaders => ProtocolError::HeadTooLarge,
-                _ => ProtocolError::InvalidHead,
-            };
-            first_fault(
-                &buf[..=at.min(buf.len().saturating_sub(1))],
-                max_size,
-                Some((at, error)),
-            )?;
-            return Err(error);
-        }
+    let Some(head_len) = head_verdict(buf, max_size, status, |p| request_fails(p, max_size))?
+    else {
+        return Ok(None);
     };
-    first_fault(&buf[..head_len], max_size, None)?;
 
     let range = |part: &[u8]| {
         let start = part.as_ptr() as usize - buf.as_ptr() as usize;
