@@ -209,34 +209,36 @@ pub(crate) fn run_bounded(
 
 /// Builds the demo example once per test binary and returns the path of its binary.
 pub(crate) fn demo_binary() -> std::path::PathBuf {
+    static DEMO: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DEMO.get_or_init(|| example_binary("demo")).clone()
+}
+
+/// Builds example `name` of `sansnet-mio` (debug) and returns the path of its binary.
+fn example_binary(name: &str) -> std::path::PathBuf {
     use std::path::{Path, PathBuf};
-    static DEMO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DEMO.get_or_init(|| {
-        let out = run_bounded(
-            std::process::Command::new(env!("CARGO"))
-                .args(["build", "-p", "sansnet-mio", "--example", "demo"])
-                .current_dir(WORKSPACE),
-            DEMO_BUILD_TIMEOUT,
-            "cargo build of the demo",
-        );
-        assert!(
-            out.status.success(),
-            "building the demo failed ({}):\n{}",
-            out.status,
-            out.stderr
-        );
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| Path::new(WORKSPACE).join("target"), PathBuf::from);
-        let target = if target.is_absolute() {
-            target
-        } else {
-            Path::new(WORKSPACE).join(target)
-        };
-        let demo = target.join("debug").join("examples").join("demo");
-        assert!(demo.is_file(), "no demo binary at {}", demo.display());
-        demo
-    })
-    .clone()
+    let out = run_bounded(
+        std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "sansnet-mio", "--example", name])
+            .current_dir(WORKSPACE),
+        DEMO_BUILD_TIMEOUT,
+        &format!("cargo build of the {name} example"),
+    );
+    assert!(
+        out.status.success(),
+        "building the {name} example failed ({}):\n{}",
+        out.status,
+        out.stderr
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| Path::new(WORKSPACE).join("target"), PathBuf::from);
+    let target = if target.is_absolute() {
+        target
+    } else {
+        Path::new(WORKSPACE).join(target)
+    };
+    let binary = target.join("debug").join("examples").join(name);
+    assert!(binary.is_file(), "no {name} binary at {}", binary.display());
+    binary
 }
 
 /// The running demo, started on port 0 everywhere, and the HTTP port it printed.
@@ -609,35 +611,8 @@ pub(crate) fn peer_report(output: &PeerOutput, what: &str) -> Json {
 
 /// Builds the `fetch` example once per test binary and returns the path of its binary.
 pub(crate) fn fetch_binary() -> std::path::PathBuf {
-    use std::path::{Path, PathBuf};
-    static FETCH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    FETCH
-        .get_or_init(|| {
-            let out = run_bounded(
-                std::process::Command::new(env!("CARGO"))
-                    .args(["build", "-p", "sansnet-mio", "--example", "fetch"])
-                    .current_dir(WORKSPACE),
-                DEMO_BUILD_TIMEOUT,
-                "cargo build of the fetch example",
-            );
-            assert!(
-                out.status.success(),
-                "building the fetch example failed ({}):\n{}",
-                out.status,
-                out.stderr
-            );
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| Path::new(WORKSPACE).join("target"), PathBuf::from);
-            let target = if target.is_absolute() {
-                target
-            } else {
-                Path::new(WORKSPACE).join(target)
-            };
-            let fetch = target.join("debug").join("examples").join("fetch");
-            assert!(fetch.is_file(), "no fetch binary at {}", fetch.display());
-            fetch
-        })
-        .clone()
+    static FETCH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FETCH.get_or_init(|| example_binary("fetch")).clone()
 }
 
 /// A real-peer server process (killed on drop; its stdin stays open until then) and the
