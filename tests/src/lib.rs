@@ -7,6 +7,8 @@
 //! - [`clock`]: a fake monotonic clock, so timers are tested without sleeping.
 //! - [`link`]: a one-way in-memory byte link with a bounded write size, so partial writes
 //!   happen as they do on a real socket.
+//! - [`certs`]: a CA and the certificates it signs, made in the test (rcgen), with PEM files
+//!   for real TLS peers.
 //! - [`peers`]: finding the real peers (Node.js, Python) that loopback tests run against;
 //!   a missing peer is a test failure, never a silent pass.
 //!
@@ -25,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod certs;
 pub mod clock;
 pub mod link;
 pub mod peers;

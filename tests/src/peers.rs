@@ -1,6 +1,7 @@
-//! The real peers that loopback tests run against: Node.js, Python, curl and Chromium.
+//! The real peers that loopback tests run against: Node.js, Python, curl, OpenSSL and
+//! Chromium.
 //!
-//! A test that needs a peer calls [`node`], [`python`], [`curl`] or [`chromium`]; a missing
+//! A test that needs a peer calls [`node`], [`python`], [`curl`], [`openssl`] or [`chromium`]; a missing
 //! peer panics with the install hint, so the test fails instead of passing without having
 //! run (`.ci/run` installs every peer).
 
@@ -29,6 +30,12 @@ pub fn python() -> PathBuf {
 pub fn curl() -> PathBuf {
     find("curl", &["--version"])
         .unwrap_or_else(|| panic!("curl not found on PATH: apt-get install -y curl"))
+}
+
+/// The `openssl` command-line tool (`s_client`), or a panic naming what to install.
+pub fn openssl() -> PathBuf {
+    find("openssl", &["version"])
+        .unwrap_or_else(|| panic!("openssl not found on PATH: apt-get install -y openssl"))
 }
 
 /// The `chromium` executable (headless browser tests), or a panic naming what to install.

@@ -144,7 +144,8 @@ struct Demo {
 /// Starts the demo on port 0 and waits for its three `listening` lines.
 fn start_demo(binary: &Path, unix_path: &Path) -> Demo {
     let child = Command::new(binary)
-        .args(["--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--unix"])
+        .args(["--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"])
+        .args(["--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--unix"])
         .arg(unix_path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -175,15 +176,15 @@ fn start_demo(binary: &Path, unix_path: &Path) -> Demo {
             }
         };
         let mut words = line.split_whitespace();
-        let (Some("listening"), Some(kind), Some(address)) =
-            (words.next(), words.next(), words.next())
-        else {
-            panic!("unexpected line from the demo: {line:?}");
-        };
-        match kind {
-            "tcp" => tcp = Some(port_of(address)),
-            "udp" => udp = Some(port_of(address)),
-            "unix" => unix = Some(PathBuf::from(address)),
+        match (words.next(), words.next(), words.next()) {
+            (Some("listening"), Some("tcp"), Some(address)) => tcp = Some(port_of(address)),
+            (Some("listening"), Some("udp"), Some(address)) => udp = Some(port_of(address)),
+            (Some("listening"), Some("unix"), Some(address)) => {
+                unix = Some(PathBuf::from(address));
+            }
+            // HTTP, HTTPS and the CA file of the demo's own certificate: not used here.
+            (Some("listening"), Some("http" | "https"), Some(_))
+            | (Some("ca-cert"), Some(_), None) => {}
             _ => panic!("unexpected line from the demo: {line:?}"),
         }
     }

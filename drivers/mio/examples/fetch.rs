@@ -3,8 +3,13 @@
 //! ```text
 //! cargo run --release -p sansnet-mio --example fetch -- [-X METHOD] [-H 'Name: value']...
 //!     [-d DATA | --data-file FILE] [--expect-continue] [-i] [-v] [--max-sockets N]
-//!     [--parallel] URL...
+//!     [--parallel] [--cacert FILE] [--cert FILE --key FILE] [-k] URL...
 //! ```
+//!
+//! `https://` URLs verify the server against the CA certificates of `--cacert` (PEM), or
+//! Mozilla's root certificates without it, as Node does; `--cert`/`--key` present a client
+//! certificate (mutual TLS); `-k` skips verification, with a warning, like curl's `-k` and
+//! Node's `rejectUnauthorized: false`.
 //!
 //! The body goes to stdout (`-i` puts the status line and headers first). `-v` prints to
 //! stderr each request head (`> `), each response head (`< `), and one line per request
@@ -35,12 +40,17 @@ struct Options {
     verbose: bool,
     max_sockets: Option<usize>,
     parallel: bool,
+    cacert: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+    insecure: bool,
     urls: Vec<String>,
 }
 
 fn usage() -> String {
     "usage: fetch [-X METHOD] [-H 'Name: value']... [-d DATA | --data-file FILE] \
-     [--expect-continue] [-i] [-v] [--max-sockets N] [--parallel] URL..."
+     [--expect-continue] [-i] [-v] [--max-sockets N] [--parallel] [--cacert FILE] \
+     [--cert FILE --key FILE] [-k] URL..."
         .to_string()
 }
 
@@ -75,6 +85,10 @@ fn parse_args() -> Result<Options, String> {
                 options.max_sockets = Some(n);
             }
             "--parallel" => options.parallel = true,
+            "--cacert" => options.cacert = Some(value("--cacert")?),
+            "--cert" => options.cert = Some(value("--cert")?),
+            "--key" => options.key = Some(value("--key")?),
+            "-k" | "--insecure" => options.insecure = true,
             "-h" | "--help" => return Err(usage()),
             flag if flag.starts_with('-') => {
                 return Err(format!("unknown option {flag}\n{}", usage()));
@@ -85,14 +99,17 @@ fn parse_args() -> Result<Options, String> {
     if options.urls.is_empty() {
         return Err(usage());
     }
+    if options.cert.is_some() != options.key.is_some() {
+        return Err("--cert and --key go together".to_string());
+    }
     Ok(options)
 }
 
-/// `http://host[:port][/path]` into the origin and the request-target.
+/// `http[s]://host[:port][/path]` into the origin and the request-target.
 fn parse_url(url: &str) -> Result<(Origin, String), String> {
-    let rest = match url.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some(("https", _)) => return Err(format!("{url}: https is not supported yet (TLS)")),
+    let (scheme, rest, default_port) = match url.split_once("://") {
+        Some(("http", rest)) => ("http", rest, 80),
+        Some(("https", rest)) => ("https", rest, 443),
         Some((scheme, _)) => return Err(format!("{url}: unsupported scheme {scheme:?}")),
         None => {
             return Err(format!(
@@ -116,13 +133,13 @@ fn parse_url(url: &str) -> Result<(Origin, String), String> {
                 .map_err(|_| format!("{url}: bad port {port:?}"))?;
             (host, port)
         }
-        _ => (authority, 80),
+        _ => (authority, default_port),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() || host.contains(['@', ' ']) {
         return Err(format!("{url}: bad host {host:?}"));
     }
-    Ok((Origin::new("http", host, port), path))
+    Ok((Origin::new(scheme, host, port), path))
 }
 
 fn main() -> ExitCode {
@@ -151,6 +168,9 @@ fn run(options: &Options) -> Result<bool, String> {
         max_sockets: options.max_sockets,
         ..Default::default()
     });
+    if options.urls.iter().any(|url| url.starts_with("https://")) {
+        ev.set_https_config(tls_config(options)?);
+    }
     let mut ok = true;
     let mut targets = Vec::new();
     for url in &options.urls {
@@ -207,6 +227,32 @@ fn run(options: &Options) -> Result<bool, String> {
     Ok(ok)
 }
 
+/// The client TLS settings from `--cacert`, `--cert`/`--key` and `-k`.
+fn tls_config(
+    options: &Options,
+) -> Result<std::sync::Arc<sansnet_tls::rustls::ClientConfig>, String> {
+    let mut tls = sansnet_tls::ClientOptions::with_mozilla_roots();
+    if let Some(path) = &options.cacert {
+        let pem = std::fs::read(path).map_err(|e| format!("--cacert {path}: {e}"))?;
+        let ca = sansnet_tls::certificates_from_pem(&pem).map_err(|e| format!("{path}: {e}"))?;
+        tls.ca = Some(ca);
+    }
+    if let (Some(cert), Some(key)) = (&options.cert, &options.key) {
+        let identity = sansnet_tls::Identity::from_pem_files(cert.as_ref(), key.as_ref())
+            .map_err(|e| format!("--cert/--key: {e}"))?;
+        tls.identity = Some(identity);
+    }
+    if options.insecure {
+        eprintln!(
+            "fetch: WARNING: -k: the server's certificate is NOT verified; anyone on the path \
+             can read and change this traffic"
+        );
+        tls.insecure_skip_verify = true;
+    }
+    tls.alpn = vec![b"http/1.1".to_vec()];
+    tls.build().map_err(|e| format!("TLS settings: {e}"))
+}
+
 fn build_request(options: &Options, origin: &Origin, path: &str) -> ClientRequest {
     let method = options.method.clone().unwrap_or_else(|| {
         if options.data.is_some() {
@@ -217,7 +263,8 @@ fn build_request(options: &Options, origin: &Origin, path: &str) -> ClientReques
         .to_string()
     });
     let mut request = ClientRequest::new(method, path.to_string());
-    let host = if origin.port == 80 {
+    let default_port = if origin.scheme == "https" { 443 } else { 80 };
+    let host = if origin.port == default_port {
         origin.host.clone()
     } else {
         format!("{}:{}", origin.host, origin.port)

@@ -23,8 +23,8 @@ pub(crate) enum Note {
     ConnectFailed(ErrorKind),
     /// An event of the HTTP machine.
     Http(ClientEvent),
-    /// The socket failed after connecting (reset, ...).
-    SocketError(ErrorKind),
+    /// The socket failed after connecting (reset, a TLS failure, ...).
+    SocketError(crate::ClientError),
     /// The socket closed.
     Closed,
 }
@@ -95,11 +95,14 @@ impl ClientLayer {
                 self.notes.push_back(Note::ConnectFailed(kind));
             }
             SocketEvent::Error(error) => {
-                let kind = match error {
-                    sansnet_tcp::Error::Io(kind) => kind,
-                    _ => ErrorKind::Other,
+                let error = match error {
+                    sansnet_tcp::Error::Io(kind) => crate::ClientError::Io(kind),
+                    sansnet_tcp::Error::Layer { code, message } => {
+                        crate::ClientError::Tls { code, message }
+                    }
+                    _ => crate::ClientError::Io(ErrorKind::Other),
                 };
-                self.notes.push_back(Note::SocketError(kind));
+                self.notes.push_back(Note::SocketError(error));
             }
             SocketEvent::Close { .. } => {
                 self.take_events();

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,6 +14,8 @@ use sansnet_http1::{
     ConnectionId as PooledConnection, Origin, PoolRequestId,
 };
 use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
+use sansnet_tls::TlsConnection;
+use sansnet_tls::rustls::{ClientConfig as ClientTlsConfig, ServerConfig as ServerTlsConfig};
 use sansnet_udp::SendId;
 
 use crate::client::{ClientLayer, Note};
@@ -20,6 +23,7 @@ use crate::http::HttpLayer;
 use crate::net::Stream;
 use crate::tcp::{ServerEntry, SocketEntry};
 use crate::timers::Timers;
+use crate::tls::TlsLayer;
 use crate::udp::UdpEntry;
 use crate::ws::WsLayer;
 use crate::{ClientError, ClientRequestEvent, Event, ServerId, SocketId, UdpId};
@@ -69,6 +73,11 @@ pub struct EventLoop {
         HashMap<PoolRequestId, (sansnet_ws::handshake::ClientHandshake, sansnet_ws::Config)>,
     /// WebSocket clients answered, whose remaining request events are swallowed.
     ws_done: std::collections::HashSet<PoolRequestId>,
+    /// The TLS settings of `https:` requests and `wss:` connections (Node's
+    /// `https.globalAgent` options); Mozilla's root certificates unless replaced.
+    https: Option<Arc<ClientTlsConfig>>,
+    /// Every socket reads into this buffer; only the bytes that arrived are kept.
+    scratch: Vec<u8>,
 }
 
 /// The timer id of the agent (entry ids start at 1).
@@ -111,6 +120,8 @@ impl EventLoop {
             pooled: HashMap::new(),
             ws_pending: HashMap::new(),
             ws_done: std::collections::HashSet::new(),
+            https: None,
+            scratch: vec![0; crate::tcp::READ_CHUNK],
         })
     }
 
@@ -121,7 +132,7 @@ impl EventLoop {
     /// `Listening` (or `Error`, e.g. `EADDRINUSE`) arrives through [`EventLoop::next_event`],
     /// never from this call (spec 8).
     pub fn listen(&mut self, address: Address, config: ServerConfig) -> ServerId {
-        self.listen_with(address, config, None)
+        self.listen_with(address, config, None, None)
     }
 
     /// `http.createServer().listen(address)`: every accepted connection runs a
@@ -138,7 +149,35 @@ impl EventLoop {
         // itself after the client's FIN (once its responses are out), and a socket handed
         // over by CONNECT or Upgrade stays writable after the client half-closes.
         config.socket.allow_half_open = true;
-        self.listen_with(address, config, Some(http))
+        self.listen_with(address, config, Some(http), None)
+    }
+
+    /// `tls.createServer(options).listen(address)`: every accepted connection runs a TLS
+    /// machine with `tls` (see `sansnet_tls::ServerOptions`) under its socket machine, so the
+    /// application reads and writes plaintext. [`Event::Secure`] (`'secureConnection'`)
+    /// follows the handshake; a failed handshake ends the socket with its TLS error
+    /// (Node's `'tlsClientError'`, spec 190).
+    pub fn listen_tls(
+        &mut self,
+        address: Address,
+        config: ServerConfig,
+        tls: Arc<ServerTlsConfig>,
+    ) -> ServerId {
+        self.listen_with(address, config, None, Some(tls))
+    }
+
+    /// `https.createServer(options).listen(address)`: [`EventLoop::listen_http`] over TLS
+    /// (spec 196). Offer ALPN `http/1.1` in `tls` to match Node's HTTPS server.
+    pub fn listen_https(
+        &mut self,
+        address: Address,
+        mut config: ServerConfig,
+        http: sansnet_http1::ServerConfig,
+        tls: Arc<ServerTlsConfig>,
+    ) -> ServerId {
+        config.socket.no_delay = true;
+        config.socket.allow_half_open = true;
+        self.listen_with(address, config, Some(http), Some(tls))
     }
 
     fn listen_with(
@@ -146,12 +185,14 @@ impl EventLoop {
         address: Address,
         config: ServerConfig,
         http: Option<sansnet_http1::ServerConfig>,
+        tls: Option<Arc<ServerTlsConfig>>,
     ) -> ServerId {
         let id = ServerId(self.allocate());
         let mut server = Server::new(config);
         // A new server is idle, so listen cannot fail.
         let _ = server.listen(Instant::now(), address);
-        let entry = ServerEntry::new(server, http);
+        let mut entry = ServerEntry::new(server, http);
+        entry.tls = tls;
         self.entries.insert(id.0, Entry::Server(Box::new(entry)));
         self.service(id.0, Instant::now());
         id
@@ -231,6 +272,43 @@ impl EventLoop {
 
     /// `net.connect(address)`: `Connect` or `Error` (e.g. `ECONNREFUSED`) follows.
     pub fn connect(&mut self, address: Address, config: SocketConfig) -> SocketId {
+        self.connect_with(address, config, None)
+    }
+
+    /// `tls.connect({host, port, ...})`: a TCP connection with a TLS client machine under its
+    /// socket machine. `host` is the name the server's certificate must carry and the SNI
+    /// sent (none for an IP literal, spec 194); `tls` comes from
+    /// `sansnet_tls::ClientOptions::build`. `Connect` comes when TCP is up, then
+    /// [`Event::Secure`] (`'secureConnect'`) after the handshake; a certificate that does
+    /// not verify ends the socket with its TLS error instead (spec 192). Writes made before
+    /// the handshake finished go out after it.
+    pub fn connect_tls(
+        &mut self,
+        address: Address,
+        config: SocketConfig,
+        tls: Arc<ClientTlsConfig>,
+        host: &str,
+    ) -> SocketId {
+        match TlsConnection::client(tls, host) {
+            Ok(conn) => self.connect_with(address, config, Some(TlsLayer::new(conn, true))),
+            Err(error) => {
+                let id = SocketId(self.allocate());
+                let mut machine = Socket::connect(Instant::now(), config);
+                machine.destroy_with_error(Instant::now(), tls_error(&error));
+                while let Some(event) = machine.poll_event() {
+                    self.events.push_back(Event::Socket { socket: id, event });
+                }
+                id
+            }
+        }
+    }
+
+    fn connect_with(
+        &mut self,
+        address: Address,
+        config: SocketConfig,
+        tls: Option<TlsLayer>,
+    ) -> SocketId {
         let now = Instant::now();
         let id = SocketId(self.allocate());
         let mut machine = Socket::connect(now, config);
@@ -240,7 +318,8 @@ impl EventLoop {
         });
         match stream {
             Ok(stream) => {
-                let entry = SocketEntry::new(machine, stream, None);
+                let mut entry = SocketEntry::new(machine, stream, None);
+                entry.tls = tls.map(Box::new);
                 self.entries.insert(id.0, Entry::Socket(Box::new(entry)));
                 self.service(id.0, now);
             }
@@ -435,7 +514,8 @@ impl EventLoop {
             if let Some(event) = self.events.pop_front() {
                 if let Event::Socket { socket, .. }
                 | Event::Http { socket, .. }
-                | Event::Ws { socket, .. } = &event
+                | Event::Ws { socket, .. }
+                | Event::Secure { socket, .. } = &event
                 {
                     self.delivered(socket.0);
                 }
@@ -499,6 +579,9 @@ impl EventLoop {
                 if let Some(ws) = &mut entry.ws {
                     ws.handle_timeout(now);
                 }
+                if let Some(tls) = &mut entry.tls {
+                    tls.conn.handle_timeout(now);
+                }
                 self.service(id, now);
             }
         }
@@ -520,10 +603,12 @@ impl EventLoop {
                 self.next_id = next;
                 // `Connection` events come before anything the new sockets emit.
                 self.service(id, now);
-                let (config, http) = match self.entries.get(&id) {
-                    Some(Entry::Server(entry)) => {
-                        (entry.machine.config().socket.clone(), entry.http.clone())
-                    }
+                let (config, http, tls) = match self.entries.get(&id) {
+                    Some(Entry::Server(entry)) => (
+                        entry.machine.config().socket.clone(),
+                        entry.http.clone(),
+                        entry.tls.clone(),
+                    ),
                     _ => return,
                 };
                 for (socket_id, mut stream) in admitted {
@@ -535,8 +620,16 @@ impl EventLoop {
                         self.connection_closed(ServerId(id), socket_id, now);
                         continue;
                     }
-                    let machine = Socket::accepted(now, config.clone());
+                    let mut machine = Socket::accepted(now, config.clone());
+                    let mut entry_tls = None;
+                    if let Some(tls) = &tls {
+                        match TlsConnection::server(tls.clone()) {
+                            Ok(conn) => entry_tls = Some(Box::new(TlsLayer::new(conn, true))),
+                            Err(error) => machine.destroy_with_error(now, tls_error(&error)),
+                        }
+                    }
                     let mut entry = SocketEntry::new(machine, stream, Some(ServerId(id)));
+                    entry.tls = entry_tls;
                     entry.http = http.clone().map(|http| Box::new(HttpLayer::new(now, http)));
                     self.entries
                         .insert(socket_id, Entry::Socket(Box::new(entry)));
@@ -582,7 +675,13 @@ impl EventLoop {
                 }
             }
             Some(Entry::Socket(entry)) => {
-                if entry.service(SocketId(id), now, registry, &mut self.events) {
+                if entry.service(
+                    SocketId(id),
+                    now,
+                    registry,
+                    &mut self.events,
+                    &mut self.scratch,
+                ) {
                     let server = entry.server;
                     if entry.client.is_some() {
                         self.client_notes(id, now);
@@ -596,7 +695,8 @@ impl EventLoop {
                     let http = entry.http.as_ref().and_then(|http| http.poll_timeout());
                     let client = entry.client.as_ref().and_then(|c| c.poll_timeout());
                     let ws = entry.ws.as_ref().and_then(|w| w.poll_timeout());
-                    let at = [entry.machine.poll_timeout(), http, client, ws]
+                    let tls = entry.tls.as_ref().and_then(|t| t.conn.poll_timeout());
+                    let at = [entry.machine.poll_timeout(), http, client, ws, tls]
                         .into_iter()
                         .flatten()
                         .min();
@@ -684,7 +784,8 @@ impl EventLoop {
     ) -> PoolRequestId {
         let mut entropy = crate::ws::os_entropy;
         let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols);
-        let host = if origin.port == 80 {
+        let default_port = if origin.scheme == "https" { 443 } else { 80 };
+        let host = if origin.port == default_port {
             origin.host.clone()
         } else {
             format!("{}:{}", origin.host, origin.port)
@@ -814,6 +915,34 @@ impl EventLoop {
     /// the old one are not affected only if there are none, so call it first.
     pub fn set_agent(&mut self, config: AgentConfig) {
         self.agent = Agent::new(config);
+    }
+
+    /// The TLS settings of `https:` requests and `wss:` connections from now on (Node's
+    /// `https.request({ca, cert, key, rejectUnauthorized})`), built with
+    /// `sansnet_tls::ClientOptions::build`. Without it they verify servers against Mozilla's
+    /// root certificates, as Node does with its bundled CA store.
+    pub fn set_https_config(&mut self, tls: Arc<ClientTlsConfig>) {
+        self.https = Some(tls);
+    }
+
+    fn https_config(&mut self) -> Result<Arc<ClientTlsConfig>, io::ErrorKind> {
+        if let Some(config) = &self.https {
+            return Ok(config.clone());
+        }
+        let config = sansnet_tls::ClientOptions::with_mozilla_roots()
+            .build()
+            .map_err(|_| io::ErrorKind::InvalidInput)?;
+        self.https = Some(config.clone());
+        Ok(config)
+    }
+
+    /// What the TLS handshake of `socket` settled (protocol, cipher suite, ALPN, SNI, the
+    /// peer's certificates), once it is done.
+    pub fn tls_info(&self, socket: SocketId) -> Option<&sansnet_tls::HandshakeInfo> {
+        match self.entries.get(&socket.0) {
+            Some(Entry::Socket(entry)) => entry.tls.as_ref().and_then(|t| t.conn.info()),
+            _ => None,
+        }
     }
 
     /// The HTTP client's agent, for its counts (`queued`, `busy`, `free`).
@@ -969,6 +1098,11 @@ impl EventLoop {
             .register(self.poll.registry(), Token(token(id)))
             .map_err(|e| e.kind())?;
         let mut entry = SocketEntry::new(machine, stream, None);
+        if origin.scheme == "https" {
+            let conn = TlsConnection::client(self.https_config()?, &origin.host)
+                .map_err(|_| io::ErrorKind::InvalidInput)?;
+            entry.tls = Some(Box::new(TlsLayer::new(conn, false)));
+        }
         let client_config = ClientConfig::default();
         entry.client = Some(Box::new(ClientLayer::new(connection, client_config)));
         self.entries.insert(id, Entry::Socket(Box::new(entry)));
@@ -1124,11 +1258,11 @@ impl EventLoop {
                         _ => {}
                     }
                 }
-                Note::SocketError(kind) => {
+                Note::SocketError(error) => {
                     if let Some((request, _)) = current {
                         client.current = None;
                         if !self.agent.handle_failed(now, connection, false) {
-                            self.finish_request(request, Some(ClientError::Io(kind)));
+                            self.finish_request(request, Some(error));
                         }
                     }
                 }
@@ -1177,5 +1311,13 @@ impl EventLoop {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+}
+
+/// A TLS error as the socket machine carries it (Node emits it as the socket's `'error'`).
+fn tls_error(error: &sansnet_tls::Error) -> sansnet_tcp::Error {
+    sansnet_tcp::Error::Layer {
+        code: error.code(),
+        message: error.to_string(),
     }
 }

@@ -92,6 +92,7 @@ mod http;
 mod net;
 mod tcp;
 mod timers;
+mod tls;
 mod udp;
 mod ws;
 
@@ -182,6 +183,16 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// The TLS handshake of `socket` finished: Node's `'secureConnect'` on a connection made
+    /// with [`EventLoop::connect_tls`], `'secureConnection'` on one a TLS or HTTPS server
+    /// accepted (spec 190, 192). [`EventLoop::tls_info`] keeps the same facts.
+    Secure {
+        /// Which connection.
+        socket: SocketId,
+        /// What the handshake settled: protocol version, cipher suite, ALPN, SNI, the peer's
+        /// certificates.
+        info: Box<sansnet_tls::HandshakeInfo>,
+    },
     /// A watched signal arrived (see [`EventLoop::watch_signal`]).
     Signal(i32),
 }
@@ -243,6 +254,15 @@ pub enum ClientError {
     Io(std::io::ErrorKind),
     /// The response broke HTTP, or the server closed early (`socket hang up`).
     Http(sansnet_http1::Error),
+    /// The TLS layer of an `https:` request failed: the server's certificate did not verify,
+    /// an alert, or a stream cut without `close_notify` (codes as Node's: `CERT_HAS_EXPIRED`,
+    /// `ERR_TLS_CERT_ALTNAME_INVALID`, ...).
+    Tls {
+        /// The code.
+        code: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl ClientError {
@@ -252,6 +272,7 @@ impl ClientError {
             Self::Io(std::io::ErrorKind::NotFound) => "ENOTFOUND",
             Self::Io(kind) => sansnet_tcp::io_code(*kind),
             Self::Http(error) => error.code(),
+            Self::Tls { code, .. } => *code,
         }
     }
 }
@@ -261,6 +282,7 @@ impl std::fmt::Display for ClientError {
         match self {
             Self::Io(kind) => write!(f, "{kind} ({})", self.code()),
             Self::Http(error) => error.fmt(f),
+            Self::Tls { code, message } => write!(f, "{message} ({code})"),
         }
     }
 }

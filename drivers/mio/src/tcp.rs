@@ -13,11 +13,12 @@ use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket,
 use crate::client::ClientLayer;
 use crate::http::HttpLayer;
 use crate::net::{Listener, Stream};
+use crate::tls::TlsLayer;
 use crate::ws::WsLayer;
 use crate::{Event, ServerId, SocketId};
 
-/// How many bytes one read asks the OS for.
-const READ_CHUNK: usize = 64 * 1024;
+/// How many bytes one read asks the OS for: the size of the event loop's scratch buffer.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// How many slices one vectored write gathers.
 const MAX_SLICES: usize = 64;
 
@@ -45,6 +46,11 @@ pub(crate) struct SocketEntry {
     pub(crate) client: Option<Box<ClientLayer>>,
     /// The WebSocket machine, once the HTTP machine handed the connection over.
     pub(crate) ws: Option<Box<WsLayer>>,
+    /// The TLS machine between the OS stream and `machine`, for TLS connections.
+    pub(crate) tls: Option<Box<TlsLayer>>,
+    /// Bytes read and not yet consumed (plaintext, or ciphertext for a TLS connection). It
+    /// holds exactly what was read: reads land in the event loop's one scratch buffer and are
+    /// copied here, so an idle connection holds no buffer at all.
     read_buf: BytesMut,
     eof: bool,
     eof_reported: bool,
@@ -62,6 +68,7 @@ impl SocketEntry {
             http: None,
             client: None,
             ws: None,
+            tls: None,
             read_buf: BytesMut::new(),
             eof: false,
             eof_reported: false,
@@ -96,6 +103,7 @@ impl SocketEntry {
         now: Instant,
         registry: &Registry,
         out: &mut std::collections::VecDeque<Event>,
+        scratch: &mut [u8],
     ) -> bool {
         let mut closed = false;
         loop {
@@ -106,7 +114,12 @@ impl SocketEntry {
             }
             let held = self.client.as_ref().is_some_and(|c| c.hold);
             if !self.connecting && self.undelivered == 0 && !held && self.machine.wants_read() {
-                moved |= self.read(now);
+                moved |= self.read(now, scratch);
+            }
+            if let Some(tls) = &mut self.tls {
+                let (settled, delivered) = tls.settle(now, id, &mut self.machine, out);
+                moved |= settled;
+                self.undelivered += delivered;
             }
             while let Some(event) = self.machine.poll_event() {
                 moved = true;
@@ -151,8 +164,12 @@ impl SocketEntry {
         }
     }
 
-    /// Writes what the machine offers until it is empty or the OS would block.
+    /// Writes what the machine offers until it is empty or the OS would block; through the
+    /// TLS machine for a TLS connection.
     fn flush(&mut self, now: Instant) -> bool {
+        if self.tls.is_some() {
+            return self.flush_tls(now);
+        }
         let mut moved = false;
         while self.machine.wants_write() {
             let result = {
@@ -177,8 +194,65 @@ impl SocketEntry {
         moved
     }
 
+    /// The TLS flush: plaintext into the TLS machine, its ciphertext to the OS, then the FIN
+    /// the socket machine asked for, or the destroy a TLS failure calls for.
+    fn flush_tls(&mut self, now: Instant) -> bool {
+        let Some(tls) = &mut self.tls else {
+            return false;
+        };
+        if self.connecting {
+            return false;
+        }
+        let mut moved = false;
+        loop {
+            moved |= tls.encrypt(now, &mut self.machine);
+            if !tls.refill() {
+                break;
+            }
+            let result = {
+                let mut slices = [IoSlice::new(&[]); crate::tls::MAX_SLICES];
+                let mut n = 0;
+                for (slot, chunk) in slices.iter_mut().zip(tls.out()) {
+                    *slot = IoSlice::new(chunk);
+                    n += 1;
+                }
+                self.stream.write_vectored(&slices[..n])
+            };
+            match result {
+                Ok(0) => break,
+                Ok(n) => {
+                    tls.advance(n);
+                    moved = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.machine.handle_io_error(now, e.kind());
+                    return true;
+                }
+            }
+        }
+        if tls.take_fin() {
+            moved = true;
+            match self.stream.shutdown_write() {
+                Err(e) if e.kind() != io::ErrorKind::NotConnected => {
+                    self.machine.handle_io_error(now, e.kind());
+                }
+                _ => {}
+            }
+        }
+        moved | tls.fail(now, &mut self.machine)
+    }
+
     fn apply(&mut self, now: Instant, action: Action, registry: &Registry) {
         let result = match action {
+            // Over TLS the FIN follows `close_notify` (see `flush_tls`).
+            Action::Shutdown if self.tls.is_some() => {
+                if let Some(tls) = &mut self.tls {
+                    tls.shut_down();
+                }
+                Ok(())
+            }
             Action::Shutdown => match self.stream.shutdown_write() {
                 // The peer is already gone; the next read reports how.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
@@ -200,26 +274,20 @@ impl SocketEntry {
         }
     }
 
-    /// Feeds kept bytes, or reads once; reports EOF once every byte before it was consumed.
-    fn read(&mut self, now: Instant) -> bool {
-        if !self.read_buf.is_empty() {
-            self.machine.handle_read(now, &mut self.read_buf);
+    /// Feeds kept bytes, or reads once (into `scratch`, keeping only what arrived); reports
+    /// EOF once every byte before it was consumed.
+    fn read(&mut self, now: Instant, scratch: &mut [u8]) -> bool {
+        // Kept bytes first; a TLS machine may also hold plaintext from earlier input.
+        if (!self.read_buf.is_empty() || self.tls.is_some()) && self.feed(now) {
             return true;
         }
         let mut moved = false;
         while self.readable && !self.eof && !moved {
-            let start = self.read_buf.len();
-            self.read_buf.resize(start + READ_CHUNK, 0);
-            let result = self.stream.read(&mut self.read_buf[start..]);
-            let n = match &result {
-                Ok(n) => *n,
-                Err(_) => 0,
-            };
-            self.read_buf.truncate(start + n);
-            match result {
+            match self.stream.read(scratch) {
                 Ok(0) => self.eof = true,
-                Ok(_) => {
-                    self.machine.handle_read(now, &mut self.read_buf);
+                Ok(n) => {
+                    self.read_buf.extend_from_slice(&scratch[..n]);
+                    self.feed(now);
                     moved = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -232,10 +300,25 @@ impl SocketEntry {
         }
         if self.eof && self.read_buf.is_empty() && !self.eof_reported && !moved {
             self.eof_reported = true;
-            self.machine.handle_eof(now);
+            match &mut self.tls {
+                Some(tls) => tls.conn.handle_eof(now),
+                None => self.machine.handle_eof(now),
+            }
             moved = true;
         }
         moved
+    }
+
+    /// Hands `read_buf` to the machine (through the TLS machine for a TLS connection);
+    /// returns whether any of it was taken.
+    fn feed(&mut self, now: Instant) -> bool {
+        match &mut self.tls {
+            Some(tls) => tls.feed(now, &mut self.read_buf, &mut self.machine),
+            None => {
+                self.machine.handle_read(now, &mut self.read_buf);
+                true
+            }
+        }
     }
 }
 
@@ -246,6 +329,8 @@ pub(crate) struct ServerEntry {
     listener: Option<Listener>,
     /// For an HTTP server: the settings of the HTTP machine each connection gets.
     pub(crate) http: Option<sansnet_http1::ServerConfig>,
+    /// For a TLS server: the settings of the TLS machine each connection gets.
+    pub(crate) tls: Option<std::sync::Arc<sansnet_tls::rustls::ServerConfig>>,
 }
 
 impl ServerEntry {
@@ -254,6 +339,7 @@ impl ServerEntry {
             machine,
             listener: None,
             http,
+            tls: None,
         }
     }
 

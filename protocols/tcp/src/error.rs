@@ -16,6 +16,16 @@ pub enum Error {
     Usage(UsageError),
     /// The driver reported this I/O failure (connect refused, reset, address in use, ...).
     Io(ErrorKind),
+    /// A protocol layered between the OS socket and this machine failed (TLS: a certificate
+    /// that does not verify, a fatal alert, a stream cut without `close_notify`). The driver
+    /// ends the socket with it through [`Socket::destroy_with_error`](crate::Socket::destroy_with_error),
+    /// and Node emits it as the socket's `'error'`.
+    Layer {
+        /// The layer's code for it (`ERR_TLS_CERT_ALTNAME_INVALID`, `CERT_HAS_EXPIRED`, ...).
+        code: &'static str,
+        /// What went wrong, for people.
+        message: String,
+    },
 }
 
 /// A command called in the wrong state: the caller's fault.
@@ -38,6 +48,7 @@ impl Error {
         match self {
             Self::Usage(usage) => usage.code(),
             Self::Io(kind) => io_code(*kind),
+            Self::Layer { code, .. } => *code,
         }
     }
 }
@@ -85,6 +96,7 @@ impl fmt::Display for Error {
                 f.write_str("this socket has been ended by the other party (EPIPE)")
             }
             Self::Io(kind) => write!(f, "{kind} ({})", io_code(*kind)),
+            Self::Layer { code, message } => write!(f, "{message} ({code})"),
         }
     }
 }
@@ -123,6 +135,15 @@ mod tests {
         assert_eq!(
             Error::from(UsageError::WriteAfterEnd).code(),
             "ERR_STREAM_WRITE_AFTER_END"
+        );
+        let layer = Error::Layer {
+            code: "CERT_HAS_EXPIRED",
+            message: "certificate has expired".into(),
+        };
+        assert_eq!(layer.code(), "CERT_HAS_EXPIRED");
+        assert_eq!(
+            layer.to_string(),
+            "certificate has expired (CERT_HAS_EXPIRED)"
         );
         assert_eq!(
             Error::Io(ErrorKind::BrokenPipe).to_string(),

@@ -248,6 +248,10 @@ pub(crate) struct HttpDemo {
     pub(crate) guard: ChildGuard,
     /// The port of `listening http 127.0.0.1:PORT`.
     pub(crate) port: u16,
+    /// The port of `listening https 127.0.0.1:PORT`.
+    pub(crate) https_port: u16,
+    /// The CA certificate (PEM) the demo made and printed as `ca-cert PATH`.
+    pub(crate) ca_file: std::path::PathBuf,
     unix_path: std::path::PathBuf,
 }
 
@@ -261,6 +265,11 @@ impl HttpDemo {
     pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
+
+    /// `https://localhost:PORT` followed by `path` (the name the demo's certificate has).
+    pub(crate) fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.https_port)
+    }
 }
 
 impl Drop for HttpDemo {
@@ -273,8 +282,8 @@ impl Drop for HttpDemo {
     }
 }
 
-/// Starts the demo (TCP, UDP, Unix and HTTP all on port 0 or a fresh path named after `name`)
-/// and waits for its `listening http 127.0.0.1:PORT` line.
+/// Starts the demo (TCP, UDP, Unix, HTTP and HTTPS all on port 0 or a fresh path named after
+/// `name`) and waits for its `ca-cert`, `listening http` and `listening https` lines.
 pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
     use std::process::{Command, Stdio};
     let unix_path = unix_path(name);
@@ -285,6 +294,8 @@ pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
             "--udp",
             "127.0.0.1:0",
             "--http",
+            "127.0.0.1:0",
+            "--https",
             "127.0.0.1:0",
         ])
         .arg("--unix")
@@ -301,7 +312,11 @@ pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
     let stdout = lines_on_thread(guard.child.stdout.take().expect("demo stdout is piped"));
     let stderr = bytes_on_thread(guard.child.stderr.take().expect("demo stderr is piped"));
     let deadline = Instant::now() + DEMO_START_TIMEOUT;
-    let port = loop {
+    let (mut http, mut https, mut ca_file) = (None, None, None);
+    let (port, https_port, ca_file) = loop {
+        if let (Some(http), Some(https), Some(ca)) = (http, https, ca_file.clone()) {
+            break (http, https, ca);
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         let line = match stdout.recv_timeout(left) {
             Ok(line) => line,
@@ -312,15 +327,21 @@ pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
                     .recv_timeout(Duration::from_secs(1))
                     .unwrap_or_default();
                 panic!(
-                    "the demo printed no `listening http` line within {DEMO_START_TIMEOUT:?} \
-                     ({e}; exit status {status:?}); stderr:\n{}",
+                    "the demo printed no `listening http`/`https` or `ca-cert` line within \
+                     {DEMO_START_TIMEOUT:?} ({e}; exit status {status:?}); stderr:\n{}",
                     String::from_utf8_lossy(&log)
                 );
             }
         };
         let mut words = line.split_whitespace();
-        if let (Some("listening"), Some("http"), Some(address)) =
-            (words.next(), words.next(), words.next())
+        let first = words.next();
+        let second = words.next();
+        if let (Some("ca-cert"), Some(path)) = (first, second) {
+            ca_file = Some(std::path::PathBuf::from(path));
+            continue;
+        }
+        if let (Some("listening"), Some(kind @ ("http" | "https")), Some(address)) =
+            (first, second, words.next())
         {
             let addr: SocketAddr = address
                 .parse()
@@ -334,12 +355,18 @@ pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
                 0,
                 "spec 11: the printed port is the one the OS chose"
             );
-            break addr.port();
+            if kind == "http" {
+                http = Some(addr.port());
+            } else {
+                https = Some(addr.port());
+            }
         }
     };
     HttpDemo {
         guard,
         port,
+        https_port,
+        ca_file,
         unix_path,
     }
 }

@@ -21,7 +21,7 @@ const PAGE: &str = r#"<!doctype html>
 <ul>
 <li><a href="/hello">/hello</a>: hello world</li>
 <li><code>curl --data-binary @file http://127.0.0.1:8080/echo</code>: the body echoed back</li>
-<li><code>ws://HOST/ws</code> echoes, <code>ws://HOST/chat</code> broadcasts to every chat client</li>
+<li><code>ws://HOST/ws</code> (<code>wss://</code> over HTTPS) echoes, <code>ws://HOST/chat</code> broadcasts to every chat client</li>
 </ul>
 <h2>Chat</h2>
 <p>Status: <span id="status">connecting</span></p>
@@ -30,7 +30,7 @@ const PAGE: &str = r#"<!doctype html>
 <script>
 const log = document.getElementById("log");
 const status = document.getElementById("status");
-const ws = new WebSocket("ws://" + location.host + "/chat");
+const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat");
 ws.onopen = () => {
   status.textContent = "open";
   const auto = new URLSearchParams(location.search).get("say");

@@ -3,16 +3,22 @@
 //!
 //! ```text
 //! cargo run --release -p sansnet-mio --example demo -- \
-//!     [--tcp ADDR] [--udp ADDR] [--unix PATH] [--http ADDR]
+//!     [--tcp ADDR] [--udp ADDR] [--unix PATH] [--http ADDR] [--https ADDR] \
+//!     [--cert FILE --key FILE] [--client-ca FILE]
 //! ```
 //!
 //! Defaults: TCP 127.0.0.1:8124, UDP 127.0.0.1:41234, Unix `$TMPDIR/sansnet-demo.sock`, HTTP
-//! 127.0.0.1:8080. HTTP routes: `GET /hello` answers `hello world`; `POST /echo` and
+//! 127.0.0.1:8080, HTTPS 127.0.0.1:8443. HTTPS serves the same routes as HTTP (with `wss://`
+//! for the WebSocket ones) with the certificate chain and key of `--cert`/`--key`; without
+//! them the demo makes a CA and a `localhost` certificate at start and writes the CA
+//! certificate to a PEM file, printed first as `ca-cert PATH`. With `--client-ca FILE` HTTPS
+//! requires a client certificate signed by a CA in that PEM file (mutual TLS). HTTP routes: `GET /hello` answers `hello world`; `POST /echo` and
 //! `PUT /echo` echo the request body (chunked uploads and `Expect: 100-continue` included);
 //! `GET /` serves a small page; `CONNECT host:port` opens a tunnel to a loopback target (403
 //! otherwise); anything else is 404.
 //!
-//! Prints `listening tcp 127.0.0.1:8124` (and `udp`, `unix`, `http`) once each is bound, then
+//! Prints `listening tcp 127.0.0.1:8124` (and `udp`, `unix`, `http`, `https`) once each is
+//! bound, then
 //! serves until
 //! SIGINT or SIGTERM, on which it closes the servers the way Node's `server.close()` does:
 //! stop accepting, let open connections finish, then exit 0. Connections still open 3 s after
@@ -26,6 +32,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod http;
+mod tls;
 
 use sansnet_mio::{Event, EventLoop, ServerId, SocketId, UdpId};
 use sansnet_tcp::{Address, ServerConfig, ServerEvent, SocketEvent};
@@ -40,7 +47,14 @@ struct Options {
     udp: SocketAddr,
     unix: PathBuf,
     http: SocketAddr,
+    https: SocketAddr,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
 }
+
+const USAGE: &str = "usage: demo [--tcp ADDR] [--udp ADDR] [--unix PATH] [--http ADDR] \
+                     [--https ADDR] [--cert FILE --key FILE] [--client-ca FILE]";
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
@@ -48,6 +62,10 @@ fn parse_args() -> Result<Options, String> {
         udp: SocketAddr::from(([127, 0, 0, 1], 41234)),
         unix: std::env::temp_dir().join("sansnet-demo.sock"),
         http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        https: SocketAddr::from(([127, 0, 0, 1], 8443)),
+        cert: None,
+        key: None,
+        client_ca: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -57,13 +75,16 @@ fn parse_args() -> Result<Options, String> {
             "--udp" => options.udp = parse_addr(&value()?)?,
             "--unix" => options.unix = PathBuf::from(value()?),
             "--http" => options.http = parse_addr(&value()?)?,
-            "-h" | "--help" => {
-                return Err(
-                    "usage: demo [--tcp ADDR] [--udp ADDR] [--unix PATH] [--http ADDR]".into(),
-                );
-            }
+            "--https" => options.https = parse_addr(&value()?)?,
+            "--cert" => options.cert = Some(PathBuf::from(value()?)),
+            "--key" => options.key = Some(PathBuf::from(value()?)),
+            "--client-ca" => options.client_ca = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
+    }
+    if options.cert.is_some() != options.key.is_some() {
+        return Err("--cert and --key go together".into());
     }
     Ok(options)
 }
@@ -125,7 +146,22 @@ fn run(options: Options) -> Result<(), String> {
         http::config(),
     );
 
-    let mut open_servers: HashSet<ServerId> = [tcp, unix, http_server].into();
+    let files = options.cert.as_deref().zip(options.key.as_deref());
+    let ca_file = std::env::temp_dir().join(format!("sansnet-demo-ca-{}.pem", std::process::id()));
+    let certificate = tls::certificate(files, &ca_file, options.client_ca.as_deref())?;
+    // The CA file goes when the demo exits, as the Unix socket file does.
+    let _ca_file = certificate.ca_file.clone().map(RemoveOnDrop);
+    if let Some(path) = &certificate.ca_file {
+        say(&format!("ca-cert {}", path.display()));
+    }
+    let https_server = ev.listen_https(
+        Address::Tcp(options.https),
+        ServerConfig::default(),
+        http::config(),
+        certificate.config,
+    );
+
+    let mut open_servers: HashSet<ServerId> = [tcp, unix, http_server, https_server].into();
     let mut udp_open = true;
     let mut connections: HashSet<SocketId> = HashSet::new();
     let mut web = http::Http::default();
@@ -154,6 +190,7 @@ fn run(options: Options) -> Result<(), String> {
                 let kind = match server {
                     s if s == tcp => "tcp",
                     s if s == http_server => "http",
+                    s if s == https_server => "https",
                     _ => "unix",
                 };
                 match event {
@@ -200,6 +237,7 @@ fn run(options: Options) -> Result<(), String> {
                 _ => {}
             },
             Event::Udp { socket, event } => on_udp(&mut ev, socket, event, &mut udp_open)?,
+            Event::Secure { .. } => {}
             Event::Signal(_) => {
                 if stopping_since.is_some() {
                     for socket in connections.drain() {
@@ -218,6 +256,15 @@ fn run(options: Options) -> Result<(), String> {
             }
             _ => {}
         }
+    }
+}
+
+/// Removes its file when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -1,0 +1,210 @@
+//! The TLS layer: a `sansnet_tls::TlsConnection` between the OS stream and a connection's
+//! `sansnet_tcp::Socket`.
+//!
+//! Ciphertext read from the OS goes into the TLS machine; the plaintext it yields is what the
+//! socket machine reads, so every layer above (HTTP, WebSocket, the application of a raw
+//! socket) sees a plain socket. What the socket machine writes is encrypted on its way out.
+//! The socket machine's FIN becomes `close_notify` then FIN; the peer's `close_notify` is its
+//! end; a TLS failure (after its alert went out) destroys the socket with the TLS error.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use sansnet_tcp::Socket;
+use sansnet_tls::{TlsConnection, TlsEvent};
+
+use crate::{Event, SocketId};
+
+/// How many ciphertext chunks one vectored write gathers.
+pub(crate) const MAX_SLICES: usize = 16;
+
+/// The TLS machine of one connection and the ciphertext on its way out.
+#[derive(Debug)]
+pub(crate) struct TlsLayer {
+    pub(crate) conn: TlsConnection,
+    /// Ciphertext taken from the machine, not yet written; the front may be partly written.
+    out: VecDeque<Bytes>,
+    /// Whether `Secure` events reach the application (not for the HTTP client's pooled
+    /// connections, whose owner is the agent).
+    announce: bool,
+    /// The socket machine asked for FIN: it goes out after `close_notify`.
+    shutdown: Shutdown,
+    /// A fatal TLS error, applied to the socket machine once the alert had its chance to go.
+    failure: Option<sansnet_tls::Error>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    No,
+    Asked,
+    Sent,
+}
+
+impl TlsLayer {
+    pub(crate) fn new(conn: TlsConnection, announce: bool) -> Self {
+        Self {
+            conn,
+            out: VecDeque::new(),
+            announce,
+            shutdown: Shutdown::No,
+            failure: None,
+        }
+    }
+
+    /// Feeds ciphertext from `input` and hands the plaintext it yields to the socket machine;
+    /// returns whether anything moved.
+    pub(crate) fn feed(&mut self, now: Instant, input: &mut BytesMut, socket: &mut Socket) -> bool {
+        let mut moved = false;
+        loop {
+            let before = input.len();
+            if before > 0 && self.failure.is_none() {
+                self.conn.handle_input(now, input);
+            }
+            moved |= input.len() != before;
+            // Plaintext stays in the TLS machine (which then stops taking input) while the
+            // socket machine does not read.
+            let mut got = false;
+            while socket.wants_read()
+                && let Some(plain) = self.conn.read_plaintext()
+            {
+                got = true;
+                let mut plain = plain
+                    .try_into_mut()
+                    .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                socket.handle_read(now, &mut plain);
+            }
+            moved |= got;
+            // Taking plaintext made room: the rest of the input may go in now.
+            if !got || input.is_empty() {
+                break;
+            }
+        }
+        moved
+    }
+
+    /// The socket machine's `Shutdown`: `close_notify` now, FIN once it is written.
+    pub(crate) fn shut_down(&mut self) {
+        if self.shutdown == Shutdown::No {
+            self.conn.close();
+            self.shutdown = Shutdown::Asked;
+        }
+    }
+
+    /// Whether the FIN may go now (asked for, and every ciphertext byte before it written).
+    pub(crate) fn take_fin(&mut self) -> bool {
+        if self.shutdown == Shutdown::Asked && self.out.is_empty() && !self.conn.wants_write() {
+            self.shutdown = Shutdown::Sent;
+            return true;
+        }
+        false
+    }
+
+    /// Moves plaintext from the socket machine into the TLS machine, as much as it takes.
+    pub(crate) fn encrypt(&mut self, now: Instant, socket: &mut Socket) -> bool {
+        let mut moved = false;
+        while socket.wants_write() && self.failure.is_none() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = socket.transmit_chunks(&mut slices);
+            let mut taken = 0;
+            for slice in &slices[..n] {
+                let accepted = self.conn.write(slice);
+                taken += accepted;
+                if accepted < slice.len() {
+                    break;
+                }
+            }
+            if taken == 0 {
+                break;
+            }
+            socket.advance_transmit(now, taken);
+            moved = true;
+        }
+        moved
+    }
+
+    /// The chunks waiting to be written, for a vectored write.
+    pub(crate) fn out(&self) -> impl Iterator<Item = &Bytes> {
+        self.out.iter().take(MAX_SLICES)
+    }
+
+    /// Refills the outgoing queue from the machine when it is empty; returns whether there is
+    /// anything to write.
+    pub(crate) fn refill(&mut self) -> bool {
+        if self.out.is_empty() {
+            while let Some(chunk) = self.conn.poll_transmit() {
+                self.out.push_back(chunk);
+            }
+        }
+        !self.out.is_empty()
+    }
+
+    /// `n` ciphertext bytes were written.
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else {
+                return;
+            };
+            if front.len() <= n {
+                n -= front.len();
+                self.out.pop_front();
+            } else {
+                front.advance(n);
+                n = 0;
+            }
+        }
+    }
+
+    /// Hands the TLS machine's events on: `Secure` to the application, the peer's
+    /// `close_notify` to the socket machine as its end; a failure is kept for [`Self::fail`].
+    /// Returns (moved, events queued for the application).
+    pub(crate) fn settle(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        socket: &mut Socket,
+        out: &mut VecDeque<Event>,
+    ) -> (bool, usize) {
+        let mut moved = false;
+        let mut delivered = 0;
+        while let Some(event) = self.conn.poll_event() {
+            moved = true;
+            match event {
+                TlsEvent::SecureConnect(info) => {
+                    if self.announce {
+                        out.push_back(Event::Secure {
+                            socket: id,
+                            info: Box::new(info),
+                        });
+                        delivered += 1;
+                    }
+                }
+                TlsEvent::End => socket.handle_eof(now),
+                TlsEvent::Error(error) => {
+                    if self.failure.is_none() {
+                        self.failure = Some(error);
+                    }
+                }
+                _ => {}
+            }
+        }
+        (moved, delivered)
+    }
+
+    /// After the ciphertext (the alert) had its write: destroys the socket with the TLS
+    /// failure, if there is one.
+    pub(crate) fn fail(&mut self, now: Instant, socket: &mut Socket) -> bool {
+        let Some(error) = self.failure.take() else {
+            return false;
+        };
+        socket.destroy_with_error(
+            now,
+            sansnet_tcp::Error::Layer {
+                code: error.code(),
+                message: error.to_string(),
+            },
+        );
+        true
+    }
+}
