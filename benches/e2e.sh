@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# End-to-end comparison: our HTTP hello-world and WebSocket echo servers on the driver beside
+# hyper 1.x (tokio current-thread), synchronous tungstenite and Node (`http`, `ws`), each on
+# one core with the load generator on the other, interleaved, in one run.
+#
+#   bash benches/e2e.sh [http|ws|all]          (default all)
+#
+# HTTP: wrk (installed from Debian if missing), keep-alive (-c CONNECTIONS) and pipelined
+# (depth 16, a wrk Lua script), requests/s. WebSocket: benches/src/bin/ws-load, CONNECTIONS
+# connections each sending a small message and waiting for its echo, messages/s. Every run is
+# SECONDS long, ROUNDS rounds interleaved (ours, peer, peer, ours, ...) after a 1 s warm-up
+# each; medians are compared. Ratios are ours / theirs: above 1 means sansnet is faster. The
+# last line is
+#   e2e: sansnet/hyper=R1 sansnet/node=R2 pipelined sansnet/hyper=R3
+# Settings (environment): E2E_SECONDS (5), E2E_ROUNDS (3), E2E_CONNECTIONS (64), E2E_DEPTH
+# (16), WS_CONNECTIONS (50), WS_SIZE (32), SERVER_CPU (0), LOAD_CPU (1), SANSNET_BIN_DIR (use
+# binaries built earlier). Servers are killed on exit; the run stops by itself (about
+# 3 + ROUNDS x 9 x SECONDS seconds plus the build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. benches/common.sh
+
+MODE=${1:-all}
+case $MODE in http | ws | all) ;; *) die "usage: e2e.sh [http|ws|all]" ;; esac
+SECONDS_PER_RUN=${E2E_SECONDS:-5}
+ROUNDS=${E2E_ROUNDS:-3}
+CONNECTIONS=${E2E_CONNECTIONS:-64}
+DEPTH=${E2E_DEPTH:-16}
+WS_CONNECTIONS=${WS_CONNECTIONS:-50}
+WS_SIZE=${WS_SIZE:-32}
+
+command -v taskset >/dev/null 2>&1 || { apt-get update && apt-get install -y util-linux; }
+if [ "$MODE" != ws ]; then
+  command -v wrk >/dev/null 2>&1 || { apt-get update && apt-get install -y wrk; }
+fi
+need_node
+[ "$MODE" = http ] || need_node_ws
+build
+machine
+
+# wrk sends DEPTH requests in one write and counts each response (wrk's pipeline example).
+cat >"$WORK/pipeline.lua" <<'LUA'
+init = function(args)
+  local depth = tonumber(args[1]) or 16
+  local requests = {}
+  for i = 1, depth do
+    requests[i] = wrk.format(nil, "/")
+  end
+  batch = table.concat(requests)
+end
+request = function()
+  return batch
+end
+LUA
+
+# wrk_rate NAME SECONDS [pipelined]: requests/s of one wrk run against server NAME; fails on
+# any non-2xx response or socket error, since the rate would then not be of hello-worlds.
+wrk_rate() {
+  local addr_var=ADDR_$1 seconds=$2 mode=${3:-}
+  local url=http://${!addr_var}/ out
+  if [ "$mode" = pipelined ]; then
+    out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" \
+      -s "$WORK/pipeline.lua" "$url" -- "$DEPTH")
+  else
+    out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" "$url")
+  fi
+  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+    die "wrk against $1 reported errors:"$'\n'"$out"
+  fi
+  awk '/^Requests\/sec:/{print $2}' <<<"$out"
+}
+
+ws_rate() {
+  local addr_var=ADDR_$1
+  taskset -c "$LOAD_CPU" "$BIN/ws-load" "${!addr_var}" "$WS_CONNECTIONS" "$2" "$WS_SIZE" |
+    awk '/^messages\/s:/{print $2}'
+}
+
+# run_table TITLE RATE_FUNCTION SERVERS... [-- EXTRA ARGS]: ROUNDS interleaved runs of each
+# server; prints a row each and sets MEDIAN_<server>.
+run_table() {
+  local title=$1 rate=$2
+  shift 2
+  local servers=() extra=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    servers+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift && extra=("$@")
+  local s round
+  for s in "${servers[@]}"; do
+    "$rate" "$s" 1 "${extra[@]}" >/dev/null # warm-up (Node's JIT, caches, TCP buffers)
+    : >"$WORK/$s.rates"
+  done
+  for round in $(seq "$ROUNDS"); do
+    for s in "${servers[@]}"; do
+      "$rate" "$s" "$SECONDS_PER_RUN" "${extra[@]}" >>"$WORK/$s.rates"
+    done
+  done
+  echo
+  echo "== $title"
+  for s in "${servers[@]}"; do
+    local rates
+    mapfile -t rates <"$WORK/$s.rates"
+    printf -v "MEDIAN_$s" '%s' "$(median "${rates[@]}")"
+    local m=MEDIAN_$s
+    printf '%-12s median %9s   runs: %s\n' "$s" "${!m}" "$(printf '%.0f ' "${rates[@]}")"
+  done
+}
+
+if [ "$MODE" != ws ]; then
+  start_server sansnet "$BIN/examples/hello"
+  start_server hyper "$BIN/hyper-hello"
+  start_server node node benches/peers/http-hello.mjs
+  run_table "HTTP keep-alive: wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
+    wrk_rate sansnet hyper node
+  KA_HYPER=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper")
+  KA_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node")
+  run_table "HTTP pipelined (depth $DEPTH): wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
+    wrk_rate sansnet hyper node -- pipelined
+  PIPE_HYPER=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper")
+  PIPE_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node")
+  stop_server hyper
+  stop_server node
+fi
+
+if [ "$MODE" != http ]; then
+  [ "$MODE" = ws ] && start_server sansnet "$BIN/examples/hello"
+  start_server tungstenite "$BIN/tungstenite-echo"
+  start_server node_ws node benches/peers/ws-echo.mjs
+  run_table "WebSocket echo: ws-load, $WS_CONNECTIONS connections, $WS_SIZE B messages, ${SECONDS_PER_RUN}s x $ROUNDS, messages/s" \
+    ws_rate sansnet tungstenite node_ws
+  WS_TUNGSTENITE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_tungstenite")
+  WS_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node_ws")
+fi
+
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ratios are sansnet's median rate / the peer's: above 1 means sansnet is faster"
+if [ "$MODE" != http ]; then
+  echo "e2e ws: sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
+fi
+if [ "$MODE" != ws ]; then
+  echo "e2e pipelined: sansnet/node=$PIPE_NODE"
+  echo "e2e: sansnet/hyper=$KA_HYPER sansnet/node=$KA_NODE pipelined sansnet/hyper=$PIPE_HYPER"
+fi
