@@ -1,0 +1,305 @@
+//! Server and client options in Node's terms (`cert`/`key`, `SNICallback`-style extra
+//! certificates, `ALPNProtocols`, `requestCert`/`rejectUnauthorized`, `ca`,
+//! `handshakeTimeout`), built into rustls configurations on the `ring` provider.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+
+use crate::{Error, Identity};
+
+/// Node's default `handshakeTimeout`: 120 s (spec 191).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The crypto provider every configuration here uses: rustls's `ring` backend.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Whether a server asks for, and checks, client certificates (mutual TLS; spec 193).
+#[derive(Debug, Clone, Default)]
+pub enum ClientAuth {
+    /// Node's default (`requestCert: false`): no certificate is asked for.
+    #[default]
+    None,
+    /// `requestCert: true, rejectUnauthorized: false`, roughly: a certificate is asked for and
+    /// verified against these CAs if sent, but a client without one is accepted. (Node also
+    /// accepts an unverifiable one and marks it unauthorized; here a bad one is refused.)
+    Optional(Vec<CertificateDer<'static>>),
+    /// `requestCert: true, rejectUnauthorized: true`: a client must present a certificate that
+    /// chains to one of these CAs, or the handshake fails ([`Error::CertificateRequired`],
+    /// [`Error::UnknownIssuer`], ...).
+    Required(Vec<CertificateDer<'static>>),
+}
+
+/// A TLS server's settings (Node `tls.createServer` options).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The default certificate and key (`cert`, `key`): served for an unknown or absent SNI.
+    pub identity: Identity,
+    /// Further certificates by SNI host name (Node `addContext(hostname, ...)`): exact names,
+    /// or `*.example.com` for one leftmost label; compared without regard to ASCII case.
+    pub sni: Vec<(String, Identity)>,
+    /// `ALPNProtocols`, in preference order; empty: no ALPN. (Node's `https.Server` uses
+    /// `http/1.1`.) A client offering ALPN with nothing in common gets the
+    /// `no_application_protocol` alert (spec 195).
+    pub alpn: Vec<Vec<u8>>,
+    /// Client certificates (`requestCert`, `rejectUnauthorized`, `ca`).
+    pub client_auth: ClientAuth,
+    /// `handshakeTimeout` (default 120 s; spec 191). Not part of the rustls configuration:
+    /// give it to each connection with
+    /// [`TlsConnection::set_handshake_timeout`](crate::TlsConnection::set_handshake_timeout).
+    pub handshake_timeout: Duration,
+}
+
+impl ServerOptions {
+    /// A server with one certificate, no SNI extras, no ALPN, no client certificates, and the
+    /// 120 s handshake timeout.
+    pub fn new(identity: Identity) -> Self {
+        Self {
+            identity,
+            sni: Vec::new(),
+            alpn: Vec::new(),
+            client_auth: ClientAuth::None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Builds the rustls configuration: TLS 1.2 and 1.3, rustls's safe default suites.
+    ///
+    /// Errors with [`Error::Config`] when a key does not match its certificate, a chain is
+    /// empty, or client authentication has no usable CA.
+    pub fn build(&self) -> Result<Arc<ServerConfig>, Error> {
+        let provider = provider();
+        let certified = |identity: &Identity| {
+            if identity.chain.is_empty() {
+                return Err(Error::Config("empty certificate chain".into()));
+            }
+            CertifiedKey::from_der(identity.chain.clone(), identity.key.clone_key(), &provider)
+                .map(Arc::new)
+                .map_err(|e| Error::Config(format!("certificate and key: {e}")))
+        };
+        let resolver = SniResolver {
+            default: certified(&self.identity)?,
+            by_name: self
+                .sni
+                .iter()
+                .map(|(name, identity)| Ok((name.to_ascii_lowercase(), certified(identity)?)))
+                .collect::<Result<_, Error>>()?,
+        };
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let builder = match &self.client_auth {
+            ClientAuth::None => builder.with_no_client_auth(),
+            ClientAuth::Optional(cas) => {
+                builder.with_client_cert_verifier(client_verifier(cas, &provider, false)?)
+            }
+            ClientAuth::Required(cas) => {
+                builder.with_client_cert_verifier(client_verifier(cas, &provider, true)?)
+            }
+        };
+        let mut config = builder.with_cert_resolver(Arc::new(resolver));
+        config.alpn_protocols.clone_from(&self.alpn);
+        Ok(Arc::new(config))
+    }
+}
+
+/// A TLS client's settings (Node `tls.connect` options).
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `ca`: the trusted roots. `None` trusts nothing (there is no built-in or system store
+    /// here), so every server certificate fails with [`Error::UnknownIssuer`] unless
+    /// `insecure_skip_verify` is set; the driver passes the CA it was given.
+    pub ca: Option<Vec<CertificateDer<'static>>>,
+    /// Also trust Mozilla's root certificates (the `webpki-roots` crate), the list Node
+    /// bundles as its default CA store. Off by default; [`ClientOptions::with_mozilla_roots`]
+    /// turns it on.
+    pub mozilla_roots: bool,
+    /// The client certificate for mutual TLS (`cert`, `key`), if any.
+    pub identity: Option<Identity>,
+    /// `ALPNProtocols`, in preference order; empty: no ALPN.
+    pub alpn: Vec<Vec<u8>>,
+    /// **Danger**: Node's `rejectUnauthorized: false`. The server's certificate is not checked
+    /// at all (any issuer, any name, any dates): anyone on the path can read and change the
+    /// traffic. Handshake signatures are still checked. For tests and pinned setups only.
+    pub insecure_skip_verify: bool,
+    /// The handshake timeout (default 120 s), given to each connection with
+    /// [`TlsConnection::set_handshake_timeout`](crate::TlsConnection::set_handshake_timeout).
+    pub handshake_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            ca: None,
+            mozilla_roots: false,
+            identity: None,
+            alpn: Vec::new(),
+            insecure_skip_verify: false,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The defaults, trusting Mozilla's root certificates as Node does when no `ca` is
+    /// given.
+    pub fn with_mozilla_roots() -> Self {
+        Self {
+            mozilla_roots: true,
+            ..Self::default()
+        }
+    }
+
+    /// Builds the rustls configuration: TLS 1.2 and 1.3, rustls's safe default suites.
+    ///
+    /// Errors with [`Error::Config`] when a CA certificate cannot be parsed or the client
+    /// identity's key does not match its certificate.
+    pub fn build(&self) -> Result<Arc<ClientConfig>, Error> {
+        let provider = provider();
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let builder = if self.insecure_skip_verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoServerVerification { provider }))
+        } else {
+            let mut roots = RootCertStore::empty();
+            if self.mozilla_roots {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            for ca in self.ca.iter().flatten() {
+                roots
+                    .add(ca.clone())
+                    .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
+            }
+            builder.with_root_certificates(roots)
+        };
+        let mut config = match &self.identity {
+            None => builder.with_no_client_auth(),
+            Some(identity) => builder
+                .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+                .map_err(|e| Error::Config(format!("client certificate and key: {e}")))?,
+        };
+        config.alpn_protocols.clone_from(&self.alpn);
+        Ok(Arc::new(config))
+    }
+}
+
+fn client_verifier(
+    cas: &[CertificateDer<'static>],
+    provider: &Arc<CryptoProvider>,
+    required: bool,
+) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+    let mut roots = RootCertStore::empty();
+    for ca in cas {
+        roots
+            .add(ca.clone())
+            .map_err(|e| Error::Config(format!("client CA certificate: {e}")))?;
+    }
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let builder = if required {
+        builder
+    } else {
+        builder.allow_unauthenticated()
+    };
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("client verifier: {e}")))
+}
+
+/// Picks the certificate for the SNI name the client sent; the default one otherwise.
+#[derive(Debug)]
+struct SniResolver {
+    default: Arc<CertifiedKey>,
+    /// Lowercased names, exact or `*.`-prefixed.
+    by_name: Vec<(String, Arc<CertifiedKey>)>,
+}
+
+impl SniResolver {
+    fn lookup(&self, sni: Option<&str>) -> Arc<CertifiedKey> {
+        let Some(sni) = sni else {
+            return self.default.clone();
+        };
+        let sni = sni.to_ascii_lowercase();
+        let exact = self.by_name.iter().find(|(name, _)| *name == sni);
+        let wildcard = || {
+            let (_, parent) = sni.split_once('.')?;
+            self.by_name
+                .iter()
+                .find(|(name, _)| name.strip_prefix("*.") == Some(parent))
+        };
+        exact
+            .or_else(wildcard)
+            .map_or_else(|| self.default.clone(), |(_, key)| key.clone())
+    }
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.lookup(client_hello.server_name()))
+    }
+}
+
+/// `rejectUnauthorized: false`: accepts any server certificate, still checks the handshake
+/// signatures against it.
+#[derive(Debug)]
+struct NoServerVerification {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for NoServerVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
