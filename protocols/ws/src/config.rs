@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::DeflateConfig;
+
 /// Options of a WebSocket connection (`new WebSocket.Server(options)` / `new WebSocket(url,
 /// options)` in the `ws` package).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,11 @@ pub struct Config {
     /// gets the same effect by emitting `'message'` in the middle of parsing). A driver that
     /// sets this calls `handle_input` again once the application has taken the events.
     pub message_at_a_time: bool,
+    /// `perMessageDeflate`: what a handshake offers or accepts (RFC 7692). On by default with
+    /// the crate's `deflate` feature (the `ws` package's server default is off; browsers,
+    /// `ws` clients and Python's `websockets` all offer it). The agreed parameters reach a
+    /// connection through [`Connection::with_deflate`](crate::Connection::with_deflate).
+    pub deflate: DeflateConfig,
 }
 
 impl Default for Config {
@@ -36,6 +43,7 @@ impl Default for Config {
             high_water_mark: 16 * 1024,
             streaming: false,
             message_at_a_time: false,
+            deflate: DeflateConfig::default(),
         }
     }
 }

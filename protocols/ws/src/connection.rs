@@ -7,6 +7,9 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{check_app_close, encode_close_payload, parse_close_payload};
+#[cfg(feature = "deflate")]
+use crate::codec::{Codec, InflateError};
+use crate::deflate::Agreed;
 use crate::frame::{FrameHeader, OpCode};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
@@ -42,6 +45,17 @@ pub struct Connection {
     recv: Recv,
     /// The message being reassembled: text or not, and its bytes so far.
     message: Option<(bool, BytesMut)>,
+    /// permessage-deflate, when agreed (RFC 7692).
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<Codec>>,
+    /// The open message is compressed (RSV1 on its first frame): its payload is inflated into
+    /// `inflated` instead of collected in `message`.
+    inflating: bool,
+    /// The inflated bytes of the open compressed message (of the current frame when
+    /// streaming).
+    inflated: Vec<u8>,
+    /// Inflated bytes of the current frame so far (the per-frame limit when streaming).
+    frame_inflated: usize,
     utf8: Utf8Validator,
     /// Frames to send, each with the application bytes it carries (for `bufferedAmount`).
     out: VecDeque<(Bytes, usize)>,
@@ -69,12 +83,16 @@ enum Recv {
     Discard,
 }
 
+/// RSV1 in [`FrameHeader::rsv`]: the "Per-Message Compressed" bit (RFC 7692 §6).
+const RSV1: u8 = 0b100;
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("role", &self.role)
             .field("state", &self.state)
             .field("recv", &self.recv)
+            .field("inflating", &self.inflating)
             .field("buffered_amount", &self.buffered_amount)
             .field("close_sent", &self.close_sent)
             .field("close_received", &self.close_received)
@@ -93,6 +111,11 @@ impl Connection {
             state: ReadyState::Open,
             recv: Recv::Header,
             message: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+            inflating: false,
+            inflated: Vec::new(),
+            frame_inflated: 0,
             utf8: Utf8Validator::default(),
             out: VecDeque::new(),
             out_len: 0,
@@ -111,6 +134,37 @@ impl Connection {
         let mut conn = Self::new(Role::Server, config, Box::new(|_: &mut [u8]| {}));
         conn.queue(response, 0);
         conn
+    }
+
+    /// Runs permessage-deflate with the parameters the handshake agreed
+    /// ([`handshake::Accepted::deflate`](crate::handshake::Accepted::deflate),
+    /// [`handshake::Opened::deflate`](crate::handshake::Opened::deflate)); `None` leaves it off.
+    /// Call before any frame is sent or received. Messages of at least `threshold` bytes are
+    /// sent compressed (RSV1 on the first frame, spec 186); compressed messages are inflated
+    /// with `max_payload` counted on the inflated bytes (spec 189). Without the crate's
+    /// `deflate` feature negotiation never agrees, and this does nothing.
+    pub fn with_deflate(self, agreed: Option<Agreed>) -> Self {
+        #[cfg(feature = "deflate")]
+        {
+            let role = self.role;
+            Self {
+                deflate: agreed.map(|a| Box::new(Codec::new(role, &a))),
+                ..self
+            }
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            let _ = agreed;
+            self
+        }
+    }
+
+    /// Whether permessage-deflate is on for this connection.
+    pub fn deflate_enabled(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
     }
 
     // ---- inputs -------------------------------------------------------------------------
@@ -209,12 +263,26 @@ impl Connection {
         }
         let app = data.len();
         self.buffered_amount += app;
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &mut self.deflate
+            && app >= codec.threshold
+        {
+            // RFC 7692 §7.2.1: one compressed frame, RSV1 set (spec 186, 187).
+            let payload = Bytes::from(codec.compress(&data));
+            self.frame_with(opcode, RSV1, payload, app);
+            return Ok(self.after_send());
+        }
         self.frame(opcode, data, app);
+        Ok(self.after_send())
+    }
+
+    /// The high-water check after a message was queued.
+    fn after_send(&mut self) -> bool {
         let below = self.out_len < self.config.high_water_mark;
         if !below {
             self.need_drain = true;
         }
-        Ok(below)
+        below
     }
 
     /// `ws.ping(data)`: at most 125 bytes.
@@ -328,6 +396,11 @@ impl Connection {
         if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
             self.message = Some((header.opcode == OpCode::Text, BytesMut::new()));
             self.utf8.reset();
+            self.inflating = header.rsv & RSV1 != 0;
+            self.inflated = Vec::new();
+        }
+        if !header.opcode.is_control() {
+            self.frame_inflated = 0;
         }
         self.recv = Recv::Payload {
             header,
@@ -338,7 +411,11 @@ impl Connection {
     }
 
     fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        if header.rsv != 0 {
+        // RSV1 marks a compressed message, on its first frame only (RFC 7692 §6, spec 186).
+        let rsv1_allowed = self.deflate_enabled()
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && self.message.is_none();
+        if header.rsv & !RSV1 != 0 || (header.rsv & RSV1 != 0 && !rsv1_allowed) {
             return Err(ProtocolError::ReservedBitsSet);
         }
         match (self.role, header.mask.is_some()) {
@@ -355,7 +432,10 @@ impl Connection {
             }
             _ => {}
         }
-        if !header.opcode.is_control() {
+        let compressed =
+            header.rsv & RSV1 != 0 || (header.opcode == OpCode::Continuation && self.inflating);
+        if !header.opcode.is_control() && !compressed {
+            // A compressed message is measured as it inflates (spec 189).
             let so_far = self.message.as_ref().map_or(0, |(_, data)| data.len());
             let limit = self.config.max_payload as u64;
             let counted = if self.config.streaming {
@@ -411,11 +491,15 @@ impl Connection {
             return false;
         };
         let text = *text;
+        let message_done = frame_done && header.fin;
+        #[cfg(feature = "deflate")]
+        if self.inflating {
+            return self.read_compressed(now, text, &piece, frame_done, message_done);
+        }
         if text && let Err(error) = self.utf8.feed(&piece) {
             self.fail(now, error);
             return false;
         }
-        let message_done = frame_done && header.fin;
         if text
             && message_done
             && let Err(error) = self.utf8.finish()
@@ -449,6 +533,88 @@ impl Connection {
                 .unwrap_or_else(|| (false, BytesMut::new()));
             if !self.config.streaming {
                 let data = data.freeze();
+                let message = if text {
+                    Message::Text(data)
+                } else {
+                    Message::Binary(data)
+                };
+                self.events.push_back(WsEvent::Message(message));
+            }
+        }
+        true
+    }
+
+    /// A piece of a compressed message's payload: inflated against the size limit, checked as
+    /// UTF-8 when text, then collected (or delivered when streaming).
+    #[cfg(feature = "deflate")]
+    fn read_compressed(
+        &mut self,
+        now: Instant,
+        text: bool,
+        piece: &[u8],
+        frame_done: bool,
+        message_done: bool,
+    ) -> bool {
+        let Some(codec) = self.deflate.as_mut() else {
+            return false;
+        };
+        let mut out = std::mem::take(&mut self.inflated);
+        let before = out.len();
+        let limit = if self.config.streaming {
+            // Per frame when streaming, like uncompressed frames.
+            before + self.config.max_payload.saturating_sub(self.frame_inflated)
+        } else {
+            self.config.max_payload
+        };
+        let mut result = codec.inflate(piece, &mut out, limit);
+        if result.is_ok() && message_done {
+            result = codec.finish_message(&mut out, limit);
+        }
+        // The inflated bytes that did come out are judged first, so a fault's verdict depends
+        // on its place in the inflated stream, not on how the input was split.
+        let fresh = out.get(before..).unwrap_or_default();
+        if text && let Err(error) = self.utf8.feed(fresh) {
+            self.fail(now, error);
+            return false;
+        }
+        match result {
+            Ok(()) => {}
+            Err(InflateError::TooBig) => {
+                self.fail(now, ProtocolError::MessageTooBig);
+                return false;
+            }
+            Err(InflateError::Invalid) => {
+                self.fail(now, ProtocolError::InvalidCompressedData);
+                return false;
+            }
+        }
+        if text
+            && message_done
+            && let Err(error) = self.utf8.finish()
+        {
+            self.fail(now, error);
+            return false;
+        }
+        self.frame_inflated += out.len() - before;
+        if self.config.streaming {
+            if out.len() > before || message_done {
+                self.events.push_back(WsEvent::Fragment {
+                    text,
+                    data: Bytes::from(out),
+                    fin: message_done,
+                });
+            }
+        } else {
+            self.inflated = out;
+        }
+        if frame_done {
+            self.recv = Recv::Header;
+        }
+        if message_done {
+            self.message = None;
+            self.inflating = false;
+            if !self.config.streaming {
+                let data = Bytes::from(std::mem::take(&mut self.inflated));
                 let message = if text {
                     Message::Text(data)
                 } else {
@@ -508,6 +674,8 @@ impl Connection {
         }
         self.recv = Recv::Discard;
         self.message = None;
+        self.inflating = false;
+        self.inflated = Vec::new();
         self.events.push_back(WsEvent::Error(error.into()));
         if !self.close_sent {
             self.send_close(Some(error.close_code()), "");
@@ -552,6 +720,11 @@ impl Connection {
 
     /// Queues one frame; a client masks it with a fresh key (spec 152).
     fn frame(&mut self, opcode: OpCode, data: Bytes, app: usize) {
+        self.frame_with(opcode, 0, data, app);
+    }
+
+    /// Queues one frame with the RSV bits `rsv` (RSV1 = 0b100).
+    fn frame_with(&mut self, opcode: OpCode, rsv: u8, data: Bytes, app: usize) {
         let mask = match self.role {
             Role::Server => None,
             Role::Client => {
@@ -562,7 +735,7 @@ impl Connection {
         };
         let header = FrameHeader {
             fin: true,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: data.len() as u64,

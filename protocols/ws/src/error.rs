@@ -26,7 +26,8 @@ pub enum ProtocolError {
     UnmaskedFrameFromClient,
     /// A masked frame from a server (RFC 6455 §5.1): 1002.
     MaskedFrameFromServer,
-    /// RSV1-3 set without an extension that defines them (§5.2): 1002.
+    /// RSV1-3 set without an extension that defines them (§5.2), or RSV1 on a continuation or
+    /// control frame under permessage-deflate (RFC 7692 §6, spec 186): 1002.
     ReservedBitsSet,
     /// A reserved opcode (§5.2): 1002.
     ReservedOpcode,
@@ -46,8 +47,12 @@ pub enum ProtocolError {
     InvalidClosePayload,
     /// A close code that may not be sent (§7.4): 1002.
     InvalidCloseCode,
-    /// A message over `max_payload` (§7.4.1): 1009.
+    /// A message over `max_payload` (§7.4.1), counted after inflating for a compressed one
+    /// (RFC 7692 §8, spec 189): 1009.
     MessageTooBig,
+    /// A compressed message that is not a valid DEFLATE stream (RFC 7692 §7.2.2): 1007, as
+    /// the `ws` package answers.
+    InvalidCompressedData,
     /// The TCP connection ended without a closing handshake (1006, never sent).
     AbnormalClosure,
 }
@@ -78,6 +83,9 @@ pub enum HandshakeError {
     AcceptMismatch,
     /// The server chose a subprotocol or extension the client did not offer (§4.1).
     UnrequestedProtocolOrExtension,
+    /// The server's permessage-deflate answer has an unknown, repeated or invalid parameter,
+    /// more than one extension, or does not honour the offer (RFC 7692 §7, spec 184).
+    InvalidExtensionResponse,
 }
 
 /// What the caller got wrong.
@@ -111,7 +119,8 @@ impl Error {
             Self::Handshake(HandshakeError::NotSwitching(_))
             | Self::Handshake(HandshakeError::InvalidUpgradeResponse)
             | Self::Handshake(HandshakeError::AcceptMismatch)
-            | Self::Handshake(HandshakeError::UnrequestedProtocolOrExtension) => None,
+            | Self::Handshake(HandshakeError::UnrequestedProtocolOrExtension)
+            | Self::Handshake(HandshakeError::InvalidExtensionResponse) => None,
             Self::Handshake(_) => Some(400),
             Self::Protocol(_) | Self::Usage(_) => None,
         }
@@ -122,7 +131,7 @@ impl ProtocolError {
     /// The close code for this fault (RFC 6455 §7.4.1).
     pub fn close_code(self) -> u16 {
         match self {
-            Self::InvalidUtf8 => 1007,
+            Self::InvalidUtf8 | Self::InvalidCompressedData => 1007,
             Self::MessageTooBig => 1009,
             Self::AbnormalClosure => 1006,
             _ => 1002,

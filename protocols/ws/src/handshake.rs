@@ -7,6 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use sansnet_http1::{ClientRequest, Request, ResponseHead, Version};
 use sha1::{Digest, Sha1};
 
+use crate::deflate::{self, Agreed, DeflateConfig};
 use crate::{Entropy, HandshakeError};
 
 /// The GUID of RFC 6455 §1.3.
@@ -27,6 +28,9 @@ pub struct Accepted {
     pub response: Bytes,
     /// The subprotocol chosen from the client's list, if any.
     pub protocol: Option<String>,
+    /// The agreed permessage-deflate parameters, if the extension was accepted; hand them to
+    /// [`Connection::with_deflate`](crate::Connection::with_deflate).
+    pub deflate: Option<Agreed>,
 }
 
 /// A handshake the server refused: the reason and the response to write before closing.
@@ -40,8 +44,19 @@ pub struct Rejected {
 
 /// The server side: checks an upgrade request (spec 142-146) and builds the 101, choosing the
 /// first of `protocols` (the server's preference order) that the client offered. Extensions
-/// offered by the client are declined (none is implemented yet).
+/// offered by the client are declined; [`accept_with`] negotiates permessage-deflate.
 pub fn accept(request: &Request, protocols: &[&str]) -> Result<Accepted, Rejected> {
+    accept_with(request, protocols, &DeflateConfig::disabled())
+}
+
+/// [`accept`], and permessage-deflate agreed to per `deflate` (RFC 7692 §5, §7.1): the first
+/// offer in the request's `Sec-WebSocket-Extensions` that the settings can honour is answered
+/// in the 101 (see [`deflate::negotiate`]); other extensions are declined.
+pub fn accept_with(
+    request: &Request,
+    protocols: &[&str],
+    deflate: &DeflateConfig,
+) -> Result<Accepted, Rejected> {
     check(request).map_err(reject)?;
     let key = request
         .headers
@@ -67,10 +82,23 @@ pub fn accept(request: &Request, protocols: &[&str]) -> Result<Accepted, Rejecte
         out.put_slice(protocol.as_bytes());
         out.put_slice(b"\r\n");
     }
+    let agreed = deflate::negotiate(
+        deflate,
+        request
+            .headers
+            .get_all("sec-websocket-extensions")
+            .map(|v| &v[..]),
+    );
+    if let Some((_, answer)) = &agreed {
+        out.put_slice(b"Sec-WebSocket-Extensions: ");
+        out.put_slice(answer.as_bytes());
+        out.put_slice(b"\r\n");
+    }
     out.put_slice(b"\r\n");
     Ok(Accepted {
         response: out.freeze(),
         protocol,
+        deflate: agreed.map(|(agreed, _)| agreed),
     })
 }
 
@@ -136,6 +164,17 @@ fn reject(error: HandshakeError) -> Rejected {
 pub struct ClientHandshake {
     key: String,
     protocols: Vec<String>,
+    deflate: DeflateConfig,
+}
+
+/// What a verified 101 agreed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The subprotocol the server chose, if any.
+    pub protocol: Option<String>,
+    /// The agreed permessage-deflate parameters, if the server accepted the offer; hand them to
+    /// [`Connection::with_deflate`](crate::Connection::with_deflate).
+    pub deflate: Option<Agreed>,
 }
 
 impl ClientHandshake {
@@ -146,7 +185,14 @@ impl ClientHandshake {
         Self {
             key: STANDARD.encode(nonce),
             protocols: protocols.iter().map(|p| (*p).to_string()).collect(),
+            deflate: DeflateConfig::disabled(),
         }
+    }
+
+    /// Offers permessage-deflate per `deflate` (RFC 7692 §5; nothing when it is disabled).
+    pub fn with_deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = deflate;
+        self
     }
 
     /// The `Sec-WebSocket-Key` sent.
@@ -165,11 +211,20 @@ impl ClientHandshake {
         if !self.protocols.is_empty() {
             request = request.header("Sec-WebSocket-Protocol", self.protocols.join(", "));
         }
+        if let Some(offer) = deflate::offer(&self.deflate) {
+            request = request.header("Sec-WebSocket-Extensions", offer);
+        }
         request
     }
 
     /// Checks the server's answer (spec 148-150); returns the chosen subprotocol.
     pub fn verify(&self, response: &ResponseHead) -> Result<Option<String>, HandshakeError> {
+        self.open(response).map(|opened| opened.protocol)
+    }
+
+    /// Checks the server's answer (spec 148-150, and the extension's answer: spec 184); returns
+    /// the chosen subprotocol and the agreed permessage-deflate parameters.
+    pub fn open(&self, response: &ResponseHead) -> Result<Opened, HandshakeError> {
         if response.status != 101 {
             return Err(HandshakeError::NotSwitching(response.status));
         }
@@ -191,9 +246,13 @@ impl ClientHandshake {
         if accept != Some(accept_key(self.key.as_bytes()).as_bytes()) {
             return Err(HandshakeError::AcceptMismatch);
         }
-        if response.headers.contains("sec-websocket-extensions") {
-            return Err(HandshakeError::UnrequestedProtocolOrExtension);
-        }
+        let deflate = deflate::accept_answer(
+            &self.deflate,
+            response
+                .headers
+                .get_all("sec-websocket-extensions")
+                .map(|v| &v[..]),
+        )?;
         let protocol = match response.headers.get("sec-websocket-protocol") {
             None => None,
             Some(value) => {
@@ -204,7 +263,7 @@ impl ClientHandshake {
                 Some(chosen)
             }
         };
-        Ok(protocol)
+        Ok(Opened { protocol, deflate })
     }
 }
 

@@ -78,7 +78,23 @@
 //! | `ws.send`, `ws.ping`, `ws.pong`, `ws.close`, `ws.terminate` | [`Connection::send`], [`Connection::ping`], [`Connection::pong`], [`Connection::close`], [`Connection::terminate`] | |
 //! | `maxPayload` | [`Config::max_payload`] | 100 MiB |
 //! | `autoPong` | [`Config::auto_pong`] | true |
+//! | `perMessageDeflate` | [`Config::deflate`] ([`DeflateConfig`]) | on (feature `deflate`) |
+//! | `perMessageDeflate.threshold` | [`DeflateConfig::threshold`] | 1024 |
 //! | `readyState`, `bufferedAmount` | [`Connection::ready_state`], [`Connection::buffered_amount`] | |
+//!
+//! # permessage-deflate (RFC 7692)
+//!
+//! With the `deflate` feature (on by default) a server agrees to the first acceptable offer
+//! ([`handshake::accept_with`], [`deflate::negotiate`]) and a client offers it and checks the
+//! answer ([`handshake::ClientHandshake::with_deflate`], [`handshake::ClientHandshake::open`]);
+//! the agreed parameters go to [`Connection::with_deflate`]. Messages of at least
+//! [`DeflateConfig::threshold`] bytes are sent as one frame with RSV1, deflated with a sync
+//! flush and its `00 00 FF FF` tail removed; compressed messages are inflated as their frames
+//! arrive, the tail restored, context kept or reset as agreed; control frames are never
+//! compressed. The codec is `flate2` on its pure-Rust `zlib-rs` backend: zlib's own API (so the
+//! window size of `*_max_window_bits` is honoured, which miniz_oxide cannot do for
+//! compression) with no C compiler needed. An agreed 8-bit window is kept by sending stored
+//! blocks (see [`deflate`]).
 //!
 //! # Errors
 //!
@@ -88,8 +104,9 @@
 //!
 //! # Limits
 //!
-//! A message is bounded by `max_payload` (1009 beyond); control frames by 125 bytes; a frame
-//! header by 14 bytes. Whole messages are held until complete (or streamed with
+//! A message is bounded by `max_payload` (1009 beyond), a compressed one by its inflated size,
+//! checked while inflating (at most `max_payload + 1` bytes are ever inflated: zip bombs fail
+//! early); control frames by 125 bytes; a frame header by 14 bytes. Whole messages are held until complete (or streamed with
 //! `Config::streaming`).
 //!
 //! # Panics
@@ -99,8 +116,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod close;
+#[cfg(feature = "deflate")]
+mod codec;
 mod config;
 mod connection;
+pub mod deflate;
 mod error;
 mod event;
 mod frame;
@@ -110,5 +130,6 @@ mod utf8;
 
 pub use config::Config;
 pub use connection::{Connection, Entropy};
+pub use deflate::DeflateConfig;
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
 pub use event::{Action, Message, ReadyState, Role, WsEvent};

@@ -303,3 +303,207 @@ proptest! {
         prop_assert_eq!(run(role, &stream, &cuts), (events, wire));
     }
 }
+
+/// permessage-deflate (RFC 7692): round trips of random messages through our sender and
+/// receiver, and chunking invariance of compressed, fragmented input made by an independent
+/// encoder (flate2), with and without context takeover (spec 186-189).
+#[cfg(feature = "deflate")]
+mod deflate {
+    use flate2::{Compress, Compression, FlushCompress};
+    use sansnet_ws::deflate::Agreed;
+
+    use super::*;
+
+    fn agreed(nct: bool, bits: u8, threshold: usize) -> Agreed {
+        Agreed {
+            server_no_context_takeover: nct,
+            client_no_context_takeover: nct,
+            server_max_window_bits: bits,
+            client_max_window_bits: bits,
+            threshold,
+            level: 6,
+        }
+    }
+
+    fn machine(role: Role, config: Config, a: Agreed) -> Connection {
+        Connection::new(role, config, entropy()).with_deflate(Some(a))
+    }
+
+    /// Raw DEFLATE, sync flush, tail removed (RFC 7692 §7.2.1).
+    fn deflate(c: &mut Compress, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 64);
+        let mut input = data;
+        loop {
+            if out.capacity() - out.len() < 64 {
+                out.reserve(4096);
+            }
+            let before = c.total_in();
+            c.compress_vec(input, &mut out, FlushCompress::Sync)
+                .unwrap();
+            input = &input[(c.total_in() - before) as usize..];
+            if input.is_empty() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        out.truncate(out.len() - 4);
+        out
+    }
+
+    /// Compressible data: runs and repeats of a small alphabet, or raw bytes.
+    fn message_data() -> impl Strategy<Value = (bool, Vec<u8>)> {
+        prop_oneof![
+            ("[a-d ]{0,40}", 1usize..80).prop_map(|(s, n)| (true, s.repeat(n).into_bytes())),
+            "\\PC{0,200}".prop_map(|s| (true, s.into_bytes())),
+            prop::collection::vec(any::<u8>(), 0..2000).prop_map(|b| (false, b)),
+        ]
+    }
+
+    fn feed_cut(conn: &mut Connection, stream: &[u8], cuts: &[usize]) -> Vec<WsEvent> {
+        let now = Instant::now();
+        let mut buf = BytesMut::new();
+        let mut events = Vec::new();
+        let mut start = 0;
+        for end in cuts.iter().copied().chain(std::iter::once(stream.len())) {
+            buf.extend_from_slice(&stream[start..end]);
+            start = end;
+            conn.handle_input(now, &mut buf);
+            while conn.pop_transmit(now).is_some() {}
+            events.extend(std::iter::from_fn(|| conn.poll_event()));
+        }
+        conn.handle_eof(now);
+        events.extend(std::iter::from_fn(|| conn.poll_event()));
+        events.retain(|e| *e != WsEvent::Drain);
+        events
+    }
+
+    fn as_message(text: bool, data: Vec<u8>) -> Message {
+        if text {
+            Message::Text(Bytes::from(data))
+        } else {
+            Message::Binary(Bytes::from(data))
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Spec 186-188: what our sender compresses (RSV1 on messages at or above the
+        /// threshold, none below), our receiver inflates back, both ways, for every window
+        /// size and both context rules, whole and at random cuts.
+        #[test]
+        fn prop_deflate_round_trip(
+            messages in prop::collection::vec(message_data(), 1..6),
+            nct in any::<bool>(),
+            bits in 8u8..=15,
+            threshold in 0usize..1500,
+            raw_cuts in prop::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let now = Instant::now();
+            let a = agreed(nct, bits, threshold);
+            for (from, to) in [(Role::Client, Role::Server), (Role::Server, Role::Client)] {
+                let mut sender = machine(from, Config::default(), a);
+                let mut stream = Vec::new();
+                let mut want = Vec::new();
+                for (text, data) in &messages {
+                    let message = as_message(*text, data.clone());
+                    let _ = sender.send(now, message.clone()).unwrap();
+                    let bytes = drain_wire(&mut sender, now);
+                    prop_assert_eq!(bytes[0] & 0x40 != 0, data.len() >= threshold);
+                    stream.extend(bytes);
+                    want.push(WsEvent::Message(message));
+                }
+                want.push(WsEvent::Close { code: 1006, reason: String::new(), was_clean: false });
+                let mut receiver = machine(to, Config::default(), a);
+                prop_assert_eq!(&feed_cut(&mut receiver, &stream, &[]), &want);
+                let cuts = cuts_for(stream.len(), &raw_cuts);
+                let mut receiver = machine(to, Config::default(), a);
+                prop_assert_eq!(&feed_cut(&mut receiver, &stream, &cuts), &want);
+            }
+        }
+
+        /// Spec 166, 186-188: compressed messages from an independent encoder, fragmented
+        /// across frames (RSV1 on the first only) with Pings between fragments, mixed with
+        /// uncompressed ones, give the same events whole, byte at a time and at random cuts.
+        #[test]
+        fn prop_deflate_chunking_invariance(
+            messages in prop::collection::vec(
+                (message_data(), any::<bool>(), 1usize..5, any::<bool>()),
+                1..5,
+            ),
+            nct in any::<bool>(),
+            raw_cuts in prop::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let a = agreed(nct, 15, 0);
+            let mut c = Compress::new(Compression::default(), false);
+            let mut stream = Vec::new();
+            let mut want = Vec::new();
+            for ((text, data), compress, fragments, ping_inside) in &messages {
+                let payload = if *compress {
+                    let z = deflate(&mut c, data);
+                    if nct {
+                        c.reset();
+                    }
+                    z
+                } else {
+                    data.clone()
+                };
+                let n = (*fragments).min(payload.len().max(1));
+                let size = payload.len().div_ceil(n).max(1);
+                let pieces: Vec<&[u8]> = if payload.is_empty() {
+                    vec![&[][..]]
+                } else {
+                    payload.chunks(size).collect()
+                };
+                for (i, piece) in pieces.iter().enumerate() {
+                    let op = match (i, text) {
+                        (0, true) => 0x1,
+                        (0, false) => 0x2,
+                        _ => 0x0,
+                    };
+                    let rsv1 = if i == 0 && *compress { 0x40 } else { 0 };
+                    let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+                    stream.extend(frame(fin | rsv1 | op, None, piece));
+                    if i == 0 && *ping_inside && pieces.len() > 1 {
+                        stream.extend(frame(0x89, None, b"in"));
+                        want.push(WsEvent::Ping(Bytes::from_static(b"in")));
+                    }
+                }
+                want.push(WsEvent::Message(as_message(*text, data.clone())));
+            }
+            want.push(WsEvent::Close { code: 1006, reason: String::new(), was_clean: false });
+            let mut whole = machine(Role::Client, Config::default(), a);
+            prop_assert_eq!(&feed_cut(&mut whole, &stream, &[]), &want);
+            let mut bytewise = machine(Role::Client, Config::default(), a);
+            let byte_cuts: Vec<usize> = (1..stream.len()).collect();
+            prop_assert_eq!(&feed_cut(&mut bytewise, &stream, &byte_cuts), &want);
+            let mut cut = machine(Role::Client, Config::default(), a);
+            let cuts = cuts_for(stream.len(), &raw_cuts);
+            prop_assert_eq!(&feed_cut(&mut cut, &stream, &cuts), &want);
+        }
+
+        /// Spec 178, 189: arbitrary frames with RSV1 and random payloads into a machine with
+        /// permessage-deflate and a small limit never panic; `Close` comes once and last, and
+        /// the events do not depend on chunking.
+        #[test]
+        fn prop_deflate_random_input(
+            heads in prop::collection::vec(
+                (any::<u8>(), prop::collection::vec(any::<u8>(), 0..200)),
+                0..6,
+            ),
+            raw_cuts in prop::collection::vec(any::<usize>(), 0..10),
+            limit in 0usize..3000,
+        ) {
+            let config = Config { max_payload: limit, ..Config::default() };
+            let mut stream = Vec::new();
+            for (b0, payload) in &heads {
+                stream.extend(frame(*b0, None, payload));
+            }
+            let mut whole = machine(Role::Client, config.clone(), agreed(false, 15, 0));
+            let events = feed_cut(&mut whole, &stream, &[]);
+            assert_close_once_last(&events)?;
+            let mut cut = machine(Role::Client, config, agreed(false, 15, 0));
+            let cuts = cuts_for(stream.len(), &raw_cuts);
+            prop_assert_eq!(feed_cut(&mut cut, &stream, &cuts), events);
+        }
+    }
+}
