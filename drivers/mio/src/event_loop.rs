@@ -1196,7 +1196,12 @@ impl EventLoop {
             let current = client.current;
             let reusable = client.conn.as_ref().is_some_and(|c| c.is_reusable());
             match note {
-                Note::Connected => self.agent.handle_connected(now, connection),
+                Note::Connected => {
+                    // The request is assigned now, before whatever the same read brought
+                    // (a TLS handshake failure must reach it as its error).
+                    self.agent.handle_connected(now, connection);
+                    self.agent_actions(now);
+                }
                 Note::ConnectFailed(kind) => {
                     self.pooled.remove(&connection);
                     self.agent.handle_connect_failed(now, connection, kind);
