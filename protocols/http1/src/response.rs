@@ -106,15 +106,55 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// Starts a head: the status line (always `HTTP/1.1`, as Node answers) and `headers`.
 pub(crate) fn start_head(status: u16, reason: Option<&[u8]>, headers: &Headers) -> BytesMut {
     let mut out = BytesMut::with_capacity(256);
+    put_head_start(&mut out, status, reason, headers);
+    out
+}
+
+/// Appends the status line (always `HTTP/1.1`, as Node answers) and `headers` to `out`.
+pub(crate) fn put_head_start(
+    out: &mut BytesMut,
+    status: u16,
+    reason: Option<&[u8]>,
+    headers: &Headers,
+) {
     out.put_slice(b"HTTP/1.1 ");
-    out.put_slice(status.to_string().as_bytes());
+    put_decimal(out, u64::from(status));
     out.put_u8(b' ');
     out.put_slice(reason.unwrap_or_else(|| reason_phrase(status).as_bytes()));
     out.put_slice(b"\r\n");
     for (name, value) in headers.iter() {
-        put_header(&mut out, name, value);
+        put_header(out, name, value);
     }
-    out
+}
+
+/// Appends `n` in decimal, without allocating.
+pub(crate) fn put_decimal(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[start..]);
+}
+
+/// Appends `n` in lowercase hexadecimal, without allocating (a chunk-size line).
+pub(crate) fn put_hex(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 16];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[start..]);
 }
 
 /// Appends `name: value\r\n`.
@@ -166,5 +206,18 @@ mod tests {
             Err(UsageError::InvalidHeader)
         );
         assert_eq!(Response::new(200).header("X-Ok", "v").validate(), Ok(()));
+    }
+
+    /// Numbers on the wire match Rust's own formatting at the edges.
+    #[test]
+    fn decimal_and_hex_match_format() {
+        for n in [0, 1, 9, 10, 15, 16, 99, 100, 255, 65_535, 1 << 20, u64::MAX] {
+            let mut out = BytesMut::new();
+            put_decimal(&mut out, n);
+            assert_eq!(&out[..], n.to_string().as_bytes());
+            let mut out = BytesMut::new();
+            put_hex(&mut out, n);
+            assert_eq!(&out[..], format!("{n:x}").as_bytes());
+        }
     }
 }

@@ -2,14 +2,17 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::ops::Range;
 use std::time::{Instant, SystemTime};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
-use crate::framing::{self, Expect, Framing};
+use crate::framing::{self, ConnectionOptions, Expect, Framing};
 use crate::head::{ends_in_chunked, head_verdict};
-use crate::response::{client_error_reply, put_header, start_head};
+use crate::response::{
+    client_error_reply, put_decimal, put_head_start, put_header, put_hex, start_head,
+};
 use crate::transmit::Transmit;
 use crate::{
     Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
@@ -17,7 +20,11 @@ use crate::{
 };
 
 /// Header slots tried first; a head with more fields is parsed again with room for all.
-const FAST_HEADERS: usize = 64;
+const FAST_HEADERS: usize = 32;
+
+/// Room reserved in the head arena before a response head is written into it: one common
+/// head fits, and the arena's buffer is reused once the heads written into it have left.
+const HEAD_ROOM: usize = 512;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -56,6 +63,11 @@ pub struct ServerConnection {
     /// The server is closing: no new request after the ones received.
     server_closing: bool,
     date: Option<(u64, Bytes)>,
+    /// The `Keep-Alive` value the responses carry (from the config, so built once).
+    keep_alive_value: Option<Bytes>,
+    /// Where response heads and chunk-size lines are written before they are split off as
+    /// `Bytes`: the buffer is reused once they are written, so answering allocates nothing.
+    arena: BytesMut,
     headers_deadline: Option<Instant>,
     request_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
@@ -108,6 +120,11 @@ struct Slot {
 }
 
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a boxed `Response` would allocate per response; its headers are inline so that \
+              answering allocates nothing"
+)]
 enum SlotState {
     /// The application owes a response.
     Waiting,
@@ -135,6 +152,13 @@ impl ServerConnection {
     /// A connection accepted at `now`; the head timeout starts now.
     pub fn new(now: Instant, config: ServerConfig) -> Self {
         let headers_deadline = config.headers_timeout.map(|t| now + t);
+        let keep_alive_value = config.keep_alive_timeout.map(|timeout| {
+            let mut value = format!("timeout={}", timeout.as_secs());
+            if let Some(max) = config.max_requests_per_socket {
+                value.push_str(&format!(", max={max}"));
+            }
+            Bytes::from(value)
+        });
         Self {
             config,
             recv: Recv::Head,
@@ -150,6 +174,8 @@ impl ServerConnection {
             closed: false,
             server_closing: false,
             date: None,
+            keep_alive_value,
+            arena: BytesMut::new(),
             headers_deadline,
             request_deadline: None,
             idle_deadline: None,
@@ -283,13 +309,16 @@ impl ServerConnection {
         if response.status == 100 {
             self.slots[index].awaiting_continue = false;
         }
-        let mut head = start_head(
+        self.arena.reserve(HEAD_ROOM);
+        put_head_start(
+            &mut self.arena,
             response.status,
             response.reason.as_deref(),
             &response.headers,
         );
-        head.put_slice(b"\r\n");
-        self.emit(index, head.freeze());
+        self.arena.put_slice(b"\r\n");
+        let head = self.arena.split().freeze();
+        self.emit(index, head);
         Ok(())
     }
 
@@ -316,7 +345,7 @@ impl ServerConnection {
     /// `res.end([data])`: sends the head if pending (with `Content-Length` of `data` when
     /// nothing was written before, spec 99), `data`, and the end of the body.
     pub fn end(&mut self, now: Instant, id: RequestId, data: Option<Bytes>) -> Result<(), Error> {
-        self.end_with_trailers(now, id, data, Headers::new())
+        self.finish_response(now, id, data, None)
     }
 
     /// `res.addTrailers(trailers); res.end([data])`: trailers need a chunked response
@@ -327,6 +356,17 @@ impl ServerConnection {
         id: RequestId,
         data: Option<Bytes>,
         trailers: Headers,
+    ) -> Result<(), Error> {
+        self.finish_response(now, id, data, Some(&trailers))
+    }
+
+    /// `end` with or without trailers.
+    fn finish_response(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        data: Option<Bytes>,
+        trailers: Option<&Headers>,
     ) -> Result<(), Error> {
         let index = self.slot_index(id)?;
         let length = data.as_ref().map_or(0, Bytes::len);
@@ -340,7 +380,7 @@ impl ServerConnection {
             SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
             SlotState::Waiting => false,
         };
-        if !trailers.is_empty() && !will_chunk {
+        if trailers.is_some_and(|t| !t.is_empty()) && !will_chunk {
             return Err(UsageError::TrailersNotAllowed.into());
         }
         if matches!(self.slots[index].state, SlotState::Waiting) {
@@ -360,12 +400,14 @@ impl ServerConnection {
         };
         match framing {
             OutFraming::Chunked => {
-                let mut tail = BytesMut::from(&b"0\r\n"[..]);
-                for (name, value) in trailers.iter() {
-                    put_header(&mut tail, name, value);
+                self.arena.reserve(HEAD_ROOM);
+                self.arena.put_slice(b"0\r\n");
+                for (name, value) in trailers.iter().flat_map(|t| t.iter()) {
+                    put_header(&mut self.arena, name, value);
                 }
-                tail.put_slice(b"\r\n");
-                self.emit(index, tail.freeze());
+                self.arena.put_slice(b"\r\n");
+                let tail = self.arena.split().freeze();
+                self.emit(index, tail);
             }
             OutFraming::Length(owed) if owed > 0 => {
                 // Fewer bytes than promised: the peer would wait for the rest forever, so the
@@ -521,7 +563,7 @@ impl ServerConnection {
         if self.headers_deadline.is_none() && self.requests_seen > 0 {
             self.headers_deadline = self.config.headers_timeout.map(|t| now + t);
         }
-        let parsed = match parse_head(buf, self.config.max_header_size) {
+        let parsed = match parse_head(buf, &self.config) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return false,
             Err(error) => {
@@ -531,11 +573,13 @@ impl ServerConnection {
         };
         self.partial_head = false;
         let start = self.position;
-        let head_len = parsed.head_len;
-        let head = buf.split_to(head_len).freeze();
-        self.position += head_len as u64;
-        match self.accept_head(now, &head, parsed, start, buf) {
-            Ok(()) => true,
+        let head = buf.split_to(parsed.head_len).freeze();
+        self.position += parsed.head_len as u64;
+        match parsed.checks {
+            Ok(checks) => {
+                self.accept_head(now, &head, &parsed, checks, start, buf);
+                true
+            }
             Err(error) => {
                 self.fail(error);
                 false
@@ -543,45 +587,28 @@ impl ServerConnection {
         }
     }
 
-    /// Checks a parsed head and turns it into events and a receiving state.
+    /// Turns a head that passed the checks into events and a receiving state.
     fn accept_head(
         &mut self,
         now: Instant,
         head: &Bytes,
-        parsed: ParsedHead,
+        parsed: &ParsedHead,
+        checks: HeadChecks,
         start: u64,
         buf: &mut BytesMut,
-    ) -> Result<(), ProtocolError> {
-        let raw = parsed.raw_headers(head);
-        let is_connect = &head[parsed.method.clone()] == b"CONNECT";
-        // A CONNECT has no body whatever its headers say: what follows is the tunnel
-        // (RFC 9112 §6.3 item 2).
-        let framing = if is_connect {
-            Framing::None
-        } else {
-            framing::request_framing(parsed.version_minor, &raw)?
-        };
+    ) {
+        let HeadChecks {
+            is_connect,
+            framing,
+            options,
+            expect,
+            is_upgrade,
+        } = checks;
         let version = if parsed.version_minor == 0 {
             Version::Http10
         } else {
             Version::Http11
         };
-        if self.config.require_host_header && version == Version::Http11 {
-            framing::check_host(&raw)?;
-        }
-        let options = framing::connection_options(&raw);
-        let expect = if version == Version::Http11 {
-            framing::expect(&raw)
-        } else {
-            Expect::None
-        };
-        let is_upgrade = framing::is_upgrade(parsed.version_minor, &raw, options);
-        // Header lines past `maxHeadersCount` are dropped silently (spec 57).
-        let headers: Headers = raw
-            .iter()
-            .take(self.config.max_headers_count)
-            .map(|h| (head.slice_ref(h.name.as_bytes()), head.slice_ref(h.value)))
-            .collect();
         let id = RequestId(self.next_id);
         self.next_id += 1;
         self.requests_seen = self.requests_seen.saturating_add(1);
@@ -596,17 +623,18 @@ impl ServerConnection {
         let hands_over = (is_connect && self.config.connect) || (is_upgrade && self.config.upgrade);
         // A connection handed over is no longer HTTP: it does not persist as HTTP.
         let keep_alive = framing::keep_alive(parsed.version_minor, options) && !hands_over;
+        let body_framing = match framing {
+            Framing::None => BodyFraming::None,
+            Framing::ContentLength(n) => BodyFraming::ContentLength(n),
+            Framing::Chunked => BodyFraming::Chunked,
+        };
         let request = Request {
             id,
             method: head.slice(parsed.method.clone()),
             target: head.slice(parsed.target.clone()),
             version,
-            headers,
-            framing: match framing {
-                Framing::None => BodyFraming::None,
-                Framing::ContentLength(n) => BodyFraming::ContentLength(n),
-                Framing::Chunked => BodyFraming::Chunked,
-            },
+            headers: parsed.fields.to_headers(head),
+            framing: body_framing,
             keep_alive: keep_alive && !at_limit,
             expect_continue: expect == Expect::Continue,
             start,
@@ -628,7 +656,7 @@ impl ServerConnection {
                 self.slots.clear();
                 self.close(Action::Destroy);
             }
-            return Ok(());
+            return;
         }
         let upgrade = self.config.upgrade && is_upgrade;
         let mut discard = false;
@@ -643,35 +671,35 @@ impl ServerConnection {
             announce_close: at_limit,
             awaiting_continue: false,
         };
+        let mut upgrade_request = None;
         if upgrade {
             // The body of an upgrade request is read and delivered (`Data`, `End`) before the
             // hand-over (spec 95); the head itself comes with `Upgrade`, not `Request`.
             slot.state = SlotState::Finished;
             slot.close_after = false;
+            upgrade_request = Some(Box::new(request));
         } else if over_limit {
             // spec 77: `dropRequest`, 503, no `request`.
             discard = true;
             slot.state = SlotState::Finished;
             slot.close_after = true;
             slot.held.push_back(closing_reply(503));
-            self.events
-                .push_back(ServerEvent::DropRequest(request.clone()));
+            self.events.push_back(ServerEvent::DropRequest(request));
         } else if expect == Expect::Other {
             // spec 89: no `checkExpectation` listener, so 417 and the body is dropped.
             discard = true;
             slot.state = SlotState::Finished;
             slot.held.push_back(finished_reply(417, keep_alive));
-        } else if expect == Expect::Continue && !self.config.check_continue {
-            // spec 87: 100 at once, then `request`.
-            slot.held.push_back(Bytes::from_static(CONTINUE));
-        }
-        let upgrade_request = upgrade.then(|| Box::new(request.clone()));
-        if !upgrade && !discard {
+        } else {
+            if expect == Expect::Continue && !self.config.check_continue {
+                // spec 87: 100 at once, then `request`.
+                slot.held.push_back(Bytes::from_static(CONTINUE));
+            }
             let event = if expect == Expect::Continue && self.config.check_continue {
                 slot.awaiting_continue = true;
-                ServerEvent::CheckContinue(request.clone())
+                ServerEvent::CheckContinue(request)
             } else {
-                ServerEvent::Request(request.clone())
+                ServerEvent::Request(request)
             };
             self.events.push_back(event);
         }
@@ -683,16 +711,12 @@ impl ServerConnection {
         if closes_now {
             self.request_deadline = None;
             self.recv = Recv::Done;
-            return Ok(());
+            return;
         }
-        self.recv = match request.framing {
-            BodyFraming::None => {
+        self.recv = match body_framing {
+            BodyFraming::None | BodyFraming::ContentLength(0) => {
                 self.finish_request(id, Headers::new(), upgrade_request, buf, discard);
-                return Ok(());
-            }
-            BodyFraming::ContentLength(0) => {
-                self.finish_request(id, Headers::new(), upgrade_request, buf, discard);
-                return Ok(());
+                return;
             }
             BodyFraming::ContentLength(n) => Recv::Fixed {
                 id,
@@ -710,7 +734,6 @@ impl ServerConnection {
                 upgrade: upgrade_request,
             },
         };
-        Ok(())
     }
 
     fn read_fixed(&mut self, buf: &mut BytesMut) -> bool {
@@ -937,22 +960,39 @@ impl ServerConnection {
             headers.remove("content-length");
             headers.remove("transfer-encoding");
         }
-        let user_length = headers
-            .get("content-length")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let user_chunked = headers
-            .get("transfer-encoding")
-            .is_some_and(|te| ends_in_chunked(te));
+        // One pass over the application's headers for the ones the machine acts on.
+        let mut user_length = None;
+        let mut user_chunked = None;
+        let mut has_date = false;
+        let mut has_connection = false;
+        for (name, value) in headers.iter() {
+            if name.eq_ignore_ascii_case(b"content-length") {
+                user_length = user_length.or_else(|| {
+                    Some(
+                        std::str::from_utf8(value)
+                            .ok()
+                            .and_then(|v| v.trim().parse::<u64>().ok()),
+                    )
+                });
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                user_chunked = user_chunked.or_else(|| Some(ends_in_chunked(value)));
+            } else if name.eq_ignore_ascii_case(b"date") {
+                has_date = true;
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                has_connection = true;
+                if value
+                    .split(|&b| b == b',')
+                    .any(|t| crate::headers::trim_ows(t).eq_ignore_ascii_case(b"close"))
+                {
+                    slot.close_after = true;
+                }
+            }
+        }
+        let user_length = user_length.flatten();
+        let user_chunked = user_chunked.unwrap_or(false);
         if status == 304 && user_chunked {
             // spec 104: a forced chunked on 304 is dropped and the connection closes.
             headers.remove("transfer-encoding");
-            slot.close_after = true;
-        }
-        if headers.get_all("connection").any(|v| {
-            v.split(|&b| b == b',')
-                .any(|t| crate::headers::trim_ows(t).eq_ignore_ascii_case(b"close"))
-        }) {
             slot.close_after = true;
         }
         let mut framing = if no_body {
@@ -972,45 +1012,46 @@ impl ServerConnection {
         if status == 101 {
             framing = OutFraming::Empty;
         }
-        let mut head = start_head(status, response.reason.as_deref(), &headers);
+        let head = &mut self.arena;
+        head.reserve(HEAD_ROOM);
+        put_head_start(head, status, response.reason.as_deref(), &headers);
         if self.config.send_date
-            && !headers.contains("date")
+            && !has_date
             && let Some((_, date)) = &self.date
         {
-            put_header(&mut head, b"Date", date);
+            put_header(head, b"Date", date);
         }
         if slot.awaiting_continue && status >= 200 {
             slot.close_after = true;
         }
-        if !headers.contains("connection") {
+        if !has_connection {
             if slot.announce_close && !slot.close_after {
-                put_header(&mut head, b"Connection", b"close");
+                put_header(head, b"Connection", b"close");
             } else if slot.keep_alive && !slot.close_after && !self.server_closing {
-                put_header(&mut head, b"Connection", b"keep-alive");
-                if let Some(timeout) = self.config.keep_alive_timeout {
-                    let mut value = format!("timeout={}", timeout.as_secs());
-                    if let Some(max) = self.config.max_requests_per_socket {
-                        value.push_str(&format!(", max={max}"));
-                    }
-                    put_header(&mut head, b"Keep-Alive", value.as_bytes());
+                put_header(head, b"Connection", b"keep-alive");
+                if let Some(value) = &self.keep_alive_value {
+                    put_header(head, b"Keep-Alive", value);
                 }
             } else {
                 slot.close_after = true;
-                put_header(&mut head, b"Connection", b"close");
+                put_header(head, b"Connection", b"close");
             }
         }
         match framing {
             OutFraming::Length(n) if user_length.is_none() && status != 304 => {
-                put_header(&mut head, b"Content-Length", n.to_string().as_bytes());
+                head.put_slice(b"Content-Length: ");
+                put_decimal(head, n);
+                head.put_slice(b"\r\n");
             }
             OutFraming::Chunked if !user_chunked => {
-                put_header(&mut head, b"Transfer-Encoding", b"chunked");
+                put_header(head, b"Transfer-Encoding", b"chunked");
             }
             _ => {}
         }
         head.put_slice(b"\r\n");
         slot.state = SlotState::Body(framing);
-        self.emit(index, head.freeze());
+        let head = head.split().freeze();
+        self.emit(index, head);
         Ok(())
     }
 
@@ -1036,7 +1077,11 @@ impl ServerConnection {
                 self.emit(index, data);
             }
             OutFraming::Chunked => {
-                self.emit(index, Bytes::from(format!("{:x}\r\n", data.len())));
+                self.arena.reserve(HEAD_ROOM);
+                put_hex(&mut self.arena, data.len() as u64);
+                self.arena.put_slice(b"\r\n");
+                let size_line = self.arena.split().freeze();
+                self.emit(index, size_line);
                 self.emit(index, data);
                 self.emit(index, Bytes::from_static(b"\r\n"));
             }
@@ -1132,44 +1177,91 @@ fn finished_reply(status: u16, keep_alive: bool) -> Bytes {
     head.freeze()
 }
 
-/// A head that parsed: byte ranges into it, so nothing is copied.
+/// A head that parsed: byte offsets into it (nothing is copied), and the verdicts of the
+/// header checks, made while the fields were borrowed from the read buffer.
 #[derive(Debug)]
 struct ParsedHead {
     head_len: usize,
-    method: std::ops::Range<usize>,
-    target: std::ops::Range<usize>,
+    method: Range<usize>,
+    target: Range<usize>,
     version_minor: u8,
-    /// (name range, value range) of each field.
-    fields: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// The first `maxHeadersCount` fields.
+    fields: FieldOffsets,
+    checks: Result<HeadChecks, ProtocolError>,
 }
 
-impl ParsedHead {
-    /// The fields as `httparse::Header`s borrowing `head`, for the framing checks.
-    fn raw_headers<'h>(&self, head: &'h Bytes) -> Vec<httparse::Header<'h>> {
-        self.fields
-            .iter()
-            .map(|(name, value)| httparse::Header {
-                name: std::str::from_utf8(&head[name.clone()]).unwrap_or(""),
-                value: &head[value.clone()],
-            })
-            .collect()
+/// What the header checks found in a head that passed them.
+#[derive(Debug, Clone, Copy)]
+struct HeadChecks {
+    is_connect: bool,
+    framing: Framing,
+    options: ConnectionOptions,
+    expect: Expect,
+    is_upgrade: bool,
+}
+
+/// `[name start, name end, value start, value end]` of each field in the head: on the stack
+/// for up to `FAST_HEADERS` fields, so that a common head is taken apart without allocating.
+#[derive(Debug)]
+struct FieldOffsets {
+    /// INVARIANT: `stack[..stack_len]` are filled; `heap` is empty unless `stack` is full.
+    stack: [[usize; 4]; FAST_HEADERS],
+    stack_len: usize,
+    heap: Vec<[usize; 4]>,
+}
+
+impl FieldOffsets {
+    fn new() -> Self {
+        Self {
+            stack: [[0; 4]; FAST_HEADERS],
+            stack_len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, field: [usize; 4]) {
+        match self.stack.get_mut(self.stack_len) {
+            Some(slot) => {
+                *slot = field;
+                self.stack_len += 1;
+            }
+            None => self.heap.push(field),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[usize; 4]> {
+        self.stack[..self.stack_len].iter().chain(&self.heap)
+    }
+
+    /// The fields as `Headers` sharing `head`'s bytes.
+    fn to_headers(&self, head: &Bytes) -> Headers {
+        let mut headers = Headers::new();
+        for &[name_start, name_end, value_start, value_end] in self.iter() {
+            if name_start <= name_end && value_start <= value_end && value_end <= head.len() {
+                headers.append(
+                    head.slice(name_start..name_end),
+                    head.slice(value_start..value_end),
+                );
+            }
+        }
+        headers
     }
 }
 
 /// Parses a request head at the front of `buf`: `Ok(None)` if incomplete.
-fn parse_head(buf: &[u8], max_size: usize) -> Result<Option<ParsedHead>, ProtocolError> {
+fn parse_head(buf: &[u8], config: &ServerConfig) -> Result<Option<ParsedHead>, ProtocolError> {
+    let max_size = config.max_header_size;
     let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
     let mut request = httparse::Request::new(&mut fast);
-    let status = match request.parse(buf) {
+    match request.parse(buf) {
         Err(httparse::Error::TooManyHeaders) => {
             let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
             let mut request = httparse::Request::new(&mut room);
             let status = request.parse(buf);
-            return finish_parse(buf, max_size, status, &request);
+            finish_parse(buf, config, status, &request)
         }
-        other => other,
-    };
-    finish_parse(buf, max_size, status, &request)
+        status => finish_parse(buf, config, status, &request),
+    }
 }
 
 /// Whether the request parser fails on `prefix` (with room for every header).
@@ -1186,17 +1278,19 @@ fn request_fails(prefix: &[u8], max_size: usize) -> bool {
 
 fn finish_parse(
     buf: &[u8],
-    max_size: usize,
+    config: &ServerConfig,
     status: Result<httparse::Status<usize>, httparse::Error>,
     request: &httparse::Request<'_, '_>,
 ) -> Result<Option<ParsedHead>, ProtocolError> {
+    let max_size = config.max_header_size;
     let Some(head_len) = head_verdict(buf, max_size, status, |p| request_fails(p, max_size))?
     else {
         return Ok(None);
     };
 
+    let offset = |part: &[u8]| part.as_ptr() as usize - buf.as_ptr() as usize;
     let range = |part: &[u8]| {
-        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+        let start = offset(part);
         start..start + part.len()
     };
     let (Some(method), Some(target), Some(version)) =
@@ -1207,18 +1301,59 @@ fn finish_parse(
     if !target.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return Err(ProtocolError::InvalidTarget);
     }
-    let fields = request
-        .headers
-        .iter()
-        .map(|h| (range(h.name.as_bytes()), range(h.value)))
-        .collect();
+    let mut fields = FieldOffsets::new();
+    // Header lines past `maxHeadersCount` are dropped silently (spec 57).
+    for header in request.headers.iter().take(config.max_headers_count) {
+        let name = offset(header.name.as_bytes());
+        let value = offset(header.value);
+        fields.push([
+            name,
+            name + header.name.len(),
+            value,
+            value + header.value.len(),
+        ]);
+    }
     Ok(Some(ParsedHead {
         head_len,
         method: range(method.as_bytes()),
         target: range(target.as_bytes()),
         version_minor: version,
         fields,
+        checks: head_checks(method, version, request.headers, config),
     }))
+}
+
+/// The header checks on a request head (RFC 9112 §6.3, §3.2; RFC 9110 §7.6.1, §10.1.1).
+fn head_checks(
+    method: &str,
+    version_minor: u8,
+    headers: &[httparse::Header<'_>],
+    config: &ServerConfig,
+) -> Result<HeadChecks, ProtocolError> {
+    let is_connect = method == "CONNECT";
+    // A CONNECT has no body whatever its headers say: what follows is the tunnel
+    // (RFC 9112 §6.3 item 2).
+    let framing = if is_connect {
+        Framing::None
+    } else {
+        framing::request_framing(version_minor, headers)?
+    };
+    if config.require_host_header && version_minor != 0 {
+        framing::check_host(headers)?;
+    }
+    let options = framing::connection_options(headers);
+    let expect = if version_minor != 0 {
+        framing::expect(headers)
+    } else {
+        Expect::None
+    };
+    Ok(HeadChecks {
+        is_connect,
+        framing,
+        options,
+        expect,
+        is_upgrade: framing::is_upgrade(version_minor, headers, options),
+    })
 }
 
 #[cfg(test)]

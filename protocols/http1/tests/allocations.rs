@@ -1,0 +1,207 @@
+//! Heap allocations per request in steady state (issue 7): a counting global allocator watches
+//! keep-alive requests go through `ServerConnection` (request bytes in, `Request` event out,
+//! response in, response bytes drained through `transmit_chunks` as the driver does) after a
+//! warm-up, and the count must not grow with the number of requests: it is zero.
+//!
+//! This file is its own test binary so that its `#[global_allocator]` sees only its own code;
+//! allocations are counted per thread, so the test harness's other threads do not count.
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator is an `unsafe impl GlobalAlloc` forwarding to `System`"
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::IoSlice;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use sansnet_http1::{Response, ServerConfig, ServerConnection, ServerEvent};
+
+/// Counts the allocations (and reallocations) made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: every method forwards to `System` with the caller's own arguments, so `System`'s
+// guarantees are ours; the counting touches only a const-initialised thread-local `Cell`,
+// which neither allocates nor unwinds.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: `ptr` came from this allocator, that is from `System`, with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, that is from `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A browser navigation: 12 header fields, as in the benches.
+const BROWSER_GET: &[u8] = b"GET /articles/2024/sans-io-network-stacks?ref=home HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+Connection: keep-alive\r\n\
+Upgrade-Insecure-Requests: 1\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Sec-Fetch-Mode: navigate\r\n\
+Sec-Fetch-Dest: document\r\n\
+Referer: https://www.example.com/\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Cookie: session=4f2a9c1be07d43a1; theme=dark\r\n\
+\r\n";
+
+/// A small POST with a `Content-Length` body.
+const SMALL_POST: &[u8] =
+    b"POST /api/items HTTP/1.1\r\nHost: example.com\r\nContent-Length: 11\r\n\r\n{\"id\": 42}\n";
+
+/// One server connection, its read buffer, and the time it runs at.
+struct Server {
+    conn: ServerConnection,
+    buf: BytesMut,
+    now: Instant,
+}
+
+impl Server {
+    fn new() -> Self {
+        let now = Instant::now();
+        let mut conn = ServerConnection::new(now, ServerConfig::default());
+        conn.set_date(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000));
+        Self {
+            conn,
+            buf: BytesMut::with_capacity(4096),
+            now,
+        }
+    }
+
+    /// Feeds `request` as one read, answers it as an application would (a header, a body), and
+    /// writes every response byte out through `transmit_chunks`/`advance_transmit`; returns
+    /// the response bytes written.
+    fn exchange(&mut self, request: &[u8]) -> usize {
+        self.buf.extend_from_slice(request);
+        self.conn.handle_input(self.now, &mut self.buf);
+        let mut written = self.drain();
+        let mut answered = 0;
+        let mut body = 0;
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                ServerEvent::Request(request) => {
+                    assert!(request.headers.get("host").is_some());
+                    self.conn
+                        .send_response(
+                            request.id,
+                            Response::new(200).header("Content-Type", "text/plain"),
+                        )
+                        .expect("a fresh request takes a response");
+                    self.conn
+                        .end(
+                            self.now,
+                            request.id,
+                            Some(Bytes::from_static(b"hello, world\n")),
+                        )
+                        .expect("the response ends");
+                    answered += 1;
+                }
+                ServerEvent::Data { data, .. } => body += data.len(),
+                other => assert!(
+                    matches!(other, ServerEvent::End { .. }),
+                    "unexpected event {other:?}"
+                ),
+            }
+        }
+        written += self.drain();
+        assert_eq!(answered, 1, "one request, one response");
+        assert!(self.buf.is_empty(), "the whole request was consumed");
+        assert!(body <= 11);
+        assert!(self.conn.wants_read() && !self.conn.is_closed());
+        written
+    }
+
+    /// Writes what is queued, as the driver does: a vectored write of every chunk.
+    fn drain(&mut self) -> usize {
+        let mut written = 0;
+        loop {
+            let mut slices = [IoSlice::new(&[]); 16];
+            let filled = self.conn.transmit_chunks(&mut slices);
+            let n: usize = slices[..filled].iter().map(|s| s.len()).sum();
+            if n == 0 {
+                return written;
+            }
+            self.conn.advance_transmit(self.now, n);
+            written += n;
+        }
+    }
+}
+
+/// Allocations made by `count` exchanges of `request`.
+fn allocations_for(server: &mut Server, request: &[u8], count: usize) -> u64 {
+    let before = allocations();
+    for _ in 0..count {
+        assert!(server.exchange(request) > 0);
+    }
+    allocations() - before
+}
+
+/// Issue 7, DESIGN "no allocation per message in steady state": after a warm-up, 10,000
+/// keep-alive requests (browser GETs with 12 fields, and small POSTs with a body) allocate no
+/// more than 1,000 do, and in fact nothing at all.
+#[test]
+fn keep_alive_requests_allocate_nothing_in_steady_state() {
+    for request in [BROWSER_GET, SMALL_POST] {
+        let mut server = Server::new();
+        allocations_for(&mut server, request, 100);
+        let thousand = allocations_for(&mut server, request, 1_000);
+        let ten_thousand = allocations_for(&mut server, request, 10_000);
+        assert!(
+            ten_thousand <= thousand,
+            "allocations grow with requests: {thousand} for 1,000, {ten_thousand} for 10,000"
+        );
+        assert_eq!(
+            (thousand, ten_thousand),
+            (0, 0),
+            "allocations in steady state for {:?}",
+            String::from_utf8_lossy(&request[..16])
+        );
+    }
+}
+
+/// The counter works: a `Vec` and a fresh connection allocate (so zero above means zero).
+#[test]
+fn the_counter_sees_allocations() {
+    let before = allocations();
+    let v: Vec<u8> = Vec::with_capacity(std::hint::black_box(64));
+    drop(std::hint::black_box(v));
+    let mut server = Server::new();
+    server.exchange(BROWSER_GET);
+    assert!(allocations() - before >= 2);
+}
