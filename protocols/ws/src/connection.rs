@@ -10,7 +10,7 @@ use crate::close::{check_app_close, encode_close_payload, parse_close_payload};
 #[cfg(feature = "deflate")]
 use crate::codec::{Codec, InflateError};
 use crate::deflate::Agreed;
-use crate::frame::{FrameHeader, OpCode};
+use crate::frame::{FrameHeader, HeaderArena, OpCode};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 use crate::{Action, Config, Error, Message, ProtocolError, ReadyState, Role, UsageError, WsEvent};
@@ -60,6 +60,8 @@ pub struct Connection {
     /// Frames to send, each with the application bytes it carries (for `bufferedAmount`).
     out: VecDeque<(Bytes, usize)>,
     out_len: usize,
+    /// Where the headers of sent frames are written (reused: no allocation per frame).
+    headers: HeaderArena,
     buffered_amount: usize,
     need_drain: bool,
     close_sent: bool,
@@ -119,6 +121,7 @@ impl Connection {
             utf8: Utf8Validator::default(),
             out: VecDeque::new(),
             out_len: 0,
+            headers: HeaderArena::default(),
             buffered_amount: 0,
             need_drain: false,
             close_sent: false,
@@ -740,14 +743,15 @@ impl Connection {
             mask,
             payload_len: data.len() as u64,
         };
-        let mut head = BytesMut::with_capacity(header.encoded_len());
-        header.encode(&mut head);
         match mask {
             None => {
-                self.queue(head.freeze(), 0);
+                let head = self.headers.encode(&header);
+                self.queue(head, 0);
                 self.queue(data, app);
             }
             Some(mask) => {
+                let mut head = BytesMut::with_capacity(header.encoded_len() + data.len());
+                header.encode(&mut head);
                 head.extend_from_slice(&data);
                 let start = header.encoded_len();
                 apply_mask(&mut head[start..], mask, 0);

@@ -6,7 +6,7 @@
 //! them are present, so the verdict does not depend on how the input was split.
 //! [`FrameHeader::encode`] writes the minimal length form.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
 
@@ -191,6 +191,26 @@ impl FrameHeader {
             _ => 8,
         };
         2 + ext + if self.mask.is_some() { 4 } else { 0 }
+    }
+}
+
+/// Room reserved in a [`HeaderArena`] at a time: many headers fit before it is reused.
+const ARENA_ROOM: usize = 256;
+
+/// Where a connection writes the headers of the frames it sends before they are split off as
+/// `Bytes`: the buffer is reused once the headers written into it have been sent, so sending
+/// allocates nothing in steady state.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderArena(BytesMut);
+
+impl HeaderArena {
+    /// `header`, encoded (see [`FrameHeader::encode`]).
+    pub(crate) fn encode(&mut self, header: &FrameHeader) -> Bytes {
+        if self.0.capacity() < header.encoded_len() {
+            self.0.reserve(ARENA_ROOM);
+        }
+        header.encode(&mut self.0);
+        self.0.split().freeze()
     }
 }
 
