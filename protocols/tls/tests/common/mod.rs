@@ -5,12 +5,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
 use rustls::pki_types::CertificateDer;
+use sansnet_http1::{
+    ClientConnection, ClientEvent, ClientRequest, Response, ServerConnection, ServerEvent,
+};
 use sansnet_tls::{
     ClientAuth, ClientOptions, Identity, ServerOptions, TlsConnection, TlsEvent,
     rustls::{ClientConfig, ServerConfig},
@@ -135,9 +138,9 @@ impl Pair {
         pair
     }
 
-    /// Moves ciphertext both ways until neither side has any to send; every delivery is cut
-    /// at `split` (when shorter) into two `handle_input` calls. Fails after 100 rounds.
-    pub(crate) fn drive_split(&mut self, split: usize) {
+    /// Moves ciphertext both ways until neither side has any to send, each delivery cut into
+    /// `handle_input` calls as `split` says. Fails after 100 rounds.
+    pub(crate) fn drive_with(&mut self, split: &Split) {
         for _ in 0..100 {
             let c = transmit(&mut self.client);
             let s = transmit(&mut self.server);
@@ -145,20 +148,63 @@ impl Pair {
                 return;
             }
             if !c.is_empty() {
-                self.client_flights.push(c.clone());
                 deliver(&mut self.server, &mut self.to_server, &c, split, self.now);
+                self.client_flights.push(c);
             }
             if !s.is_empty() {
-                self.server_flights.push(s.clone());
                 deliver(&mut self.client, &mut self.to_client, &s, split, self.now);
+                self.server_flights.push(s);
             }
         }
         panic!("pair did not go quiet in 100 rounds");
     }
 
-    /// [`Pair::drive_split`] without splits.
+    /// [`Pair::drive_with`], every delivery cut in two at `at` (when shorter).
+    pub(crate) fn drive_split(&mut self, at: usize) {
+        self.drive_with(&Split::At(at));
+    }
+
+    /// [`Pair::drive_with`] without splits.
     pub(crate) fn drive(&mut self) {
-        self.drive_split(usize::MAX);
+        self.drive_with(&Split::Whole);
+    }
+}
+
+/// How a delivery of ciphertext is cut into `handle_input` calls.
+#[derive(Debug, Clone)]
+pub(crate) enum Split {
+    /// One call.
+    Whole,
+    /// Two calls, cut at this offset (one call when the delivery is shorter).
+    At(usize),
+    /// Pieces of these sizes in turn (cycling; zero sizes count as one).
+    Sizes(Vec<usize>),
+}
+
+impl Split {
+    /// `bytes` cut into pieces.
+    pub(crate) fn pieces<'a>(&self, bytes: &'a [u8]) -> Vec<&'a [u8]> {
+        match self {
+            Self::Whole => vec![bytes],
+            Self::At(at) => {
+                let (a, b) = bytes.split_at((*at).min(bytes.len()));
+                vec![a, b]
+            }
+            Self::Sizes(sizes) if sizes.is_empty() => vec![bytes],
+            Self::Sizes(sizes) => {
+                let mut out = Vec::new();
+                let mut rest = bytes;
+                for size in sizes.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (a, b) = rest.split_at((*size).max(1).min(rest.len()));
+                    out.push(a);
+                    rest = b;
+                }
+                out
+            }
+        }
     }
 }
 
@@ -172,17 +218,16 @@ pub(crate) fn transmit(conn: &mut TlsConnection) -> Vec<u8> {
     out
 }
 
-/// Appends `bytes` to `pending` in two pieces cut at `split`, calling `handle_input` after
+/// Appends `bytes` to `pending` in the pieces `split` makes, calling `handle_input` after
 /// each; what the connection leaves stays in `pending`.
 pub(crate) fn deliver(
     conn: &mut TlsConnection,
     pending: &mut BytesMut,
     bytes: &[u8],
-    split: usize,
+    split: &Split,
     now: Instant,
 ) {
-    let cut = split.min(bytes.len());
-    for piece in [&bytes[..cut], &bytes[cut..]] {
+    for piece in split.pieces(bytes) {
         pending.extend_from_slice(piece);
         conn.handle_input(now, pending);
     }
@@ -220,4 +265,100 @@ pub(crate) fn connected(events: &[TlsEvent]) -> bool {
     events
         .iter()
         .any(|e| matches!(e, TlsEvent::SecureConnect(_)))
+}
+
+/// What both sides of an HTTPS exchange saw: TLS events and HTTP events.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Transcript {
+    pub(crate) client_tls: Vec<TlsEvent>,
+    pub(crate) server_tls: Vec<TlsEvent>,
+    pub(crate) server_http: Vec<ServerEvent>,
+    pub(crate) client_http: Vec<ClientEvent>,
+    /// Ciphertext the client sent (its flights, concatenated), for fuzz seeds.
+    pub(crate) client_wire: Vec<u8>,
+}
+
+/// The body the test server answers every request with.
+pub(crate) const RESPONSE_BODY: &[u8] = b"hello over tls";
+
+/// One HTTPS exchange through the stack: an HTTP client machine over a TLS client, an HTTP
+/// server machine over a TLS server; the client POSTs, the server answers when the body has
+/// ended, then the client sends `close_notify`, and the server's HTTP machine sees the end.
+/// Every ciphertext delivery is cut as `split` says.
+pub(crate) fn https_exchange(setup: &Setup, split: &Split) -> Transcript {
+    let mut pair = setup.pair("example.test");
+    let now = pair.now;
+    let mut http_c = ClientConnection::new(now, sansnet_http1::ClientConfig::default());
+    let mut http_s = ServerConnection::new(
+        now,
+        sansnet_http1::ServerConfig {
+            send_date: false,
+            ..Default::default()
+        },
+    );
+    let request = ClientRequest::new("POST", "/echo").header("Host", "example.test");
+    let id = http_c.send_request(now, request).unwrap();
+    http_c
+        .end(now, id, Some(Bytes::from_static(b"ping over tls")))
+        .unwrap();
+    let mut t = Transcript::default();
+    let (mut s_buf, mut c_buf) = (BytesMut::new(), BytesMut::new());
+    let mut closing = false;
+    for _ in 0..50 {
+        let mut moved = false;
+        while let Some(chunk) = http_c.pop_transmit(now) {
+            assert_eq!(pair.client.write(&chunk), chunk.len());
+            moved = true;
+        }
+        while let Some(chunk) = http_s.pop_transmit(now) {
+            assert_eq!(pair.server.write(&chunk), chunk.len());
+            moved = true;
+        }
+        moved |= pair.client.wants_write() || pair.server.wants_write();
+        pair.drive_with(split);
+        t.client_tls.extend(events(&mut pair.client));
+        let server_tls = events(&mut pair.server);
+        let server_ended = server_tls.contains(&TlsEvent::End);
+        t.server_tls.extend(server_tls);
+        let s_plain = plaintext(&mut pair.server);
+        if !s_plain.is_empty() {
+            moved = true;
+            s_buf.extend_from_slice(&s_plain);
+            http_s.handle_input(now, &mut s_buf);
+        }
+        if server_ended {
+            moved = true;
+            http_s.handle_eof(now);
+        }
+        while let Some(event) = http_s.poll_event() {
+            if let ServerEvent::End { id, .. } = &event {
+                http_s
+                    .respond(
+                        now,
+                        *id,
+                        Response::new(200),
+                        Bytes::from_static(RESPONSE_BODY),
+                    )
+                    .unwrap();
+            }
+            t.server_http.push(event);
+        }
+        let c_plain = plaintext(&mut pair.client);
+        if !c_plain.is_empty() {
+            moved = true;
+            c_buf.extend_from_slice(&c_plain);
+            http_c.handle_input(now, &mut c_buf);
+        }
+        t.client_http
+            .extend(std::iter::from_fn(|| http_c.poll_event()));
+        if !moved {
+            if closing {
+                t.client_wire = pair.client_flights.concat();
+                return t;
+            }
+            pair.client.close();
+            closing = true;
+        }
+    }
+    panic!("HTTPS exchange did not finish in 50 rounds");
 }
