@@ -827,3 +827,181 @@ fn fetch_example_over_https() {
     assert_eq!(out.stdout_text(), "hello world");
     assert!(out.stderr.contains("WARNING"), "-k warns: {}", out.stderr);
 }
+
+/// `tls.createServer` (`EventLoop::listen_tls`): a TLS echo server in the test, with Node's
+/// `tls.connect` and `openssl s_client` as clients. spec 190: the TCP `Connection` comes
+/// first, then `Secure` (`'secureConnection'`) with the SNI name and ALPN the client sent;
+/// the bytes echo back; `close_notify` ends each side cleanly.
+#[test]
+fn node_and_openssl_tls_clients_against_listen_tls() {
+    let pki = pki("listen-tls");
+    let server_leaf = Identity::from_pem_files(&pki.server.0, &pki.server.1).unwrap();
+    let mut options = sansnet_tls::ServerOptions::new(server_leaf);
+    options.alpn = vec![b"echo/1".to_vec()];
+    let mut ev = EventLoop::new().unwrap();
+    let server = ev.listen_tls(
+        Address::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
+        sansnet_tcp::ServerConfig::default(),
+        options.build().unwrap(),
+    );
+    let port = until(
+        &mut ev,
+        "listening",
+        |event| match event {
+            Event::Server {
+                event:
+                    sansnet_tcp::ServerEvent::Listening {
+                        address: Address::Tcp(a),
+                    },
+                ..
+            } => Some(a.port()),
+            _ => None,
+        },
+        |_, _| {},
+    );
+    let _ = server;
+
+    let script = r#"
+        const tls = require("node:tls");
+        const fs = require("node:fs");
+        const [port, ca] = process.argv.slice(1);
+        const socket = tls.connect({ host: "127.0.0.1", port: Number(port), servername: "localhost",
+            ca: fs.readFileSync(ca), ALPNProtocols: ["echo/1"] }, () => {
+            socket.end("echo me over tls");
+        });
+        const chunks = [];
+        socket.on("data", (c) => chunks.push(c));
+        socket.on("end", () => console.log(JSON.stringify({ echoed: Buffer.concat(chunks).toString(),
+            alpn: socket.alpnProtocol, authorized: socket.authorized, protocol: socket.getProtocol() })));
+        socket.on("error", (e) => { console.error(e.code || e.message); process.exit(1); });
+        setTimeout(() => process.exit(3), 20000).unref();
+    "#;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let node = peers::node();
+    let ca = pki.ca.clone();
+    std::thread::spawn(move || {
+        let out = run_bounded(
+            Command::new(node)
+                .args(["-e", script, &port.to_string()])
+                .arg(&ca),
+            PEER_TIMEOUT,
+            "the Node tls client",
+        );
+        let _ = done_tx.send(out);
+    });
+    let mut order = Vec::new();
+    let out = serve_echo(&mut ev, &done_rx, &mut order, false);
+    let report = peer_report(&out, "the Node tls client");
+    assert_eq!(report.get("echoed").str(), "echo me over tls");
+    assert_eq!(report.get("alpn").str(), "echo/1");
+    assert!(report.get("authorized").bool());
+    assert_eq!(report.get("protocol").str(), "TLSv1.3");
+    assert_eq!(
+        order,
+        [
+            "connection",
+            "secure localhost echo/1",
+            "data",
+            "end",
+            "close"
+        ],
+        "spec 190: connection, then secureConnection, then the data"
+    );
+
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let ca = path(&pki.ca).to_owned();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(s_client(
+            port,
+            &[
+                "-servername",
+                "localhost",
+                "-CAfile",
+                &ca,
+                "-alpn",
+                "echo/1",
+                "-quiet",
+            ],
+            "echo through openssl\n",
+        ));
+    });
+    let mut order = Vec::new();
+    let (ok, text) = serve_echo(&mut ev, &done_rx, &mut order, true);
+    assert!(ok, "openssl s_client: {text}");
+    assert!(text.contains("echo through openssl"), "{text}");
+    assert_eq!(order[..2], ["connection", "secure localhost echo/1"]);
+}
+
+/// Serves a TLS echo (each `data` written back, `end` answered with `end`) until `done`
+/// delivers the client's outcome; records what happened on the server's side in `order`.
+fn serve_echo<T>(
+    ev: &mut EventLoop,
+    done: &std::sync::mpsc::Receiver<T>,
+    order: &mut Vec<String>,
+    end_after_data: bool,
+) -> T {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(out) = done.try_recv() {
+            // Let the last events (close) arrive.
+            while let Ok(Some(event)) = ev.next_event(Some(Duration::from_millis(50))) {
+                record(ev, event, order, end_after_data);
+            }
+            return out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the TLS client did not finish"
+        );
+        if let Some(event) = ev.next_event(Some(Duration::from_millis(20))).unwrap() {
+            record(ev, event, order, end_after_data);
+        }
+    }
+}
+
+/// With `end_after_data` the server ends each connection after its first echo (for
+/// `s_client`, which never ends its side).
+fn record(ev: &mut EventLoop, event: Event, order: &mut Vec<String>, end_after_data: bool) {
+    match event {
+        Event::Server {
+            event: sansnet_tcp::ServerEvent::Connection { .. },
+            ..
+        } => {
+            order.push("connection".into());
+        }
+        Event::Secure { info, .. } => order.push(format!(
+            "secure {} {}",
+            info.server_name.as_deref().unwrap_or("-"),
+            String::from_utf8_lossy(info.alpn.as_deref().unwrap_or(b"-"))
+        )),
+        Event::Socket { socket, event } => match event {
+            SocketEvent::Data(data) => {
+                if order.last().map(String::as_str) != Some("data") {
+                    order.push("data".into());
+                }
+                let _ = ev.write(socket, data);
+                if end_after_data {
+                    let _ = ev.end(socket, None);
+                }
+            }
+            SocketEvent::End => {
+                order.push("end".into());
+                // Not half-open: the socket ends itself after the peer's end, as in Node.
+                let _ = ev.end(socket, None);
+            }
+            SocketEvent::Close { had_error } => {
+                order.push(
+                    if had_error {
+                        "close with error"
+                    } else {
+                        "close"
+                    }
+                    .into(),
+                );
+            }
+            SocketEvent::Error(e) => order.push(format!("error {}", e.code())),
+            _ => {}
+        },
+        _ => {}
+    }
+}

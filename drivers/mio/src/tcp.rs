@@ -117,7 +117,7 @@ impl SocketEntry {
                 moved |= self.read(now, scratch);
             }
             if let Some(tls) = &mut self.tls {
-                let (settled, delivered) = tls.settle(now, id, &mut self.machine, out);
+                let (settled, delivered) = tls.settle(id, out);
                 moved |= settled;
                 self.undelivered += delivered;
             }
@@ -297,6 +297,15 @@ impl SocketEntry {
                     return true;
                 }
             }
+        }
+        // The peer's `close_notify`: its end, after every byte before it was taken.
+        if !moved
+            && self.read_buf.is_empty()
+            && let Some(tls) = &mut self.tls
+            && tls.take_peer_end()
+        {
+            self.machine.handle_eof(now);
+            return true;
         }
         if self.eof && self.read_buf.is_empty() && !self.eof_reported && !moved {
             self.eof_reported = true;

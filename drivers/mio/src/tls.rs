@@ -33,6 +33,9 @@ pub(crate) struct TlsLayer {
     shutdown: Shutdown,
     /// A fatal TLS error, applied to the socket machine once the alert had its chance to go.
     failure: Option<sansnet_tls::Error>,
+    /// The peer's `close_notify` arrived and the socket machine has not been told yet: it is
+    /// told as the OS FIN is, once the application took every event of the data before it.
+    peer_ended: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +53,7 @@ impl TlsLayer {
             announce,
             shutdown: Shutdown::No,
             failure: None,
+            peer_ended: false,
         }
     }
 
@@ -156,16 +160,10 @@ impl TlsLayer {
         }
     }
 
-    /// Hands the TLS machine's events on: `Secure` to the application, the peer's
-    /// `close_notify` to the socket machine as its end; a failure is kept for [`Self::fail`].
+    /// Hands the TLS machine's events on: `Secure` to the application; the peer's
+    /// `close_notify` is kept for [`Self::take_peer_end`], a failure for [`Self::fail`].
     /// Returns (moved, events queued for the application).
-    pub(crate) fn settle(
-        &mut self,
-        now: Instant,
-        id: SocketId,
-        socket: &mut Socket,
-        out: &mut VecDeque<Event>,
-    ) -> (bool, usize) {
+    pub(crate) fn settle(&mut self, id: SocketId, out: &mut VecDeque<Event>) -> (bool, usize) {
         let mut moved = false;
         let mut delivered = 0;
         while let Some(event) = self.conn.poll_event() {
@@ -180,7 +178,7 @@ impl TlsLayer {
                         delivered += 1;
                     }
                 }
-                TlsEvent::End => socket.handle_eof(now),
+                TlsEvent::End => self.peer_ended = true,
                 TlsEvent::Error(error) => {
                     if self.failure.is_none() {
                         self.failure = Some(error);
@@ -190,6 +188,12 @@ impl TlsLayer {
             }
         }
         (moved, delivered)
+    }
+
+    /// Whether the peer's `close_notify` is waiting to reach the socket machine as its end;
+    /// true once, then false.
+    pub(crate) fn take_peer_end(&mut self) -> bool {
+        std::mem::take(&mut self.peer_ended)
     }
 
     /// After the ciphertext (the alert) had its write: destroys the socket with the TLS
