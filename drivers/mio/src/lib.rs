@@ -4,7 +4,9 @@
 //! The driver owns the OS sockets, the timers and the signal pipe, and does nothing else: it
 //! moves bytes, readiness and time between the OS and the machines of `sansnet-tcp` and
 //! `sansnet-udp`, and carries out what they ask (shut down, close, set `TCP_NODELAY`, bind).
-//! Every protocol decision is the machines'.
+//! Every protocol decision is the machines'. The protocol machines stack on a connection's
+//! socket machine: `sansnet-tls` below it (ciphertext from the OS in, plaintext to the socket
+//! machine out, and back), `sansnet-http1` and then `sansnet-ws` above it.
 //!
 //! # The driver loop
 //!
@@ -72,12 +74,20 @@
 //! | `net.connect(port \| path)` | [`EventLoop::connect`] |
 //! | `socket.write/end/destroy/pause/resume/setTimeout/setNoDelay` | [`EventLoop::write`], [`EventLoop::end`], ... or [`EventLoop::socket_command`] |
 //! | `dgram.createSocket`, `bind`, `send`, `close` | [`EventLoop::udp_socket`], [`EventLoop::udp_bind`], [`EventLoop::udp_send`], [`EventLoop::udp_close`] |
+//! | `tls.createServer(options).listen()` | [`EventLoop::listen_tls`], [`Event::Secure`] (`'secureConnection'`) |
+//! | `https.createServer(options).listen()` | [`EventLoop::listen_https`] |
+//! | `tls.connect(options)` | [`EventLoop::connect_tls`], [`Event::Secure`] (`'secureConnect'`) |
+//! | `https.request(url)`, `new WebSocket('wss://...')` | [`EventLoop::http_request`] / [`EventLoop::ws_connect`] with an `https` origin; [`EventLoop::set_https_config`] |
+//! | `tlsSocket.getProtocol()`, `alpnProtocol`, `servername`, `getPeerCertificate()` | [`EventLoop::tls_info`] |
 //! | `process.on('SIGTERM')` | [`EventLoop::watch_signal`], [`Event::Signal`] |
 //!
 //! # Errors
 //!
 //! Commands return the machine crate's error (`sansnet_tcp::Error`, `sansnet_udp::Error`); I/O
-//! failures arrive as the machines' `Error` events. [`EventLoop::new`], [`EventLoop::next_event`]
+//! failures arrive as the machines' `Error` events. A TLS failure (a certificate that does not
+//! verify, an alert, a stream cut without `close_notify`) ends its socket with
+//! `sansnet_tcp::Error::Layer`, whose code is Node's (`CERT_HAS_EXPIRED`, ...), and an
+//! `https:` request with [`ClientError::Tls`]. [`EventLoop::new`], [`EventLoop::next_event`]
 //! and [`EventLoop::watch_signal`] return `io::Error` for failures of the poller itself.
 //!
 //! # Panics
