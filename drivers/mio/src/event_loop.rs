@@ -742,7 +742,9 @@ impl EventLoop {
     /// Accepts the WebSocket asked for by an `upgrade` request on `socket` (the `Upgrade`
     /// event's request and head): writes the 101 and runs a `sansnet_ws::Connection` on the
     /// socket, whose events arrive as [`Event::Ws`]. A request that is not a valid WebSocket
-    /// handshake gets 400 (or 426) and the socket is closed. Returns the chosen subprotocol.
+    /// handshake gets 400 (or 426) and the socket is closed. permessage-deflate is agreed to
+    /// when offered and `config.deflate` allows it (`ws_command(socket, |c, _|
+    /// Ok(c.deflate_enabled()))` tells). Returns the chosen subprotocol.
     pub fn ws_accept(
         &mut self,
         socket: SocketId,
@@ -755,10 +757,11 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
             return Err(sansnet_ws::UsageError::Closed.into());
         };
-        match sansnet_ws::handshake::accept(request, protocols) {
+        match sansnet_ws::handshake::accept_with(request, protocols, &config.deflate) {
             Ok(accepted) => {
                 let config = crate::ws::message_at_a_time(config);
-                let conn = sansnet_ws::Connection::server(config, accepted.response);
+                let conn = sansnet_ws::Connection::server(config, accepted.response)
+                    .with_deflate(accepted.deflate);
                 let mut layer = WsLayer::new(conn);
                 layer.feed(now, head);
                 entry.ws = Some(Box::new(layer));
@@ -773,8 +776,9 @@ impl EventLoop {
         }
     }
 
-    /// `new WebSocket(ws://host:port/path)`: an upgrade request on a connection of its own;
-    /// [`Event::WsOpen`] or [`Event::WsOpenFailed`] follows.
+    /// `new WebSocket(ws://host:port/path)`: an upgrade request on a connection of its own,
+    /// offering permessage-deflate per `config.deflate`; [`Event::WsOpen`] or
+    /// [`Event::WsOpenFailed`] follows.
     pub fn ws_connect(
         &mut self,
         origin: Origin,
@@ -783,7 +787,8 @@ impl EventLoop {
         config: sansnet_ws::Config,
     ) -> PoolRequestId {
         let mut entropy = crate::ws::os_entropy;
-        let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols);
+        let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols)
+            .with_deflate(config.deflate.clone());
         let default_port = if origin.scheme == "https" { 443 } else { 80 };
         let host = if origin.port == default_port {
             origin.host.clone()
@@ -858,17 +863,19 @@ impl EventLoop {
                 response,
                 head,
             } => {
-                let outcome = handshake.verify(response);
+                let outcome = handshake.open(response);
                 let config = config.clone();
                 self.ws_pending.remove(&request);
                 match outcome {
-                    Ok(protocol) => {
+                    Ok(opened) => {
+                        let protocol = opened.protocol;
                         if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) {
                             let conn = sansnet_ws::Connection::new(
                                 sansnet_ws::Role::Client,
                                 crate::ws::message_at_a_time(config),
                                 Box::new(crate::ws::os_entropy),
-                            );
+                            )
+                            .with_deflate(opened.deflate);
                             let mut layer = WsLayer::new(conn);
                             layer.feed(now, head.clone());
                             entry.ws = Some(Box::new(layer));

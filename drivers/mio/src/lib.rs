@@ -282,7 +282,7 @@ impl ClientError {
             Self::Io(std::io::ErrorKind::NotFound) => "ENOTFOUND",
             Self::Io(kind) => sansnet_tcp::io_code(*kind),
             Self::Http(error) => error.code(),
-            Self::Tls { code, .. } => *code,
+            Self::Tls { code, .. } => code,
         }
     }
 }

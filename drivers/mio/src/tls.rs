@@ -169,21 +169,15 @@ impl TlsLayer {
         while let Some(event) = self.conn.poll_event() {
             moved = true;
             match event {
-                TlsEvent::SecureConnect(info) => {
-                    if self.announce {
-                        out.push_back(Event::Secure {
-                            socket: id,
-                            info: Box::new(info),
-                        });
-                        delivered += 1;
-                    }
+                TlsEvent::SecureConnect(info) if self.announce => {
+                    out.push_back(Event::Secure {
+                        socket: id,
+                        info: Box::new(info),
+                    });
+                    delivered += 1;
                 }
                 TlsEvent::End => self.peer_ended = true,
-                TlsEvent::Error(error) => {
-                    if self.failure.is_none() {
-                        self.failure = Some(error);
-                    }
-                }
+                TlsEvent::Error(error) if self.failure.is_none() => self.failure = Some(error),
                 _ => {}
             }
         }

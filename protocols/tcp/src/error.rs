@@ -48,7 +48,7 @@ impl Error {
         match self {
             Self::Usage(usage) => usage.code(),
             Self::Io(kind) => io_code(*kind),
-            Self::Layer { code, .. } => *code,
+            Self::Layer { code, .. } => code,
         }
     }
 }
