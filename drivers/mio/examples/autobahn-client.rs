@@ -11,7 +11,11 @@
 //! time, the usual Autobahn way: `/getCaseCount` answers one text message, the number of
 //! cases N; then for each case I in 1..=N it opens `/runCase?case=I&agent=sansnet` and echoes
 //! every text and binary message back until the connection closes; last, it opens
-//! `/updateReports?agent=sansnet` so that the suite writes its reports. Each connection gets
+//! `/updateReports?agent=sansnet` so that the suite writes its reports. Every connection offers
+//! `permessage-deflate; client_no_context_takeover; client_max_window_bits` (sections 12 and
+//! 13: the suite's server accepts with or without asking for no context takeover or a window
+//! size, and some of its cases need the client to have offered both) and takes the answer of
+//! each case; every message is compressed once agreed (threshold 0). Each connection gets
 //! `--case-timeout` seconds (default 10; the slowest case takes about 1 s on loopback) to
 //! finish, after which it is terminated and the next case runs (the suite then grades that
 //! case). Prints one line per case (`case I/N: close CODE clean`).
@@ -76,6 +80,11 @@ fn run() -> Result<(), String> {
     let mut ev = EventLoop::new().map_err(|e| format!("event loop: {e}"))?;
     let config = sansnet_ws::Config {
         max_payload: MAX_PAYLOAD,
+        deflate: sansnet_ws::DeflateConfig {
+            threshold: 0,
+            client_no_context_takeover: true,
+            ..Default::default()
+        },
         ..Default::default()
     };
 

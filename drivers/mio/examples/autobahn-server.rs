@@ -8,8 +8,9 @@
 //!
 //! Listens on ADDR (default `127.0.0.1:9001`) and prints `listening ws ADDR` once bound. Every
 //! upgrade request, on any path, becomes a WebSocket (`sansnet_ws::Config` with a 64 MiB
-//! `max_payload`, since section 9 sends messages of up to 16 MiB), and every text and binary
-//! message is echoed back unchanged. Pings, Pongs, errors and the closing handshake are the
+//! `max_payload`, since section 9 sends messages of up to 16 MiB), agreeing to the first
+//! permessage-deflate offer it can honour (sections 12 and 13) and compressing every message
+//! (threshold 0), and every text and binary message is echoed back unchanged. Pings, Pongs, errors and the closing handshake are the
 //! machine's business. A request that is not an upgrade gets `426 Upgrade Required`. Runs
 //! until killed; a listen failure or a poller error exits non-zero with a message.
 //! `tests/autobahn.sh` runs this with the suite in CI.
@@ -65,6 +66,10 @@ fn run() -> Result<(), String> {
     ev.listen_http(Address::Tcp(addr), ServerConfig::default(), http);
     let config = sansnet_ws::Config {
         max_payload: MAX_PAYLOAD,
+        deflate: sansnet_ws::DeflateConfig {
+            threshold: 0,
+            ..Default::default()
+        },
         ..Default::default()
     };
     loop {

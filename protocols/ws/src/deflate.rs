@@ -236,9 +236,12 @@ fn answer(config: &DeflateConfig, offer: Params) -> Option<(Agreed, String)> {
             bits
         }
     };
+    // The offer's `client_no_context_takeover` is only a hint (§7.1.1.2): peers that offer it
+    // and are not asked for it in the answer (the Autobahn suite's client, for one) keep their
+    // context, so the server resets its inflater only when its answer asked for the reset.
     let agreed = Agreed {
         server_no_context_takeover: server_nct,
-        client_no_context_takeover: client_nct || offer.client_no_context_takeover,
+        client_no_context_takeover: client_nct,
         server_max_window_bits: server_bits,
         client_max_window_bits: client_bits,
         threshold: config.threshold,
@@ -372,8 +375,8 @@ mod tests {
         );
     }
 
-    /// RFC 7692 §7.1.1.1, §7.1.1.2: both no-context-takeover parameters are accepted and
-    /// echoed; the client's one is a promise the server records.
+    /// RFC 7692 §7.1.1.1, §7.1.1.2: both no-context-takeover parameters are accepted; the
+    /// client's one is a hint, neither answered nor relied on (the inflater keeps its window).
     #[test]
     fn server_no_context_takeover_params() {
         let cfg = DeflateConfig::default();
@@ -382,7 +385,7 @@ mod tests {
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
         )
         .unwrap();
-        assert_eq!(a, agreed(true, true, 15, 15));
+        assert_eq!(a, agreed(true, false, 15, 15));
         assert_eq!(r, "permessage-deflate; server_no_context_takeover");
         let imposed = DeflateConfig {
             server_no_context_takeover: true,
