@@ -52,6 +52,9 @@ pub struct ServerConnection {
     requests_seen: u32,
     /// Responses in request order; the front one streams to `out`.
     slots: VecDeque<Slot>,
+    /// The heads `send_response` stored, until the first `write` or the `end` sends them
+    /// (kept out of `Slot`, so that the slots stay small to move).
+    heads: VecDeque<(RequestId, Response)>,
     /// Bytes ready for the transport.
     out: Transmit,
     need_drain: bool,
@@ -120,16 +123,11 @@ struct Slot {
 }
 
 #[derive(Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "a boxed `Response` would allocate per response; its headers are inline so that \
-              answering allocates nothing"
-)]
 enum SlotState {
     /// The application owes a response.
     Waiting,
-    /// `send_response` stored the head; it leaves with the first `write` or `end`.
-    HeadPending(Response),
+    /// `send_response` stored the head (in `heads`); it leaves with the first `write` or `end`.
+    HeadPending,
     /// The head is out; the body follows with this framing.
     Body(OutFraming),
     /// Every byte of the response is produced.
@@ -166,6 +164,7 @@ impl ServerConnection {
             next_id: 0,
             requests_seen: 0,
             slots: VecDeque::new(),
+            heads: VecDeque::new(),
             out: Transmit::default(),
             need_drain: false,
             partial_head: false,
@@ -230,6 +229,7 @@ impl ServerConnection {
             self.idle_deadline = None;
             self.recv = Recv::Done;
             self.slots.clear();
+            self.heads.clear();
             self.close(Action::Destroy);
         } else if due(self.headers_deadline) || due(self.request_deadline) {
             self.headers_deadline = None;
@@ -277,11 +277,12 @@ impl ServerConnection {
         let slot = self.slot_mut(id)?;
         match slot.state {
             SlotState::Waiting => {}
-            SlotState::HeadPending(_) | SlotState::Body(_) | SlotState::Finished => {
+            SlotState::HeadPending | SlotState::Body(_) | SlotState::Finished => {
                 return Err(UsageError::HeadersSent.into());
             }
         }
-        slot.state = SlotState::HeadPending(response);
+        slot.state = SlotState::HeadPending;
+        self.heads.push_back((id, response));
         Ok(())
     }
 
@@ -330,9 +331,10 @@ impl ServerConnection {
         let index = self.slot_index(id)?;
         if matches!(self.slots[index].state, SlotState::Waiting) {
             // `res.write()` without `writeHead()` sends 200, as Node does.
-            self.slots[index].state = SlotState::HeadPending(Response::new(200));
+            self.slots[index].state = SlotState::HeadPending;
+            self.heads.push_back((id, Response::new(200)));
         }
-        self.commit_head(now, index, None)?;
+        self.commit_head(now, index, None, None)?;
         self.write_body(index, data)?;
         let below = self.out.len() < self.config.high_water_mark;
         if !below {
@@ -345,7 +347,7 @@ impl ServerConnection {
     /// `res.end([data])`: sends the head if pending (with `Content-Length` of `data` when
     /// nothing was written before, spec 99), `data`, and the end of the body.
     pub fn end(&mut self, now: Instant, id: RequestId, data: Option<Bytes>) -> Result<(), Error> {
-        self.finish_response(now, id, data, None)
+        self.finish_response(now, id, data, None, None)
     }
 
     /// `res.addTrailers(trailers); res.end([data])`: trailers need a chunked response
@@ -357,36 +359,46 @@ impl ServerConnection {
         data: Option<Bytes>,
         trailers: Headers,
     ) -> Result<(), Error> {
-        self.finish_response(now, id, data, Some(&trailers))
+        self.finish_response(now, id, data, Some(&trailers), None)
     }
 
-    /// `end` with or without trailers.
+    /// `end` with or without trailers; `fresh` is the head of a `Waiting` response that
+    /// `respond` hands straight in.
     fn finish_response(
         &mut self,
         now: Instant,
         id: RequestId,
         data: Option<Bytes>,
         trailers: Option<&Headers>,
+        fresh: Option<Response>,
     ) -> Result<(), Error> {
         let index = self.slot_index(id)?;
         let length = data.as_ref().map_or(0, Bytes::len);
-        // Checked before anything is sent, so that a refused call changes nothing.
-        let will_chunk = match &self.slots[index].state {
-            SlotState::HeadPending(response) => response
+        let chunked_head = |response: &Response| {
+            response
                 .headers
                 .get("transfer-encoding")
-                .is_some_and(|te| ends_in_chunked(te)),
+                .is_some_and(|te| ends_in_chunked(te))
+        };
+        // Checked before anything is sent, so that a refused call changes nothing.
+        let will_chunk = match &self.slots[index].state {
+            SlotState::Waiting => fresh.as_ref().is_some_and(chunked_head),
+            SlotState::HeadPending => self
+                .heads
+                .iter()
+                .find(|(head_id, _)| *head_id == id)
+                .is_some_and(|(_, response)| chunked_head(response)),
             SlotState::Body(framing) => *framing == OutFraming::Chunked,
             SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
-            SlotState::Waiting => false,
         };
         if trailers.is_some_and(|t| !t.is_empty()) && !will_chunk {
             return Err(UsageError::TrailersNotAllowed.into());
         }
-        if matches!(self.slots[index].state, SlotState::Waiting) {
-            self.slots[index].state = SlotState::HeadPending(Response::new(200));
-        }
-        self.commit_head(now, index, Some(length))?;
+        let fresh = match (&self.slots[index].state, fresh) {
+            (SlotState::Waiting, None) => Some(Response::new(200)),
+            (_, fresh) => fresh,
+        };
+        self.commit_head(now, index, Some(length), fresh)?;
         if let Some(data) = data {
             self.write_body(index, data)?;
         }
@@ -394,7 +406,7 @@ impl ServerConnection {
         let framing = match &slot.state {
             SlotState::Body(framing) => *framing,
             SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
-            SlotState::Waiting | SlotState::HeadPending(_) => {
+            SlotState::Waiting | SlotState::HeadPending => {
                 return Err(UsageError::HeadersNotSent.into());
             }
         };
@@ -430,8 +442,18 @@ impl ServerConnection {
         response: Response,
         body: Bytes,
     ) -> Result<(), Error> {
-        self.send_response(id, response)?;
-        self.end(now, id, Some(body))
+        // `send_response`'s checks; the head then goes straight out with the body.
+        response.validate()?;
+        if response.status < 200 && response.status != 101 {
+            return Err(UsageError::InvalidStatus.into());
+        }
+        match self.slot_mut(id)?.state {
+            SlotState::Waiting => {}
+            SlotState::HeadPending | SlotState::Body(_) | SlotState::Finished => {
+                return Err(UsageError::HeadersSent.into());
+            }
+        }
+        self.finish_response(now, id, Some(body), None, Some(response))
     }
 
     /// `socket.destroy()` from the application: drop everything and close now.
@@ -439,6 +461,7 @@ impl ServerConnection {
         if !self.closed {
             self.recv = Recv::Done;
             self.slots.clear();
+            self.heads.clear();
             self.out.clear();
             self.close(Action::Destroy);
         }
@@ -654,6 +677,8 @@ impl ServerConnection {
                 // Node destroys the socket without a response (spec 93).
                 self.recv = Recv::Done;
                 self.slots.clear();
+                self.heads.clear();
+                self.heads.clear();
                 self.close(Action::Destroy);
             }
             return;
@@ -934,24 +959,34 @@ impl ServerConnection {
 
     /// Sends a pending head with its framing: `Content-Length` of `known_length` when the
     /// whole body is known (at `end`), else chunked (HTTP/1.1) or until close (HTTP/1.0).
+    ///
+    /// `fresh` is the head of a `Waiting` response, handed straight in.
     fn commit_head(
         &mut self,
         _now: Instant,
         index: usize,
         known_length: Option<usize>,
+        fresh: Option<Response>,
     ) -> Result<(), Error> {
         let slot = &mut self.slots[index];
-        let response = match std::mem::replace(&mut slot.state, SlotState::Finished) {
-            SlotState::HeadPending(response) => response,
-            SlotState::Waiting => {
-                slot.state = SlotState::Waiting;
-                return Err(UsageError::HeadersNotSent.into());
+        let response = match (&slot.state, fresh) {
+            (SlotState::Waiting, Some(response)) => response,
+            (SlotState::Waiting, None) => return Err(UsageError::HeadersNotSent.into()),
+            (SlotState::HeadPending, _) => {
+                let id = slot.id;
+                let stored = self
+                    .heads
+                    .iter()
+                    .position(|(head_id, _)| *head_id == id)
+                    .and_then(|at| self.heads.remove(at));
+                match stored {
+                    Some((_, response)) => response,
+                    None => return Err(UsageError::HeadersNotSent.into()),
+                }
             }
-            other @ (SlotState::Body(_) | SlotState::Finished) => {
-                slot.state = other;
-                return Ok(());
-            }
+            (SlotState::Body(_) | SlotState::Finished, _) => return Ok(()),
         };
+        slot.state = SlotState::Finished;
         let status = response.status;
         let mut headers = response.headers;
         let no_body = slot.head_request || status < 200 || status == 204 || status == 304;
@@ -1059,7 +1094,7 @@ impl ServerConnection {
         let framing = match &self.slots[index].state {
             SlotState::Body(framing) => *framing,
             SlotState::Finished => return Err(UsageError::WriteAfterEnd.into()),
-            SlotState::Waiting | SlotState::HeadPending(_) => {
+            SlotState::Waiting | SlotState::HeadPending => {
                 return Err(UsageError::HeadersNotSent.into());
             }
         };
@@ -1139,6 +1174,8 @@ impl ServerConnection {
                     _ => Recv::Done,
                 };
                 self.slots.clear();
+                self.heads.clear();
+                self.heads.clear();
                 break;
             }
             if let Some(next) = self.slots.front_mut() {
