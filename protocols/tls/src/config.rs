@@ -5,13 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
 
 use crate::{Error, Identity};
 
@@ -115,9 +119,10 @@ impl ServerOptions {
 /// A TLS client's settings (Node `tls.connect` options).
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// `ca`: the trusted roots. `None` trusts nothing (there is no built-in or system store
-    /// here), so every server certificate fails with [`Error::UnknownIssuer`] unless
-    /// `insecure_skip_verify` is set; the driver passes the CA it was given.
+    /// `ca`: the trusted roots. With `None` and `mozilla_roots` off nothing is trusted (no
+    /// system store is read), so every server certificate fails with [`Error::UnknownIssuer`]
+    /// (or [`Error::SelfSigned`]) unless `insecure_skip_verify` is set; the driver passes the
+    /// CA it was given.
     pub ca: Option<Vec<CertificateDer<'static>>>,
     /// Also trust Mozilla's root certificates (the `webpki-roots` crate), the list Node
     /// bundles as its default CA store. Off by default; [`ClientOptions::with_mozilla_roots`]
@@ -182,7 +187,18 @@ impl ClientOptions {
                     .add(ca.clone())
                     .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
             }
-            builder.with_root_certificates(roots)
+            let webpki = if roots.is_empty() {
+                None
+            } else {
+                let verifier =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|e| Error::Config(format!("server verifier: {e}")))?;
+                Some(verifier)
+            };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ServerVerifier { webpki, provider }))
         };
         let mut config = match &self.identity {
             None => builder.with_no_client_auth(),
@@ -250,6 +266,151 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
+/// The client's certificate check: webpki against the configured roots, except that an
+/// unknown issuer on a lone self-signed leaf is reported as such (Node's
+/// `DEPTH_ZERO_SELF_SIGNED_CERT`; the alert sent is then `certificate_unknown`).
+#[derive(Debug)]
+struct ServerVerifier {
+    /// `None` when no root is configured: every chain has an unknown issuer.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
+
+/// The marker error of a self-signed leaf with an unknown issuer.
+#[derive(Debug)]
+pub(crate) struct SelfSignedLeaf;
+
+impl std::fmt::Display for SelfSignedLeaf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("self-signed certificate")
+    }
+}
+
+impl std::error::Error for SelfSignedLeaf {}
+
+impl ServerCertVerifier for ServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = match &self.webpki {
+            Some(webpki) => webpki.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ),
+            None => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+        };
+        match verdict {
+            Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
+                if intermediates.is_empty() && is_self_issued(end_entity) =>
+            {
+                Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                    OtherError(Arc::new(SelfSignedLeaf)),
+                )))
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Whether a certificate's issuer name equals its subject name (self-issued, as OpenSSL's
+/// `X509_check_issued` tests for `DEPTH_ZERO_SELF_SIGNED_CERT`). Reads just enough DER:
+/// `Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+/// serialNumber, signature, issuer, validity, subject, ... }, ... }` (RFC 5280 §4.1).
+/// Malformed input is simply not self-issued.
+fn is_self_issued(der: &[u8]) -> bool {
+    fn parse(der: &[u8]) -> Option<bool> {
+        let (0x30, certificate, _) = tlv(der)? else {
+            return None;
+        };
+        let (0x30, tbs, _) = tlv(certificate)? else {
+            return None;
+        };
+        let (tag, _, mut rest) = tlv(tbs)?;
+        if tag == 0xa0 {
+            (_, _, rest) = tlv(rest)?; // serialNumber after the explicit version
+        }
+        let (_, _, rest) = tlv(rest)?; // signature AlgorithmIdentifier
+        let (0x30, issuer, rest) = tlv(rest)? else {
+            return None;
+        };
+        let (_, _, rest) = tlv(rest)?; // validity
+        let (0x30, subject, _) = tlv(rest)? else {
+            return None;
+        };
+        Some(issuer == subject)
+    }
+    parse(der).unwrap_or(false)
+}
+
+/// One DER tag-length-value: the tag byte, the contents, and what follows. Single-byte tags
+/// and lengths of up to four bytes, which is all a certificate uses.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(count);
+        let len = bytes
+            .iter()
+            .fold(0usize, |len, &b| (len << 8) | usize::from(b));
+        (len, rest)
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (contents, rest) = rest.split_at(len);
+    Some((tag, contents, rest))
+}
+
 /// `rejectUnauthorized: false`: accepts any server certificate, still checks the handshake
 /// signatures against it.
 #[derive(Debug)]
@@ -301,5 +462,72 @@ impl ServerCertVerifier for NoServerVerification {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(names: &[&str]) -> Identity {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap()
+    }
+
+    /// SNI lookup: exact names without regard to case, `*.` for one label, the default for
+    /// unknown or absent names.
+    #[test]
+    fn sni_lookup_exact_wildcard_default() {
+        let provider = provider();
+        let key = |i: &Identity| {
+            Arc::new(CertifiedKey::from_der(i.chain.clone(), i.key.clone_key(), &provider).unwrap())
+        };
+        let (d, a, w) = (
+            identity(&["d.test"]),
+            identity(&["a.test"]),
+            identity(&["w.test"]),
+        );
+        let resolver = SniResolver {
+            default: key(&d),
+            by_name: vec![("a.test".into(), key(&a)), ("*.w.test".into(), key(&w))],
+        };
+        let leaf = |sni| resolver.lookup(sni).cert[0].clone();
+        assert_eq!(leaf(Some("a.test")), a.chain[0]);
+        assert_eq!(leaf(Some("A.Test")), a.chain[0]);
+        assert_eq!(leaf(Some("x.w.test")), w.chain[0]);
+        assert_eq!(leaf(Some("y.x.w.test")), d.chain[0]);
+        assert_eq!(leaf(Some("w.test")), d.chain[0]);
+        assert_eq!(leaf(Some("b.test")), d.chain[0]);
+        assert_eq!(leaf(None), d.chain[0]);
+    }
+
+    /// A self-signed certificate is self-issued; one signed by a CA is not; malformed DER is
+    /// not, and no prefix of a certificate panics.
+    #[test]
+    fn self_issued_detection() {
+        let own = identity(&["self.test"]);
+        assert!(is_self_issued(&own.chain[0]));
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "issuer");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["leaf.test".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        assert!(!is_self_issued(leaf.der()));
+        for end in 0..own.chain[0].len() {
+            assert!(!is_self_issued(&own.chain[0][..end]), "prefix {end}");
+        }
+        assert!(!is_self_issued(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]));
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 
 use rustls::{AlertDescription, CertificateError};
 
+use crate::config::SelfSignedLeaf;
+
 /// Why a TLS session failed, or why a configuration could not be built.
 ///
 /// Peer faults arrive as [`TlsEvent::Error`](crate::TlsEvent::Error) (the alert, if any, is
@@ -17,6 +19,10 @@ pub enum Error {
     /// The peer's certificate chain does not lead to a trusted CA (Node
     /// `UNABLE_TO_VERIFY_LEAF_SIGNATURE`; spec 192).
     UnknownIssuer,
+    /// The server's certificate is self-signed and not trusted (Node
+    /// `DEPTH_ZERO_SELF_SIGNED_CERT`): a lone leaf whose issuer is itself, with an unknown
+    /// issuer.
+    SelfSigned,
     /// The server's certificate does not name the host the client asked for (Node
     /// `ERR_TLS_CERT_ALTNAME_INVALID`).
     NameMismatch,
@@ -53,6 +59,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::UnknownIssuer => "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            Self::SelfSigned => "DEPTH_ZERO_SELF_SIGNED_CERT",
             Self::NameMismatch => "ERR_TLS_CERT_ALTNAME_INVALID",
             Self::Expired => "CERT_HAS_EXPIRED",
             Self::NotYetValid => "CERT_NOT_YET_VALID",
@@ -89,7 +96,12 @@ impl Error {
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                 Self::NotYetValid
             }
-            other => Self::BadCertificate(format!("{other:?}")),
+            CertificateError::Other(other)
+                if other.0.downcast_ref::<SelfSignedLeaf>().is_some() =>
+            {
+                Self::SelfSigned
+            }
+            other => Self::BadCertificate(other.to_string()),
         }
     }
 }
@@ -98,6 +110,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownIssuer => f.write_str("unable to verify the first certificate"),
+            Self::SelfSigned => f.write_str("self-signed certificate"),
             Self::NameMismatch => f.write_str("hostname/ip does not match certificate's altnames"),
             Self::Expired => f.write_str("certificate has expired"),
             Self::NotYetValid => f.write_str("certificate is not yet valid"),

@@ -16,7 +16,8 @@ use common::{Ca, Pair, Setup, connected, error_of, events, plaintext, transmit};
 use rcgen::date_time_ymd;
 use sansnet_tls::rustls::{ClientConfig, RootCertStore, version};
 use sansnet_tls::{
-    ClientAuth, ClientOptions, Error, Protocol, READ_LIMIT, ServerOptions, TlsConnection, TlsEvent,
+    ClientAuth, ClientOptions, Error, Identity, Protocol, READ_LIMIT, ServerOptions, TlsConnection,
+    TlsEvent,
 };
 
 /// A handshake reports `secureConnect` on both sides with what was negotiated, and data
@@ -129,6 +130,42 @@ fn client_without_ca_trusts_nothing() {
         error_of(&events(&mut pair.client)),
         Some(Error::UnknownIssuer)
     );
+}
+
+/// A self-signed server certificate that is not trusted: Node's `DEPTH_ZERO_SELF_SIGNED_CERT`
+/// (spec 192); trusting that very certificate as a CA makes it pass.
+#[test]
+fn client_self_signed_certificate() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["example.test".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let identity =
+        Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+    let server = ServerOptions::new(identity).build().unwrap();
+    for ca in [None, Some(vec![Ca::new("other").cert])] {
+        let client = ClientOptions {
+            ca,
+            ..Default::default()
+        };
+        let mut pair = Pair::new(server.clone(), client.build().unwrap(), "example.test");
+        pair.drive();
+        let error = error_of(&events(&mut pair.client)).unwrap();
+        assert_eq!(error, Error::SelfSigned);
+        assert_eq!(error.code(), "DEPTH_ZERO_SELF_SIGNED_CERT");
+        assert_eq!(
+            error_of(&events(&mut pair.server)),
+            Some(Error::AlertReceived("certificate_unknown".into()))
+        );
+    }
+    let client = ClientOptions {
+        ca: Some(vec![cert.der().clone()]),
+        ..Default::default()
+    };
+    let mut pair = Pair::new(server, client.build().unwrap(), "example.test");
+    pair.drive();
+    assert!(connected(&events(&mut pair.client)));
 }
 
 /// `rejectUnauthorized: false` accepts a certificate for another name from an unknown CA.
@@ -594,14 +631,14 @@ fn config_errors() {
     let ca = Ca::new("ca");
     let a = ca.leaf(&["a.test"]);
     let b = ca.leaf(&["b.test"]);
-    let mismatched = sansnet_tls::Identity {
+    let mismatched = Identity {
         chain: a.chain.clone(),
         key: b.key.clone_key(),
     };
     let error = ServerOptions::new(mismatched).build().unwrap_err();
     assert!(matches!(error, Error::Config(_)), "{error:?}");
     assert_eq!(error.code(), "ERR_INVALID_ARG_VALUE");
-    let empty = sansnet_tls::Identity {
+    let empty = Identity {
         chain: Vec::new(),
         key: a.key.clone_key(),
     };
