@@ -162,25 +162,31 @@ impl FrameHeader {
     /// Only the low three bits of `rsv` are used. A `payload_len` with the top bit set cannot
     /// come from a real buffer; it would be written as is.
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
+        // Built on the stack and appended at once: one capacity check, not one per byte.
+        let mut header = [0u8; 14];
         let fin = if self.fin { 0x80 } else { 0 };
-        out.put_u8(fin | (self.rsv & 0x07) << 4 | self.opcode.as_u8());
+        header[0] = fin | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let len = self.payload_len;
-        if let Ok(short) = u8::try_from(len)
+        let mut at = if let Ok(short) = u8::try_from(len)
             && u64::from(short) <= MAX_CONTROL_PAYLOAD
         {
-            out.put_u8(mask_bit | short);
+            header[1] = mask_bit | short;
+            2
         } else if let Ok(medium) = u16::try_from(len) {
-            out.put_u8(mask_bit | 126);
-            out.put_u16(medium);
+            header[1] = mask_bit | 126;
+            header[2..4].copy_from_slice(&medium.to_be_bytes());
+            4
         } else {
-            out.put_u8(mask_bit | 127);
-            out.put_u64(len);
-        }
+            header[1] = mask_bit | 127;
+            header[2..10].copy_from_slice(&len.to_be_bytes());
+            10
+        };
         if let Some(key) = self.mask {
-            out.put_slice(&key);
+            header[at..at + 4].copy_from_slice(&key);
+            at += 4;
         }
+        out.put_slice(&header[..at]);
     }
 
     /// The encoded size: 2, 4 or 10 bytes, plus 4 with a mask (§5.2).
