@@ -13,7 +13,9 @@ mod common;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use common::{RESPONSE_BODY, Setup, Split, Transcript, events, https_exchange, plaintext};
+use common::{
+    RESPONSE_BODY, Setup, Split, Transcript, events, https_exchange, https_exchange_with, plaintext,
+};
 use sansnet_http1::{ClientEvent, ServerEvent};
 use sansnet_tls::TlsEvent;
 use sansnet_ws::{Config, Connection, Message, Role, WsEvent};
@@ -125,6 +127,35 @@ fn https_ciphertext_byte_at_a_time() {
     assert_eq!(bytewise.server_tls, whole.server_tls);
     assert_eq!(bytewise.server_http, whole.server_http);
     assert_eq!(bytewise.client_http, whole.client_http);
+}
+
+/// A response body larger than the plaintext limit flows through: the TLS server's ciphertext
+/// waits in the client's buffer while plaintext is unread, and all of it arrives in order.
+#[test]
+fn https_large_response_through_read_limit() {
+    let setup = Setup::new(&["example.test"]);
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let t = https_exchange_with(&setup, &Split::Sizes(vec![5000, 17]), body.clone().into());
+    let received: Vec<u8> = t
+        .client_http
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Data { data, .. } => Some(data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        t.held_back,
+        "the plaintext limit never held ciphertext back"
+    );
+    assert_eq!(received.len(), body.len());
+    assert!(received == body);
+    assert!(
+        t.client_http
+            .iter()
+            .any(|e| matches!(e, ClientEvent::End { .. }))
+    );
 }
 
 /// WebSocket messages both ways through TLS: the `ws` machines' frames go in as plaintext,

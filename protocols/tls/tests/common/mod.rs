@@ -2,6 +2,7 @@
 //! [`TlsConnection`]s that shuttles ciphertext (optionally split) until both are quiet.
 #![allow(dead_code, reason = "each test file uses a different part of the kit")]
 
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -119,6 +120,8 @@ pub(crate) struct Pair {
     /// Every flight delivered so far, per direction (to seed the fuzzer, to check splits).
     pub(crate) client_flights: Vec<Vec<u8>>,
     pub(crate) server_flights: Vec<Vec<u8>>,
+    /// Whether a delivery was ever held back because plaintext was full.
+    pub(crate) held_back: bool,
 }
 
 impl Pair {
@@ -132,6 +135,7 @@ impl Pair {
             to_client: BytesMut::new(),
             client_flights: Vec::new(),
             server_flights: Vec::new(),
+            held_back: false,
         };
         pair.client.handle_timeout(now);
         pair.server.handle_timeout(now);
@@ -142,11 +146,20 @@ impl Pair {
     /// `handle_input` calls as `split` says. Fails after 100 rounds.
     pub(crate) fn drive_with(&mut self, split: &Split) {
         for _ in 0..100 {
+            // Ciphertext left over while plaintext was full goes in first, as a driver does
+            // after the plaintext was read.
+            if !self.to_server.is_empty() {
+                self.server.handle_input(self.now, &mut self.to_server);
+            }
+            if !self.to_client.is_empty() {
+                self.client.handle_input(self.now, &mut self.to_client);
+            }
             let c = transmit(&mut self.client);
             let s = transmit(&mut self.server);
             if c.is_empty() && s.is_empty() {
                 return;
             }
+            self.held_back |= !self.to_server.is_empty() || !self.to_client.is_empty();
             if !c.is_empty() {
                 deliver(&mut self.server, &mut self.to_server, &c, split, self.now);
                 self.client_flights.push(c);
@@ -155,6 +168,7 @@ impl Pair {
                 deliver(&mut self.client, &mut self.to_client, &s, split, self.now);
                 self.server_flights.push(s);
             }
+            self.held_back |= !self.to_server.is_empty() || !self.to_client.is_empty();
         }
         panic!("pair did not go quiet in 100 rounds");
     }
@@ -276,6 +290,8 @@ pub(crate) struct Transcript {
     pub(crate) client_http: Vec<ClientEvent>,
     /// Ciphertext the client sent (its flights, concatenated), for fuzz seeds.
     pub(crate) client_wire: Vec<u8>,
+    /// Whether ciphertext was ever held back because plaintext was full.
+    pub(crate) held_back: bool,
 }
 
 /// The body the test server answers every request with.
@@ -286,6 +302,11 @@ pub(crate) const RESPONSE_BODY: &[u8] = b"hello over tls";
 /// ended, then the client sends `close_notify`, and the server's HTTP machine sees the end.
 /// Every ciphertext delivery is cut as `split` says.
 pub(crate) fn https_exchange(setup: &Setup, split: &Split) -> Transcript {
+    https_exchange_with(setup, split, Bytes::from_static(RESPONSE_BODY))
+}
+
+/// [`https_exchange`] with the server answering `body`.
+pub(crate) fn https_exchange_with(setup: &Setup, split: &Split, body: Bytes) -> Transcript {
     let mut pair = setup.pair("example.test");
     let now = pair.now;
     let mut http_c = ClientConnection::new(now, sansnet_http1::ClientConfig::default());
@@ -304,17 +325,18 @@ pub(crate) fn https_exchange(setup: &Setup, split: &Split) -> Transcript {
     let mut t = Transcript::default();
     let (mut s_buf, mut c_buf) = (BytesMut::new(), BytesMut::new());
     let mut closing = false;
-    for _ in 0..50 {
+    for _ in 0..200 {
         let mut moved = false;
         while let Some(chunk) = http_c.pop_transmit(now) {
             assert_eq!(pair.client.write(&chunk), chunk.len());
             moved = true;
         }
-        while let Some(chunk) = http_s.pop_transmit(now) {
-            assert_eq!(pair.server.write(&chunk), chunk.len());
-            moved = true;
-        }
+        // Two flights of response before the client reads: enough to fill its plaintext.
+        moved |= write_response(&mut http_s, &mut pair.server, now);
+        pair.drive_with(split);
+        moved |= write_response(&mut http_s, &mut pair.server, now);
         moved |= pair.client.wants_write() || pair.server.wants_write();
+        moved |= !pair.to_client.is_empty() || !pair.to_server.is_empty();
         pair.drive_with(split);
         t.client_tls.extend(events(&mut pair.client));
         let server_tls = events(&mut pair.server);
@@ -333,12 +355,7 @@ pub(crate) fn https_exchange(setup: &Setup, split: &Split) -> Transcript {
         while let Some(event) = http_s.poll_event() {
             if let ServerEvent::End { id, .. } = &event {
                 http_s
-                    .respond(
-                        now,
-                        *id,
-                        Response::new(200),
-                        Bytes::from_static(RESPONSE_BODY),
-                    )
+                    .respond(now, *id, Response::new(200), body.clone())
                     .unwrap();
             }
             t.server_http.push(event);
@@ -354,11 +371,42 @@ pub(crate) fn https_exchange(setup: &Setup, split: &Split) -> Transcript {
         if !moved {
             if closing {
                 t.client_wire = pair.client_flights.concat();
+                t.held_back = pair.held_back;
                 return t;
             }
             pair.client.close();
             closing = true;
         }
     }
-    panic!("HTTPS exchange did not finish in 50 rounds");
+    panic!("HTTPS exchange did not finish in 200 rounds");
+}
+
+/// Moves the HTTP server's response bytes into TLS as far as TLS takes them (partial writes
+/// advance the HTTP machine by what was taken); true when anything moved.
+fn write_response(http: &mut ServerConnection, tls: &mut TlsConnection, now: Instant) -> bool {
+    let mut moved = false;
+    loop {
+        let (taken, full) = {
+            let mut slices = [IoSlice::new(&[]); 8];
+            let n = http.transmit_chunks(&mut slices);
+            let mut taken = 0;
+            let mut full = false;
+            for slice in &slices[..n] {
+                let written = tls.write(slice);
+                taken += written;
+                if written < slice.len() {
+                    full = true;
+                    break;
+                }
+            }
+            (taken, full || n == 0)
+        };
+        if taken > 0 {
+            http.advance_transmit(now, taken);
+            moved = true;
+        }
+        if full || taken == 0 {
+            return moved;
+        }
+    }
 }
