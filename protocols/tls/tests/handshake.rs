@@ -60,6 +60,28 @@ fn handshake_then_data_both_ways() {
     assert_eq!(plaintext(&mut pair.client), b"pong");
 }
 
+/// A second connection on the same client configuration (which may resume the session from
+/// the first one's ticket) reports the same negotiated details, peer certificates included.
+#[test]
+fn second_connection_same_config_same_info() {
+    let setup = Setup::new(&["example.test"]);
+    let server = setup.server.build().unwrap();
+    let client = setup.client.build().unwrap();
+    let mut infos = Vec::new();
+    for _ in 0..2 {
+        let mut pair = Pair::new(server.clone(), client.clone(), "example.test");
+        pair.drive();
+        assert!(connected(&events(&mut pair.client)));
+        assert!(connected(&events(&mut pair.server)));
+        assert_eq!(pair.client.write(b"again"), 5);
+        pair.drive();
+        assert_eq!(plaintext(&mut pair.server), b"again");
+        infos.push(pair.client.info().unwrap().clone());
+    }
+    assert_eq!(infos[0], infos[1]);
+    assert_eq!(infos[1].peer_certificates, setup.server.identity.chain);
+}
+
 /// TLS 1.2 works too when the client offers only it; `getProtocol()` says `TLSv1.2`.
 #[test]
 fn tls12_only_client_negotiates_tls12() {
