@@ -101,6 +101,35 @@ mod tests {
         assert!(!shown.contains(&format!("{:?}", key.serialize_der())));
     }
 
+    /// A CA bundle yields every certificate in order, skipping other blocks; files on disk
+    /// read the same as text.
+    #[test]
+    fn bundle_and_files_read_every_certificate() {
+        let make = |name: &str| {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
+            (cert, key)
+        };
+        let (a, a_key) = make("a.test");
+        let (b, _) = make("b.test");
+        let bundle = format!("{}{}{}", a.pem(), a_key.serialize_pem(), b.pem());
+        let certs = certificates_from_pem(bundle.as_bytes()).unwrap();
+        assert_eq!(certs, vec![a.der().clone(), b.der().clone()]);
+
+        let dir = std::env::temp_dir().join(format!("sansnet-tls-pem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, format!("{}{}", a.pem(), b.pem())).unwrap();
+        std::fs::write(&key_path, a_key.serialize_pem()).unwrap();
+        let identity = Identity::from_pem_files(&cert_path, &key_path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(identity.chain, certs);
+        assert_eq!(identity.key.secret_der(), a_key.serialize_der());
+    }
+
     /// Files that do not exist are a configuration error naming the path.
     #[test]
     fn missing_files_are_config_errors() {
