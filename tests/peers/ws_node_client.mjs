@@ -1,7 +1,9 @@
 // The `ws` package as a WebSocket client of the sansnet demo. `ws` is resolved through
 // NODE_PATH (target/peers/node_modules). Prints one JSON line.
 //
-//   ws_node_client.mjs echo URL      text, 1 MiB binary, ping/pong, close 1000 on /ws
+//   ws_node_client.mjs echo URL      text, 1 MiB binary, ping/pong, close 1000 on /ws; reports
+//                                    the negotiated extensions and the bytes read from the
+//                                    socket (the 1 MiB echo is compressible)
 //   ws_node_client.mjs chat URL      two clients on /chat; one sends, both must receive
 //   ws_node_client.mjs listen URL TEXT
 //       one /chat client: prints {"open":true} once open, then waits (at most 60 s) for a
@@ -42,6 +44,8 @@ async function echo() {
   m = await nextMessage(ws);
   report.binary_len = m.data.length;
   report.binary_same = m.isBinary && sha(m.data) === sha(blob);
+  report.extensions = ws.extensions;
+  report.bytes_read = ws._socket.bytesRead;
   const pong = new Promise((resolve) => ws.once("pong", (data) => resolve(data.toString())));
   ws.ping("node ping");
   report.pong = await pong;

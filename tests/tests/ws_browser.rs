@@ -1,6 +1,8 @@
 //! A real browser as a WebSocket client: headless Chromium loads the demo's page, whose script
 //! opens `ws://HOST/chat` and sends `?say=TEXT`; the broadcast comes back into the page's DOM
 //! and reaches a Node `ws` client on the same chat (RFC 6455 §4-§5; spec 142-152, 158-166).
+//! Chromium offers permessage-deflate and the page shows `WebSocket.extensions`: the demo must
+//! have agreed to it (RFC 7692; spec 183), and Chromium compresses what it sends.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -127,6 +129,13 @@ fn chromium_chat_page_round_trip() {
         dom.contains(&format!(r#"<li class="message">{SAY}</li>"#)),
         "the broadcast did not come back into the page; DOM:\n{dom}\nChromium stderr:\n{}",
         out.stderr
+    );
+
+    // Spec 183: the 101 agreed to Chromium's `permessage-deflate; client_max_window_bits`
+    // offer, so the browser's message above came compressed and was inflated by the demo.
+    assert!(
+        dom.contains(r#"<span id="extensions">permessage-deflate</span>"#),
+        "permessage-deflate was not negotiated with Chromium; DOM:\n{dom}"
     );
 
     let report = next_json(&lines, NODE_WAIT, "report of received messages");

@@ -1,7 +1,9 @@
 //! WebSocket against real peers on loopback: Python `websockets` and Node's `ws` package as
 //! clients of the demo's `/ws` echo and `/chat` broadcast and as servers for our
 //! `EventLoop::ws_connect`, plus refused handshakes over a raw TCP stream (RFC 6455;
-//! spec 142-182).
+//! spec 142-182). Every run negotiates permessage-deflate (RFC 7692, spec 183-189), and each
+//! test shows that compressed frames went over the wire: the peer counts frames with RSV1, or
+//! its socket read far fewer bytes than the compressible messages hold.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -75,9 +77,15 @@ struct ClientRun {
     close: WsEvent,
 }
 
-/// Our client (`ws_connect`) against the echo server `server`: sends a text and a 300 KiB
-/// binary message and a Ping, waits for both echoes and the Pong, closes with 1000, and
-/// returns what came back and the `Close` event.
+/// 100 KiB of repetitive text: compresses to about a kilobyte.
+fn compressible() -> Message {
+    Message::text("sansnet permessage-deflate ".repeat(100 * 1024 / 27))
+}
+
+/// Our client (`ws_connect`, permessage-deflate offered by default) against the echo server
+/// `server`: checks the extension was agreed, sends a text, a 300 KiB binary and a 100 KiB
+/// compressible text message and a Ping, waits for the echoes and the Pong, closes with 1000,
+/// and returns what came back and the `Close` event.
 fn our_client_against(server: &PeerServer) -> ClientRun {
     let mut ev = EventLoop::new().unwrap();
     let origin = Origin::new("http", "127.0.0.1", server.port);
@@ -107,8 +115,11 @@ fn our_client_against(server: &PeerServer) -> ClientRun {
             } if r == request => {
                 assert_eq!(protocol, None);
                 socket = Some(s);
+                let deflate = ev.ws_command(s, |c, _| Ok(c.deflate_enabled())).unwrap();
+                assert!(deflate, "spec 183: permessage-deflate was not agreed");
                 ev.ws_send(s, text.clone()).unwrap();
                 ev.ws_send(s, blob.clone()).unwrap();
+                ev.ws_send(s, compressible()).unwrap();
                 ev.ws_command(s, |c, now| c.ping(now, Bytes::from_static(b"ping!")))
                     .unwrap();
             }
@@ -136,7 +147,7 @@ fn our_client_against(server: &PeerServer) -> ClientRun {
         }
         if let Some(s) = socket
             && !closing
-            && echoed.len() == 2
+            && echoed.len() == 3
             && pong
         {
             closing = true;
@@ -146,7 +157,8 @@ fn our_client_against(server: &PeerServer) -> ClientRun {
 }
 
 fn assert_echo_run(run: &ClientRun, server_log: &str) {
-    assert_eq!(run.echoed.len(), 2);
+    assert_eq!(run.echoed.len(), 3);
+    assert!(run.echoed[2] == compressible(), "the compressible echo differs");
     assert_eq!(run.echoed[0], Message::text("hello from sansnet"));
     let Message::Binary(data) = &run.echoed[1] else {
         panic!("the binary message came back as text");
@@ -192,6 +204,12 @@ fn python_client_against_demo_echo() {
     assert!(report.get("binary_same").bool(), "the 1 MiB echo differs");
     assert_eq!(report.get("fragmented").str(), "frag-ment-ed", "spec 158");
     assert!(report.get("pong").bool(), "spec 164: no Pong for the Ping");
+    // Spec 183, 186: the demo agreed to `websockets`' offer and sent the 1 MiB echo compressed.
+    assert_eq!(report.get("extensions").str(), "permessage-deflate");
+    assert!(
+        report.get("compressed_in").num() >= 1,
+        "no compressed frame reached Python"
+    );
     assert_eq!(
         report.get("close_code").num(),
         1000,
@@ -212,6 +230,17 @@ fn our_client_against_python_server() {
     std::thread::sleep(Duration::from_millis(200));
     let log = server.stop();
     assert_echo_run(&run, &log);
+    // Spec 186: the 300 KiB and 100 KiB messages (at or above the 1024-byte threshold) came
+    // compressed, with RSV1; the short text did not need to.
+    let compressed = log
+        .split("compressed_in=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(
+        compressed.is_some_and(|n| n >= 2),
+        "Python saw no compressed frames from our client: {log}"
+    );
 }
 
 /// Spec 152-166, 174-177: Node's `ws` as a client of the demo's `/ws` echo: text stays text,
@@ -232,6 +261,11 @@ fn node_client_against_demo_echo() {
     assert_eq!(report.get("binary_len").num(), 1 << 20);
     assert!(report.get("binary_same").bool(), "the 1 MiB echo differs");
     assert_eq!(report.get("pong").str(), "node ping", "spec 164");
+    // Spec 183, 187: `ws` offered permessage-deflate, the demo agreed, and the periodic 1 MiB
+    // echo crossed the socket compressed (uncompressed it would be over 1 MiB).
+    assert_eq!(report.get("extensions").str(), "permessage-deflate");
+    let read = report.get("bytes_read").num();
+    assert!(read < 256 * 1024, "{read} bytes read for a 1 MiB echo");
     assert_eq!(report.get("close_code").num(), 1000, "spec 174");
 }
 
@@ -263,6 +297,20 @@ fn our_client_against_node_server() {
     std::thread::sleep(Duration::from_millis(200));
     let log = server.stop();
     assert_echo_run(&run, &log);
+    // Spec 183, 187: `ws` (perMessageDeflate on) agreed, and the 100 KiB compressible message
+    // crossed compressed: the socket read less than the random 300 KiB plus 20 KiB.
+    assert!(
+        log.contains("extensions=permessage-deflate"),
+        "`ws` did not agree to permessage-deflate: {log}"
+    );
+    let read = log
+        .split("bytes_read=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    assert!(read < 320 * 1024, "{read} bytes read: not compressed
+{log}");
 }
 
 /// Sends `request` to the demo on a raw TCP stream and returns everything it answers until it

@@ -24,7 +24,7 @@ const PAGE: &str = r#"<!doctype html>
 <li><code>ws://HOST/ws</code> (<code>wss://</code> over HTTPS) echoes, <code>ws://HOST/chat</code> broadcasts to every chat client</li>
 </ul>
 <h2>Chat</h2>
-<p>Status: <span id="status">connecting</span></p>
+<p>Status: <span id="status">connecting</span>; extensions: <span id="extensions"></span></p>
 <form id="form"><input id="text" autocomplete="off" placeholder="say something"><button>send</button></form>
 <ul id="log"></ul>
 <script>
@@ -33,6 +33,7 @@ const status = document.getElementById("status");
 const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat");
 ws.onopen = () => {
   status.textContent = "open";
+  document.getElementById("extensions").textContent = ws.extensions;
   const auto = new URLSearchParams(location.search).get("say");
   if (auto) ws.send(auto);
 };
