@@ -158,7 +158,10 @@ fn our_client_against(server: &PeerServer) -> ClientRun {
 
 fn assert_echo_run(run: &ClientRun, server_log: &str) {
     assert_eq!(run.echoed.len(), 3);
-    assert!(run.echoed[2] == compressible(), "the compressible echo differs");
+    assert!(
+        run.echoed[2] == compressible(),
+        "the compressible echo differs"
+    );
     assert_eq!(run.echoed[0], Message::text("hello from sansnet"));
     let Message::Binary(data) = &run.echoed[1] else {
         panic!("the binary message came back as text");
@@ -309,8 +312,11 @@ fn our_client_against_node_server() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse::<u64>().ok())
         .unwrap_or(u64::MAX);
-    assert!(read < 320 * 1024, "{read} bytes read: not compressed
-{log}");
+    assert!(
+        read < 320 * 1024,
+        "{read} bytes read: not compressed
+{log}"
+    );
 }
 
 /// Sends `request` to the demo on a raw TCP stream and returns everything it answers until it
