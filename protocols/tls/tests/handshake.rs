@@ -14,7 +14,6 @@ use std::time::Duration;
 use bytes::BytesMut;
 use common::{Ca, Pair, Setup, connected, error_of, events, plaintext, transmit};
 use rcgen::date_time_ymd;
-use sansnet_tls::rustls::{ClientConfig, RootCertStore, version};
 use sansnet_tls::{
     ClientAuth, ClientOptions, Error, Identity, Protocol, READ_LIMIT, ServerOptions, TlsConnection,
     TlsEvent,
@@ -85,15 +84,9 @@ fn second_connection_same_config_same_info() {
 /// TLS 1.2 works too when the client offers only it; `getProtocol()` says `TLSv1.2`.
 #[test]
 fn tls12_only_client_negotiates_tls12() {
-    let setup = Setup::new(&["example.test"]);
-    let mut roots = RootCertStore::empty();
-    roots.add(setup.ca.cert.clone()).unwrap();
-    let client = ClientConfig::builder_with_provider(sansnet_tls::provider())
-        .with_protocol_versions(&[&version::TLS12])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut pair = Pair::new(setup.server.build().unwrap(), client.into(), "example.test");
+    let mut setup = Setup::new(&["example.test"]);
+    setup.tls12 = true;
+    let mut pair = setup.pair("example.test");
     assert_eq!(pair.server.write(b"hi"), 2);
     pair.drive();
     let info = pair.client.info().expect("connected").clone();

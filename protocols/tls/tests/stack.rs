@@ -17,7 +17,7 @@ use common::{
     RESPONSE_BODY, Setup, Split, Transcript, events, https_exchange, https_exchange_with, plaintext,
 };
 use sansnet_http1::{ClientEvent, ServerEvent};
-use sansnet_tls::TlsEvent;
+use sansnet_tls::{Protocol, TlsEvent};
 use sansnet_ws::{Config, Connection, Message, Role, WsEvent};
 
 fn check_https(t: &Transcript) {
@@ -108,6 +108,32 @@ fn https_ciphertext_split_at_every_byte() {
         longest > 500,
         "the server's first flight holds a certificate: {longest}"
     );
+    for at in 0..=longest {
+        let split = https_exchange(&setup, &Split::At(at));
+        assert_eq!(split.client_tls, whole.client_tls, "cut at {at}");
+        assert_eq!(split.server_tls, whole.server_tls, "cut at {at}");
+        assert_eq!(split.server_http, whole.server_http, "cut at {at}");
+        assert_eq!(split.client_http, whole.client_http, "cut at {at}");
+    }
+}
+
+/// The same with TLS 1.2 (other flights: ChangeCipherSpec, the client's Finished first): every
+/// cut of every delivery gives the same events as whole delivery.
+#[test]
+fn https_tls12_ciphertext_split_at_every_byte() {
+    let mut setup = Setup::new(&["example.test"]);
+    setup.tls12 = true;
+    let whole = https_exchange(&setup, &Split::Whole);
+    check_https(&whole);
+    let Some(TlsEvent::SecureConnect(info)) = whole.client_tls.first() else {
+        panic!("{:?}", whole.client_tls)
+    };
+    assert_eq!(info.protocol, Protocol::Tls12);
+    let longest = {
+        let mut pair = setup.pair("example.test");
+        pair.drive();
+        pair.server_flights.iter().map(Vec::len).max().unwrap()
+    };
     for at in 0..=longest {
         let split = https_exchange(&setup, &Split::At(at));
         assert_eq!(split.client_tls, whole.client_tls, "cut at {at}");

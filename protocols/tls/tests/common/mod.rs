@@ -17,7 +17,7 @@ use sansnet_http1::{
 };
 use sansnet_tls::{
     ClientAuth, ClientOptions, Identity, ServerOptions, TlsConnection, TlsEvent,
-    rustls::{ClientConfig, ServerConfig},
+    rustls::{ClientConfig, RootCertStore, ServerConfig, version},
 };
 
 /// A certificate authority that issues leaf certificates.
@@ -80,6 +80,8 @@ pub(crate) struct Setup {
     pub(crate) ca: Ca,
     pub(crate) server: ServerOptions,
     pub(crate) client: ClientOptions,
+    /// The client offers TLS 1.2 only.
+    pub(crate) tls12: bool,
 }
 
 impl Setup {
@@ -91,7 +93,27 @@ impl Setup {
             ca: Some(vec![ca.cert.clone()]),
             ..Default::default()
         };
-        Self { ca, server, client }
+        Self {
+            ca,
+            server,
+            client,
+            tls12: false,
+        }
+    }
+
+    /// The client configuration: from the options, or TLS 1.2 only with the setup's CA.
+    pub(crate) fn client_config(&self) -> Arc<ClientConfig> {
+        if !self.tls12 {
+            return self.client.build().unwrap();
+        }
+        let mut roots = RootCertStore::empty();
+        roots.add(self.ca.cert.clone()).unwrap();
+        let config = ClientConfig::builder_with_provider(sansnet_tls::provider())
+            .with_protocol_versions(&[&version::TLS12])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
     }
 
     /// Requires client certificates from the setup's CA.
@@ -101,11 +123,7 @@ impl Setup {
     }
 
     pub(crate) fn pair(&self, host: &str) -> Pair {
-        Pair::new(
-            self.server.build().unwrap(),
-            self.client.build().unwrap(),
-            host,
-        )
+        Pair::new(self.server.build().unwrap(), self.client_config(), host)
     }
 }
 
