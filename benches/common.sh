@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by benches/e2e.sh and benches/memory.sh (sourced, not run): tools, the build, servers
 # pinned to one core with their cleanup, and medians. Expects to be sourced from the repository
 # root with `set -euo pipefail` on.
@@ -67,11 +68,12 @@ start_server() {
   local name=$1
   shift
   local log=$WORK/$name.log
+  : >"$log"
   taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  local i
-  for i in $(seq 100); do
+
+  for _ in $(seq 100); do
     grep -q '^listening ' "$log" && break
     kill -0 "$pid" 2>/dev/null || die "$name exited: $(cat "$log")"
     sleep 0.1

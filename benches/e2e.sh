@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # variables named at run time (printf -v) in benches/common.sh
 # End-to-end comparison: our HTTP hello-world and WebSocket echo servers on the driver beside
 # hyper 1.x (tokio current-thread), synchronous tungstenite and Node (`http`, `ws`), each on
 # one core with the load generator on the other, interleaved, in one run.
@@ -18,6 +19,7 @@
 # 3 + ROUNDS x 9 x SECONDS seconds plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/common.sh
 . benches/common.sh
 
 MODE=${1:-all}
@@ -87,12 +89,12 @@ run_table() {
     shift
   done
   [ $# -gt 0 ] && shift && extra=("$@")
-  local s round
+  local s
   for s in "${servers[@]}"; do
     "$rate" "$s" 1 "${extra[@]}" >/dev/null # warm-up (Node's JIT, caches, TCP buffers)
     : >"$WORK/$s.rates"
   done
-  for round in $(seq "$ROUNDS"); do
+  for _ in $(seq "$ROUNDS"); do
     for s in "${servers[@]}"; do
       "$rate" "$s" "$SECONDS_PER_RUN" "${extra[@]}" >>"$WORK/$s.rates"
     done

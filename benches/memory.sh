@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # variables named at run time (printf -v) in benches/common.sh
 # Memory per idle keep-alive connection: our hello server on the driver beside hyper 1.x
 # (tokio current-thread) and Node's `http.createServer`, in one run.
 #
@@ -17,6 +18,7 @@
 # by itself (about MEM_ROUNDS x 3 x 10 seconds plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/common.sh
 . benches/common.sh
 
 CONNECTIONS=${MEM_CONNECTIONS:-10000}
@@ -53,8 +55,8 @@ measure() {
   taskset -c "$LOAD_CPU" "$BIN/idle-conns" "${!addr_var}" "$CONNECTIONS" "$HOLD" >"$log" 2>&1 &
   local client=$!
   PIDS+=("$client")
-  local i
-  for i in $(seq 600); do
+
+  for _ in $(seq 600); do
     grep -q '^ready ' "$log" && break
     kill -0 "$client" 2>/dev/null || break
     sleep 0.1
@@ -72,7 +74,7 @@ servers=(sansnet hyper node)
 for s in "${servers[@]}"; do
   : >"$WORK/$s.kib"
 done
-for round in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
   measure sansnet "$BIN/examples/hello" --no-idle-timeout >>"$WORK/sansnet.kib"
   measure hyper "$BIN/hyper-hello" >>"$WORK/hyper.kib"
   measure node node benches/peers/http-hello.mjs --no-idle-timeout >>"$WORK/node.kib"
