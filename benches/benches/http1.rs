@@ -21,7 +21,9 @@ use sansnet_benches::data::{
 };
 use sansnet_http1::{Response, ServerConfig, ServerConnection, ServerEvent};
 
-/// Headers `httparse` gets room for: what a server would allocate on its stack.
+/// Header slots `httparse` gets: the 32 the server machine parses with first (its stack
+/// array; a head with more fields is parsed again with room for all), so the floor does the
+/// same parsing work on the same bytes.
 const MAX_HEADERS: usize = 32;
 
 fn bytes(n: usize) -> Throughput {

@@ -1,21 +1,28 @@
 //! `sansnet-ws` benches: masked client frames through a server connection (decode) and
 //! server frames out of it (encode), beside `tungstenite` (its `WebSocketContext` over an
-//! in-memory stream), `nexus-web` (its sans-I/O `FrameReader`/`FrameWriter`) and a plain copy
-//! of the payload, the physical floor of unmasking.
+//! in-memory stream), `fastwebsockets` (its `WebSocket` over an in-memory tokio stream, its
+//! futures polled to completion by hand: the stream is always ready), `nexus-web` (its sans-I/O
+//! `FrameReader`/`FrameWriter`) and a plain copy of the payload, the physical floor.
 //!
-//! `fastwebsockets` is not here: its `WebSocket` reads through tokio's `AsyncRead`, and this
-//! workspace has no async runtime to drive it; `main` says so in the bench output.
+//! Groups: `decode_small`/`decode_large` (the frame bytes copied into the reader's buffer, as
+//! a socket read does, then parsed, unmasked and delivered), `unmask` (the same frame already
+//! in the read buffer, so only parsing, unmasking in place and delivery are timed, beside
+//! `fastwebsockets::unmask` and `memcpy` of the payload: unmasking against the copy it
+//! replaces), and `encode`.
 #![allow(
     missing_docs,
     reason = "criterion_group! generates an undocumented function"
 )]
 
+use std::future::Future;
 use std::hint::black_box;
 use std::io::{Read, Write};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group};
 use sansnet_benches::data::{WS_LARGE_SIZES, WS_MASK, WS_SMALL_SIZES, masked_frame, payload};
 use sansnet_ws::{Config, Connection, Message, Role, WsEvent};
 use tungstenite::protocol::{Role as TRole, WebSocketContext};
@@ -50,6 +57,88 @@ impl Write for Duplex<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Runs a future whose I/O is always ready to completion on this thread.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// An in-memory tokio stream for fastwebsockets: reads hand out `frame` over and over, at most
+/// up to the end of the current copy (one frame per read, as `sansnet` and `tungstenite` get
+/// it); writes are counted and dropped.
+struct Loop {
+    frame: &'static [u8],
+    at: usize,
+    written: usize,
+}
+
+impl tokio::io::AsyncRead for Loop {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let rest = &self.frame[self.at..];
+        let n = rest.len().min(buf.remaining());
+        buf.put_slice(&rest[..n]);
+        self.at = (self.at + n) % self.frame.len().max(1);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Loop {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.written += buf.len();
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = bufs.iter().map(|b| b.len()).sum();
+        self.written += n;
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A fastwebsockets server over a [`Loop`] of `frame` (leaked: one per bench function).
+fn fastwebsockets_server(frame: &[u8]) -> fastwebsockets::WebSocket<Loop> {
+    let frame: &'static [u8] = Box::leak(frame.to_vec().into_boxed_slice());
+    let mut ws = fastwebsockets::WebSocket::after_handshake(
+        Loop {
+            frame,
+            at: 0,
+            written: 0,
+        },
+        fastwebsockets::Role::Server,
+    );
+    ws.set_max_message_size(100 * 1024 * 1024);
+    ws
 }
 
 fn tungstenite_server() -> WebSocketContext {
@@ -104,6 +193,21 @@ fn decode(c: &mut Criterion, name: &str, sizes: &[usize]) {
                 black_box(message)
             });
         });
+        group.bench_with_input(
+            BenchmarkId::new("fastwebsockets", size),
+            &frame,
+            |b, frame| {
+                let mut ws = fastwebsockets_server(frame);
+                b.iter(|| {
+                    let frame = block_on(ws.read_frame());
+                    assert!(
+                        matches!(&frame, Ok(f) if f.opcode == fastwebsockets::OpCode::Binary && f.payload.len() == size),
+                        "one frame, one message"
+                    );
+                    black_box(frame.is_ok())
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("nexus-web", size), &frame, |b, frame| {
             let mut reader = nexus_reader();
             b.iter(|| {
@@ -133,6 +237,52 @@ fn decode_small(c: &mut Criterion) {
 
 fn decode_large(c: &mut Criterion) {
     decode(c, "large", &WS_LARGE_SIZES);
+}
+
+/// A masked frame already in the read buffer: parse, unmask in place, `Message` out; beside
+/// fastwebsockets' public `unmask` and a copy of the payload.
+fn unmask(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ws/unmask");
+    for size in [WS_SMALL_SIZES[2], WS_LARGE_SIZES[0], WS_LARGE_SIZES[1]] {
+        let data = payload(size);
+        let frame = masked_frame(&data, WS_MASK);
+        group.throughput(bytes(size));
+        group.bench_with_input(BenchmarkId::new("sansnet", size), &frame, |b, frame| {
+            let (mut conn, now) = server();
+            b.iter_batched_ref(
+                || BytesMut::from(&frame[..]),
+                |buf| {
+                    conn.handle_input(now, buf);
+                    let event = conn.poll_event();
+                    assert!(
+                        matches!(&event, Some(WsEvent::Message(Message::Binary(m))) if m.len() == size),
+                        "one frame, one message"
+                    );
+                    event
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_with_input(
+            BenchmarkId::new("fastwebsockets", size),
+            &data,
+            |b, data| {
+                b.iter_batched_ref(
+                    || data.clone(),
+                    |buf| fastwebsockets::unmask(buf, WS_MASK),
+                    BatchSize::LargeInput,
+                );
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("memcpy", size), &data, |b, data| {
+            let mut dst = vec![0u8; data.len()];
+            b.iter(|| {
+                dst.copy_from_slice(black_box(data));
+                black_box(&dst);
+            });
+        });
+    }
+    group.finish();
 }
 
 /// One binary message out: `send`, then every frame byte taken.
@@ -167,6 +317,19 @@ fn encode(c: &mut Criterion) {
                 black_box(&stream.output);
             });
         });
+        group.bench_with_input(
+            BenchmarkId::new("fastwebsockets", size),
+            &data,
+            |b, data| {
+                let mut ws = fastwebsockets_server(b"");
+                b.iter(|| {
+                    let frame =
+                        fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(data));
+                    let sent = block_on(ws.write_frame(frame));
+                    assert!(sent.is_ok(), "the frame is written");
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("nexus-web", size), &data, |b, data| {
             let mut writer = nexus_web::ws::FrameWriter::new(nexus_web::ws::Role::Server);
             let mut dst = vec![0u8; writer.max_encoded_len(size)];
@@ -187,12 +350,9 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_small, decode_large, encode);
+criterion_group!(benches, decode_small, decode_large, unmask, encode);
 
 fn main() {
-    eprintln!(
-        "ws: fastwebsockets not benched: its WebSocket needs tokio's AsyncRead/AsyncWrite and an async runtime, which this workspace does not have"
-    );
     benches();
     Criterion::default().configure_from_args().final_summary();
 }
