@@ -1005,3 +1005,65 @@ fn record(ev: &mut EventLoop, event: Event, order: &mut Vec<String>, end_after_d
         _ => {}
     }
 }
+
+/// spec 191: a TCP client that connects to a TLS server and never says hello is cut off
+/// when the server's `handshakeTimeout` runs out: the server's socket ends with
+/// `ERR_TLS_HANDSHAKE_TIMEOUT`, the client sees the connection close, and no `Secure` comes.
+#[test]
+fn silent_client_hits_the_handshake_timeout() {
+    let pki = pki("handshake-timeout");
+    let identity = Identity::from_pem_files(&pki.server.0, &pki.server.1).unwrap();
+    let mut ev = EventLoop::new().unwrap();
+    let server = ev.listen_tls(
+        Address::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
+        sansnet_tcp::ServerConfig::default(),
+        sansnet_tls::ServerOptions::new(identity).build().unwrap(),
+    );
+    ev.set_handshake_timeout(server, Duration::from_millis(300));
+    let port = until(
+        &mut ev,
+        "listening",
+        |event| match event {
+            Event::Server {
+                event:
+                    sansnet_tcp::ServerEvent::Listening {
+                        address: Address::Tcp(a),
+                    },
+                ..
+            } => Some(a.port()),
+            _ => None,
+        },
+        |_, _| {},
+    );
+    let started = std::time::Instant::now();
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut order = Vec::new();
+    until(
+        &mut ev,
+        "the server closing the silent connection",
+        |event| match event {
+            Event::Socket {
+                event: SocketEvent::Close { .. },
+                ..
+            } => Some(()),
+            _ => None,
+        },
+        |ev, event| record(ev, event, &mut order, false),
+    );
+    let waited = started.elapsed();
+    assert_eq!(
+        order,
+        ["connection", "error ERR_TLS_HANDSHAKE_TIMEOUT"],
+        "spec 191: the timeout, and no secureConnection"
+    );
+    assert!(
+        waited >= Duration::from_millis(300),
+        "not before the timeout: {waited:?}"
+    );
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let n = std::io::Read::read(&mut silent, &mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the client sees the connection end");
+}

@@ -16,6 +16,11 @@ use sansnet_tcp::{Socket, SocketEvent};
 
 /// What happened on a client connection, for the event loop to act on.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "notes live for one turn of the loop; boxing would allocate per HTTP event, and \
+              `ClientEvent` is large because its headers are stored inline to avoid exactly that"
+)]
 pub(crate) enum Note {
     /// TCP is up: the agent may assign a request.
     Connected,

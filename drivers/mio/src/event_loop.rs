@@ -260,6 +260,16 @@ impl EventLoop {
         Ok(())
     }
 
+    /// Node's `handshakeTimeout` of TLS server `id` (default 120 s; zero: none): a
+    /// connection whose handshake has not finished that long after it was accepted is
+    /// destroyed with `ERR_TLS_HANDSHAKE_TIMEOUT` (spec 191). Applies to connections accepted
+    /// from now on.
+    pub fn set_handshake_timeout(&mut self, id: ServerId, timeout: Duration) {
+        if let Some(Entry::Server(entry)) = self.entries.get_mut(&id.0) {
+            entry.handshake_timeout = timeout;
+        }
+    }
+
     /// The server machine, for its getters (`address()`, `connections()`).
     pub fn server(&self, id: ServerId) -> Option<&Server> {
         match self.entries.get(&id.0) {
@@ -290,7 +300,11 @@ impl EventLoop {
         host: &str,
     ) -> SocketId {
         match TlsConnection::client(tls, host) {
-            Ok(conn) => self.connect_with(address, config, Some(TlsLayer::new(conn, true))),
+            Ok(conn) => self.connect_with(
+                address,
+                config,
+                Some(TlsLayer::new(Instant::now(), conn, true)),
+            ),
             Err(error) => {
                 let id = SocketId(self.allocate());
                 let mut machine = Socket::connect(Instant::now(), config);
@@ -603,11 +617,12 @@ impl EventLoop {
                 self.next_id = next;
                 // `Connection` events come before anything the new sockets emit.
                 self.service(id, now);
-                let (config, http, tls) = match self.entries.get(&id) {
+                let (config, http, tls, handshake_timeout) = match self.entries.get(&id) {
                     Some(Entry::Server(entry)) => (
                         entry.machine.config().socket.clone(),
                         entry.http.clone(),
                         entry.tls.clone(),
+                        entry.handshake_timeout,
                     ),
                     _ => return,
                 };
@@ -624,7 +639,10 @@ impl EventLoop {
                     let mut entry_tls = None;
                     if let Some(tls) = &tls {
                         match TlsConnection::server(tls.clone()) {
-                            Ok(conn) => entry_tls = Some(Box::new(TlsLayer::new(conn, true))),
+                            Ok(mut conn) => {
+                                conn.set_handshake_timeout(handshake_timeout);
+                                entry_tls = Some(Box::new(TlsLayer::new(now, conn, true)));
+                            }
                             Err(error) => machine.destroy_with_error(now, tls_error(&error)),
                         }
                     }
@@ -1108,7 +1126,7 @@ impl EventLoop {
         if origin.scheme == "https" {
             let conn = TlsConnection::client(self.https_config()?, &origin.host)
                 .map_err(|_| io::ErrorKind::InvalidInput)?;
-            entry.tls = Some(Box::new(TlsLayer::new(conn, false)));
+            entry.tls = Some(Box::new(TlsLayer::new(now, conn, false)));
         }
         let client_config = ClientConfig::default();
         entry.client = Some(Box::new(ClientLayer::new(connection, client_config)));

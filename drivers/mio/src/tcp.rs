@@ -340,6 +340,8 @@ pub(crate) struct ServerEntry {
     pub(crate) http: Option<sansnet_http1::ServerConfig>,
     /// For a TLS server: the settings of the TLS machine each connection gets.
     pub(crate) tls: Option<std::sync::Arc<sansnet_tls::rustls::ServerConfig>>,
+    /// For a TLS server: how long each connection's handshake may take (spec 191).
+    pub(crate) handshake_timeout: std::time::Duration,
 }
 
 impl ServerEntry {
@@ -349,6 +351,7 @@ impl ServerEntry {
             listener: None,
             http,
             tls: None,
+            handshake_timeout: sansnet_tls::DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 

@@ -46,7 +46,10 @@ enum Shutdown {
 }
 
 impl TlsLayer {
-    pub(crate) fn new(conn: TlsConnection, announce: bool) -> Self {
+    /// A layer for `conn`, whose handshake clock (Node's `handshakeTimeout`, spec 191) starts
+    /// `now`, when the TCP connection is accepted or opened.
+    pub(crate) fn new(now: Instant, mut conn: TlsConnection, announce: bool) -> Self {
+        conn.handle_timeout(now);
         Self {
             conn,
             out: VecDeque::new(),
