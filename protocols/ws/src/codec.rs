@@ -30,7 +30,11 @@ pub(crate) enum InflateError {
 
 /// Both directions of one connection's permessage-deflate.
 pub(crate) struct Codec {
-    deflate: Compress,
+    /// Made on the first compressed message: zlib's compressor state is about 256 KiB at 15
+    /// bits, so a connection that only sends short messages never pays for it.
+    deflate: Option<Compress>,
+    deflate_level: Compression,
+    deflate_bits: u8,
     deflate_reset: bool,
     inflate: Decompress,
     inflate_bits: u8,
@@ -80,7 +84,9 @@ impl Codec {
         // Inflating with a window at least as large as the sender's decodes its stream.
         let inflate_bits = peer_bits.clamp(9, 15);
         Self {
-            deflate: Compress::new_with_window_bits(level, false, bits),
+            deflate: None,
+            deflate_level: level,
+            deflate_bits: bits,
             deflate_reset: own_reset,
             inflate: Decompress::new_with_window_bits(false, inflate_bits),
             inflate_bits,
@@ -93,18 +99,20 @@ impl Codec {
     /// Compresses one whole message (RFC 7692 §7.2.1): a sync flush, its `00 00 FF FF` tail
     /// removed; the compressor starts over afterwards under no context takeover.
     pub(crate) fn compress(&mut self, data: &[u8]) -> Vec<u8> {
+        let (level, bits) = (self.deflate_level, self.deflate_bits);
+        let deflate = self
+            .deflate
+            .get_or_insert_with(|| Compress::new_with_window_bits(level, false, bits));
         let mut out = Vec::with_capacity(data.len() / 2 + 64);
         let mut input = data;
         loop {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(CHUNK));
             }
-            let (before_in, before_out) = (self.deflate.total_in(), self.deflate.total_out());
-            let result = self
-                .deflate
-                .compress_vec(input, &mut out, FlushCompress::Sync);
-            let consumed = counted(self.deflate.total_in() - before_in);
-            let produced = self.deflate.total_out() - before_out;
+            let (before_in, before_out) = (deflate.total_in(), deflate.total_out());
+            let result = deflate.compress_vec(input, &mut out, FlushCompress::Sync);
+            let consumed = counted(deflate.total_in() - before_in);
+            let produced = deflate.total_out() - before_out;
             input = input.get(consumed..).unwrap_or_default();
             let room_left = out.len() < out.capacity();
             if result.is_err() || (input.is_empty() && room_left) {
@@ -123,7 +131,7 @@ impl Codec {
             out.push(0x00);
         }
         if self.deflate_reset {
-            self.deflate.reset();
+            deflate.reset();
         }
         out
     }

@@ -345,6 +345,11 @@ mod deflate {
                 break;
             }
         }
+        if !out.ends_with(&[0, 0, 0xFF, 0xFF]) {
+            // zlib flushes nothing for an empty message right after a flush: send the empty
+            // stored block's first byte (RFC 7692 §7.2.3.6).
+            return vec![0x00];
+        }
         out.truncate(out.len() - 4);
         out
     }
