@@ -7,7 +7,8 @@
 #   bash benches/e2e.sh [http|ws|all]          (default all)
 #
 # HTTP: wrk (installed from Debian if missing), keep-alive (-c CONNECTIONS) and pipelined
-# (depth 16, a wrk Lua script), requests/s. WebSocket: benches/src/bin/ws-load, CONNECTIONS
+# (depth 16, a wrk Lua script), requests/s; hyper runs with `pipeline_flush` on (its switch for
+# pipelined load) and, in the pipelined table only, also as `hyper_default` without it. WebSocket: benches/src/bin/ws-load, CONNECTIONS
 # connections each sending a small message and waiting for its echo, messages/s. Every run is
 # SECONDS long, ROUNDS rounds interleaved (ours, peer, peer, ours, ...) after a 1 s warm-up
 # each; medians are compared. Ratios are ours / theirs: above 1 means sansnet is faster. The
@@ -16,7 +17,7 @@
 # Settings (environment): E2E_SECONDS (5), E2E_ROUNDS (3), E2E_CONNECTIONS (64), E2E_DEPTH
 # (16), WS_CONNECTIONS (50), WS_SIZE (32), SERVER_CPU (0), LOAD_CPU (1), SANSNET_BIN_DIR (use
 # binaries built earlier). Servers are killed on exit; the run stops by itself (about
-# 3 + ROUNDS x 9 x SECONDS seconds plus the build).
+# 4 + ROUNDS x 10 x SECONDS seconds plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/common.sh
@@ -114,15 +115,19 @@ if [ "$MODE" != ws ]; then
   start_server sansnet "$BIN/examples/hello"
   start_server hyper "$BIN/hyper-hello"
   start_server node node benches/peers/http-hello.mjs
+  # hyper as configured by default (no `pipeline_flush`), for the pipelined table only.
+  start_server hyper_default "$BIN/hyper-hello" --no-pipeline-flush
   run_table "HTTP keep-alive: wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
     wrk_rate sansnet hyper node
   KA_HYPER=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper")
   KA_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node")
   run_table "HTTP pipelined (depth $DEPTH): wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
-    wrk_rate sansnet hyper node -- pipelined
+    wrk_rate sansnet hyper hyper_default node -- pipelined
   PIPE_HYPER=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper")
+  PIPE_HYPER_DEFAULT=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper_default")
   PIPE_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node")
   stop_server hyper
+  stop_server hyper_default
   stop_server node
 fi
 
@@ -143,6 +148,7 @@ if [ "$MODE" != http ]; then
   echo "e2e ws: sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
 fi
 if [ "$MODE" != ws ]; then
-  echo "e2e pipelined: sansnet/node=$PIPE_NODE"
+  echo "e2e pipelined: sansnet/node=$PIPE_NODE sansnet/hyper_default=$PIPE_HYPER_DEFAULT" \
+    "(hyper_default: hyper without pipeline_flush)"
   echo "e2e: sansnet/hyper=$KA_HYPER sansnet/node=$KA_NODE pipelined sansnet/hyper=$PIPE_HYPER"
 fi

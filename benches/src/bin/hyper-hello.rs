@@ -3,14 +3,14 @@
 //! driver and Node).
 //!
 //! ```text
-//! cargo run --release -p sansnet-benches --bin hyper-hello -- [ADDR]
+//! cargo run --release -p sansnet-benches --bin hyper-hello -- [ADDR] [--no-pipeline-flush]
 //! ```
 //!
 //! Listens on ADDR (default `127.0.0.1:0`), prints `listening http ADDR` once bound, and
 //! answers every request with `200 OK`, `Content-Type: text/plain` and `Hello, World!`. One
 //! task per connection with hyper's HTTP/1 `serve_connection`, `TCP_NODELAY` on, and
 //! `pipeline_flush` on (hyper's own switch for pipelined load, which the TechEmpower hyper
-//! entries turn on too). Keep-alive has no idle timeout (hyper has none without a timer).
+//! entries turn on too; `--no-pipeline-flush` leaves hyper's default). Keep-alive has no idle timeout (hyper has none without a timer).
 //! Runs until killed.
 
 use std::convert::Infallible;
@@ -30,16 +30,18 @@ use tokio::net::TcpListener;
 const BODY: &[u8] = b"Hello, World!";
 
 fn main() -> ExitCode {
-    let addr = match std::env::args().nth(1) {
-        None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        Some(text) => match text.parse() {
-            Ok(addr) => addr,
-            Err(_) => {
-                eprintln!("hyper-hello: not an address (IP:PORT): {text:?}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
+    let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut pipeline_flush = true;
+    for arg in std::env::args().skip(1) {
+        if arg == "--no-pipeline-flush" {
+            pipeline_flush = false;
+        } else if let Ok(parsed) = arg.parse() {
+            addr = parsed;
+        } else {
+            eprintln!("hyper-hello: not an address (IP:PORT): {arg:?}");
+            return ExitCode::FAILURE;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(addr)) {
+    match runtime.block_on(serve(addr, pipeline_flush)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hyper-hello: {e}");
@@ -60,7 +62,7 @@ fn main() -> ExitCode {
 }
 
 /// Accepts forever, one task per connection.
-async fn serve(addr: SocketAddr) -> std::io::Result<()> {
+async fn serve(addr: SocketAddr, pipeline_flush: bool) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     println!("listening http {}", listener.local_addr()?);
     std::io::stdout().flush()?;
@@ -77,7 +79,7 @@ async fn serve(addr: SocketAddr) -> std::io::Result<()> {
         tokio::task::spawn(async move {
             // A connection error (reset, a malformed request) ends that connection only.
             let _ = http1::Builder::new()
-                .pipeline_flush(true)
+                .pipeline_flush(pipeline_flush)
                 .serve_connection(TokioIo::new(stream), service_fn(hello))
                 .await;
         });
