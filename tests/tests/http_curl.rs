@@ -181,3 +181,20 @@ fn curl_unknown_path_gets_404() {
     let out = curl(&["-w", "%{http_code}", &demo.url("/nope")]);
     assert_eq!(out.stdout_text(), "not found\n404");
 }
+
+/// spec 71: a 1 MiB upload with `Connection: close` is echoed whole before the server ends
+/// the connection: the end the HTTP machine asks for once the response is complete waits
+/// until every response byte is in the socket, however far past the high-water mark.
+#[test]
+fn curl_connection_close_echo_is_not_cut_short() {
+    let demo = start_http_demo("http-curl-close");
+    let body = random_bytes(1024 * 1024, 72);
+    let out = upload(&demo, "close-upload", &body, &["Connection: close"]);
+    assert_eq!(out.stdout.len(), body.len(), "echoed length");
+    assert_eq!(sha256(&out.stdout), sha256(&body), "echoed bytes (sha256)");
+    assert!(
+        response_lines(&out.stderr).contains(&"Connection: close"),
+        "{}",
+        out.stderr
+    );
+}

@@ -139,14 +139,17 @@ impl ClientLayer {
             return false;
         }
         let mut moved = false;
+        let mut drained = false;
         while socket.buffer_size() < socket.config().high_water_mark {
             let Some(chunk) = conn.pop_transmit(now) else {
+                drained = true;
                 break;
             };
             moved = true;
             let _ = socket.write(now, chunk);
         }
-        while let Some(action) = conn.poll_action() {
+        // An end waits until every request byte before it is in the socket.
+        while drained && let Some(action) = conn.poll_action() {
             moved = true;
             match action {
                 Action::Shutdown => {

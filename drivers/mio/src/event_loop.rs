@@ -1,6 +1,6 @@
 //! `EventLoop`: the mio `Poll`, the entries it serves, the timers, and the application API.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use sansnet_udp::SendId;
 
 use crate::client::{ClientLayer, Note};
 use crate::http::HttpLayer;
+use crate::ids::{IdMap, IdSet};
 use crate::net::Stream;
 use crate::tcp::{ServerEntry, SocketEntry};
 use crate::timers::Timers;
@@ -56,7 +57,7 @@ pub struct EventLoop {
     poll: Poll,
     mio_events: Events,
     next_id: u64,
-    entries: HashMap<u64, Entry>,
+    entries: IdMap<u64, Entry>,
     timers: Timers,
     /// Entries to serve again without waiting for readiness: a datagram socket that spent
     /// its receive budget, a stream socket whose events the application has all taken.
@@ -65,14 +66,13 @@ pub struct EventLoop {
     /// The HTTP client's connection pool.
     agent: Agent,
     /// HTTP client requests not yet over.
-    requests: HashMap<PoolRequestId, PendingRequest>,
+    requests: IdMap<PoolRequestId, PendingRequest>,
     /// The agent's connections and the socket entries carrying them.
-    pooled: HashMap<PooledConnection, u64>,
+    pooled: IdMap<PooledConnection, u64>,
     /// WebSocket clients waiting for their 101: the handshake to check it with.
-    ws_pending:
-        HashMap<PoolRequestId, (sansnet_ws::handshake::ClientHandshake, sansnet_ws::Config)>,
+    ws_pending: IdMap<PoolRequestId, (sansnet_ws::handshake::ClientHandshake, sansnet_ws::Config)>,
     /// WebSocket clients answered, whose remaining request events are swallowed.
-    ws_done: std::collections::HashSet<PoolRequestId>,
+    ws_done: IdSet<PoolRequestId>,
     /// The TLS settings of `https:` requests and `wss:` connections (Node's
     /// `https.globalAgent` options); Mozilla's root certificates unless replaced.
     https: Option<Arc<ClientTlsConfig>>,
@@ -111,15 +111,15 @@ impl EventLoop {
             poll: Poll::new()?,
             mio_events: Events::with_capacity(1024),
             next_id: 1,
-            entries: HashMap::new(),
+            entries: IdMap::default(),
             timers: Timers::default(),
             again: VecDeque::new(),
             events: VecDeque::new(),
             agent: Agent::new(AgentConfig::default()),
-            requests: HashMap::new(),
-            pooled: HashMap::new(),
-            ws_pending: HashMap::new(),
-            ws_done: std::collections::HashSet::new(),
+            requests: IdMap::default(),
+            pooled: IdMap::default(),
+            ws_pending: IdMap::default(),
+            ws_done: IdSet::default(),
             https: None,
             scratch: vec![0; crate::tcp::READ_CHUNK],
         })
@@ -199,7 +199,9 @@ impl EventLoop {
     }
 
     /// Runs a command on the HTTP machine of connection `socket` (`send_response`, `write`,
-    /// `end`, `send_continue`, ...), then the drain rule.
+    /// `end`, `send_continue`, ...). The drain rule runs before the loop next waits for the
+    /// OS, not at once: the answers to pipelined requests given in one go leave in one
+    /// vectored write, as hyper batches them and Node corks them.
     pub fn http_command<T>(
         &mut self,
         socket: SocketId,
@@ -216,7 +218,10 @@ impl EventLoop {
             return Err(sansnet_http1::UsageError::Closed.into());
         };
         let result = command(&mut http.conn, now);
-        self.service(socket.0, now);
+        if !entry.flush_due {
+            entry.flush_due = true;
+            self.again.push_back(socket.0);
+        }
         result
     }
 

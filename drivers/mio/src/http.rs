@@ -75,15 +75,20 @@ impl HttpLayer {
             self.conn.handle_input(now, &mut self.buf);
             moved |= self.buf.len() != before;
         }
+        let mut drained = false;
         while socket.buffer_size() < socket.config().high_water_mark {
             let Some(chunk) = self.conn.pop_transmit(now) else {
+                drained = true;
                 break;
             };
             moved = true;
             // A closed socket drops the bytes; its `close` reaches the application anyway.
             let _ = socket.write(now, chunk);
         }
-        while let Some(action) = self.conn.poll_action() {
+        // An end or a hand-over waits until every byte before it is in the socket: the
+        // machine asks for them when its response is complete, which may be before the
+        // socket's high-water mark let all of it in.
+        while drained && let Some(action) = self.conn.poll_action() {
             moved = true;
             match action {
                 Action::Shutdown => {

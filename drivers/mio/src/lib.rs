@@ -99,6 +99,7 @@
 mod client;
 mod event_loop;
 mod http;
+mod ids;
 mod net;
 mod tcp;
 mod timers;

@@ -46,6 +46,9 @@ pub(crate) struct SocketEntry {
     pub(crate) client: Option<Box<ClientLayer>>,
     /// The WebSocket machine, once the HTTP machine handed the connection over.
     pub(crate) ws: Option<Box<WsLayer>>,
+    /// An HTTP command ran and the drain rule is owed before the loop next waits (the
+    /// entry is in the loop's `again` queue once).
+    pub(crate) flush_due: bool,
     /// The TLS machine between the OS stream and `machine`, for TLS connections.
     pub(crate) tls: Option<Box<TlsLayer>>,
     /// Bytes read and not yet consumed (plaintext, or ciphertext for a TLS connection). It
@@ -68,6 +71,7 @@ impl SocketEntry {
             http: None,
             client: None,
             ws: None,
+            flush_due: false,
             tls: None,
             read_buf: BytesMut::new(),
             eof: false,
@@ -106,6 +110,7 @@ impl SocketEntry {
         scratch: &mut [u8],
     ) -> bool {
         let mut closed = false;
+        self.flush_due = false;
         loop {
             let mut moved = self.flush(now);
             while let Some(action) = self.machine.poll_action() {

@@ -1,14 +1,16 @@
 //! The timer wheel the driver keeps for the machines (mio has no timers): one deadline per
 //! entry, taken from the machine's `poll_timeout`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Instant;
+
+use crate::ids::IdMap;
 
 /// At most one deadline per entry id, ordered by instant.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     by_deadline: BTreeSet<(Instant, u64)>,
-    by_id: HashMap<u64, Instant>,
+    by_id: IdMap<u64, Instant>,
 }
 
 impl Timers {
