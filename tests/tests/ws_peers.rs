@@ -319,6 +319,84 @@ fn our_client_against_node_server() {
     );
 }
 
+/// RFC 7692 §7.1.2.1, spec 183: with `server_max_window_bits=8` agreed, our compressor (zlib-rs
+/// with 9 bits, as zlib and Node do) only makes matches a 256-byte window holds: Python's zlib
+/// inflates every message with `wbits=-8`, context kept across messages, at levels 1, 6 and 9,
+/// for data that repeats at distances around 256.
+#[test]
+fn window_bits_8_output_inflates_with_zlib_8_bit_window() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let now = Instant::now();
+    let mut input = String::new();
+    for level in [1, 6, 9] {
+        let agreed = sansnet_ws::deflate::Agreed {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 8,
+            client_max_window_bits: 8,
+            threshold: 0,
+            level,
+        };
+        let mut server = sansnet_ws::Connection::new(
+            sansnet_ws::Role::Server,
+            sansnet_ws::Config::default(),
+            Box::new(|_: &mut [u8]| {}),
+        )
+        .with_deflate(Some(agreed));
+        input.push_str(&format!("{level}\n"));
+        for distance in [
+            100, 200, 249, 250, 251, 255, 256, 257, 300, 400, 511, 512, 600,
+        ] {
+            let base = common::random_bytes(distance, distance as u64);
+            let message: Vec<u8> = base.iter().copied().cycle().take(distance * 6).collect();
+            server
+                .send(now, Message::Binary(Bytes::from(message.clone())))
+                .unwrap();
+            let mut frame = Vec::new();
+            while let Some(chunk) = server.pop_transmit(now) {
+                frame.extend_from_slice(&chunk);
+            }
+            assert_eq!(frame[0], 0xC2, "one compressed binary frame");
+            let start = match frame[1] & 0x7F {
+                126 => 4,
+                127 => 10,
+                _ => 2,
+            };
+            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+            input.push_str(&format!("{} {}\n", hex(&frame[start..]), hex(&message)));
+        }
+    }
+    let mut child = Command::new(peers::python())
+        .arg(peers::scripts_dir().join("zlib_inflate_window8.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = Json::parse(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(report.get("messages").num(), 39);
+    assert_eq!(
+        report.get("ok").num(),
+        39,
+        "zlib with an 8-bit window: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 /// Sends `request` to the demo on a raw TCP stream and returns everything it answers until it
 /// closes (bounded by [`WAIT`]).
 fn raw_exchange(port: u16, request: &str) -> String {

@@ -74,13 +74,11 @@ impl Codec {
                 agreed.server_no_context_takeover,
             ),
         };
-        // zlib cannot deflate raw streams with an 8-bit window: stored blocks (level 0) have
-        // no back-references, so they stay within any window (see `deflate`'s module doc).
-        let (level, bits) = if own_bits <= 8 {
-            (Compression::none(), 9)
-        } else {
-            (Compression::new(agreed.level.min(9)), own_bits.min(15))
-        };
+        // zlib cannot deflate raw streams with an 8-bit window; with 9 bits its matches reach
+        // at most `w_size - MIN_LOOKAHEAD` = 512 - 262 = 250 bytes back, inside an agreed
+        // 256-byte window (see `deflate`'s module doc).
+        let level = Compression::new(agreed.level.min(9));
+        let bits = own_bits.clamp(9, 15);
         // Inflating with a window at least as large as the sender's decodes its stream.
         let inflate_bits = peer_bits.clamp(9, 15);
         Self {

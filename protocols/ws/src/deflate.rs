@@ -10,12 +10,14 @@
 //! # Window bits
 //!
 //! Windows of 9 to 15 bits are honoured as agreed. zlib (and so zlib-rs) cannot deflate a raw
-//! stream with an 8-bit (256-byte) window: it rejects `windowBits` 8, and Node's `zlib` quietly
-//! raises it to 9, so the `ws` package, when it agrees to `server_max_window_bits=8`, then
-//! sends back-references up to 512 bytes long, which a peer with a 256-byte window cannot
-//! decode. Here an agreed 8 is kept by sending that direction as stored DEFLATE blocks (no
-//! back-references, so any window decodes them): RFC-correct, interoperable, uncompressed.
-//! Inflating with a 9-bit window decodes everything an 8-bit sender produces.
+//! stream with an 8-bit (256-byte) window: it rejects raw `windowBits` 8, and Node's `zlib`
+//! raises it to 9. The `ws` package agrees to `server_max_window_bits=8` (answering
+//! `permessage-deflate; server_max_window_bits=8`, checked against `ws` 8.23.0) and then
+//! deflates with 9 bits. That is still RFC-correct, because zlib never looks further back
+//! than `w_size - MIN_LOOKAHEAD` (512 - 262 = 250 bytes with 9 bits), so every match fits a
+//! 256-byte window; a peer inflating with a true 8-bit window (Python's `zlib` with `wbits=-8`)
+//! decodes it. We do the same: an agreed 8 is accepted and compressed with 9 bits. Inflating
+//! uses at least 9 bits (flate2's minimum), which decodes everything an 8-bit sender makes.
 
 use crate::HandshakeError;
 
@@ -418,7 +420,7 @@ mod tests {
         let (a, r) = server(&small, "permessage-deflate").unwrap();
         assert_eq!(a.server_max_window_bits, 9);
         assert_eq!(r, "permessage-deflate; server_max_window_bits=9");
-        // 8 is agreed (and then kept by sending stored blocks).
+        // 8 is agreed (and kept: see the module doc on window bits).
         let (a, _) = server(&cfg, "permessage-deflate; server_max_window_bits=8").unwrap();
         assert_eq!(a.server_max_window_bits, 8);
     }

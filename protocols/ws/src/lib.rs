@@ -93,8 +93,8 @@
 //! arrive, the tail restored, context kept or reset as agreed; control frames are never
 //! compressed. The codec is `flate2` on its pure-Rust `zlib-rs` backend: zlib's own API (so the
 //! window size of `*_max_window_bits` is honoured, which miniz_oxide cannot do for
-//! compression) with no C compiler needed. An agreed 8-bit window is kept by sending stored
-//! blocks (see [`deflate`]).
+//! compression) with no C compiler needed. An agreed 8-bit window is kept by deflating with 9
+//! bits, whose matches never reach past 250 bytes (see [`deflate`]).
 //!
 //! # Errors
 //!
