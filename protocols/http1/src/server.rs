@@ -370,7 +370,7 @@ impl ServerConnection {
         id: RequestId,
         data: Option<Bytes>,
         trailers: Option<&Headers>,
-        fresh: Option<Response>,
+        fresh: Option<&mut Response>,
     ) -> Result<(), Error> {
         let index = self.slot_index(id)?;
         let length = data.as_ref().map_or(0, Bytes::len);
@@ -382,7 +382,7 @@ impl ServerConnection {
         };
         // Checked before anything is sent, so that a refused call changes nothing.
         let will_chunk = match &self.slots[index].state {
-            SlotState::Waiting => fresh.as_ref().is_some_and(chunked_head),
+            SlotState::Waiting => fresh.as_deref().is_some_and(chunked_head),
             SlotState::HeadPending => self
                 .heads
                 .iter()
@@ -394,8 +394,9 @@ impl ServerConnection {
         if trailers.is_some_and(|t| !t.is_empty()) && !will_chunk {
             return Err(UsageError::TrailersNotAllowed.into());
         }
+        let mut default_head = Response::new(200);
         let fresh = match (&self.slots[index].state, fresh) {
-            (SlotState::Waiting, None) => Some(Response::new(200)),
+            (SlotState::Waiting, None) => Some(&mut default_head),
             (_, fresh) => fresh,
         };
         self.commit_head(now, index, Some(length), fresh)?;
@@ -439,7 +440,7 @@ impl ServerConnection {
         &mut self,
         now: Instant,
         id: RequestId,
-        response: Response,
+        mut response: Response,
         body: Bytes,
     ) -> Result<(), Error> {
         // `send_response`'s checks; the head then goes straight out with the body.
@@ -453,7 +454,7 @@ impl ServerConnection {
                 return Err(UsageError::HeadersSent.into());
             }
         }
-        self.finish_response(now, id, Some(body), None, Some(response))
+        self.finish_response(now, id, Some(body), None, Some(&mut response))
     }
 
     /// `socket.destroy()` from the application: drop everything and close now.
@@ -740,7 +741,7 @@ impl ServerConnection {
         }
         self.recv = match body_framing {
             BodyFraming::None | BodyFraming::ContentLength(0) => {
-                self.finish_request(id, Headers::new(), upgrade_request, buf, discard);
+                self.finish_request(id, Headers::new, upgrade_request, buf, discard);
                 return;
             }
             BodyFraming::ContentLength(n) => Recv::Fixed {
@@ -788,7 +789,7 @@ impl ServerConnection {
             let Recv::Fixed { upgrade, .. } = std::mem::replace(&mut self.recv, Recv::Head) else {
                 return false;
             };
-            self.finish_request(id, Headers::new(), upgrade, buf, discard);
+            self.finish_request(id, Headers::new, upgrade, buf, discard);
         }
         true
     }
@@ -831,7 +832,7 @@ impl ServerConnection {
                     return false;
                 };
                 let trailers = trailers.into_iter().collect();
-                self.finish_request(id, trailers, upgrade, buf, discard);
+                self.finish_request(id, move || trailers, upgrade, buf, discard);
                 true
             }
             Err(error) => {
@@ -843,10 +844,12 @@ impl ServerConnection {
 
     /// The request's body is complete: `End`, then the next state (another head, no more
     /// requests, or the hand-over of an upgrade).
+    ///
+    /// `trailers` builds the trailers in place (usually empty: no large value is moved).
     fn finish_request(
         &mut self,
         id: RequestId,
-        trailers: Headers,
+        trailers: impl FnOnce() -> Headers,
         upgrade: Option<Box<Request>>,
         buf: &mut BytesMut,
         discard: bool,
@@ -855,7 +858,7 @@ impl ServerConnection {
         if !discard {
             self.events.push_back(ServerEvent::End {
                 id,
-                trailers,
+                trailers: trailers(),
                 end: self.position,
             });
         }
@@ -966,20 +969,21 @@ impl ServerConnection {
         _now: Instant,
         index: usize,
         known_length: Option<usize>,
-        fresh: Option<Response>,
+        fresh: Option<&mut Response>,
     ) -> Result<(), Error> {
         let slot = &mut self.slots[index];
+        let mut stored;
         let response = match (&slot.state, fresh) {
             (SlotState::Waiting, Some(response)) => response,
             (SlotState::Waiting, None) => return Err(UsageError::HeadersNotSent.into()),
             (SlotState::HeadPending, _) => {
                 let id = slot.id;
-                let stored = self
+                stored = self
                     .heads
                     .iter()
                     .position(|(head_id, _)| *head_id == id)
                     .and_then(|at| self.heads.remove(at));
-                match stored {
+                match &mut stored {
                     Some((_, response)) => response,
                     None => return Err(UsageError::HeadersNotSent.into()),
                 }
@@ -988,7 +992,7 @@ impl ServerConnection {
         };
         slot.state = SlotState::Finished;
         let status = response.status;
-        let mut headers = response.headers;
+        let headers = &mut response.headers;
         let no_body = slot.head_request || status < 200 || status == 204 || status == 304;
         if status < 200 || status == 204 {
             // RFC 9110 §8.6, RFC 9112 §6.1: never on 1xx or 204 (spec 103).
@@ -1049,7 +1053,7 @@ impl ServerConnection {
         }
         let head = &mut self.arena;
         head.reserve(HEAD_ROOM);
-        put_head_start(head, status, response.reason.as_deref(), &headers);
+        put_head_start(head, status, response.reason.as_deref(), headers);
         if self.config.send_date
             && !has_date
             && let Some((_, date)) = &self.date
