@@ -51,9 +51,10 @@ pub(crate) fn apply_mask_scalar(buf: &mut [u8], mask: [u8; 4], offset: usize) {
 
 /// The key as seen from payload position `offset`: `mask[(offset + i) % 4]` at `i`.
 fn rotate(mask: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut key = mask;
-    key.rotate_left(offset % 4);
-    key
+    // Rotating the bytes left by `offset % 4` is rotating their little-endian word right by
+    // as many bytes: a shift, where the slice rotation is a loop.
+    let bytes = [0, 8, 16, 24][offset % 4];
+    u32::from_le_bytes(mask).rotate_right(bytes).to_le_bytes()
 }
 
 #[cfg(test)]
