@@ -7,6 +7,43 @@
 //! `token` or quoted `token` values). Every function here is total: malformed text is a
 //! declined offer (server) or a failed handshake (client), never a panic.
 //!
+//! # Example
+//!
+//! ```
+//! use std::time::Instant;
+//!
+//! use bytes::BytesMut;
+//! use sansnet_ws::deflate::{accept_answer, negotiate, offer};
+//! use sansnet_ws::{Config, Connection, DeflateConfig, Message, Role, WsEvent};
+//!
+//! let settings = DeflateConfig::default();
+//! // The client's offer, the server's choice and answer, the client's check of the answer.
+//! let offered = offer(&settings).unwrap();
+//! assert_eq!(offered, "permessage-deflate; client_max_window_bits");
+//! let (server_side, answer) = negotiate(&settings, [offered.as_bytes()]).unwrap();
+//! assert_eq!(answer, "permessage-deflate");
+//! let client_side = accept_answer(&settings, [answer.as_bytes()]).unwrap();
+//!
+//! let now = Instant::now();
+//! let mut server = Connection::new(Role::Server, Config::default(), Box::new(|_: &mut [u8]| {}))
+//!     .with_deflate(Some(server_side));
+//! let mut client = Connection::new(Role::Client, Config::default(), Box::new(|b: &mut [u8]| {
+//!     b.fill(7)
+//! }))
+//! .with_deflate(client_side);
+//!
+//! let text = "to be or not to be, ".repeat(100); // 2000 bytes, over the 1024-byte threshold
+//! server.send(now, Message::text(text.clone())).unwrap();
+//! let mut wire = BytesMut::new();
+//! while let Some(chunk) = server.pop_transmit(now) {
+//!     wire.extend_from_slice(&chunk);
+//! }
+//! assert_eq!(wire[0], 0xC1); // FIN, RSV1 (compressed), text
+//! assert!(wire.len() < 100);
+//! client.handle_input(now, &mut wire);
+//! assert_eq!(client.poll_event(), Some(WsEvent::Message(Message::text(text))));
+//! ```
+//!
 //! # Window bits
 //!
 //! Windows of 9 to 15 bits are honoured as agreed. zlib (and so zlib-rs) cannot deflate a raw
