@@ -36,7 +36,8 @@ pub(crate) struct Codec {
     deflate_level: Compression,
     deflate_bits: u8,
     deflate_reset: bool,
-    inflate: Decompress,
+    /// Made on the first compressed message received, like `deflate`.
+    inflate: Option<Decompress>,
     inflate_bits: u8,
     inflate_reset: bool,
     /// The inflater saw a final block: it must start over before the next message.
@@ -86,7 +87,7 @@ impl Codec {
             deflate_level: level,
             deflate_bits: bits,
             deflate_reset: own_reset,
-            inflate: Decompress::new_with_window_bits(false, inflate_bits),
+            inflate: None,
             inflate_bits,
             inflate_reset: peer_reset,
             inflate_ended: false,
@@ -142,6 +143,10 @@ impl Codec {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
+        let bits = self.inflate_bits;
+        let inflate = self
+            .inflate
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
         let mut input = input;
         while !self.inflate_ended {
             if out.len() > limit {
@@ -156,13 +161,12 @@ impl Codec {
                     .min(cap);
                 out.reserve_exact(target.saturating_sub(out.len()));
             }
-            let (before_in, before_out) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self
-                .inflate
+            let (before_in, before_out) = (inflate.total_in(), inflate.total_out());
+            let status = inflate
                 .decompress_vec(input, out, FlushDecompress::Sync)
                 .map_err(|_| InflateError::Invalid)?;
-            let consumed = counted(self.inflate.total_in() - before_in);
-            let produced = self.inflate.total_out() - before_out;
+            let consumed = counted(inflate.total_in() - before_in);
+            let produced = inflate.total_out() - before_out;
             input = input.get(consumed..).unwrap_or_default();
             if status == Status::StreamEnd {
                 // A final block (RFC 7692 §7.2.3.4): what follows in this message is ignored.
@@ -187,8 +191,10 @@ impl Codec {
         limit: usize,
     ) -> Result<(), InflateError> {
         let result = self.inflate(&TAIL, out, limit);
-        if self.inflate_reset || self.inflate_ended {
-            self.inflate.reset(false);
+        if (self.inflate_reset || self.inflate_ended)
+            && let Some(inflate) = &mut self.inflate
+        {
+            inflate.reset(false);
             self.inflate_ended = false;
         }
         result
@@ -278,6 +284,18 @@ mod tests {
         assert_eq!(d.inflate(&bomb, &mut out, 1000), Err(InflateError::TooBig));
         assert_eq!(out.len(), 1001);
         assert!(out.capacity() <= 1001, "{}", out.capacity());
+    }
+
+    /// zlib's states are made on first use: an agreed but idle connection holds neither.
+    #[test]
+    fn states_made_on_first_use() {
+        let mut c = Codec::new(Role::Server, &agreed(15, 15, false, false));
+        assert!(c.deflate.is_none() && c.inflate.is_none());
+        let wire = c.compress(b"Hello");
+        assert!(c.deflate.is_some() && c.inflate.is_none());
+        let mut out = Vec::new();
+        c.inflate(&wire, &mut out, 100).unwrap();
+        assert!(c.inflate.is_some());
     }
 
     /// Garbage is reported, not panicked on.
