@@ -11,7 +11,8 @@
 # pipelined load) and, in the pipelined table only, also as `hyper_default` without it. WebSocket: benches/src/bin/ws-load, CONNECTIONS
 # connections each sending a small message and waiting for its echo, messages/s. Every run is
 # SECONDS long, ROUNDS rounds interleaved (ours, peer, peer, ours, ...) after a 1 s warm-up
-# each; medians are compared. Ratios are ours / theirs: above 1 means sansnet is faster. The
+# each; medians are compared, of the rates and of the rates per second of the server's own CPU
+# time (from /proc/PID/stat: the measure that stands when other work shares the core). Ratios are ours / theirs: above 1 means sansnet is faster. The
 # last line is
 #   e2e: sansnet/hyper=R1 sansnet/node=R2 pipelined sansnet/hyper=R3
 # Settings (environment): E2E_SECONDS (5), E2E_ROUNDS (3), E2E_CONNECTIONS (64), E2E_DEPTH
@@ -56,31 +57,50 @@ request = function()
 end
 LUA
 
-# wrk_rate NAME SECONDS [pipelined]: requests/s of one wrk run against server NAME; fails on
-# any non-2xx response or socket error, since the rate would then not be of hello-worlds.
+# cpu_ticks NAME: user + system clock ticks the server NAME has used so far (all its threads).
+cpu_ticks() {
+  local pid_var=PID_$1
+  awk '{ print $14 + $15 }' "/proc/${!pid_var}/stat"
+}
+
+# per_cpu COUNT TICKS: COUNT per second of the server's CPU time (0 when it used none).
+per_cpu() {
+  awk -v n="$1" -v t="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (t > 0 ? n * hz / t : 0) }'
+}
+
+# wrk_rate NAME SECONDS [pipelined]: "requests/s requests-per-server-CPU-second" of one wrk run
+# against server NAME; fails on any non-2xx response or socket error, since the rate would
+# then not be of hello-worlds.
 wrk_rate() {
   local addr_var=ADDR_$1 seconds=$2 mode=${3:-}
-  local url=http://${!addr_var}/ out
+  local url=http://${!addr_var}/ out before after
+  before=$(cpu_ticks "$1")
   if [ "$mode" = pipelined ]; then
     out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" \
       -s "$WORK/pipeline.lua" "$url" -- "$DEPTH")
   else
     out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" "$url")
   fi
+  after=$(cpu_ticks "$1")
   if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
     die "wrk against $1 reported errors:"$'\n'"$out"
   fi
-  awk '/^Requests\/sec:/{print $2}' <<<"$out"
+  echo "$(awk '/^Requests\/sec:/{print $2}' <<<"$out")" \
+    "$(per_cpu "$(awk '/ requests in /{print $1}' <<<"$out")" $((after - before)))"
 }
 
+# ws_rate NAME SECONDS: "messages/s messages-per-server-CPU-second" of one ws-load run.
 ws_rate() {
-  local addr_var=ADDR_$1
-  taskset -c "$LOAD_CPU" "$BIN/ws-load" "${!addr_var}" "$WS_CONNECTIONS" "$2" "$WS_SIZE" |
-    awk '/^messages\/s:/{print $2}'
+  local addr_var=ADDR_$1 out before after
+  before=$(cpu_ticks "$1")
+  out=$(taskset -c "$LOAD_CPU" "$BIN/ws-load" "${!addr_var}" "$WS_CONNECTIONS" "$2" "$WS_SIZE")
+  after=$(cpu_ticks "$1")
+  echo "$(awk '/^messages\/s:/{print $2}' <<<"$out")" \
+    "$(per_cpu "$(awk '/^messages:/{print $2}' <<<"$out")" $((after - before)))"
 }
 
 # run_table TITLE RATE_FUNCTION SERVERS... [-- EXTRA ARGS]: ROUNDS interleaved runs of each
-# server; prints a row each and sets MEDIAN_<server>.
+# server; prints a row each and sets MEDIAN_<server> (rate) and CPU_<server> (per CPU-second).
 run_table() {
   local title=$1 rate=$2
   shift 2
@@ -102,12 +122,16 @@ run_table() {
   done
   echo
   echo "== $title"
+  printf '%-14s %9s %11s   %s\n' server median per-CPU-s "runs (rate/per-CPU-s)"
   for s in "${servers[@]}"; do
-    local rates
-    mapfile -t rates <"$WORK/$s.rates"
+    local rates cpus
+    mapfile -t rates < <(awk '{print $1}' "$WORK/$s.rates")
+    mapfile -t cpus < <(awk '{print $2}' "$WORK/$s.rates")
     printf -v "MEDIAN_$s" '%s' "$(median "${rates[@]}")"
-    local m=MEDIAN_$s
-    printf '%-12s median %9s   runs: %s\n' "$s" "${!m}" "$(printf '%.0f ' "${rates[@]}")"
+    printf -v "CPU_$s" '%s' "$(median "${cpus[@]}")"
+    local m=MEDIAN_$s c=CPU_$s
+    printf '%-14s %9s %11s   %s\n' "$s" "${!m}" "${!c}" \
+      "$(awk '{printf "%.0f/%s ", $1, $2}' "$WORK/$s.rates")"
   done
 }
 
@@ -121,11 +145,13 @@ if [ "$MODE" != ws ]; then
     wrk_rate sansnet hyper node
   KA_HYPER=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper")
   KA_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node")
+  KA_CPU="sansnet/hyper=$(ratio "$CPU_sansnet" "$CPU_hyper") sansnet/node=$(ratio "$CPU_sansnet" "$CPU_node")"
   run_table "HTTP pipelined (depth $DEPTH): wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
     wrk_rate sansnet hyper hyper_default node -- pipelined
   PIPE_HYPER=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper")
   PIPE_HYPER_DEFAULT=$(ratio "$MEDIAN_sansnet" "$MEDIAN_hyper_default")
   PIPE_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node")
+  PIPE_CPU="sansnet/hyper=$(ratio "$CPU_sansnet" "$CPU_hyper") sansnet/hyper_default=$(ratio "$CPU_sansnet" "$CPU_hyper_default") sansnet/node=$(ratio "$CPU_sansnet" "$CPU_node")"
   stop_server hyper
   stop_server hyper_default
   stop_server node
@@ -139,11 +165,21 @@ if [ "$MODE" != http ]; then
     ws_rate sansnet tungstenite node_ws
   WS_TUNGSTENITE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_tungstenite")
   WS_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node_ws")
+  WS_CPU="sansnet/tungstenite=$(ratio "$CPU_sansnet" "$CPU_tungstenite") sansnet/node=$(ratio "$CPU_sansnet" "$CPU_node_ws")"
 fi
 
 echo
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ratios are sansnet's median rate / the peer's: above 1 means sansnet is faster"
+echo "ratios are sansnet's median rate / the peer's: above 1 means sansnet is faster;"
+echo "per CPU-second ratios divide by each server's own CPU time, so work of other processes"
+echo "on the server's core (which lowers rates) cancels out"
+if [ "$MODE" != http ]; then
+  echo "e2e ws per CPU-second: $WS_CPU"
+fi
+if [ "$MODE" != ws ]; then
+  echo "e2e keep-alive per CPU-second: $KA_CPU"
+  echo "e2e pipelined per CPU-second: $PIPE_CPU"
+fi
 if [ "$MODE" != http ]; then
   echo "e2e ws: sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
 fi
