@@ -22,7 +22,7 @@ use crate::client::{ClientLayer, Note};
 use crate::http::HttpLayer;
 use crate::ids::{IdMap, IdSet};
 use crate::net::Stream;
-use crate::tcp::{ServerEntry, SocketEntry};
+use crate::tcp::{Readiness, ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::tls::TlsLayer;
 use crate::udp::UdpEntry;
@@ -567,18 +567,22 @@ impl EventLoop {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
             other => other?,
         }
-        let ready: Vec<(u64, bool, bool)> = self
+        let ready: Vec<(u64, Readiness)> = self
             .mio_events
             .iter()
             .map(|e| {
-                let readable = e.is_readable() || e.is_read_closed() || e.is_error();
-                let writable = e.is_writable() || e.is_write_closed() || e.is_error();
-                (e.token().0 as u64, readable, writable)
+                let closed = e.is_read_closed() || e.is_error();
+                let readiness = Readiness {
+                    readable: e.is_readable() || closed,
+                    writable: e.is_writable() || e.is_write_closed() || e.is_error(),
+                    closed,
+                };
+                (e.token().0 as u64, readiness)
             })
             .collect();
         let now = Instant::now();
-        for (id, readable, writable) in ready {
-            self.on_ready(id, now, readable, writable);
+        for (id, readiness) in ready {
+            self.on_ready(id, now, readiness);
         }
         while let Some(id) = self.timers.pop_due(now) {
             if id == AGENT_TIMER {
@@ -610,7 +614,7 @@ impl EventLoop {
         Ok(())
     }
 
-    fn on_ready(&mut self, id: u64, now: Instant, readable: bool, writable: bool) {
+    fn on_ready(&mut self, id: u64, now: Instant, readiness: Readiness) {
         match self.entries.get_mut(&id) {
             Some(Entry::Server(entry)) => {
                 let mut next = self.next_id;
@@ -660,11 +664,11 @@ impl EventLoop {
                 }
             }
             Some(Entry::Socket(entry)) => {
-                entry.on_ready(now, readable, writable);
+                entry.on_ready(now, readiness);
                 self.service(id, now);
             }
             Some(Entry::Udp(entry)) => {
-                entry.readable |= readable;
+                entry.readable |= readiness.readable;
                 self.service(id, now);
             }
             Some(Entry::Signal { stream, signal }) => {

@@ -22,6 +22,15 @@ pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// How many slices one vectored write gathers.
 const MAX_SLICES: usize = 64;
 
+/// What the OS said of a socket in one poll.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Readiness {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    /// The peer closed its side or the socket failed: reads go on until they say so.
+    pub(crate) closed: bool,
+}
+
 /// One connection: the OS stream and its machine.
 #[derive(Debug)]
 pub(crate) struct SocketEntry {
@@ -31,8 +40,11 @@ pub(crate) struct SocketEntry {
     pub(crate) server: Option<ServerId>,
     /// Waiting for the OS to finish `connect`.
     pub(crate) connecting: bool,
-    /// The OS said readable and no read has returned `WouldBlock` since.
+    /// The OS said readable and no read has returned `WouldBlock` (or fewer bytes than
+    /// asked for) since.
     pub(crate) readable: bool,
+    /// The OS reported the peer's FIN or an error: a short read does not mean drained.
+    closed_seen: bool,
     /// Events handed to the event loop that the application has not taken yet. Nothing more
     /// is read while there are any: the application answers one read's events before the
     /// next read (or the peer's FIN) reaches the machine, as Node runs `'data'` listeners
@@ -67,6 +79,7 @@ impl SocketEntry {
             stream,
             server,
             readable: true,
+            closed_seen: false,
             undelivered: 0,
             http: None,
             client: None,
@@ -80,10 +93,16 @@ impl SocketEntry {
     }
 
     /// Readiness from the OS. During a connect, checks whether it finished.
-    pub(crate) fn on_ready(&mut self, now: Instant, readable: bool, writable: bool) {
+    pub(crate) fn on_ready(&mut self, now: Instant, readiness: Readiness) {
+        let Readiness {
+            readable,
+            writable,
+            closed,
+        } = readiness;
         if readable {
             self.readable = true;
         }
+        self.closed_seen |= closed;
         if self.connecting && (writable || readable) {
             match self.stream.finish_connect() {
                 Ok(true) => {
@@ -294,6 +313,13 @@ impl SocketEntry {
                     self.read_buf.extend_from_slice(&scratch[..n]);
                     self.feed(now);
                     moved = true;
+                    // A read that did not fill the buffer emptied the socket's queue (as
+                    // tokio takes it): the next edge says when more arrives, saving the
+                    // read that would only say `WouldBlock`. Not once the peer's FIN or an
+                    // error was reported: that edge has passed, so read on until it shows.
+                    if n < scratch.len() && !self.closed_seen {
+                        self.readable = false;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
