@@ -201,18 +201,14 @@ impl SocketEntry {
                 let n = self.machine.transmit_chunks(&mut slices);
                 self.stream.write_vectored(&slices[..n])
             };
-            match result {
-                Ok(0) => break,
-                Ok(n) => {
+            match wrote(result, &mut self.machine, now) {
+                Wrote::Bytes(0) => {}
+                Wrote::Bytes(n) => {
                     self.machine.advance_transmit(now, n);
                     moved = true;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    self.machine.handle_io_error(now, e.kind());
-                    return true;
-                }
+                Wrote::Blocked => break,
+                Wrote::Failed => return true,
             }
         }
         moved
@@ -242,18 +238,13 @@ impl SocketEntry {
                 }
                 self.stream.write_vectored(&slices[..n])
             };
-            match result {
-                Ok(0) => break,
-                Ok(n) => {
+            match wrote(result, &mut self.machine, now) {
+                Wrote::Bytes(n) => {
                     tls.advance(n);
-                    moved = true;
+                    moved |= n > 0;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    self.machine.handle_io_error(now, e.kind());
-                    return true;
-                }
+                Wrote::Blocked => break,
+                Wrote::Failed => return true,
             }
         }
         if tls.take_fin() {
@@ -358,6 +349,29 @@ impl SocketEntry {
                 self.machine.handle_read(now, &mut self.read_buf);
                 true
             }
+        }
+    }
+}
+
+/// What one write to the OS came to.
+enum Wrote {
+    /// This many bytes went (0 after an interrupted call: try again).
+    Bytes(usize),
+    /// The OS takes no more now.
+    Blocked,
+    /// The write failed; the socket machine was told.
+    Failed,
+}
+
+fn wrote(result: io::Result<usize>, machine: &mut Socket, now: Instant) -> Wrote {
+    match result {
+        Ok(0) => Wrote::Blocked,
+        Ok(n) => Wrote::Bytes(n),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Wrote::Bytes(0),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Wrote::Blocked,
+        Err(e) => {
+            machine.handle_io_error(now, e.kind());
+            Wrote::Failed
         }
     }
 }
