@@ -210,31 +210,10 @@ impl Driver {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&bits, rest)) = data.split_first() else {
+    let Some((bits, cut_data, stream)) = sansnet_fuzz::header(data, 16) else {
         return;
     };
-    let Some((&count, rest)) = rest.split_first() else {
-        return;
-    };
-    let cut_bytes = usize::from(count % 16) * 2;
-    if rest.len() < cut_bytes {
-        return;
-    }
-    let (cut_data, stream) = rest.split_at(cut_bytes);
-    let mut cuts: Vec<usize> = cut_data
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for cut in cuts.into_iter().chain(std::iter::once(stream.len())) {
-        if cut > start {
-            pieces.push(&stream[start..cut]);
-            start = cut;
-        }
-    }
+    let pieces = sansnet_fuzz::pieces(stream, sansnet_fuzz::positions(cut_data, stream.len()));
 
     let setup = setup(bits);
     let whole = Driver::new(&setup).run(&[stream], setup.eof);

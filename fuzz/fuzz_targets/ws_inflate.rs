@@ -59,7 +59,11 @@ fn frames(data: &[u8], to: Role) -> Vec<u8> {
         let opcode = [0x0, 0x1, 0x2, 0x0, 0x9, 0xA, 0x0, 0x2][usize::from(control & 7)];
         let fin = if opcode >= 0x8 { 0x80 } else { control & 0x80 };
         let rsv1 = if opcode >= 0x8 { 0 } else { control & 0x40 };
-        let payload = if opcode >= 0x8 { &payload[..n.min(125)] } else { payload };
+        let payload = if opcode >= 0x8 {
+            &payload[..n.min(125)]
+        } else {
+            payload
+        };
         out.push(fin | rsv1 | opcode);
         let masked = if to == Role::Server { 0x80 } else { 0 };
         match payload.len() {
@@ -107,8 +111,14 @@ fn run(bits: u8, pieces: &[&[u8]]) -> Log {
             match (log.events.last_mut(), event) {
                 (_, WsEvent::Drain) => {}
                 (
-                    Some(WsEvent::Fragment { data, fin: last @ false, .. }),
-                    WsEvent::Fragment { data: next, fin, .. },
+                    Some(WsEvent::Fragment {
+                        data,
+                        fin: last @ false,
+                        ..
+                    }),
+                    WsEvent::Fragment {
+                        data: next, fin, ..
+                    },
                 ) => {
                     let mut joined = BytesMut::from(&data[..]);
                     joined.extend_from_slice(&next);
@@ -126,22 +136,18 @@ fn run(bits: u8, pieces: &[&[u8]]) -> Log {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&bits, rest)) = data.split_first() else {
+    let Some((bits, cut_data, body)) = sansnet_fuzz::header(data, 8) else {
         return;
     };
-    let Some((&count, rest)) = rest.split_first() else {
-        return;
-    };
-    let cut_bytes = usize::from(count % 8) * 2;
-    if rest.len() < cut_bytes {
-        return;
-    }
-    let (cut_data, body) = rest.split_at(cut_bytes);
 
     // Round trip: the body as one message through a compressing sender.
     let now = Instant::now();
     let from = role(bits);
-    let to = if from == Role::Server { Role::Client } else { Role::Server };
+    let to = if from == Role::Server {
+        Role::Client
+    } else {
+        Role::Server
+    };
     let mut sender = connection(bits & !6, from);
     let mut receiver = connection(bits & !6, to);
     let message = Message::Binary(Bytes::copy_from_slice(body));
@@ -152,25 +158,15 @@ fuzz_target!(|data: &[u8]| {
             wire.extend_from_slice(&chunk);
         }
         receiver.handle_input(now, &mut wire);
-        assert_eq!(receiver.poll_event(), Some(WsEvent::Message(message.clone())));
+        assert_eq!(
+            receiver.poll_event(),
+            Some(WsEvent::Message(message.clone()))
+        );
     }
 
     // Fuzzed DEFLATE in frames, whole and at cuts.
     let stream = frames(body, role(bits));
-    let mut cuts: Vec<usize> = cut_data
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for cut in cuts.into_iter().chain(std::iter::once(stream.len())) {
-        if cut > start {
-            pieces.push(&stream[start..cut]);
-            start = cut;
-        }
-    }
+    let pieces = sansnet_fuzz::pieces(&stream, sansnet_fuzz::positions(cut_data, stream.len()));
     let mut whole = run(bits, &[&stream]);
     let closes = whole
         .events
@@ -184,7 +180,10 @@ fuzz_target!(|data: &[u8]| {
         // Streaming: a piece delivered before an `Error` depends on the reads (documented in
         // `Config::streaming`); drop the unfinished piece before comparing.
         for log in [&mut whole, &mut cut] {
-            if let Some(at) = log.events.iter().position(|e| matches!(e, WsEvent::Error(_)))
+            if let Some(at) = log
+                .events
+                .iter()
+                .position(|e| matches!(e, WsEvent::Error(_)))
                 && at > 0
                 && matches!(log.events[at - 1], WsEvent::Fragment { fin: false, .. })
             {
@@ -192,5 +191,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    assert_eq!(whole, cut, "cut at {:?}", pieces.iter().map(|p| p.len()).collect::<Vec<_>>());
+    assert_eq!(
+        whole,
+        cut,
+        "cut at {:?}",
+        pieces.iter().map(|p| p.len()).collect::<Vec<_>>()
+    );
 });
