@@ -1,7 +1,7 @@
 //! The OS socket kinds behind one interface: a stream is TCP or Unix, a listener is TCP or
 //! Unix. Nothing here knows a protocol.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::path::Path;
 
@@ -51,10 +51,14 @@ impl Stream {
         }
     }
 
+    /// A vectored write with `MSG_NOSIGNAL` (`sendmsg(2)`): a peer that reset the connection
+    /// makes it fail with `EPIPE` and never raises `SIGPIPE`, whatever the process's signal
+    /// settings (in Node, `SIGPIPE` is ignored by default: Node docs, process.md › Signal
+    /// events).
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Self::Tcp(s) => s.write_vectored(bufs),
-            Self::Unix(s) => s.write_vectored(bufs),
+            Self::Tcp(s) => SockRef::from(&*s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL),
+            Self::Unix(s) => SockRef::from(&*s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL),
         }
     }
 
@@ -226,4 +230,42 @@ pub(crate) fn bind_udp(
     socket.bind(&address.into())?;
     socket.set_nonblocking(true)?;
     Ok(mio::net::UdpSocket::from_std(socket.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// A write to a socket whose peer is gone fails with `EPIPE` and raises no `SIGPIPE`; the
+    /// same write without `MSG_NOSIGNAL` (the twin, so the test can fail) raises it. A handler
+    /// that only sets a flag replaces the runtime's `SIG_IGN` for this test binary.
+    #[test]
+    fn write_to_a_gone_peer_is_epipe_without_sigpipe() {
+        let raised = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGPIPE, raised.clone()).unwrap();
+
+        let (plain, gone) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(gone);
+        // std's `writev` (what the driver called before) takes no flags.
+        let err = (&plain).write_vectored(&[IoSlice::new(b"x")]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(
+            raised.swap(false, Ordering::SeqCst),
+            "writev raises SIGPIPE"
+        );
+
+        let (ours, gone) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(gone);
+        let mut stream = Stream::Unix(UnixStream::from_std(ours));
+        let err = stream.write_vectored(&[IoSlice::new(b"x")]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(
+            !raised.load(Ordering::SeqCst),
+            "the driver's write raised SIGPIPE"
+        );
+    }
 }

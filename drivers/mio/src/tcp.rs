@@ -112,7 +112,7 @@ impl SocketEntry {
                 Ok(false) => {}
                 Err(e) => {
                     self.connecting = false;
-                    self.machine.handle_io_error(now, e.kind());
+                    io_failed(&mut self.machine, self.tls.as_deref_mut(), now, e.kind());
                 }
             }
         }
@@ -130,7 +130,16 @@ impl SocketEntry {
     ) -> bool {
         let mut closed = false;
         self.flush_due = false;
+        let mut rounds = 0u32;
         loop {
+            // Every round moved bytes, events or state; each read waits for the application
+            // to take its events, so a few rounds settle any input. A round count this high
+            // is a loop that makes no progress (a write retried without new readiness): a bug.
+            rounds += 1;
+            debug_assert!(
+                rounds < 10_000,
+                "socket {id:?}: the drain rule does not settle"
+            );
             let mut moved = self.flush(now);
             while let Some(action) = self.machine.poll_action() {
                 moved = true;
@@ -201,14 +210,17 @@ impl SocketEntry {
                 let n = self.machine.transmit_chunks(&mut slices);
                 self.stream.write_vectored(&slices[..n])
             };
-            match wrote(result, &mut self.machine, now) {
+            match wrote(result) {
                 Wrote::Bytes(0) => {}
                 Wrote::Bytes(n) => {
                     self.machine.advance_transmit(now, n);
                     moved = true;
                 }
                 Wrote::Blocked => break,
-                Wrote::Failed => return true,
+                Wrote::Failed(kind) => {
+                    io_failed(&mut self.machine, None, now, kind);
+                    return true;
+                }
             }
         }
         moved
@@ -238,20 +250,23 @@ impl SocketEntry {
                 }
                 self.stream.write_vectored(&slices[..n])
             };
-            match wrote(result, &mut self.machine, now) {
+            match wrote(result) {
                 Wrote::Bytes(n) => {
                     tls.advance(n);
                     moved |= n > 0;
                 }
                 Wrote::Blocked => break,
-                Wrote::Failed => return true,
+                Wrote::Failed(kind) => {
+                    io_failed(&mut self.machine, Some(tls), now, kind);
+                    return true;
+                }
             }
         }
         if tls.take_fin() {
             moved = true;
             match self.stream.shutdown_write() {
                 Err(e) if e.kind() != io::ErrorKind::NotConnected => {
-                    self.machine.handle_io_error(now, e.kind());
+                    io_failed(&mut self.machine, Some(tls), now, e.kind());
                 }
                 _ => {}
             }
@@ -285,7 +300,7 @@ impl SocketEntry {
             _ => Ok(()),
         };
         if let Err(e) = result {
-            self.machine.handle_io_error(now, e.kind());
+            io_failed(&mut self.machine, self.tls.as_deref_mut(), now, e.kind());
         }
     }
 
@@ -315,7 +330,7 @@ impl SocketEntry {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                 Err(e) => {
-                    self.machine.handle_io_error(now, e.kind());
+                    io_failed(&mut self.machine, self.tls.as_deref_mut(), now, e.kind());
                     return true;
                 }
             }
@@ -359,20 +374,28 @@ enum Wrote {
     Bytes(usize),
     /// The OS takes no more now.
     Blocked,
-    /// The write failed; the socket machine was told.
-    Failed,
+    /// The write failed (`EPIPE`, `ECONNRESET`, ...): the connection is over.
+    Failed(io::ErrorKind),
 }
 
-fn wrote(result: io::Result<usize>, machine: &mut Socket, now: Instant) -> Wrote {
+fn wrote(result: io::Result<usize>) -> Wrote {
     match result {
         Ok(0) => Wrote::Blocked,
         Ok(n) => Wrote::Bytes(n),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Wrote::Bytes(0),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Wrote::Blocked,
-        Err(e) => {
-            machine.handle_io_error(now, e.kind());
-            Wrote::Failed
-        }
+        Err(e) => Wrote::Failed(e.kind()),
+    }
+}
+
+/// An OS error on a connection (a failed connect, read, write or shutdown): the socket
+/// machine ends with it (`error`, then `close(true)`, as Node reports it), and the TLS
+/// ciphertext waiting to go is dropped, as the socket machine drops its own queue, so nothing
+/// tries to write to the failed socket again.
+fn io_failed(machine: &mut Socket, tls: Option<&mut TlsLayer>, now: Instant, kind: io::ErrorKind) {
+    machine.handle_io_error(now, kind);
+    if let Some(tls) = tls {
+        tls.abandon();
     }
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct TlsLayer {
     /// The peer's `close_notify` arrived and the socket machine has not been told yet: it is
     /// told as the OS FIN is, once the application took every event of the data before it.
     peer_ended: bool,
+    /// The OS socket failed (`EPIPE`, `ECONNRESET`, ...) and the socket machine has its
+    /// error: no ciphertext is offered again, so nothing retries a write that cannot go.
+    abandoned: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,7 @@ impl TlsLayer {
             shutdown: Shutdown::No,
             failure: None,
             peer_ended: false,
+            abandoned: false,
         }
     }
 
@@ -101,7 +105,11 @@ impl TlsLayer {
 
     /// Whether the FIN may go now (asked for, and every ciphertext byte before it written).
     pub(crate) fn take_fin(&mut self) -> bool {
-        if self.shutdown == Shutdown::Asked && self.out.is_empty() && !self.conn.wants_write() {
+        if self.shutdown == Shutdown::Asked
+            && !self.abandoned
+            && self.out.is_empty()
+            && !self.conn.wants_write()
+        {
             self.shutdown = Shutdown::Sent;
             return true;
         }
@@ -137,14 +145,25 @@ impl TlsLayer {
     }
 
     /// Refills the outgoing queue from the machine when it is empty; returns whether there is
-    /// anything to write.
+    /// anything to write (never once the OS socket failed).
     pub(crate) fn refill(&mut self) -> bool {
+        if self.abandoned {
+            return false;
+        }
         if self.out.is_empty() {
             while let Some(chunk) = self.conn.poll_transmit() {
                 self.out.push_back(chunk);
             }
         }
         !self.out.is_empty()
+    }
+
+    /// The OS socket failed and the socket machine was told: the ciphertext waiting to go is
+    /// dropped, as the socket machine drops its queue when it is destroyed, and none is
+    /// offered again.
+    pub(crate) fn abandon(&mut self) {
+        self.abandoned = true;
+        self.out.clear();
     }
 
     /// `n` ciphertext bytes were written.
