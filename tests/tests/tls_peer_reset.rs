@@ -249,15 +249,15 @@ fn listening_port(event: &Event) -> Option<u16> {
 
 // ---- the demo ---------------------------------------------------------------------------
 
-/// Starts the demo, runs `trigger` against its HTTPS port [`TRIES`] times, then checks that it
+/// Starts the demo, runs `trigger` against its HTTPS port `tries` times, then checks that it
 /// uses no CPU, answers `GET /hello` over plain HTTP and over HTTPS, and ends with exit
 /// status 0 on SIGTERM.
-fn demo_survives(name: &str, trigger: impl Fn(u16, &Arc<rustls::ClientConfig>)) {
+fn demo_survives(name: &str, tries: usize, trigger: impl Fn(u16, &Arc<rustls::ClientConfig>)) {
     let mut demo = start_http_demo(name);
     let pid = demo.guard.child.id();
     let stat = PathBuf::from(format!("/proc/{pid}/stat"));
     let config = trusting(&demo.ca_file);
-    for _ in 0..TRIES {
+    for _ in 0..tries {
         trigger(demo.https_port, &config);
     }
     assert_idle(&stat, &format!("the demo after {name}"));
@@ -289,7 +289,7 @@ fn demo_survives(name: &str, trigger: impl Fn(u16, &Arc<rustls::ClientConfig>)) 
 /// (RFC 8446 §4.6.1), written right after the handshake, meet the reset.
 #[test]
 fn demo_survives_resets_right_after_the_handshake() {
-    demo_survives("resets right after the handshake", |port, config| {
+    demo_survives("resets right after the handshake", TRIES, |port, config| {
         reset(tls_connect(port, config).sock);
     });
 }
@@ -299,19 +299,23 @@ fn demo_survives_resets_right_after_the_handshake() {
 #[test]
 fn demo_survives_resets_in_the_middle_of_an_upload() {
     let chunk = vec![b'x'; 64 * 1024];
-    demo_survives("resets in the middle of an upload", |port, config| {
-        let mut stream = tls_connect(port, config);
-        let head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4194304\r\n\r\n";
-        stream.write_all(head.as_bytes()).unwrap();
-        for _ in 0..16 {
-            // The demo echoes what it reads and this side never reads: once the buffers
-            // fill, a write may block until its timeout. Reset then all the same.
-            if stream.write_all(&chunk).is_err() {
-                break;
+    demo_survives(
+        "resets in the middle of an upload",
+        TRIES,
+        |port, config| {
+            let mut stream = tls_connect(port, config);
+            let head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4194304\r\n\r\n";
+            stream.write_all(head.as_bytes()).unwrap();
+            for _ in 0..16 {
+                // The demo echoes what it reads and this side never reads: once the buffers
+                // fill, a write may block until its timeout. Reset then all the same.
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
             }
-        }
-        reset(stream.sock);
-    });
+            reset(stream.sock);
+        },
+    );
 }
 
 /// A WebSocket on `wss://…/chat`, a masked close frame (1001), then a reset: the close echo
@@ -331,20 +335,24 @@ fn demo_survives_resets_after_a_websocket_close_frame() {
         payload[0] ^ mask[0],
         payload[1] ^ mask[1],
     ];
-    demo_survives("resets after a WebSocket close frame", |port, config| {
-        let mut stream = tls_connect(port, config);
-        stream
-            .write_all(
-                b"GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    demo_survives(
+        "resets after a WebSocket close frame",
+        TRIES,
+        |port, config| {
+            let mut stream = tls_connect(port, config);
+            stream
+                .write_all(
+                    b"GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
                   Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
                   Sec-WebSocket-Version: 13\r\n\r\n",
-            )
-            .unwrap();
-        let head = read_head(&mut stream);
-        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-        stream.write_all(&close).unwrap();
-        reset(stream.sock);
-    });
+                )
+                .unwrap();
+            let head = read_head(&mut stream);
+            assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+            stream.write_all(&close).unwrap();
+            reset(stream.sock);
+        },
+    );
 }
 
 // ---- listen_tls in this process -----------------------------------------------------------
@@ -591,4 +599,44 @@ fn wss_client_reset_by_the_server() {
         client.reports.try_recv().is_err(),
         "nothing after the close: {reports:?}"
     );
+}
+
+/// Headless Chromium loads the demo's chat page over HTTPS (which opens `wss://…/chat`) and
+/// exits: the connections it leaves behind must not make the demo spin (it did, at 100% CPU,
+/// answering nobody and deaf to SIGTERM, three times in three before the fix).
+#[test]
+fn demo_survives_chromium_on_the_https_chat_page() {
+    let browser = sansnet_testkit::peers::chromium();
+    demo_survives("Chromium on the HTTPS chat page", 2, |port, _| {
+        let profile = std::env::temp_dir().join(format!(
+            "sansnet-chromium-reset-{}-{port}",
+            std::process::id()
+        ));
+        let shot = profile.join("page.png");
+        std::fs::create_dir_all(&profile).unwrap();
+        let out = common::run_bounded(
+            Command::new(&browser)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--ignore-certificate-errors",
+                    "--window-size=800,600",
+                    "--virtual-time-budget=3000",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(format!("https://localhost:{port}/")),
+            Duration::from_secs(60),
+            "headless Chromium",
+        );
+        assert!(out.status.success(), "Chromium failed: {}", out.status);
+        assert!(shot.is_file(), "Chromium took no screenshot of the page");
+        let _ = std::fs::remove_dir_all(&profile);
+    });
 }
