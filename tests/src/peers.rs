@@ -821,7 +821,13 @@ mod tests {
         let scratch = Scratch::new("failed");
         let mut command = Command::new("sh");
         command.args(["-c", "echo offline >&2; exit 3"]);
-        let got = run_logged(&scratch.0, "x", "x", command, Duration::from_secs(30));
+        let got = run_logged(
+            &scratch.0,
+            "x",
+            "(a failing test command)",
+            command,
+            Duration::from_secs(30),
+        );
         let log = scratch.0.join("logs").join("x.log");
         assert_eq!(
             got,
@@ -844,7 +850,13 @@ mod tests {
         let mut command = Command::new("sleep");
         command.arg("30");
         let start = Instant::now();
-        let got = run_logged(&scratch.0, "s", "s", command, Duration::from_millis(300));
+        let got = run_logged(
+            &scratch.0,
+            "s",
+            "(a slow test command)",
+            command,
+            Duration::from_millis(300),
+        );
         assert!(matches!(got, Err(Problem::TimedOut { .. })), "{got:?}");
         assert!(start.elapsed() < Duration::from_secs(10));
     }
