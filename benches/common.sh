@@ -29,7 +29,7 @@ die() {
   exit 1
 }
 
-# Node 20+ runs the Node peers; `ws` is installed where CI puts it (target/peers).
+# Node 20+ runs the Node peers; `ws` is installed where the tests put it (target/peers).
 need_node() {
   command -v node >/dev/null 2>&1 || { apt-get update && apt-get install -y nodejs; }
   local major

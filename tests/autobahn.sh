@@ -29,6 +29,10 @@ DATA=tests/data/autobahn
 OUT=target/autobahn
 mkdir -p "$DATA" "$OUT"
 
+# setup.sh builds a venv with python3 (-m venv); Debian splits venv into python3-venv.
+if ! command -v python3 >/dev/null 2>&1; then
+  apt-get update && apt-get install -y python3 python3-venv
+fi
 "$TOOLS/setup.sh"
 cargo build --release --locked -p sansnet-mio --example autobahn-server --example autobahn-client
 SERVER_BIN="${CARGO_TARGET_DIR:-target}/release/examples/autobahn-server"

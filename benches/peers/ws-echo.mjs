@@ -1,5 +1,5 @@
 // The `ws` package's echo server, the Node peer of the WebSocket half of benches/e2e.sh. `ws`
-// is resolved through NODE_PATH (e2e.sh installs it under target/peers/node_modules, as CI).
+// is resolved through NODE_PATH (e2e.sh installs it under target/peers/node_modules, as the tests do).
 //
 //   node ws-echo.mjs [PORT]
 //

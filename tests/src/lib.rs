@@ -9,8 +9,9 @@
 //!   happen as they do on a real socket.
 //! - [`certs`]: a CA and the certificates it signs, made in the test (rcgen), with PEM files
 //!   for real TLS peers.
-//! - [`peers`]: finding the real peers (Node.js, Python) that loopback tests run against;
-//!   a missing peer is a test failure, never a silent pass.
+//! - [`peers`]: the real peers (Node.js, Python, curl, OpenSSL, Chromium) that loopback tests
+//!   run against, installed on first use; one that cannot be installed is a test failure,
+//!   never a silent pass.
 //!
 //! The protocol crates and the driver are only dev-dependencies of this crate, so every
 //! protocol crate can dev-depend on it without a cycle.

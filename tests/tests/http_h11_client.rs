@@ -2,8 +2,9 @@
 //! violation) as the CLIENT of the demo's HTTP server, several requests on one connection.
 //!
 //! The test starts the demo on port 0, runs `tests/peers/http_h11_client.py` against it and
-//! checks every value of the one JSON line the script prints. A missing python3 or h11
-//! fails the test (`.ci/run` installs h11 0.16.0); it never skips.
+//! checks every value of the one JSON line the script prints. A missing python3 or h11 is
+//! installed on first use (`peers::python_h11`, h11 0.16.0); one that cannot be installed
+//! fails the test; it never skips.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -21,29 +22,13 @@ use sansnet_testkit::peers;
 /// How long the h11 client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The python3 executable, after checking that it can import h11.
-fn python_with_h11() -> std::path::PathBuf {
-    let python = peers::python();
-    let check = run_bounded(
-        Command::new(&python).args(["-c", "import h11"]),
-        Duration::from_secs(30),
-        "python3 -c 'import h11'",
-    );
-    assert!(
-        check.status.success(),
-        "the h11 module is missing: python3 -m pip install h11==0.16.0\n{}",
-        check.stderr
-    );
-    python
-}
-
 /// spec 71, 73, 74 (one connection, five request/response cycles), 87 (`Expect:
 /// 100-continue`: the 100 before the body), 99, 100 (`Content-Length` when known, chunked
 /// when streamed), 110 (a chunked request body), 71 (`Connection: close`: the server closes,
 /// h11 sees `ConnectionClosed`). h11 raising on any response fails the script.
 #[test]
 fn h11_client_against_demo() {
-    let python = python_with_h11();
+    let python = peers::python_h11();
     let demo = start_http_demo("http-h11-client");
     let out = run_bounded(
         Command::new(python)

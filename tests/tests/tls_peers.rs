@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{
-    Json, PeerOutput, WAIT, WORKSPACE, client_body, client_exchange, client_status, peer_report,
-    run_bounded, start_http_demo, start_peer_server, until,
+    Json, PeerOutput, WAIT, client_body, client_exchange, client_status, peer_report, run_bounded,
+    start_http_demo, start_peer_server, until,
 };
 use sansnet_http1::{ClientRequest, Origin};
 use sansnet_mio::{ClientError, ClientRequestEvent, Event, EventLoop};
@@ -43,17 +43,6 @@ use sansnet_tls::{ClientOptions, Identity};
 const PEER_TIMEOUT: Duration = Duration::from_secs(60);
 
 // ---- helpers ----------------------------------------------------------------------------
-
-/// `target/peers/node_modules`, where `.ci/run` installs the `ws` package.
-fn node_modules() -> PathBuf {
-    let dir = PathBuf::from(WORKSPACE).join("target/peers/node_modules");
-    assert!(
-        dir.join("ws").is_dir(),
-        "the `ws` package is missing from {}: npm install --prefix target/peers ws@8.23.0",
-        dir.display()
-    );
-    dir
-}
 
 /// `openssl s_client` against `127.0.0.1:port` with `args`, sending `input` then waiting for
 /// the server to close (`-ign_eof`); returns stdout and stderr together.
@@ -300,7 +289,7 @@ fn node_https_tls_and_ws_clients_against_the_demo() {
     let demo = start_http_demo("tls-node-client");
     let out = run_bounded(
         Command::new(peers::node())
-            .env("NODE_PATH", node_modules())
+            .env("NODE_PATH", peers::node_ws())
             .arg(peers::scripts_dir().join("tls_node_client.mjs"))
             .arg(demo.https_port.to_string())
             .arg(&demo.ca_file),
@@ -349,7 +338,7 @@ fn node_https_tls_and_ws_clients_against_the_demo() {
 fn python_websockets_over_wss_against_the_demo() {
     let demo = start_http_demo("tls-python-client");
     let out = run_bounded(
-        Command::new(peers::python())
+        Command::new(peers::python_websockets())
             .arg(peers::scripts_dir().join("tls_python_ws.py"))
             .arg("client")
             .arg(demo.https_port.to_string())
@@ -701,7 +690,7 @@ fn our_client_with_mutual_tls_against_node() {
 #[test]
 fn our_wss_client_against_python_websockets() {
     let pki = pki("python-wss");
-    let mut command = Command::new(peers::python());
+    let mut command = Command::new(peers::python_websockets());
     command
         .arg(peers::scripts_dir().join("tls_python_ws.py"))
         .arg("server")

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, Json, WORKSPACE, lines_on_thread, run_bounded, start_http_demo};
+use common::{ChildGuard, Json, lines_on_thread, run_bounded, start_http_demo};
 use sansnet_testkit::peers;
 
 /// How long Chromium may run before it is killed and the test fails.
@@ -68,11 +68,7 @@ fn next_json(lines: &std::sync::mpsc::Receiver<String>, wait: Duration, what: &s
 #[test]
 fn chromium_chat_page_round_trip() {
     let browser = peers::chromium();
-    let node_modules = PathBuf::from(WORKSPACE).join("target/peers/node_modules");
-    assert!(
-        node_modules.join("ws").is_dir(),
-        "the `ws` package is missing: npm install --prefix target/peers ws@8.23.0"
-    );
+    let node_modules = peers::node_ws();
     let demo = start_http_demo("ws_browser");
 
     // A Node `ws` client on /chat first, so the browser's broadcast must reach it.

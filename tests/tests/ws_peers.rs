@@ -15,13 +15,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{
-    Json, PeerServer, WAIT, WORKSPACE, peer_report, run_bounded, start_http_demo, start_peer_server,
+    Json, PeerServer, WAIT, peer_report, run_bounded, start_http_demo, start_peer_server,
 };
 use sansnet_http1::Origin;
 use sansnet_mio::{Event, EventLoop};
@@ -31,37 +30,19 @@ use sansnet_ws::{Message, WsEvent};
 /// How long one peer script may run.
 const PEER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `target/peers/node_modules`, where `.ci/run` installs the `ws` package.
-fn node_modules() -> PathBuf {
-    let dir = PathBuf::from(WORKSPACE).join("target/peers/node_modules");
-    assert!(
-        dir.join("ws").is_dir(),
-        "the `ws` package is missing from {}: npm install --prefix target/peers ws@8.23.0",
-        dir.display()
-    );
-    dir
-}
-
-/// `node tests/peers/SCRIPT` with NODE_PATH pointing at the installed `ws`.
+/// `node tests/peers/SCRIPT` with NODE_PATH pointing at the `ws` package (installed on first
+/// use).
 fn node_script(script: &str) -> Command {
     let mut command = Command::new(peers::node());
     command
-        .env("NODE_PATH", node_modules())
+        .env("NODE_PATH", peers::node_ws())
         .arg(peers::scripts_dir().join(script));
     command
 }
 
-/// `python3 tests/peers/SCRIPT`, failing with the install hint when `websockets` is missing.
+/// `python3 tests/peers/SCRIPT`, with `websockets` (installed on first use).
 fn python_script(script: &str) -> Command {
-    let check = Command::new(peers::python())
-        .args(["-c", "import websockets"])
-        .output()
-        .expect("run python3");
-    assert!(
-        check.status.success(),
-        "Python `websockets` is missing: python3 -m pip install websockets==17.4"
-    );
-    let mut command = Command::new(peers::python());
+    let mut command = Command::new(peers::python_websockets());
     command.arg(peers::scripts_dir().join(script));
     command
 }
