@@ -21,7 +21,7 @@ use sansnet_udp::SendId;
 use crate::client::{ClientLayer, Note};
 use crate::http::HttpLayer;
 use crate::ids::{IdMap, IdSet};
-use crate::net::Stream;
+use crate::net::{Reserve, Stream};
 use crate::tcp::{Readiness, ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::tls::TlsLayer;
@@ -78,6 +78,8 @@ pub struct EventLoop {
     https: Option<Arc<ClientTlsConfig>>,
     /// Every socket reads into this buffer; only the bytes that arrived are kept.
     scratch: Vec<u8>,
+    /// The descriptor held back for when `accept` runs out of them.
+    reserve: Reserve,
 }
 
 /// The timer id of the agent (entry ids start at 1).
@@ -122,6 +124,7 @@ impl EventLoop {
             ws_done: IdSet::default(),
             https: None,
             scratch: vec![0; crate::tcp::READ_CHUNK],
+            reserve: Reserve::new(),
         })
     }
 
@@ -618,11 +621,15 @@ impl EventLoop {
         match self.entries.get_mut(&id) {
             Some(Entry::Server(entry)) => {
                 let mut next = self.next_id;
-                let admitted = entry.accept(now, || {
-                    let id = next;
-                    next += 1;
-                    id
-                });
+                let admitted = entry.accept(
+                    now,
+                    || {
+                        let id = next;
+                        next += 1;
+                        id
+                    },
+                    &mut self.reserve,
+                );
                 self.next_id = next;
                 // `Connection` events come before anything the new sockets emit.
                 self.service(id, now);

@@ -214,6 +214,56 @@ impl Listener {
     }
 }
 
+/// One descriptor held back for the moment `accept` fails because the process or the system
+/// has none left (`EMFILE`, `ENFILE`), as libuv keeps one per loop (src/unix/stream.c,
+/// `uv__emfile_trick`, under Node's servers).
+///
+/// An edge-triggered poller announces a listener's queue once; connections left in it after a
+/// failed `accept` would wait unannounced, and so would every one that queues behind them. So
+/// the reserve is given up, each waiting connection is accepted and closed at once (its client
+/// sees the connection end, as with Node), and the reserve is taken back.
+#[derive(Debug)]
+pub(crate) struct Reserve(Option<std::fs::File>);
+
+impl Reserve {
+    pub(crate) fn new() -> Self {
+        Self(Self::open())
+    }
+
+    fn open() -> Option<std::fs::File> {
+        std::fs::File::open("/").ok()
+    }
+
+    /// Whether `error` says that no descriptor is left.
+    pub(crate) fn exhausted(error: &io::Error) -> bool {
+        matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+    }
+
+    /// Closes every connection waiting on `listener` with the reserved descriptor's help;
+    /// returns how many. Without a reserve (it could not be taken back last time) nothing is
+    /// closed, and the next readiness tries again, as libuv does.
+    pub(crate) fn reject_waiting(&mut self, listener: &Listener) -> usize {
+        if self.0.take().is_none() {
+            self.0 = Self::open();
+            return 0;
+        }
+        let mut closed = 0;
+        loop {
+            match listener.accept() {
+                Ok(stream) => {
+                    drop(stream);
+                    closed += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // WouldBlock: the queue is empty. Anything else: the next readiness.
+                Err(_) => break,
+            }
+        }
+        self.0 = Self::open();
+        closed
+    }
+}
+
 /// Binds a non-blocking UDP socket (with `SO_REUSEADDR` if asked).
 pub(crate) fn bind_udp(
     address: SocketAddr,

@@ -12,7 +12,7 @@ use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket,
 
 use crate::client::ClientLayer;
 use crate::http::HttpLayer;
-use crate::net::{Listener, Stream};
+use crate::net::{Listener, Reserve, Stream};
 use crate::tls::TlsLayer;
 use crate::ws::WsLayer;
 use crate::{Event, ServerId, SocketId};
@@ -460,11 +460,13 @@ impl ServerEntry {
     }
 
     /// Accepts every pending connection; returns the admitted ones with the ids the machine
-    /// was told.
+    /// was told. Out of descriptors, the waiting connections are closed with the help of
+    /// `reserve`, so the queue never keeps connections that no readiness will announce again.
     pub(crate) fn accept(
         &mut self,
         now: Instant,
         mut next_id: impl FnMut() -> u64,
+        reserve: &mut Reserve,
     ) -> Vec<(u64, Stream)> {
         let mut admitted = Vec::new();
         let Some(listener) = &self.listener else {
@@ -479,9 +481,19 @@ impl ServerEntry {
                         Admission::Drop => drop(stream),
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // WouldBlock: all taken. Others (EMFILE, ECONNABORTED) are per-connection or
-                // transient; Node retries on the next readiness too.
+                // A connection reset while it waited: the next one may be fine (libuv ignores
+                // it too).
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(e) if Reserve::exhausted(&e) => {
+                    reserve.reject_waiting(listener);
+                    return admitted;
+                }
+                // WouldBlock: all taken. Others (ENOBUFS, ENOMEM) are transient; Node retries
+                // on the next readiness too.
                 Err(_) => return admitted,
             }
         }
