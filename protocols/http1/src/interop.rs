@@ -70,10 +70,10 @@
 //!   reason differs from the standard one ([`reason_phrase`]) puts it in the response's
 //!   extensions as a [`ReasonPhrase`]; converting an `http::Response` back uses a
 //!   [`ReasonPhrase`] extension if there is one and the standard phrase otherwise, so a
-//!   response passes through unchanged, while one whose status the application changed
-//!   does not carry the old phrase.
-//! - **Request ids.** The `http` side carries the [`RequestId`](crate::RequestId) of a parsed head in its
-//!   extensions, so a handler that only sees the `http::Request` can still answer it.
+//!   response passes through unchanged. An application that changes the status of such a
+//!   response should remove a [`ReasonPhrase`] it does not mean to keep.
+//! - **Request ids.** The `http` side carries the [`RequestId`](crate::RequestId) of a parsed
+//!   head in its extensions, so a handler that only sees the `http::Request` can answer it.
 //!
 //! # Example
 //!
@@ -285,8 +285,9 @@ impl TryFrom<http::Request<()>> for ClientRequest {
 impl TryFrom<&ResponseHead> for http::Response<()> {
     type Error = Error;
 
-    /// The status, version and headers of a parsed response head, with its [`RequestId`](crate::RequestId) and,
-    /// when it is not the standard one, its [`ReasonPhrase`] in the extensions.
+    /// The status, version and headers of a parsed response head, with its
+    /// [`RequestId`](crate::RequestId) and, when it is not the standard one, its
+    /// [`ReasonPhrase`] in the extensions.
     fn try_from(head: &ResponseHead) -> Result<Self, Error> {
         let status =
             http::StatusCode::from_u16(head.status).map_err(|_| InteropError::InvalidStatus)?;
