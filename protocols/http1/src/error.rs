@@ -14,6 +14,9 @@ pub enum Error {
     Protocol(ProtocolError),
     /// A command was called in a state that does not allow it.
     Usage(UsageError),
+    /// A head could not be converted to or from the `http` crate's types (feature `http`).
+    #[cfg(feature = "http")]
+    Interop(InteropError),
 }
 
 /// What the peer got wrong. Each variant names the rule it enforces.
@@ -101,21 +104,50 @@ pub enum UsageError {
     RequestInProgress,
 }
 
+/// What a conversion between this crate's heads and the `http` crate's types refused (feature
+/// `http`); the rules are in [`crate::interop`]. Nothing is sent or changed.
+#[cfg(feature = "http")]
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteropError {
+    /// A method that is not a token (RFC 9110 §9.1), which `http::Method` refuses.
+    InvalidMethod,
+    /// A request-target that `http::Uri` refuses or would change: a fragment (not part of a
+    /// request-target, RFC 9112 §3.2), userinfo (RFC 9110 §4.2.4), bytes outside the URI
+    /// grammar, more than 65534 bytes, or an empty target.
+    InvalidTarget,
+    /// A header name that is not a token (RFC 9110 §5.1), or longer than `http` allows.
+    InvalidHeaderName,
+    /// A header value with a control byte other than HTAB, or DEL (RFC 9110 §5.5).
+    InvalidHeaderValue,
+    /// More distinct header names than an `http::HeaderMap` holds (24576).
+    TooManyHeaders,
+    /// A status outside 100..=999.
+    InvalidStatus,
+    /// An `http::Version` other than HTTP/1.1 on a request: the client machine sends
+    /// HTTP/1.1 only.
+    UnsupportedVersion,
+}
+
 impl Error {
     /// Node's code for this error (`HPE_*` for the parser's, `ERR_*` for usage).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Protocol(p) => p.code(),
             Self::Usage(u) => u.code(),
+            #[cfg(feature = "http")]
+            Self::Interop(i) => i.code(),
         }
     }
 
     /// The status a server answers a protocol error with (400, 408, 413, 417, 431); `None`
-    /// for usage errors.
+    /// for usage and conversion errors.
     pub fn status_hint(&self) -> Option<u16> {
         match self {
             Self::Protocol(p) => Some(p.status_hint()),
             Self::Usage(_) => None,
+            #[cfg(feature = "http")]
+            Self::Interop(_) => None,
         }
     }
 }
@@ -180,11 +212,30 @@ impl UsageError {
     }
 }
 
+#[cfg(feature = "http")]
+impl InteropError {
+    /// The Node code closest to this error (Node has no `http` crate to convert to: the codes
+    /// are those Node gives the same bytes in `http.request` or `res.writeHead`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidMethod => "ERR_INVALID_HTTP_TOKEN",
+            Self::InvalidTarget => "ERR_UNESCAPED_CHARACTERS",
+            Self::InvalidHeaderName => "ERR_INVALID_HTTP_TOKEN",
+            Self::InvalidHeaderValue => "ERR_INVALID_CHAR",
+            Self::TooManyHeaders => "ERR_OUT_OF_RANGE",
+            Self::InvalidStatus => "ERR_HTTP_INVALID_STATUS_CODE",
+            Self::UnsupportedVersion => "ERR_INVALID_ARG_VALUE",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Protocol(p) => p.fmt(f),
             Self::Usage(u) => u.fmt(f),
+            #[cfg(feature = "http")]
+            Self::Interop(i) => i.fmt(f),
         }
     }
 }
@@ -240,6 +291,22 @@ impl fmt::Display for UsageError {
     }
 }
 
+#[cfg(feature = "http")]
+impl fmt::Display for InteropError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Self::InvalidMethod => "method not accepted by the http crate",
+            Self::InvalidTarget => "request target not accepted by the http crate",
+            Self::InvalidHeaderName => "header name not accepted by the http crate",
+            Self::InvalidHeaderValue => "header value not accepted by the http crate",
+            Self::TooManyHeaders => "more header names than an http::HeaderMap holds",
+            Self::InvalidStatus => "status not accepted by the http crate",
+            Self::UnsupportedVersion => "the client machine sends HTTP/1.1 only",
+        };
+        write!(f, "{text} ({})", self.code())
+    }
+}
+
 impl std::error::Error for Error {}
 
 impl From<ProtocolError> for Error {
@@ -251,5 +318,12 @@ impl From<ProtocolError> for Error {
 impl From<UsageError> for Error {
     fn from(u: UsageError) -> Self {
         Self::Usage(u)
+    }
+}
+
+#[cfg(feature = "http")]
+impl From<InteropError> for Error {
+    fn from(i: InteropError) -> Self {
+        Self::Interop(i)
     }
 }

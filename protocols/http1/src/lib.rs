@@ -109,6 +109,15 @@
 //! # Panics
 //!
 //! Never, on any input; a panic is a bug.
+//!
+//! # Features
+//!
+//! - `http` (off by default): conversions between these heads and the `http` crate's
+//!   `Request<()>`, `Response<()>` and `HeaderMap` (the types of hyper, reqwest and axum), as
+//!   `From`/`TryFrom` impls documented in the module `sansnet_http1::interop`, which the
+//!   feature adds. The rules for header-name case, repeated fields, values `http` refuses,
+//!   versions, request targets and reason phrases are in that module's docs; a refused
+//!   conversion is `Error::Interop(InteropError)`.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -122,6 +131,8 @@ mod event;
 mod framing;
 mod head;
 mod headers;
+#[cfg(feature = "http")]
+pub mod interop;
 mod response;
 mod server;
 mod transmit;
@@ -131,6 +142,8 @@ pub use client::{
     ClientConfig, ClientConnection, ClientEvent, ClientRequest, ResponseBody, ResponseHead,
 };
 pub use config::ServerConfig;
+#[cfg(feature = "http")]
+pub use error::InteropError;
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{Action, BodyFraming, Request, RequestId, ServerEvent, Version};
 pub use headers::Headers;
