@@ -63,6 +63,8 @@ pub struct ServerConnection {
     events: VecDeque<ServerEvent>,
     actions: VecDeque<Action>,
     closed: bool,
+    /// The application paused reading (`req.pause()`): nothing is parsed until `resume`.
+    paused: bool,
     /// The server is closing: no new request after the ones received.
     server_closing: bool,
     date: Option<(u64, Bytes)>,
@@ -171,6 +173,7 @@ impl ServerConnection {
             events: VecDeque::new(),
             actions: VecDeque::new(),
             closed: false,
+            paused: false,
             server_closing: false,
             date: None,
             keep_alive_value,
@@ -188,7 +191,7 @@ impl ServerConnection {
     /// the connection stopped taking requests (after `Connection: close`, an error, or a
     /// hand-over).
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
-        while !self.closed {
+        while !self.closed && !self.paused {
             let progressed = match self.recv {
                 Recv::Head => self.read_head(now, buf),
                 Recv::Fixed { .. } => self.read_fixed(buf),
@@ -508,10 +511,31 @@ impl ServerConnection {
         .min()
     }
 
+    /// `req.pause()`: parse nothing more, and ask the driver not to read (so the peer's sends
+    /// back up), until [`Self::resume`]. Bytes already read stay in the driver's buffer. With
+    /// `write` returning false and `Drain`, this is Node's `req.pipe(res)`: pause when the
+    /// response is past its high-water mark, resume on its `drain`, and a client that uploads
+    /// without reading the answer cannot make the server hold the whole upload.
+    pub fn pause(&mut self) {
+        self.paused = true;
+    }
+
+    /// `req.resume()`: parse and read again. Call [`Self::handle_input`] with the bytes
+    /// waiting in the driver's buffer (the driver does this on its next round).
+    pub fn resume(&mut self) {
+        self.paused = false;
+    }
+
+    /// `req.isPaused()`: whether the application paused reading.
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
     /// Whether the driver should read: parsing requests, below the response high-water mark,
     /// and not too far ahead of the responses (spec 76).
     pub fn wants_read(&self) -> bool {
         !self.closed
+            && !self.paused
             && match self.recv {
                 Recv::Head => {
                     self.slots.len() < self.config.max_pipelined

@@ -595,6 +595,41 @@ fn streaming_response_at_high_water_mark_pauses_reading_until_drain() {
     assert!(matches!(conn.poll_event(), Some(ServerEvent::Request(r)) if r.id == RequestId(1)));
 }
 
+/// `req.pause()` and `req.resume()` (Node docs: stream.md › readable.pause(), and
+/// readable.pipe(), which pauses the source while the destination is full): while paused the
+/// machine parses nothing (the rest of the body stays in the driver's buffer) and asks the
+/// driver not to read; `resume` goes on from where it stopped, and nothing is lost.
+#[test]
+fn body_paused_by_the_application_waits_in_the_buffer_until_resume() {
+    let mut c = Conn::quiet();
+    let head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n";
+    let mut first = head.to_vec();
+    first.extend_from_slice(b"01234");
+    c.feed(&first);
+    let events = c.take_events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1], data(0, b"01234"));
+
+    c.conn.pause();
+    assert!(c.conn.is_paused());
+    assert!(
+        !c.conn.wants_read(),
+        "a paused connection asks the driver not to read"
+    );
+    c.feed(b"56789GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.take_events(), [], "nothing is parsed while paused");
+    assert_eq!(&c.input[..5], b"56789");
+
+    c.conn.resume();
+    assert!(!c.conn.is_paused());
+    assert!(c.conn.wants_read());
+    c.feed(b"");
+    let events = c.take_events();
+    assert_eq!(events[0], data(0, b"56789"));
+    assert_eq!(events[1], end_event(0, head.len() + 10));
+    assert_eq!(request(&events[2]).target, &b"/next"[..]);
+}
+
 // ---- maxRequestsPerSocket ---------------------------------------------------------------
 
 /// spec 73, 77: with `maxRequestsPerSocket = 2` the first response says `max=2`, the second

@@ -86,6 +86,8 @@ pub(crate) struct Http {
     pending_head: HashMap<SocketId, Bytes>,
     /// Open WebSockets and whether each is a `/chat` member (else a `/ws` echo).
     sockets: HashMap<SocketId, bool>,
+    /// Connections not read while their echo (HTTP or WebSocket) waits to drain.
+    paused: HashSet<SocketId>,
 }
 
 impl Http {
@@ -97,8 +99,16 @@ impl Http {
     pub(crate) fn on_http(&mut self, ev: &mut EventLoop, socket: SocketId, event: ServerEvent) {
         match event {
             ServerEvent::Request(request) => self.route(ev, socket, &request),
+            // What `req.pipe(res)` does in Node: stop reading the request while the response
+            // is past its high-water mark, read again on its `drain`.
             ServerEvent::Data { id, data } if self.echoes.contains(&(socket, id)) => {
-                let _ = ev.http_command(socket, |conn, now| conn.write(now, id, data));
+                if let Ok(false) = ev.http_command(socket, |conn, now| conn.write(now, id, data)) {
+                    self.pause(ev, socket);
+                }
+            }
+            ServerEvent::Drain => self.resume(ev, socket),
+            ServerEvent::Close => {
+                self.paused.remove(&socket);
             }
             ServerEvent::End { id, .. } if self.echoes.remove(&(socket, id)) => {
                 let _ = ev.http_command(socket, |conn, now| conn.end(now, id, None));
@@ -157,14 +167,49 @@ impl Http {
                     for member in members {
                         let _ = ev.ws_send(member, message.clone());
                     }
-                } else {
-                    let _ = ev.ws_send(socket, message);
+                } else if let Ok(false) = ev.ws_send(socket, message) {
+                    // `bufferedAmount` past the high-water mark: read no more messages to echo
+                    // until it drains.
+                    self.pause(ev, socket);
                 }
             }
+            WsEvent::Drain => self.resume(ev, socket),
             WsEvent::Close { .. } => {
                 self.sockets.remove(&socket);
+                self.paused.remove(&socket);
             }
             _ => {}
+        }
+    }
+
+    /// Stops reading `socket` until its echo drains: `req.pause()` on an HTTP connection, the
+    /// socket's `pause()` under a WebSocket.
+    fn pause(&mut self, ev: &mut EventLoop, socket: SocketId) {
+        if !self.paused.insert(socket) {
+            return;
+        }
+        if self.sockets.contains_key(&socket) {
+            ev.pause(socket);
+        } else {
+            let _ = ev.http_command(socket, |conn, _| {
+                conn.pause();
+                Ok(())
+            });
+        }
+    }
+
+    /// The echo on `socket` drained: read again if it was paused for it.
+    fn resume(&mut self, ev: &mut EventLoop, socket: SocketId) {
+        if !self.paused.remove(&socket) {
+            return;
+        }
+        if self.sockets.contains_key(&socket) {
+            ev.resume(socket);
+        } else {
+            let _ = ev.http_command(socket, |conn, _| {
+                conn.resume();
+                Ok(())
+            });
         }
     }
 
