@@ -81,6 +81,12 @@
 //! | `tlsSocket.getProtocol()`, `alpnProtocol`, `servername`, `getPeerCertificate()` | [`EventLoop::tls_info`] |
 //! | `process.on('SIGTERM')` | [`EventLoop::watch_signal`], [`Event::Signal`] |
 //!
+//! # Features
+//!
+//! None of its own. The driver depends on `sansnet-ws` with its default features, so
+//! permessage-deflate (`sansnet-ws`'s `deflate` feature) is on for the WebSocket servers and
+//! clients it runs.
+//!
 //! # Errors
 //!
 //! Commands return the machine crate's error (`sansnet_tcp::Error`, `sansnet_udp::Error`); I/O

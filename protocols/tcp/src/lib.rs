@@ -95,6 +95,10 @@
 //! | `'listening'`, `'connection'`, `'drop'`, `'error'`, `'close'` | [`ServerEvent`] | |
 //! | `server.listen()`, `server.close()`, `maxConnections`, `getConnections()` | [`Server`] | unlimited |
 //!
+//! # Features
+//!
+//! None: the crate has no cargo features, and its one dependency is `bytes`.
+//!
 //! # Errors
 //!
 //! One type, [`Error`]: [`Error::Usage`] for commands called in the wrong state (returned,

@@ -101,6 +101,12 @@
 //! | `handshakeTimeout` | [`TlsConnection::set_handshake_timeout`] | 120 s |
 //! | `socket.end()` | [`TlsConnection::close`] (`close_notify`) | |
 //!
+//! # Features
+//!
+//! None: the crate has no cargo features. It builds rustls with its `ring` provider (see
+//! above), `std` and TLS 1.2, and depends on `webpki-roots` for
+//! [`ClientOptions::with_mozilla_roots`].
+//!
 //! # Errors
 //!
 //! One type, [`Error`], with [`Error::code`] giving Node's `err.code`. Peer faults and

@@ -112,6 +112,10 @@
 //! | event `'error'` | [`SocketEvent::Error`] | |
 //! | event `'close'` | [`SocketEvent::Close`] | |
 //!
+//! # Features
+//!
+//! None: the crate has no cargo features, and its one dependency is `bytes`.
+//!
 //! # Errors
 //!
 //! One type, [`Error`], with Node's code in [`Error::code`]. The caller's mistakes are

@@ -96,6 +96,14 @@
 //! compression) with no C compiler needed. An agreed 8-bit window is kept by deflating with 9
 //! bits, whose matches never reach past 250 bytes (see [`deflate`]).
 //!
+//! # Features
+//!
+//! - `deflate` (on by default): permessage-deflate (RFC 7692), as described above, through
+//!   `flate2` on its `zlib-rs` backend. Without it the crate does not depend on `flate2`; the
+//!   [`deflate`] module's types remain, but [`DeflateConfig::default`] is disabled, no offer
+//!   is made or accepted, and [`Connection::with_deflate`] does nothing. Turn it off with
+//!   `default-features = false`.
+//!
 //! # Errors
 //!
 //! One type, [`Error`]: [`Error::Protocol`] for the peer's framing faults (an event, with the
