@@ -94,10 +94,6 @@
 //! | `'continue'`, `'information'`, `'response'`, `'upgrade'`, `'connect'`, `'timeout'` | [`ClientEvent`] | |
 //! | `new http.Agent(options)` | [`Agent`], [`AgentConfig`] | keepAlive false, maxSockets Infinity, maxFreeSockets 256, lifo |
 //!
-//! # Features
-//!
-//! None: the crate has no cargo features; it depends on `bytes` and `httparse`.
-//!
 //! # Errors
 //!
 //! One type, [`Error`]: [`Error::Protocol`] for the peer's faults (an event, with
