@@ -1,7 +1,7 @@
 //! Fuzz the permessage-deflate inflate path of `sansnet_ws::Connection` (RFC 7692): fuzzed
 //! DEFLATE payloads in frames with RSV1 (fragmented, with control frames between), fed whole
 //! and at fuzzed cuts, give the same events and output, `Close` once and last, and never
-//! inflate past `max_payload` (spec 189); and the same bytes sent as a message through a
+//! inflate past `max_payload` (RFC 7692 §8); and the same bytes sent as a message through a
 //! compressing machine come back unchanged.
 #![no_main]
 

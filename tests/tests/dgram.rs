@@ -34,9 +34,10 @@ fn bound(ev: &mut EventLoop) -> (UdpId, SocketAddr) {
     }
 }
 
-/// spec 43, 45, 46: a bound socket receives one `message` per datagram, never merged, with
-/// `rinfo` naming the sender's address, family, port and size; the sender, never bound,
-/// was bound implicitly by its first send (`listening` first).
+/// Node docs `dgram.md` › `socket.bind()`, `socket.send()`, `Event: 'message'`: a bound socket
+/// receives one `message` per datagram, never merged, with `rinfo` naming the sender's address,
+/// family, port and size; the sender, never bound, was bound implicitly by its first send
+/// (`listening` first).
 #[test]
 fn message_rinfo_names_the_implicitly_bound_sender() {
     let mut ev = EventLoop::new().unwrap();
@@ -67,7 +68,7 @@ fn message_rinfo_names_the_implicitly_bound_sender() {
                 assert_eq!(socket, sender);
                 assert!(
                     sent.is_empty(),
-                    "listening comes before any send completes (spec 45)"
+                    "listening comes before any send completes (Node docs dgram.md › socket.send())"
                 );
                 sender_port = Some(address.port());
             }
@@ -89,7 +90,7 @@ fn message_rinfo_names_the_implicitly_bound_sender() {
         assert_eq!(&data[..], expected);
         assert_eq!(
             rinfo.address, LOCALHOST,
-            "an empty address sends to 127.0.0.1 (spec 49)"
+            "an empty address sends to 127.0.0.1 (Node docs dgram.md › socket.send())"
         );
         assert_eq!(rinfo.family, Family::Udp4);
         assert_eq!(rinfo.family.node_name(), "IPv4");
@@ -98,8 +99,8 @@ fn message_rinfo_names_the_implicitly_bound_sender() {
     }
 }
 
-/// spec 51: 65508 bytes on udp4 fail with EMSGSIZE through the send's completion and never
-/// reach the wire; 65507 bytes arrive whole.
+/// Node docs `dgram.md` › `Note about UDP datagram size`: 65508 bytes on udp4 fail with EMSGSIZE
+/// through the send's completion and never reach the wire; 65507 bytes arrive whole.
 #[test]
 fn oversize_datagram_gives_emsgsize_and_the_limit_passes() {
     let mut ev = EventLoop::new().unwrap();
@@ -145,8 +146,8 @@ fn oversize_datagram_gives_emsgsize_and_the_limit_passes() {
     );
 }
 
-/// spec 52: after `close()` the socket emits `close`, no `message` follows, and `send`
-/// fails with ERR_SOCKET_DGRAM_NOT_RUNNING.
+/// Node docs `dgram.md` › `Event: 'close'`: after `close()` the socket emits `close`, no `message`
+/// follows, and `send` fails with ERR_SOCKET_DGRAM_NOT_RUNNING.
 #[test]
 fn closed_socket_gets_no_message_and_send_fails() {
     let mut ev = EventLoop::new().unwrap();
@@ -176,8 +177,8 @@ fn closed_socket_gets_no_message_and_send_fails() {
     assert_eq!(err.code(), "ERR_SOCKET_DGRAM_NOT_RUNNING");
 }
 
-/// spec 53: a connected socket emits `connect`, sends without a port to its peer, and only
-/// its peer's datagrams arrive.
+/// Node docs `dgram.md` › `socket.connect()`: a connected socket emits `connect`, sends without a
+/// port to its peer, and only its peer's datagrams arrive.
 #[test]
 fn connected_socket_hears_only_its_peer() {
     let mut ev = EventLoop::new().unwrap();
@@ -240,8 +241,8 @@ fn connected_socket_hears_only_its_peer() {
     );
 }
 
-/// spec 44: binding a port that is in use emits `error` (EADDRINUSE); the socket may bind
-/// again elsewhere.
+/// Node docs `dgram.md` › `socket.bind()`: binding a port that is in use emits `error`
+/// (EADDRINUSE); the socket may bind again elsewhere.
 #[test]
 fn bind_to_used_port_emits_error_and_rebind_works() {
     let mut ev = EventLoop::new().unwrap();

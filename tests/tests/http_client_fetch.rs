@@ -62,7 +62,7 @@ fn connection_lines(stderr: &str) -> Vec<(u32, bool)> {
         .collect()
 }
 
-/// spec 115: `fetch -d DATA URL/echo` POSTs DATA and prints the echo.
+/// Node docs `http.md` › `http.request()`: `fetch -d DATA URL/echo` POSTs DATA and prints the echo.
 #[test]
 fn fetch_data_is_echoed() {
     let demo = start_http_demo("fetch-data");
@@ -70,7 +70,8 @@ fn fetch_data_is_echoed() {
     assert_eq!(out.stdout_text(), "hello from fetch");
 }
 
-/// spec 115: a 1 MiB random `--data-file` comes back byte for byte (sha256 of stdout).
+/// Node docs `http.md` › `http.request()`: a 1 MiB random `--data-file` comes back byte for byte
+/// (sha256 of stdout).
 #[test]
 fn fetch_data_file_1mib_echoed() {
     let demo = start_http_demo("fetch-file");
@@ -82,8 +83,8 @@ fn fetch_data_file_1mib_echoed() {
     assert_eq!(sha256(&out.stdout), sha256(&data));
 }
 
-/// spec 134, 136: `-v URL URL` runs both on one keep-alive connection: `connection #1 new`,
-/// then `connection #1 reused`.
+/// docs/node-semantics.md#agent-free-event, #agent-pool-free: `-v URL URL` runs both on one
+/// keep-alive connection: `connection #1 new`, then `connection #1 reused`.
 #[test]
 fn fetch_two_urls_reuse_connection() {
     let demo = start_http_demo("fetch-reuse");
@@ -98,13 +99,13 @@ fn fetch_two_urls_reuse_connection() {
     assert_eq!(
         connection_lines(&out.stderr),
         vec![(1, false), (1, true)],
-        "spec 136: the second URL reuses connection #1:\n{}",
+        "Node docs http.md › agent.maxFreeSockets: the second URL reuses connection #1:\n{}",
         out.stderr
     );
 }
 
-/// spec 132: `--parallel --max-sockets 2` with 4 URLs opens at most 2 connections, and all
-/// 4 requests succeed.
+/// Node source `lib/_http_agent.js` › `addRequest`: `--parallel --max-sockets 2` with 4 URLs opens
+/// at most 2 connections, and all 4 requests succeed.
 #[test]
 fn fetch_parallel_respects_max_sockets() {
     let demo = start_http_demo("fetch-parallel");
@@ -130,7 +131,7 @@ fn fetch_parallel_respects_max_sockets() {
     let numbers: BTreeSet<u32> = lines.iter().map(|(n, _)| *n).collect();
     assert!(
         !numbers.is_empty() && numbers.len() <= 2 && numbers.iter().all(|n| *n <= 2),
-        "spec 132: at most 2 connections: {lines:?}"
+        "Node source lib/_http_agent.js › addRequest: at most 2 connections: {lines:?}"
     );
     let fresh = lines.iter().filter(|(_, reused)| !reused).count();
     assert_eq!(
@@ -154,8 +155,8 @@ fn fetch_include_prints_head_first() {
     assert!(head.contains("\r\ncontent-length: 11"), "{head:?}");
 }
 
-/// spec 116: a refused port is reported on stderr with ECONNREFUSED, and the exit status is
-/// non-zero.
+/// Node docs `http.md` › `http.request()`: a refused port is reported on stderr with ECONNREFUSED,
+/// and the exit status is non-zero.
 #[test]
 fn fetch_refused_port_fails_clearly() {
     let (_guard, refused) = common::refused_address();
@@ -185,8 +186,8 @@ fn fetch_bad_url_fails_clearly() {
     }
 }
 
-/// spec 119, 120: `--expect-continue -d DATA` sends `Expect: 100-continue`, gets
-/// `100 Continue` (shown with `-v`), then the body, echoed.
+/// Node docs `http.md` › `Event: 'information'`; RFC 9110 §10.1.1: `--expect-continue -d DATA`
+/// sends `Expect: 100-continue`, gets `100 Continue` (shown with `-v`), then the body, echoed.
 #[test]
 fn fetch_expect_continue_echoes() {
     let demo = start_http_demo("fetch-continue");
@@ -200,7 +201,7 @@ fn fetch_expect_continue_echoes() {
     );
     assert!(
         out.stderr.contains("< HTTP/1.1 100 Continue"),
-        "spec 119: the demo answered 100 Continue:\n{}",
+        "Node docs http.md › Event: 'information': the demo answered 100 Continue:\n{}",
         out.stderr
     );
 }

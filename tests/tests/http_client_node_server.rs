@@ -119,9 +119,10 @@ fn raw_data(events: &[Event], socket: SocketId) -> Vec<u8> {
     out
 }
 
-/// spec 115 (each request: socket, response, data*, end, close), 132 (with `max_sockets: 2`
-/// ten requests issued at once share exactly two connections; the rest wait), 135 (a freed
-/// connection goes to the next queued request).
+/// Node docs `http.md` › `http.request()` (each request: socket, response, data*, end, close), Node
+/// source `lib/_http_agent.js` › `addRequest` (with `max_sockets: 2` ten requests issued at once
+/// share exactly two connections; the rest wait), docs/node-semantics.md#agent-free-to-queue (a
+/// freed connection goes to the next queued request).
 #[test]
 fn agent_ten_gets_at_once_use_two_sockets() {
     let server = start_node_http_server(&[]);
@@ -129,7 +130,7 @@ fn agent_ten_gets_at_once_use_two_sockets() {
     let ids: Vec<PoolRequestId> = (0..10).map(|_| get(&mut ev, &server, "/n")).collect();
     assert!(
         ev.agent().total_sockets() <= 2,
-        "spec 132: at most max_sockets connections are opened, got {}",
+        "Node source lib/_http_agent.js › addRequest: at most max_sockets connections are opened, got {}",
         ev.agent().total_sockets()
     );
     let exchange = client_exchange(&mut ev, &ids);
@@ -147,9 +148,12 @@ fn agent_ten_gets_at_once_use_two_sockets() {
     assert_eq!(
         per_socket.len(),
         2,
-        "spec 132: exactly max_sockets = 2 distinct connections: {per_socket:?}"
+        "Node source lib/_http_agent.js › addRequest: exactly max_sockets = 2 distinct connections: {per_socket:?}"
     );
-    assert_eq!(reused, 8, "spec 135: 2 new connections, 8 reused");
+    assert_eq!(
+        reused, 8,
+        "docs/node-semantics.md#agent-free-to-queue: 2 new connections, 8 reused"
+    );
     for (socket, mut counts) in per_socket {
         counts.sort_unstable();
         let expected: Vec<u64> = (1..=counts.len() as u64).collect();
@@ -162,9 +166,9 @@ fn agent_ten_gets_at_once_use_two_sockets() {
     drop(server.stop());
 }
 
-/// spec 134, 136 (after each response the kept-alive socket goes back to the pool and the
-/// next request takes it: `reused` is false, then true), 140 (the agent sends
-/// `Connection: keep-alive` and `Host`).
+/// docs/node-semantics.md#agent-free-event, #agent-pool-free (after each response the kept-alive
+/// socket goes back to the pool and the next request takes it: `reused` is false, then true), Node
+/// docs `http.md` › `new Agent()` (the agent sends `Connection: keep-alive` and `Host`).
 #[test]
 fn agent_sequential_gets_reuse_one_socket() {
     let server = start_node_http_server(&[]);
@@ -177,7 +181,7 @@ fn agent_sequential_gets_reuse_one_socket() {
         assert_eq!(
             text(&client_body(&events)),
             i.to_string(),
-            "spec 134: request {i} is the {i}th on the server's socket"
+            "Node source lib/_http_client.js › responseKeepAlive: request {i} is the {i}th on the server's socket"
         );
         sockets.push(client_socket(&events).unwrap());
     }
@@ -185,14 +189,18 @@ fn agent_sequential_gets_reuse_one_socket() {
     assert_eq!(
         sockets,
         vec![(first, false), (first, true), (first, true)],
-        "spec 136: one connection, reused after the first request"
+        "Node docs http.md › agent.maxFreeSockets: one connection, reused after the first request"
     );
     let id = get(&mut ev, &server, "/headers");
     let events = exchange_one(&mut ev, id);
     assert_success_order(&events, "GET /headers");
     assert_eq!(client_socket(&events), Some((first, true)));
     let headers = Json::parse(&text(&client_body(&events))).unwrap();
-    assert_eq!(headers.get("connection").str(), "keep-alive", "spec 140");
+    assert_eq!(
+        headers.get("connection").str(),
+        "keep-alive",
+        "Node docs http.md › new Agent()"
+    );
     assert_eq!(
         headers.get("host").str(),
         format!("127.0.0.1:{}", server.port)
@@ -200,8 +208,9 @@ fn agent_sequential_gets_reuse_one_socket() {
     drop(server.stop());
 }
 
-/// spec 119 (`100 Continue` emits `Continue`, before the final `Response`), 120 (the head
-/// goes at once; the 256 KiB body is held until `Continue` and then echoed intact).
+/// Node docs `http.md` › `Event: 'information'` (`100 Continue` emits `Continue`, before the final
+/// `Response`), RFC 9110 §10.1.1 (the head goes at once; the 256 KiB body is held until `Continue`
+/// and then echoed intact).
 #[test]
 fn expect_continue_accepted_sends_body_after_continue() {
     let server = start_node_http_server(&[]);
@@ -221,11 +230,13 @@ fn expect_continue_accepted_sends_body_after_continue() {
         .iter()
         .position(|e| matches!(e, ClientRequestEvent::Response(_)));
     let (Some(continue_at), Some(response_at)) = (continue_at, response_at) else {
-        panic!("spec 119: Continue and Response expected: {events:?}");
+        panic!(
+            "Node docs http.md › Event: 'information': Continue and Response expected: {events:?}"
+        );
     };
     assert!(
         continue_at < response_at,
-        "spec 119: Continue comes before Response"
+        "Node docs http.md › Event: 'information': Continue comes before Response"
     );
     assert!(
         matches!(events[0], ClientRequestEvent::Socket { .. }),
@@ -241,11 +252,15 @@ fn expect_continue_accepted_sends_body_after_continue() {
     );
     let echoed = client_body(&events);
     assert_eq!(echoed.len(), body.len(), "the echo has the body's length");
-    assert_eq!(sha256(&echoed), sha256(&body), "spec 120: the echo matches");
+    assert_eq!(
+        sha256(&echoed),
+        sha256(&body),
+        "RFC 9110 §10.1.1: the echo matches"
+    );
     drop(server.stop());
 }
 
-/// spec 120 (a final response before `100 Continue`: the request completes with the 417, no
+/// RFC 9110 §10.1.1 (a final response before `100 Continue`: the request completes with the 417, no
 /// `Continue`, the held body is never sent, and the connection, which still owes the body,
 /// is not reused: the next request gets a new socket).
 #[test]
@@ -284,7 +299,7 @@ fn expect_continue_refused_417_without_body_or_reuse() {
     assert_eq!(client_status(&events), Some(417), "{events:?}");
     assert!(
         !events.contains(&ClientRequestEvent::Continue),
-        "spec 120: no Continue was sent: {events:?}"
+        "RFC 9110 §10.1.1: no Continue was sent: {events:?}"
     );
     // Give a wrongly released body time to reach the server.
     let _ = idle(&mut ev, Duration::from_millis(300));
@@ -298,7 +313,7 @@ fn expect_continue_refused_417_without_body_or_reuse() {
     let (next_socket, next_reused) = client_socket(&next).unwrap();
     assert!(
         !next_reused && next_socket != socket,
-        "spec 120: the connection owing the refused body is not reused: {next:?}"
+        "RFC 9110 §10.1.1: the connection owing the refused body is not reused: {next:?}"
     );
     let report = Json::parse(&text(&client_body(&next))).unwrap();
     assert!(
@@ -309,15 +324,15 @@ fn expect_continue_refused_417_without_body_or_reuse() {
     let read = report.get("bytesRead").num();
     assert!(
         read < 4096,
-        "spec 120: only the head reached the server, not the {} byte body (it read {read})",
+        "RFC 9110 §10.1.1: only the head reached the server, not the {} byte body (it read {read})",
         body.len()
     );
     drop(server.stop());
 }
 
-/// spec 121 (a 101 with `Upgrade` emits `Upgrade` with the response and the socket, which
-/// leaves the pool and is raw: the bytes after the 101 head arrive in `head` and then as
-/// socket data, and an echo round trip works on it).
+/// Node docs `http.md` › `Event: 'upgrade'` (a 101 with `Upgrade` emits `Upgrade` with the response
+/// and the socket, which leaves the pool and is raw: the bytes after the 101 head arrive in `head`
+/// and then as socket data, and an echo round trip works on it).
 #[test]
 fn upgrade_101_hands_over_raw_socket() {
     let server = start_node_http_server(&[]);
@@ -338,7 +353,7 @@ fn upgrade_101_hands_over_raw_socket() {
         .find(|e| matches!(e, ClientRequestEvent::Upgrade { .. }))
         .cloned()
     else {
-        panic!("spec 121: an Upgrade event: {events:?}");
+        panic!("Node docs http.md › Event: 'upgrade': an Upgrade event: {events:?}");
     };
     assert_eq!(raw, socket, "the upgraded socket is the request's socket");
     assert_eq!(response.status, 101);
@@ -353,7 +368,7 @@ fn upgrade_101_hands_over_raw_socket() {
             e,
             ClientRequestEvent::Response(_) | ClientRequestEvent::Error(_)
         )),
-        "spec 121: no Response or Error: {events:?}"
+        "Node docs http.md › Event: 'upgrade': no Response or Error: {events:?}"
     );
     assert_eq!(events.last(), Some(&ClientRequestEvent::Close));
     let mut already = head.to_vec();
@@ -361,7 +376,7 @@ fn upgrade_101_hands_over_raw_socket() {
     let greeting = read_raw(&mut ev, raw, already, b"hello-upgraded".len());
     assert_eq!(
         greeting, b"hello-upgraded",
-        "spec 121: head plus raw data is what the server wrote after the 101"
+        "Node docs http.md › Event: 'upgrade': head plus raw data is what the server wrote after the 101"
     );
     ev.write(raw, Bytes::from_static(b"ping over foo")).unwrap();
     let echo = read_raw(&mut ev, raw, Vec::new(), b"ping over foo".len());
@@ -369,14 +384,14 @@ fn upgrade_101_hands_over_raw_socket() {
     assert_eq!(
         ev.agent().total_sockets(),
         0,
-        "spec 121: the upgraded socket left the pool"
+        "Node docs http.md › Event: 'upgrade': the upgraded socket left the pool"
     );
     ev.destroy(raw);
     drop(server.stop());
 }
 
-/// spec 122 (the response to CONNECT emits `Connect` with status 200 and a raw socket; a
-/// tunnel round trip works on it).
+/// Node docs `http.md` › `Event: 'connect'` (the response to CONNECT emits `Connect` with status
+/// 200 and a raw socket; a tunnel round trip works on it).
 #[test]
 fn connect_200_opens_tunnel() {
     let server = start_node_http_server(&[]);
@@ -394,7 +409,7 @@ fn connect_200_opens_tunnel() {
         .find(|e| matches!(e, ClientRequestEvent::Connect { .. }))
         .cloned()
     else {
-        panic!("spec 122: a Connect event: {events:?}");
+        panic!("Node docs http.md › Event: 'connect': a Connect event: {events:?}");
     };
     assert_eq!(client_socket(events).map(|s| s.0), Some(raw));
     assert_eq!(response.status, 200);
@@ -407,13 +422,17 @@ fn connect_200_opens_tunnel() {
         .unwrap();
     let already = raw_data(&exchange.others, raw);
     let echo = read_raw(&mut ev, raw, already, b"through the tunnel".len());
-    assert_eq!(echo, b"through the tunnel", "spec 122: the tunnel echoes");
+    assert_eq!(
+        echo, b"through the tunnel",
+        "Node docs http.md › Event: 'connect': the tunnel echoes"
+    );
     ev.destroy(raw);
     drop(server.stop());
 }
 
-/// spec 141 (`agent: false`: a fresh socket of its own, `Connection: close`, closed after
-/// the response and never pooled; the next pooled request opens another).
+/// Node docs `http.md` › `Class: http.Agent` (`agent: false`: a fresh socket of its own,
+/// `Connection: close`, closed after the response and never pooled; the next pooled request opens
+/// another).
 #[test]
 fn one_off_request_closes_its_socket() {
     let server = start_node_http_server(&[]);
@@ -427,13 +446,24 @@ fn one_off_request_closes_its_socket() {
     let events = exchange_one(&mut ev, id);
     assert_success_order(&events, "one-off GET /headers");
     let (socket, reused) = client_socket(&events).unwrap();
-    assert!(!reused, "spec 141: a fresh socket");
+    assert!(
+        !reused,
+        "Node docs http.md › Class: http.Agent: a fresh socket"
+    );
     let headers = Json::parse(&text(&client_body(&events))).unwrap();
-    assert_eq!(headers.get("connection").str(), "close", "spec 141");
+    assert_eq!(
+        headers.get("connection").str(),
+        "close",
+        "Node docs http.md › Class: http.Agent"
+    );
     until_true(&mut ev, "the one-off socket to close", |ev, _| {
         ev.socket(socket).is_none()
     });
-    assert_eq!(ev.agent().total_sockets(), 0, "spec 141: never pooled");
+    assert_eq!(
+        ev.agent().total_sockets(),
+        0,
+        "Node docs http.md › Class: http.Agent: never pooled"
+    );
     assert_eq!(ev.agent().free(&origin(&server)), 0);
     let id = get(&mut ev, &server, "/n");
     let events = exchange_one(&mut ev, id);
@@ -444,8 +474,8 @@ fn one_off_request_closes_its_socket() {
     drop(server.stop());
 }
 
-/// spec 116 (a refused connect: `Error` with `ECONNREFUSED`, then `Close`, and no
-/// `Response`).
+/// Node docs `http.md` › `http.request()` (a refused connect: `Error` with `ECONNREFUSED`, then
+/// `Close`, and no `Response`).
 #[test]
 fn refused_connection_errors_then_closes() {
     let (_guard, refused) = common::refused_address();
@@ -458,22 +488,29 @@ fn refused_connection_errors_then_closes() {
     );
     ev.http_end(id, None).unwrap();
     let events = exchange_one(&mut ev, id);
-    // Node emits `socket` first (spec 116); the driver may or may not: allow either.
+    // Node emits `socket` first (Node docs `http.md` › `http.request()`); the driver may or may
+    // not: allow either.
     let rest = match events.first() {
         Some(ClientRequestEvent::Socket { .. }) => &events[1..],
         _ => &events[..],
     };
     match rest {
         [ClientRequestEvent::Error(error), ClientRequestEvent::Close] => {
-            assert_eq!(error.code(), "ECONNREFUSED", "spec 116: {error}");
+            assert_eq!(
+                error.code(),
+                "ECONNREFUSED",
+                "Node docs http.md › http.request(): {error}"
+            );
         }
-        other => panic!("spec 116: Error(ECONNREFUSED) then Close, got {other:?}"),
+        other => panic!(
+            "Node docs http.md › http.request(): Error(ECONNREFUSED) then Close, got {other:?}"
+        ),
     }
 }
 
-/// spec 139 (the server closes an idle kept-alive socket: Node 20 with
-/// `keepAliveTimeout: 200` closes it about 1.2 s after the response; after 1.5 s idle the
-/// next GET still succeeds, on a fresh connection, with no error).
+/// Node source `lib/_http_agent.js` › `removeSocket` (the server closes an idle kept-alive socket:
+/// Node 20 with `keepAliveTimeout: 200` closes it about 1.2 s after the response; after 1.5 s idle
+/// the next GET still succeeds, on a fresh connection, with no error).
 #[test]
 fn server_closed_idle_socket_next_get_succeeds() {
     let server = start_node_http_server(&["--keep-alive-timeout", "200"]);
@@ -485,7 +522,7 @@ fn server_closed_idle_socket_next_get_succeeds() {
     let _ = idle(&mut ev, Duration::from_millis(1500));
     assert!(
         ev.socket(first).is_none(),
-        "spec 139: the socket the server closed left the pool"
+        "Node source lib/_http_agent.js › removeSocket: the socket the server closed left the pool"
     );
     let id = get(&mut ev, &server, "/n");
     let events = exchange_one(&mut ev, id);
@@ -499,14 +536,14 @@ fn server_closed_idle_socket_next_get_succeeds() {
     let (socket, reused) = client_socket(&events).unwrap();
     assert!(
         socket != first && !reused,
-        "spec 139: a fresh socket: {events:?}"
+        "Node source lib/_http_agent.js › removeSocket: a fresh socket: {events:?}"
     );
     drop(server.stop());
 }
 
-/// spec 138 (a response with `Keep-Alive: timeout=0`, which Node 20 sends for
-/// `keepAliveTimeout: 200`, leaves N - 1 s <= 0, so the socket is not pooled: the next
-/// request, even at once, gets a fresh socket).
+/// Node source `lib/_http_agent.js` › `keepSocketAlive` (a response with `Keep-Alive: timeout=0`,
+/// which Node 20 sends for `keepAliveTimeout: 200`, leaves N - 1 s <= 0, so the socket is not
+/// pooled: the next request, even at once, gets a fresh socket).
 #[test]
 fn keep_alive_timeout_zero_hint_is_not_pooled() {
     let server = start_node_http_server(&["--keep-alive-timeout", "200"]);
@@ -533,14 +570,14 @@ fn keep_alive_timeout_zero_hint_is_not_pooled() {
     let (socket, reused) = client_socket(&events).unwrap();
     assert!(
         socket != first && !reused,
-        "spec 138: a socket whose server announced timeout=0 is not pooled; the second \
+        "Node source lib/_http_agent.js › keepSocketAlive: a socket whose server announced timeout=0 is not pooled; the second \
          request went on {socket:?} (first {first:?}), reused={reused}, server count {:?}",
         text(&client_body(&events))
     );
     drop(server.stop());
 }
 
-/// spec 130 (the server destroys a reused kept-alive connection on receiving a GET, before
+/// RFC 9112 §9.3.1 (the server destroys a reused kept-alive connection on receiving a GET, before
 /// any response byte: the idempotent GET is retried on a fresh connection and succeeds, with
 /// no error; its first `Socket` said `reused`).
 #[test]
@@ -557,7 +594,7 @@ fn reused_socket_closed_before_response_retries_get() {
         !events
             .iter()
             .any(|e| matches!(e, ClientRequestEvent::Error(_))),
-        "spec 130: the retry hides the close: {events:?}"
+        "RFC 9112 §9.3.1: the retry hides the close: {events:?}"
     );
     let sockets: Vec<(SocketId, bool)> = events
         .iter()
@@ -569,12 +606,12 @@ fn reused_socket_closed_before_response_retries_get() {
     assert_eq!(
         sockets.first(),
         Some(&(first, true)),
-        "spec 130: first sent on the reused socket"
+        "RFC 9112 §9.3.1: first sent on the reused socket"
     );
     let last = *sockets.last().unwrap();
     assert!(
         last.0 != first && !last.1,
-        "spec 130: retried on a fresh socket: {sockets:?}"
+        "RFC 9112 §9.3.1: retried on a fresh socket: {sockets:?}"
     );
     assert_eq!(client_status(&events), Some(200), "{events:?}");
     assert_eq!(text(&client_body(&events)), "1");

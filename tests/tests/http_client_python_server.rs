@@ -79,9 +79,10 @@ fn start_python_http_server(dir: &std::path::Path) -> PeerServer {
     )
 }
 
-/// spec 125 (framing by `Content-Length`), 128 (an HTTP/1.0 response without keep-alive:
-/// the client closes the socket after it and never reuses it, even with a keep-alive
-/// agent); the file comes back byte for byte, and a missing file is a 404 on a new socket.
+/// docs/node-semantics.md#http-client-bodiless (framing by `Content-Length`), Node source
+/// `lib/_http_client.js` › `responseOnEnd` (an HTTP/1.0 response without keep-alive: the client
+/// closes the socket after it and never reuses it, even with a keep-alive agent); the file comes
+/// back byte for byte, and a missing file is a 404 on a new socket.
 #[test]
 fn http10_file_then_404_never_reuses() {
     let dir = std::env::temp_dir().join(format!("sansnet-{}-pyhttp", std::process::id()));
@@ -100,7 +101,10 @@ fn http10_file_then_404_never_reuses() {
         Version::Http10,
         "python's http.server speaks 1.0"
     );
-    assert!(!head.keep_alive, "spec 128: HTTP/1.0 without keep-alive");
+    assert!(
+        !head.keep_alive,
+        "Node source lib/_http_client.js › responseOnEnd: HTTP/1.0 without keep-alive"
+    );
     assert_eq!(head.body, ResponseBody::ContentLength(file.len() as u64));
     let body = client_body(&events);
     assert_eq!(body.len(), file.len());
@@ -113,7 +117,7 @@ fn http10_file_then_404_never_reuses() {
     assert_eq!(
         ev.agent().total_sockets(),
         0,
-        "spec 128: the 1.0 connection is not pooled"
+        "Node source lib/_http_client.js › responseOnEnd: the 1.0 connection is not pooled"
     );
 
     let events = get(&mut ev, &server, "/missing.txt");
@@ -132,7 +136,7 @@ fn http10_file_then_404_never_reuses() {
     let (second, reused) = client_socket(&events).unwrap();
     assert!(
         !reused && second != first,
-        "spec 128: a new connection for the next request: {events:?}"
+        "Node source lib/_http_client.js › responseOnEnd: a new connection for the next request: {events:?}"
     );
     let log = server.stop();
     assert!(
@@ -142,8 +146,9 @@ fn http10_file_then_404_never_reuses() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// spec 129 (a close-delimited body ends when the server closes: all 100 000 bytes, then
-/// `End`), 128 (that connection is not reused: the next request opens another).
+/// RFC 9112 §9.8 (a close-delimited body ends when the server closes: all 100 000 bytes, then
+/// `End`), Node source `lib/_http_client.js` › `responseOnEnd` (that connection is not reused: the
+/// next request opens another).
 #[test]
 fn http10_close_delimited_body_ends_at_close() {
     let script = peers::scripts_dir().join("http_server_close.py");
@@ -173,7 +178,7 @@ fn http10_close_delimited_body_ends_at_close() {
         .cycle()
         .take(100_000)
         .collect();
-    assert_eq!(body.len(), expected.len(), "spec 129: the whole body");
+    assert_eq!(body.len(), expected.len(), "RFC 9112 §9.8: the whole body");
     assert_eq!(body, expected);
     let (first, _) = client_socket(&events).unwrap();
 
@@ -183,7 +188,7 @@ fn http10_close_delimited_body_ends_at_close() {
     let (second, reused) = client_socket(&events).unwrap();
     assert!(
         !reused && second != first,
-        "spec 128: a new connection: {events:?}"
+        "Node source lib/_http_client.js › responseOnEnd: a new connection: {events:?}"
     );
     drop(server.stop());
 }

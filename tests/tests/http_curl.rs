@@ -63,8 +63,9 @@ fn upload(demo: &HttpDemo, name: &str, body: &[u8], headers: &[&str]) -> PeerOut
     out
 }
 
-/// spec 71, 73: curl fetches two URLs over ONE kept-alive connection (`-v` says `Re-using
-/// existing connection`, curl 7.88 wording), and both bodies are `hello world`.
+/// docs/node-semantics.md#http-persistence, #http-keepalive-header: curl fetches two URLs over ONE
+/// kept-alive connection (`-v` says `Re-using existing connection`, curl 7.88 wording), and both
+/// bodies are `hello world`.
 #[test]
 fn curl_keep_alive_reuses_one_connection() {
     let demo = start_http_demo("http-curl-keepalive");
@@ -72,13 +73,13 @@ fn curl_keep_alive_reuses_one_connection() {
     assert_eq!(out.stdout_text(), "hello worldhello world", "both bodies");
     assert!(
         out.stderr.contains("Re-using existing connection"),
-        "spec 71: curl must reuse the connection; stderr:\n{}",
+        "RFC 9112 §9.3: curl must reuse the connection; stderr:\n{}",
         out.stderr
     );
     assert_eq!(
         out.stderr.matches("Connected to").count(),
         1,
-        "spec 71: one TCP connection for both requests; stderr:\n{}",
+        "RFC 9112 §9.3: one TCP connection for both requests; stderr:\n{}",
         out.stderr
     );
     let heads = response_lines(&out.stderr);
@@ -88,12 +89,13 @@ fn curl_keep_alive_reuses_one_connection() {
             .filter(|l| **l == "Keep-Alive: timeout=5")
             .count(),
         2,
-        "spec 73: each kept-alive response says `Keep-Alive: timeout=5`: {heads:?}"
+        "docs/node-semantics.md#http-keepalive-header: each kept-alive response says `Keep-Alive: timeout=5`: {heads:?}"
     );
 }
 
-/// spec 100, 110: a 1 MiB chunked upload (`Transfer-Encoding: chunked`) to `/echo` comes
-/// back byte for byte (sha256), streamed as a chunked response.
+/// docs/node-semantics.md#http-auto-chunked, #http-body-chunked: a 1 MiB chunked upload
+/// (`Transfer-Encoding: chunked`) to `/echo` comes back byte for byte (sha256), streamed as a
+/// chunked response.
 #[test]
 fn curl_chunked_upload_echoed_whole() {
     let demo = start_http_demo("http-curl-chunked");
@@ -115,12 +117,13 @@ fn curl_chunked_upload_echoed_whole() {
     assert!(heads.contains(&"HTTP/1.1 200 OK"), "{heads:?}");
     assert!(
         heads.contains(&"Transfer-Encoding: chunked"),
-        "spec 100: a streamed response of unknown length is chunked: {heads:?}"
+        "docs/node-semantics.md#http-auto-chunked: a streamed response of unknown length is chunked: {heads:?}"
     );
 }
 
-/// spec 87: a 2 MiB upload with `Expect: 100-continue` gets `HTTP/1.1 100 Continue` (shown
-/// by `-v`) and is echoed back byte for byte (sha256) with its `Content-Length`.
+/// Node docs `http.md` › `Event: 'checkContinue'`: a 2 MiB upload with `Expect: 100-continue` gets
+/// `HTTP/1.1 100 Continue` (shown by `-v`) and is echoed back byte for byte (sha256) with its
+/// `Content-Length`.
 #[test]
 fn curl_expect_continue_upload_echoed_whole() {
     let demo = start_http_demo("http-curl-continue");
@@ -136,7 +139,7 @@ fn curl_expect_continue_upload_echoed_whole() {
     let ok_at = heads.iter().position(|l| *l == "HTTP/1.1 200 OK");
     assert!(
         matches!((continue_at, ok_at), (Some(c), Some(o)) if c < o),
-        "spec 87: `100 Continue`, then `200 OK`: {heads:?}"
+        "Node docs http.md › Event: 'checkContinue': `100 Continue`, then `200 OK`: {heads:?}"
     );
     assert!(
         heads.contains(&"Content-Length: 2097152"),
@@ -146,10 +149,10 @@ fn curl_expect_continue_upload_echoed_whole() {
     assert_eq!(sha256(&out.stdout), sha256(&body), "echoed bytes (sha256)");
 }
 
-/// spec 102, 109: `curl -I /hello` (HEAD) gets 200 and no body. Asked twice on one
-/// connection, so a body byte after the first head would break the second response. Node 20
-/// sends no `Content-Length` on a HEAD response to `res.end(data)` (`_hasBody` is false);
-/// if one is sent it must be GET's, 11.
+/// Node docs `http.md` › `response.write()`; RFC 9112 §6.3 items 1–2: `curl -I /hello` (HEAD) gets
+/// 200 and no body. Asked twice on one connection, so a body byte after the first head would break
+/// the second response. Node 20 sends no `Content-Length` on a HEAD response to `res.end(data)`
+/// (`_hasBody` is false); if one is sent it must be GET's, 11.
 #[test]
 fn curl_head_gets_200_without_body() {
     let demo = start_http_demo("http-curl-head");
@@ -169,7 +172,7 @@ fn curl_head_gets_200_without_body() {
     }
     assert!(
         out.stderr.contains("Re-using existing connection"),
-        "spec 71: the HEAD responses keep the connection; stderr:\n{}",
+        "RFC 9112 §9.3: the HEAD responses keep the connection; stderr:\n{}",
         out.stderr
     );
 }
@@ -182,7 +185,7 @@ fn curl_unknown_path_gets_404() {
     assert_eq!(out.stdout_text(), "not found\n404");
 }
 
-/// spec 71: a 1 MiB upload with `Connection: close` is echoed whole before the server ends
+/// RFC 9112 §9.3: a 1 MiB upload with `Connection: close` is echoed whole before the server ends
 /// the connection: the end the HTTP machine asks for once the response is complete waits
 /// until every response byte is in the socket, however far past the high-water mark.
 #[test]

@@ -42,7 +42,11 @@ fn h11_client_against_demo() {
     let get = report.get("get");
     assert_eq!(get.get("status").num(), 200);
     assert_eq!(get.get("body").str(), "hello world");
-    assert_eq!(get.get("keep_alive").str(), "timeout=5", "spec 73");
+    assert_eq!(
+        get.get("keep_alive").str(),
+        "timeout=5",
+        "docs/node-semantics.md#http-keepalive-header"
+    );
 
     let chunked = report.get("chunked");
     assert_eq!(chunked.get("status").num(), 200);
@@ -53,12 +57,12 @@ fn h11_client_against_demo() {
     );
     assert!(
         chunked.get("same_sha256").bool(),
-        "spec 110: the chunked body is echoed unchanged"
+        "RFC 9112 §6.3 item 3: the chunked body is echoed unchanged"
     );
     assert_eq!(
         chunked.get("transfer_encoding").str(),
         "chunked",
-        "spec 100: the streamed echo of unknown length is chunked"
+        "docs/node-semantics.md#http-auto-chunked: the streamed echo of unknown length is chunked"
     );
 
     let fixed = report.get("content_length");
@@ -74,11 +78,11 @@ fn h11_client_against_demo() {
     let expect = report.get("expect_continue");
     assert!(
         expect.get("got_100_before_body").bool(),
-        "spec 87: `100 Continue` arrives before the body is sent"
+        "Node docs http.md › Event: 'checkContinue': `100 Continue` arrives before the body is sent"
     );
     assert!(
         expect.get("other_informational").arr().is_empty(),
-        "spec 87: one 100 only"
+        "Node docs http.md › Event: 'checkContinue': one 100 only"
     );
     assert_eq!(expect.get("status").num(), 200);
     assert!(expect.get("same_sha256").bool());
@@ -86,10 +90,10 @@ fn h11_client_against_demo() {
     let close = report.get("close");
     assert_eq!(close.get("status").num(), 200);
     assert_eq!(close.get("body").str(), "hello world");
-    assert_eq!(close.get("connection").str(), "close", "spec 71");
+    assert_eq!(close.get("connection").str(), "close", "RFC 9112 §9.3");
     assert!(
         close.get("saw_connection_closed").bool(),
-        "spec 71: the server closes after a `Connection: close` exchange"
+        "RFC 9112 §9.3: the server closes after a `Connection: close` exchange"
     );
     assert_eq!(close.get("their_state").str(), "CLOSED");
 }

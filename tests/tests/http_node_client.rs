@@ -23,10 +23,13 @@ use sansnet_testkit::peers;
 /// How long the Node client script may run (it has its own 50 s watchdog).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// spec 71, 73 (keep-alive: 5 sequential GETs on one socket, `reusedSocket`), 74, 75 (10
-/// queued requests, answered in order), 87 (`Expect: 100-continue`: `'continue'`, then the
-/// 1 MiB echo), 92 (an upgrade request without an `'upgrade'` listener is an ordinary
-/// request), 93, 94, 98 (CONNECT: `'connect'` with 200 and a working tunnel).
+/// docs/node-semantics.md#http-persistence, #http-keepalive-header (keep-alive: 5 sequential GETs
+/// on one socket, `reusedSocket`), docs/node-semantics.md#http-pipelining, #http-response-order (10
+/// queued requests, answered in order), Node docs `http.md` › `Event: 'checkContinue'`
+/// (`Expect: 100-continue`: `'continue'`, then the 1 MiB echo), Node docs `http.md` ›
+/// `Event: 'upgrade'` (an upgrade request without an `'upgrade'` listener is an ordinary request),
+/// docs/node-semantics.md#http-connect-event, #http-upgrade-head,
+/// #http-connect-tunnel (CONNECT: `'connect'` with 200 and a working tunnel).
 #[test]
 fn node_http_client_against_demo() {
     let node = peers::node(); // fail at once, with the install hint, when Node is missing
@@ -47,17 +50,17 @@ fn node_http_client_against_demo() {
     assert_eq!(
         sequential.get("distinct_local_ports").num(),
         1,
-        "spec 71: all five requests on ONE socket"
+        "RFC 9112 §9.3: all five requests on ONE socket"
     );
     assert_eq!(
         sequential.get("reused").bools(),
         [false, true, true, true, true],
-        "spec 71: req.reusedSocket is true from the second request on"
+        "RFC 9112 §9.3: req.reusedSocket is true from the second request on"
     );
     assert_eq!(
         sequential.get("keep_alive_headers").strs(),
         ["timeout=5"; 5],
-        "spec 73: `Keep-Alive: timeout=5` (keepAliveTimeout 5 s)"
+        "docs/node-semantics.md#http-keepalive-header: `Keep-Alive: timeout=5` (keepAliveTimeout 5 s)"
     );
 
     // (2) A burst of 10 requests queued on one socket: all 200, finished in issue order.
@@ -67,19 +70,19 @@ fn node_http_client_against_demo() {
     assert_eq!(
         burst.get("finish_order").nums(),
         (0..10).collect::<Vec<u64>>(),
-        "spec 75: responses in request order"
+        "RFC 9112 §9.3.2: responses in request order"
     );
     assert_eq!(
         burst.get("distinct_local_ports").num(),
         1,
-        "spec 71: the burst shares the one socket"
+        "RFC 9112 §9.3: the burst shares the one socket"
     );
 
     // (3) Expect: 100-continue: 'continue' fires, then the 1 MiB body is echoed whole.
     let expect = report.get("expect_continue");
     assert!(
         expect.get("continue_event").bool(),
-        "spec 87: the client's 'continue' event fired"
+        "Node docs http.md › Event: 'checkContinue': the client's 'continue' event fired"
     );
     assert!(
         !expect.get("other_informational").bool(),
@@ -98,24 +101,40 @@ fn node_http_client_against_demo() {
     assert_eq!(
         upgrade.get("event").str(),
         "response",
-        "spec 92: no 'upgrade' listener, so no 101 and no 'upgrade' event"
+        "Node docs http.md › Event: 'upgrade': no 'upgrade' listener, so no 101 and no 'upgrade' event"
     );
-    assert_eq!(upgrade.get("status").num(), 200, "spec 92");
-    assert_eq!(upgrade.get("body").str(), "hello world", "spec 92");
+    assert_eq!(
+        upgrade.get("status").num(),
+        200,
+        "Node docs http.md › Event: 'upgrade'"
+    );
+    assert_eq!(
+        upgrade.get("body").str(),
+        "hello world",
+        "docs/node-semantics.md#http-upgrade-event"
+    );
 
     // (5) CONNECT to a Node echo server: 'connect' with 200, and the tunnel round-trips.
     let connect = report.get("connect");
-    assert_eq!(connect.get("event").str(), "connect", "spec 93");
-    assert_eq!(connect.get("status").num(), 200, "spec 93, 98");
+    assert_eq!(
+        connect.get("event").str(),
+        "connect",
+        "Node docs http.md › Event: 'connect'"
+    );
+    assert_eq!(
+        connect.get("status").num(),
+        200,
+        "docs/node-semantics.md#http-connect-event, #http-connect-tunnel"
+    );
     assert_eq!(
         connect.get("content_length"),
         &common::Json::Null,
-        "spec 98: a 2xx to CONNECT has no Content-Length"
+        "RFC 9110 §9.3.6: a 2xx to CONNECT has no Content-Length"
     );
     assert_eq!(connect.get("sent_bytes").num(), 64 * 1024);
     assert_eq!(connect.get("received_bytes").num(), 64 * 1024);
     assert!(
         connect.get("same_sha256").bool(),
-        "spec 94: the tunnel carries the bytes unchanged"
+        "docs/node-semantics.md#http-upgrade-head: the tunnel carries the bytes unchanged"
     );
 }

@@ -232,8 +232,9 @@ fn exchange(demo: &HttpDemo, request: &[u8], method: &str, what: &str) -> (Conn,
     (conn, response)
 }
 
-/// spec 74, 75: three pipelined GETs in one write are all answered, in request order, on
-/// the same connection (which stays open: HTTP/1.1 persists, spec 71).
+/// docs/node-semantics.md#http-pipelining, #http-response-order: three pipelined GETs in one write
+/// are all answered, in request order, on the same connection (which stays open: HTTP/1.1 persists,
+/// RFC 9112 §9.3).
 #[test]
 fn idle_three_pipelined_gets_answered_in_order() {
     let demo = start_http_demo("http-raw-pipeline");
@@ -252,28 +253,40 @@ fn idle_three_pipelined_gets_answered_in_order() {
         (&third, 200, HELLO),
     ] {
         assert_eq!(response.head.version, "HTTP/1.1");
-        assert_eq!(response.head.status, status, "spec 75: order: {response:?}");
-        assert_eq!(response.body, body, "spec 75: order: {response:?}");
+        assert_eq!(
+            response.head.status, status,
+            "RFC 9112 §9.3.2: order: {response:?}"
+        );
+        assert_eq!(
+            response.body, body,
+            "docs/node-semantics.md#http-response-order: order: {response:?}"
+        );
         assert_eq!(
             response.head.header("content-length"),
             Some(body.len().to_string().as_str()),
-            "spec 99: a body known at end() gets Content-Length"
+            "docs/node-semantics.md#http-auto-content-length: a body known at end() gets Content-Length"
         );
         assert!(
             response.head.connection_has("keep-alive"),
-            "spec 71, 73: HTTP/1.1 persists: {response:?}"
+            "docs/node-semantics.md#http-persistence, #http-keepalive-header: HTTP/1.1 persists: {response:?}"
         );
     }
     // Still open: a fourth request on the same connection is answered too.
     conn.send(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let fourth = conn.response("GET", "the fourth response");
     assert_eq!((fourth.head.status, &fourth.body[..]), (200, HELLO));
-    assert!(fourth.head.connection_has("close"), "spec 71: {fourth:?}");
-    conn.expect_close("spec 71: the close after `Connection: close`");
+    assert!(
+        fourth.head.connection_has("close"),
+        "RFC 9112 §9.3: {fourth:?}"
+    );
+    conn.expect_close(
+        "docs/node-semantics.md#http-persistence: the close after `Connection: close`",
+    );
 }
 
-/// spec 56, 60: a request head over `maxHeaderSize` (16 KiB; here a 20 KiB header) gets
-/// `431 Request Header Fields Too Large` with `Connection: close`, then the server closes.
+/// docs/node-semantics.md#http-max-header-size, #http-client-error-default: a request head over
+/// `maxHeaderSize` (16 KiB; here a 20 KiB header) gets `431 Request Header Fields Too Large` with
+/// `Connection: close`, then the server closes.
 #[test]
 fn head_oversized_header_gets_431_and_close() {
     let demo = start_http_demo("http-raw-431");
@@ -281,47 +294,58 @@ fn head_oversized_header_gets_431_and_close() {
     request.extend(std::iter::repeat_n(b'a', 20 * 1024));
     request.extend_from_slice(b"\r\n\r\n");
     let (mut conn, response) = exchange(&demo, &request, "GET", "the 431");
-    assert_eq!(response.head.status, 431, "spec 56, 60: {response:?}");
+    assert_eq!(
+        response.head.status, 431,
+        "docs/node-semantics.md#http-max-header-size, #http-client-error-default: {response:?}"
+    );
     assert_eq!(response.head.reason, "Request Header Fields Too Large");
     assert!(
         response.head.connection_has("close"),
-        "spec 60: {response:?}"
+        "Node source lib/_http_server.js › socketOnError: {response:?}"
     );
-    conn.expect_close("spec 60: the close after the 431");
+    conn.expect_close("Node source lib/_http_server.js › socketOnError: the close after the 431");
 }
 
-/// spec 64: `Content-Length` together with `Transfer-Encoding: chunked` (a smuggling vector)
-/// gets 400 with `Connection: close`, and the connection closes; the body is never parsed as
-/// a request.
+/// docs/node-semantics.md#http-duplicate-content-length: `Content-Length` together with
+/// `Transfer-Encoding: chunked` (a smuggling vector) gets 400 with `Connection: close`, and the
+/// connection closes; the body is never parsed as a request.
 #[test]
 fn head_content_length_with_chunked_gets_400_and_close() {
     let demo = start_http_demo("http-raw-clte");
     let request = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
                     Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
     let (mut conn, response) = exchange(&demo, request, "POST", "the 400");
-    assert_eq!(response.head.status, 400, "spec 64: {response:?}");
+    assert_eq!(
+        response.head.status, 400,
+        "docs/node-semantics.md#http-duplicate-content-length: {response:?}"
+    );
     assert_eq!(response.head.reason, "Bad Request");
     assert!(
         response.head.connection_has("close"),
-        "spec 60: {response:?}"
+        "Node source lib/_http_server.js › socketOnError: {response:?}"
     );
-    conn.expect_close("spec 60, 64: the close after the 400 (no smuggled GET answered)");
+    conn.expect_close("docs/node-semantics.md#http-client-error-default, #http-duplicate-content-length: the close after the 400 (no smuggled GET answered)");
 }
 
-/// spec 62, 63: an HTTP/1.1 request without `Host` gets 400 with `Connection: close`.
+/// Node docs `http.md` › `http.createServer()`; RFC 9112 §3.2: an HTTP/1.1 request without `Host`
+/// gets 400 with `Connection: close`.
 #[test]
 fn head_http11_without_host_gets_400() {
     let demo = start_http_demo("http-raw-nohost");
     let (mut conn, response) = exchange(&demo, b"GET /hello HTTP/1.1\r\n\r\n", "GET", "the 400");
-    assert_eq!(response.head.status, 400, "spec 62: {response:?}");
+    assert_eq!(
+        response.head.status, 400,
+        "Node docs http.md › http.createServer(): {response:?}"
+    );
     assert!(
         response.head.connection_has("close"),
-        "spec 62: {response:?}"
+        "Node docs http.md › http.createServer(): {response:?}"
     );
-    conn.expect_close("spec 62: the close after the 400");
+    conn.expect_close("Node docs http.md › http.createServer(): the close after the 400");
 }
 
-/// spec 67: a request line ended by a bare LF (no CR) gets 400 and close, never a guess.
+/// RFC 9112 §5.1, §5.2, §2.2: a request line ended by a bare LF (no CR) gets 400 and close, never a
+/// guess.
 #[test]
 fn head_bare_lf_request_line_gets_400() {
     let demo = start_http_demo("http-raw-bare-lf");
@@ -331,16 +355,20 @@ fn head_bare_lf_request_line_gets_400() {
         "GET",
         "the 400",
     );
-    assert_eq!(response.head.status, 400, "spec 67: {response:?}");
+    assert_eq!(
+        response.head.status, 400,
+        "RFC 9112 §5.1, §5.2, §2.2: {response:?}"
+    );
     assert!(
         response.head.connection_has("close"),
-        "spec 60: {response:?}"
+        "Node source lib/_http_server.js › socketOnError: {response:?}"
     );
-    conn.expect_close("spec 60, 67: the close after the 400");
+    conn.expect_close("Node source lib/_http_server.js › socketOnError; RFC 9112 §5.1, §5.2, §2.2: the close after the 400");
 }
 
-/// spec 87: `Expect: 100-continue` with no `'checkContinue'` listener: `HTTP/1.1 100
-/// Continue` arrives before any body byte is sent, then the final response echoes the body.
+/// Node docs `http.md` › `Event: 'checkContinue'`: `Expect: 100-continue` with no `'checkContinue'`
+/// listener: `HTTP/1.1 100 Continue` arrives before any body byte is sent, then the final response
+/// echoes the body.
 #[test]
 fn head_expect_continue_interim_before_body() {
     let demo = start_http_demo("http-raw-continue");
@@ -362,11 +390,11 @@ fn head_expect_continue_interim_before_body() {
             interim.reason.as_str()
         ),
         ("HTTP/1.1", 100, "Continue"),
-        "spec 87: {interim:?}"
+        "Node docs http.md › Event: 'checkContinue': {interim:?}"
     );
     assert!(
         conn.buf.is_empty(),
-        "spec 87: nothing but the 100 before the body: {:?}",
+        "Node docs http.md › Event: 'checkContinue': nothing but the 100 before the body: {:?}",
         String::from_utf8_lossy(&conn.buf)
     );
     conn.send(&body);
@@ -382,8 +410,9 @@ fn head_expect_continue_interim_before_body() {
     );
 }
 
-/// spec 71, 72: an HTTP/1.0 request without `Connection: keep-alive` gets a response with
-/// `Connection: close`, and the server closes after it.
+/// docs/node-semantics.md#http-persistence, #http10-close-delimited: an HTTP/1.0 request without
+/// `Connection: keep-alive` gets a response with `Connection: close`, and the server closes after
+/// it.
 #[test]
 fn head_http10_without_keep_alive_closes_after_response() {
     let demo = start_http_demo("http-raw-http10");
@@ -392,11 +421,11 @@ fn head_http10_without_keep_alive_closes_after_response() {
     assert_eq!(response.head.status, 200, "{response:?}");
     assert!(
         response.head.connection_has("close"),
-        "spec 71, 72: {response:?}"
+        "docs/node-semantics.md#http-persistence, #http10-close-delimited: {response:?}"
     );
     assert!(
         !response.head.connection_has("keep-alive"),
-        "spec 71: {response:?}"
+        "RFC 9112 §9.3: {response:?}"
     );
     assert_eq!(
         response.head.header("transfer-encoding"),
@@ -404,11 +433,12 @@ fn head_http10_without_keep_alive_closes_after_response() {
         "an HTTP/1.0 client cannot read chunked"
     );
     assert_eq!(response.body, HELLO);
-    conn.expect_close("spec 71: the close after an HTTP/1.0 response");
+    conn.expect_close("RFC 9112 §9.3: the close after an HTTP/1.0 response");
 }
 
-/// spec 102, 109: a response to HEAD carries no body: a GET pipelined behind it is parsed
-/// from the byte right after the HEAD response's blank line.
+/// Node docs `http.md` › `response.write()`; RFC 9112 §6.3 items 1–2: a response to HEAD carries no
+/// body: a GET pipelined behind it is parsed from the byte right after the HEAD response's blank
+/// line.
 #[test]
 fn head_request_response_has_no_body() {
     let demo = start_http_demo("http-raw-head");
@@ -423,7 +453,7 @@ fn head_request_response_has_no_body() {
     assert_eq!(
         (get.head.status, &get.body[..]),
         (200, HELLO),
-        "spec 102: no body bytes after the HEAD response's head: {get:?}"
+        "Node docs http.md › response.write(): no body bytes after the HEAD response's head: {get:?}"
     );
 }
 
@@ -477,8 +507,9 @@ fn target_listener(target: Target) -> SocketAddr {
 }
 
 /// Opens a CONNECT tunnel through the demo to a fresh loopback `target`, sending `early` in
-/// the same write as the CONNECT head; checks the 200 reply (spec 93, 98) and, for an echo
-/// target, that `early` comes back first (spec 94).
+/// the same write as the CONNECT head; checks the 200 reply (Node docs `http.md` ›
+/// `Event: 'connect'`; RFC 9110 §9.3.6) and, for an echo target, that `early` comes back first
+/// (docs/node-semantics.md#http-upgrade-head).
 fn open_tunnel(demo: &HttpDemo, target: Target, early: &[u8]) -> Conn {
     let authority = target_listener(target);
     let mut conn = Conn::open(demo.addr());
@@ -487,14 +518,25 @@ fn open_tunnel(demo: &HttpDemo, target: Target, early: &[u8]) -> Conn {
     request.extend_from_slice(early);
     conn.send(&request);
     let head = conn.head("the CONNECT reply");
-    assert_eq!(head.status, 200, "spec 93: {head:?}");
-    assert_eq!(head.header("content-length"), None, "spec 98: {head:?}");
-    assert_eq!(head.header("transfer-encoding"), None, "spec 98: {head:?}");
+    assert_eq!(
+        head.status, 200,
+        "Node docs http.md › Event: 'connect': {head:?}"
+    );
+    assert_eq!(
+        head.header("content-length"),
+        None,
+        "RFC 9110 §9.3.6: {head:?}"
+    );
+    assert_eq!(
+        head.header("transfer-encoding"),
+        None,
+        "docs/node-semantics.md#http-connect-tunnel: {head:?}"
+    );
     if target == Target::Echo {
         assert_eq!(
             conn.take(early.len(), "the echo of the bytes sent with the head"),
             early,
-            "spec 94: the bytes after the CONNECT head are the tunnel's first bytes"
+            "docs/node-semantics.md#http-upgrade-head: the bytes after the CONNECT head are the tunnel's first bytes"
         );
     }
     conn
@@ -512,10 +554,10 @@ fn write_on_thread(conn: &Conn, payload: &[u8], fin: bool) -> thread::JoinHandle
     })
 }
 
-/// spec 93, 94, 98: CONNECT to a loopback target: `200` with no `Content-Length` or
-/// `Transfer-Encoding`, then a tunnel: the bytes sent with the CONNECT head (`head`) and
-/// 256 KiB after them come back through the target's echo; our FIN after the echo closes
-/// the tunnel.
+/// docs/node-semantics.md#http-connect-event, #http-upgrade-head, #http-connect-tunnel: CONNECT to
+/// a loopback target: `200` with no `Content-Length` or `Transfer-Encoding`, then a tunnel: the
+/// bytes sent with the CONNECT head (`head`) and 256 KiB after them come back through the target's
+/// echo; our FIN after the echo closes the tunnel.
 #[test]
 fn connect_loopback_target_tunnels_bytes() {
     let demo = start_http_demo("http-raw-connect");
@@ -529,12 +571,13 @@ fn connect_loopback_target_tunnels_bytes() {
     conn.expect_close("the target's FIN, carried back through the tunnel");
 }
 
-/// spec 94, 26, 27: after CONNECT the socket is the application's, and Node's HTTP server
-/// sockets are `allowHalfOpen: true` (`net.Server.call(this, { allowHalfOpen: true })` in
-/// `_http_server.js`), so a Node tunnel (`sock.pipe(up); up.pipe(sock)`) still carries the
-/// target's reply after the client's FIN. The target here answers only after end of stream
-/// (a request/response protocol over the tunnel), so the reply can only come back through a
-/// half-open tunnel: 256 KiB and our FIN go in, all 256 KiB must come back before the close.
+/// docs/node-semantics.md#http-upgrade-head, #net-half-open, #net-end: after CONNECT the socket is
+/// the application's, and Node's HTTP server sockets are `allowHalfOpen: true`
+/// (`net.Server.call(this, { allowHalfOpen: true })` in `_http_server.js`), so a Node tunnel
+/// (`sock.pipe(up); up.pipe(sock)`) still carries the target's reply after the client's FIN. The
+/// target here answers only after end of stream (a request/response protocol over the tunnel), so
+/// the reply can only come back through a half-open tunnel: 256 KiB and our FIN go in, all 256 KiB
+/// must come back before the close.
 #[test]
 fn connect_tunnel_client_half_close_still_gets_reply() {
     let demo = start_http_demo("http-raw-connect-half");
@@ -548,7 +591,7 @@ fn connect_tunnel_client_half_close_still_gets_reply() {
     assert_eq!(
         reply.len(),
         expected.len(),
-        "spec 26, 27: after our FIN the tunnel must still carry the target's reply back \
+        "Node docs net.md › Event: 'end', socket.end(): after our FIN the tunnel must still carry the target's reply back \
          (Node's HTTP sockets are allowHalfOpen); got {} of {} bytes",
         reply.len(),
         expected.len()
@@ -556,8 +599,8 @@ fn connect_tunnel_client_half_close_still_gets_reply() {
     assert!(reply == expected, "the tunnel changed the bytes");
 }
 
-/// spec 98: CONNECT to a target the demo does not tunnel to (192.0.2.1:80, TEST-NET-1, never
-/// contacted) gets an ordinary non-2xx response (403) and the connection closes.
+/// RFC 9110 §9.3.6: CONNECT to a target the demo does not tunnel to (192.0.2.1:80, TEST-NET-1,
+/// never contacted) gets an ordinary non-2xx response (403) and the connection closes.
 #[test]
 fn connect_non_loopback_target_gets_403() {
     let demo = start_http_demo("http-raw-connect-403");

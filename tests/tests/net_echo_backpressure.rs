@@ -20,8 +20,8 @@ const CHUNK: usize = 64 << 10;
 ///
 /// Events reach the application a little after the machine emits them, so a second `write`
 /// may return false before the `drain` of the first arrives; then two `drain`s follow. What
-/// must hold is that `drain`s never outnumber the `false`s before them (spec 29) and that the
-/// last `false` is answered.
+/// must hold is that `drain`s never outnumber the `false`s before them (Node docs `net.md` ›
+/// `Event: 'drain'`) and that the last `false` is answered.
 #[derive(Debug, Default)]
 struct Pressure {
     falses: usize,
@@ -40,16 +40,17 @@ impl Pressure {
     fn drained(&mut self) {
         assert!(
             self.drains < self.falses,
-            "more drains than writes returning false (spec 29)"
+            "more drains than writes returning false (Node docs net.md › Event: 'drain')"
         );
         self.waiting_for_drain = false;
         self.drains += 1;
     }
 }
 
-/// spec 21, 28, 29: an echo server that pauses its reads while its writes are above the
-/// high-water mark (`socket.pipe(socket)`), a client that stops reading for a while: both
-/// `write()`s return false, `drain` follows each time, and the echoed bytes hash equal.
+/// Node docs `net.md` › `Event: 'data'`, `socket.write()`, `Event: 'drain'`: an echo server that
+/// pauses its reads while its writes are above the high-water mark (`socket.pipe(socket)`), a
+/// client that stops reading for a while: both `write()`s return false, `drain` follows each time,
+/// and the echoed bytes hash equal.
 #[test]
 fn echo_16_mib_with_slow_reader_engages_backpressure_and_loses_nothing() {
     let data = random_bytes(TOTAL, 0x5eed);

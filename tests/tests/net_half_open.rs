@@ -75,8 +75,9 @@ fn merge_data(events: Vec<SocketEvent>) -> Vec<SocketEvent> {
     merged
 }
 
-/// spec 26, 27: the client ends after "question"; the half-open server gets `end`, still
-/// writes "answer", then ends; the client, ended first, still receives it.
+/// Node docs `net.md` › `Event: 'end'`, `socket.end()`: the client ends after "question"; the
+/// half-open server gets `end`, still writes "answer", then ends; the client, ended first, still
+/// receives it.
 #[test]
 fn half_open_server_writes_after_peer_fin() {
     let (mut ev, server, client) = setup(half_open(), SocketConfig::default());
@@ -95,7 +96,7 @@ fn half_open_server_writes_after_peer_fin() {
             }
             Event::Socket { socket, event } => {
                 if event == SocketEvent::End {
-                    // Writable after the peer's FIN (spec 26).
+                    // Writable after the peer's FIN (Node docs `net.md` › `Event: 'end'`).
                     assert_eq!(ev.write(socket, Bytes::from_static(b"answer")), Ok(true));
                     ev.end(socket, None).unwrap();
                 }
@@ -129,9 +130,9 @@ fn half_open_server_writes_after_peer_fin() {
     ev.close_server(server).unwrap();
 }
 
-/// spec 24, 34: by default the server, on the client's FIN, flushes what it wrote in answer
-/// to `data` and ends its side: `end` -> `finish` -> `close(false)`; a half-open client
-/// keeps its side open until it ends it.
+/// docs/node-semantics.md#net-end-closes-by-default, #net-close-order: by default the server, on
+/// the client's FIN, flushes what it wrote in answer to `data` and ends its side: `end` -> `finish`
+/// -> `close(false)`; a half-open client keeps its side open until it ends it.
 #[test]
 fn default_server_ends_its_side_after_peer_fin() {
     let (mut ev, server, client) = setup(SocketConfig::default(), half_open());
@@ -187,8 +188,8 @@ fn default_server_ends_its_side_after_peer_fin() {
     ev.close_server(server).unwrap();
 }
 
-/// spec 26: a half-open client keeps writing after the server's FIN, and the server (also
-/// half-open) reads it before the client ends.
+/// Node docs `net.md` › `Event: 'end'`: a half-open client keeps writing after the server's FIN,
+/// and the server (also half-open) reads it before the client ends.
 #[test]
 fn half_open_client_writes_after_server_fin() {
     let (mut ev, server, client) = setup(half_open(), half_open());

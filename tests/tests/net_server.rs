@@ -30,8 +30,8 @@ fn listen(ev: &mut EventLoop, config: ServerConfig) -> (ServerId, Address) {
     }
 }
 
-/// spec 9: a second `listen` on a port in use emits `error` (EADDRINUSE), no `listening`
-/// and no `close`.
+/// Node docs `net.md` › `Event: 'error'`: a second `listen` on a port in use emits `error`
+/// (EADDRINUSE), no `listening` and no `close`.
 #[test]
 fn second_listen_on_used_port_emits_eaddrinuse() {
     let mut ev = EventLoop::new().unwrap();
@@ -63,8 +63,9 @@ fn second_listen_on_used_port_emits_eaddrinuse() {
     );
 }
 
-/// spec 14, 15: `close()` stops accepting at once but `close` waits for the open connection;
-/// a second `close()` is `ERR_SERVER_NOT_RUNNING`.
+/// docs/node-semantics.md#net-server-close, #net-server-close-callback: `close()` stops accepting
+/// at once but `close` waits for the open connection; a second `close()` is
+/// `ERR_SERVER_NOT_RUNNING`.
 #[test]
 fn close_waits_for_open_connections() {
     let mut ev = EventLoop::new().unwrap();
@@ -134,8 +135,8 @@ fn close_waits_for_open_connections() {
     assert_eq!(order, vec!["accepted socket closed", "server closed"]);
 }
 
-/// spec 16: at `maxConnections` a further connection is closed on accept and `drop` is
-/// emitted.
+/// Node docs `net.md` › `server.maxConnections`: at `maxConnections` a further connection is closed
+/// on accept and `drop` is emitted.
 #[test]
 fn max_connections_drops_the_extra_connection() {
     let mut ev = EventLoop::new().unwrap();
@@ -180,8 +181,8 @@ fn max_connections_drops_the_extra_connection() {
     ev.destroy(first);
 }
 
-/// spec 19: connecting to a port nobody listens on emits `error` (ECONNREFUSED) and then
-/// `close(true)`, with no `connect`.
+/// Node docs `net.md` › `socket.connect()`: connecting to a port nobody listens on emits `error`
+/// (ECONNREFUSED) and then `close(true)`, with no `connect`.
 #[test]
 fn refused_connect_emits_error_then_close() {
     let (_guard, port) = common::refused_address();
@@ -206,8 +207,8 @@ fn refused_connect_emits_error_then_close() {
     );
 }
 
-/// spec 31: over a real connection, `timeout` fires after the idle time and the socket stays
-/// usable: it still echoes afterwards.
+/// Node docs `net.md` › `socket.setTimeout()`: over a real connection, `timeout` fires after the
+/// idle time and the socket stays usable: it still echoes afterwards.
 #[test]
 fn idle_timeout_fires_and_socket_stays_open() {
     let mut ev = EventLoop::new().unwrap();

@@ -211,7 +211,7 @@ fn port_of(address: &str) -> u16 {
     assert_ne!(
         addr.port(),
         0,
-        "spec 11: the printed port is the one the OS chose"
+        "Node docs net.md › server.address(): the printed port is the one the OS chose"
     );
     addr.port()
 }
@@ -265,12 +265,12 @@ fn assert_stream_echo(name: &str, report: &Json, bytes: u64) {
     assert_eq!(
         report.get("received_bytes").num(),
         bytes,
-        "{name}: spec 21: every byte comes back"
+        "{name}: Node docs net.md › Event: 'data': every byte comes back"
     );
     assert_eq!(
         report.get("received_sha256").str(),
         report.get("sent_sha256").str(),
-        "{name}: spec 21: the echo is the same bytes in the same order"
+        "{name}: Node docs net.md › Event: 'data': the echo is the same bytes in the same order"
     );
     assert_eq!(
         report.get("drains").num(),
@@ -284,13 +284,16 @@ fn assert_stream_echo(name: &str, report: &Json, bytes: u64) {
     assert_eq!(
         report.get("events").strs(),
         ["connect", "end", "close:false"],
-        "{name}: spec 23, 24, 33: connect, then the demo's FIN after all data, then close(false)"
+        "{name}: docs/node-semantics.md#net-end-after-data, #net-end-closes-by-default, #net-close-once: connect, then the demo's FIN after all data, then close(false)"
     );
 }
 
-/// spec 21, 23, 24, 28, 29, 33 (TCP, Unix), 40 (Unix), 43, 46 (UDP), 26, 27 (half-open),
-/// 14, 41 (SIGTERM): Node 20's `net` and `dgram` as clients of the demo, which then exits 0
-/// on SIGTERM and unlinks its socket file.
+/// docs/node-semantics.md#net-data-order, #net-end-after-data, #net-end-closes-by-default,
+/// #net-write-backpressure, #net-drain, #net-close-once (TCP, Unix),
+/// docs/node-semantics.md#unix-path-length (Unix), Node docs `dgram.md` › `socket.bind()`,
+/// `Event: 'message'` (UDP), Node docs `net.md` › `Event: 'end'`, `socket.end()` (half-open),
+/// docs/node-semantics.md#net-server-close, #unix-unlink-on-close (SIGTERM): Node 20's `net` and
+/// `dgram` as clients of the demo, which then exits 0 on SIGTERM and unlinks its socket file.
 #[test]
 fn node_client_against_demo() {
     peers::node(); // fail at once, with the install hint, when Node is missing
@@ -299,11 +302,11 @@ fn node_client_against_demo() {
     let mut demo = start_demo(&binary, &unix_path);
     assert_eq!(
         demo.unix_path, unix_path,
-        "spec 40: the demo listens on our path"
+        "docs/node-semantics.md#unix-path-length: the demo listens on our path"
     );
     assert!(
         unix_path.exists(),
-        "spec 41: the Unix server created its socket file"
+        "docs/node-semantics.md#unix-unlink-on-close: the Unix server created its socket file"
     );
 
     let reports = run_node_client(&demo);
@@ -315,10 +318,11 @@ fn node_client_against_demo() {
 
     // (a) TCP: 4 MiB with backpressure, echoed whole.
     assert_stream_echo("tcp", report("tcp"), TCP_BYTES);
-    // (b) Unix socket: 256 KiB, echoed whole (spec 40).
+    // (b) Unix socket: 256 KiB, echoed whole (docs/node-semantics.md#unix-path-length).
     assert_stream_echo("unix", report("unix"), UNIX_BYTES);
 
-    // (c) UDP: three datagrams, each echoed whole and from the demo's port (spec 46).
+    // (c) UDP: three datagrams, each echoed whole and from the demo's port (Node docs `dgram.md` ›
+    // `Event: 'message'`).
     let udp = report("udp");
     let sent_sizes: Vec<u64> = udp.get("sent_sizes").arr().iter().map(Json::num).collect();
     assert_eq!(sent_sizes, [1, 1500, 60000]);
@@ -327,7 +331,7 @@ fn node_client_against_demo() {
     echo_sizes.sort_unstable();
     assert_eq!(
         echo_sizes, sent_sizes,
-        "spec 46: one echo per datagram, never merged or split"
+        "Node docs dgram.md › Event: 'message': one echo per datagram, never merged or split"
     );
     for echo in echoes {
         let size = echo.get("size").num();
@@ -340,7 +344,7 @@ fn node_client_against_demo() {
         assert_eq!(
             echo.get("port").num(),
             u64::from(demo.udp_port),
-            "udp: spec 43, 46: the echo comes from the port the demo bound"
+            "udp: Node docs dgram.md › socket.bind(), Event: 'message': the echo comes from the port the demo bound"
         );
         assert_eq!(echo.get("rinfo_size").num(), size, "udp: rinfo.size");
     }
@@ -350,12 +354,12 @@ fn node_client_against_demo() {
     assert_eq!(
         half.get("data").str(),
         "ping",
-        "spec 27: the demo still reads and echoes after our end()"
+        "Node docs net.md › socket.end(): the demo still reads and echoes after our end()"
     );
     assert_eq!(
         half.get("events").strs(),
         ["connect", "data", "end", "close:false"],
-        "spec 24, 26: the demo (allowHalfOpen false) ends its side after our FIN, after the echo"
+        "docs/node-semantics.md#net-end-closes-by-default, #net-half-open: the demo (allowHalfOpen false) ends its side after our FIN, after the echo"
     );
 
     // SIGTERM: the demo closes its servers and exits 0, unlinking the socket file.
@@ -366,7 +370,7 @@ fn node_client_against_demo() {
         .expect("cannot run kill");
     assert!(kill.success(), "kill -TERM {pid} failed");
     let status = demo.guard.wait_timeout(STOP_TIMEOUT).unwrap_or_else(|| {
-        panic!("spec 14: the demo did not exit within {STOP_TIMEOUT:?} of SIGTERM")
+        panic!("Node docs net.md › server.close(): the demo did not exit within {STOP_TIMEOUT:?} of SIGTERM")
     });
     let log = demo
         .stderr
@@ -379,7 +383,7 @@ fn node_client_against_demo() {
     );
     assert!(
         !unix_path.exists(),
-        "spec 41: the Unix server unlinks its socket file on close"
+        "docs/node-semantics.md#unix-unlink-on-close: the Unix server unlinks its socket file on close"
     );
 }
 

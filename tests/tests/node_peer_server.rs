@@ -168,9 +168,11 @@ fn loopback(port: u16) -> Address {
     Address::Tcp(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-/// spec 18, 21, 23, 28, 29, 33, 34: 8 MiB through Node's `socket.pipe(socket)` echo, written
-/// in 64 KiB chunks that honor `write() == false` by waiting for `Drain`; the echo is the same
-/// bytes, and the socket sees `Connect`, `Ready`, ..., `Finish`, ..., `End`, `Close(false)`.
+/// docs/node-semantics.md#net-connect-ready, #net-data-order, #net-end-after-data,
+/// #net-write-backpressure, #net-drain, #net-close-once, #net-close-order: 8 MiB through Node's
+/// `socket.pipe(socket)` echo, written in 64 KiB chunks that honor `write() == false` by waiting
+/// for `Drain`; the echo is the same bytes, and the socket sees `Connect`, `Ready`, ..., `Finish`,
+/// ..., `End`, `Close(false)`.
 #[test]
 fn echo_8_mib_through_node_with_backpressure() {
     let node = NodeServer::start();
@@ -199,7 +201,7 @@ fn echo_8_mib_through_node_with_backpressure() {
             SocketEvent::Drain => {
                 assert!(
                     waiting_for_drain,
-                    "spec 29: 'drain' only after a write() that returned false"
+                    "Node docs net.md › Event: 'drain': 'drain' only after a write() that returned false"
                 );
                 waiting_for_drain = false;
                 drains += 1;
@@ -217,7 +219,7 @@ fn echo_8_mib_through_node_with_backpressure() {
                 let end = (offset + CHUNK).min(ECHO_BYTES);
                 let below_mark = ev
                     .write(id, sent.slice(offset..end))
-                    .expect("spec 28: write() accepts the data");
+                    .expect("Node docs net.md › socket.write(): write() accepts the data");
                 offset = end;
                 if !below_mark {
                     falses += 1;
@@ -233,19 +235,23 @@ fn echo_8_mib_through_node_with_backpressure() {
     }
 
     assert!(ended, "the whole payload was written and ended");
-    assert_eq!(received.len(), ECHO_BYTES, "spec 21: every byte comes back");
+    assert_eq!(
+        received.len(),
+        ECHO_BYTES,
+        "Node docs net.md › Event: 'data': every byte comes back"
+    );
     assert_eq!(
         sha256(&received),
         sha256(&sent),
-        "spec 21: same bytes, same order"
+        "Node docs net.md › Event: 'data': same bytes, same order"
     );
     assert!(
         falses >= 1,
-        "spec 28: write() returned false at the high-water mark at least once"
+        "Node docs net.md › socket.write(): write() returned false at the high-water mark at least once"
     );
     assert_eq!(
         drains, falses,
-        "spec 29: every write() that returned false was followed by one Drain"
+        "Node docs net.md › Event: 'drain': every write() that returned false was followed by one Drain"
     );
     let non_drain: Vec<&SocketEvent> = events
         .iter()
@@ -260,18 +266,19 @@ fn echo_8_mib_through_node_with_backpressure() {
             &SocketEvent::End,
             &SocketEvent::Close { had_error: false },
         ],
-        "spec 18, 23, 33, 34: connect, ready, finish (our FIN), end (Node's FIN after all \
+        "docs/node-semantics.md#net-connect-ready, #net-end-after-data, #net-close-once, #net-close-order: connect, ready, finish (our FIN), end (Node's FIN after all \
          data), close(false); all events: {events:?}"
     );
     assert!(
         events.ends_with(&[SocketEvent::End, SocketEvent::Close { had_error: false }]),
-        "spec 23, 33: the events end with End, Close(false): {events:?}"
+        "Node docs net.md › Event: 'end', Event: 'close': the events end with End, Close(false): {events:?}"
     );
 }
 
-/// spec 26, 27, 24, 33: Node's server has `allowHalfOpen: true`; we (default config) write
-/// "hi" and end; Node still answers "late reply" after our FIN, then ends: we see `Finish`,
-/// then exactly "late reply", then `End` and `Close(false)`.
+/// docs/node-semantics.md#net-half-open, #net-end, #net-end-closes-by-default, #net-close-once:
+/// Node's server has `allowHalfOpen: true`; we (default config) write "hi" and end; Node still
+/// answers "late reply" after our FIN, then ends: we see `Finish`, then exactly "late reply", then
+/// `End` and `Close(false)`.
 #[test]
 fn node_half_open_server_replies_after_our_fin() {
     let node = NodeServer::start();
@@ -317,17 +324,18 @@ fn node_half_open_server_replies_after_our_fin() {
     );
     assert_eq!(
         received, b"late reply",
-        "spec 26, 27: the peer may still send to us after our end()"
+        "Node docs net.md › Event: 'end', socket.end(): the peer may still send to us after our end()"
     );
     assert_eq!(
         events,
         ["Connect", "Ready", "Finish", "Data", "End", "Close(false)"],
-        "spec 26, 27, 33: our FIN (Finish), then Node's late reply, then its FIN, then close"
+        "Node docs net.md › Event: 'end', socket.end(), Event: 'close': our FIN (Finish), then Node's late reply, then its FIN, then close"
     );
 }
 
-/// spec 19, 32, 33: connecting to a port nobody listens on emits `Error(ECONNREFUSED)` instead
-/// of `Connect`, then `Close(true)`, and nothing after it.
+/// Node docs `net.md` › `socket.connect()`, `Event: 'error'`, `Event: 'close'`: connecting to a
+/// port nobody listens on emits `Error(ECONNREFUSED)` instead of `Connect`, then `Close(true)`, and
+/// nothing after it.
 #[test]
 fn connect_refused() {
     let (_guard, refused) = common::refused_address();
@@ -336,24 +344,33 @@ fn connect_refused() {
     let id = ev.connect(loopback(port), SocketConfig::default());
     match next_socket(&mut ev, id, "waiting for the refused connect's error") {
         SocketEvent::Error(error) => {
-            assert_eq!(error.code(), "ECONNREFUSED", "spec 19: the error's code");
+            assert_eq!(
+                error.code(),
+                "ECONNREFUSED",
+                "Node docs net.md › socket.connect(): the error's code"
+            );
         }
-        other => panic!("spec 19: expected Error(ECONNREFUSED) first, got {other:?}"),
+        other => panic!(
+            "Node docs net.md › socket.connect(): expected Error(ECONNREFUSED) first, got {other:?}"
+        ),
     }
     assert_eq!(
         next_socket(&mut ev, id, "waiting for Close after the error"),
         SocketEvent::Close { had_error: true },
-        "spec 32: 'error' is followed directly by 'close'(true)"
+        "Node docs net.md › Event: 'error': 'error' is followed directly by 'close'(true)"
     );
     match ev.next_event(Some(Duration::from_millis(200))) {
         Ok(None) => {}
-        other => panic!("spec 33: nothing may follow 'close', got {other:?}"),
+        other => {
+            panic!("Node docs net.md › Event: 'close': nothing may follow 'close', got {other:?}")
+        }
     }
 }
 
-/// spec 45, 46, 50, 52: `send()` on an unbound udp4 socket to Node's dgram echo binds it
-/// implicitly (`Listening`), completes (`Sent(Ok(len))`), and the echo arrives whole as one
-/// `Message` from Node's port with `rinfo` filled in; `close()` then emits `Close`.
+/// docs/node-semantics.md#dgram-implicit-bind, #dgram-message, #dgram-send-error, #dgram-close:
+/// `send()` on an unbound udp4 socket to Node's dgram echo binds it implicitly (`Listening`),
+/// completes (`Sent(Ok(len))`), and the echo arrives whole as one `Message` from Node's port with
+/// `rinfo` filled in; `close()` then emits `Close`.
 #[test]
 fn udp_send_unbound_to_node_echo() {
     let node = NodeServer::start();
@@ -367,36 +384,55 @@ fn udp_send_unbound_to_node_echo() {
 
     match next_udp(&mut ev, id, "waiting for the implicit bind") {
         UdpEvent::Listening { address } => {
-            assert!(address.is_ipv4(), "spec 45: a udp4 socket binds IPv4");
-            assert_ne!(address.port(), 0, "spec 45: bound to a random port");
+            assert!(
+                address.is_ipv4(),
+                "Node docs dgram.md › socket.send(): a udp4 socket binds IPv4"
+            );
+            assert_ne!(
+                address.port(),
+                0,
+                "docs/node-semantics.md#dgram-implicit-bind: bound to a random port"
+            );
         }
-        other => panic!("spec 45: expected Listening first, got {other:?}"),
+        other => {
+            panic!("Node docs dgram.md › socket.send(): expected Listening first, got {other:?}")
+        }
     }
     match next_udp(&mut ev, id, "waiting for the send's completion") {
         UdpEvent::Sent { id: done, result } => {
-            assert_eq!(done, send_id, "spec 50: the completion names our send");
+            assert_eq!(
+                done, send_id,
+                "Node docs dgram.md › socket.send(): the completion names our send"
+            );
             assert_eq!(
                 result,
                 Ok(payload.len()),
-                "spec 50: the whole datagram was sent"
+                "Node docs dgram.md › socket.send(): the whole datagram was sent"
             );
         }
-        other => panic!("spec 50: expected Sent, got {other:?}"),
+        other => panic!("Node docs dgram.md › socket.send(): expected Sent, got {other:?}"),
     }
     match next_udp(&mut ev, id, "waiting for Node's echo") {
         UdpEvent::Message { data, rinfo } => {
-            assert_eq!(data, payload, "spec 46: the echo arrives whole");
+            assert_eq!(
+                data, payload,
+                "Node docs dgram.md › Event: 'message': the echo arrives whole"
+            );
             assert_eq!(rinfo.address, localhost, "rinfo.address");
             assert_eq!(rinfo.port, node.udp, "rinfo.port is Node's port");
             assert_eq!(rinfo.family, Family::Udp4, "rinfo.family");
-            assert_eq!(rinfo.size, payload.len(), "spec 46: rinfo.size");
+            assert_eq!(
+                rinfo.size,
+                payload.len(),
+                "Node docs dgram.md › Event: 'message': rinfo.size"
+            );
         }
-        other => panic!("spec 46: expected Message, got {other:?}"),
+        other => panic!("Node docs dgram.md › Event: 'message': expected Message, got {other:?}"),
     }
     ev.udp_close(id).expect("close");
     assert_eq!(
         next_udp(&mut ev, id, "waiting for Close"),
         UdpEvent::Close,
-        "spec 52: close() emits Close"
+        "Node docs dgram.md › Event: 'close': close() emits Close"
     );
 }

@@ -1,4 +1,4 @@
-//! TLS, HTTPS and WSS against real peers on loopback (spec 190-197, issue 6):
+//! TLS, HTTPS and WSS against real peers on loopback (docs/node-semantics.md#tls):
 //!
 //! - as the server (the demo's `--https` listener): `curl --cacert`, `openssl s_client`
 //!   (ALPN, TLS 1.2 and 1.3, an ALPN mismatch), Node's `https`/`tls` and the `ws` package,
@@ -191,9 +191,11 @@ fn get(ev: &mut EventLoop, port: u16, path: &str) -> sansnet_http1::PoolRequestI
 
 // ---- sansnet as the server: the demo --------------------------------------------------
 
-/// spec 196 (HTTPS is HTTP over TLS), 195/7 (ALPN), 194: curl and openssl s_client verify the
-/// demo's generated certificate with its printed CA file and talk HTTP/1.1 over TLS 1.3 and
-/// 1.2; an ALPN offer without `http/1.1` ends in `no_application_protocol`.
+/// Node docs `https.md` › `Class: https.Server` (HTTPS is HTTP over TLS),
+/// docs/node-semantics.md#tls-alpn-mismatch, #node20-alpn-mismatch (ALPN), Node docs `tls.md` ›
+/// `tls.connect()` (`servername`): curl and openssl s_client verify the demo's generated
+/// certificate with its printed CA file and talk HTTP/1.1 over TLS 1.3 and 1.2; an ALPN offer
+/// without `http/1.1` ends in `no_application_protocol`.
 #[test]
 fn curl_and_openssl_against_the_demo() {
     let demo = start_http_demo("tls-curl-openssl");
@@ -251,7 +253,7 @@ fn curl_and_openssl_against_the_demo() {
     assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
     assert!(
         text.contains("ALPN protocol: http/1.1"),
-        "spec 195: ALPN picked\n{text}"
+        "RFC 7301 §3.2: ALPN picked\n{text}"
     );
     assert!(text.contains("TLSv1.3"), "{text}");
     assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
@@ -276,14 +278,15 @@ fn curl_and_openssl_against_the_demo() {
     );
     assert!(
         text.contains("no application protocol"),
-        "spec 195, 7: no common ALPN protocol ends the handshake with no_application_protocol\n{text}"
+        "docs/node-semantics.md#tls-alpn-mismatch, #node20-alpn-mismatch: no common ALPN protocol ends the handshake with no_application_protocol\n{text}"
     );
     assert!(!text.contains("hello world"), "{text}");
 }
 
-/// spec 190, 192, 196: Node's `https` (a keep-alive Agent: one TLS session for three
-/// requests), a 256 KiB upload, `ws` over `wss://`, `tls.connect` by hand, and a request
-/// without the CA that Node refuses (`SELF_SIGNED_CERT_IN_CHAIN`).
+/// docs/node-semantics.md#tls-secure-connection, #tls-secure-connect, #https-server: Node's `https`
+/// (a keep-alive Agent: one TLS session for three requests), a 256 KiB upload, `ws` over `wss://`,
+/// `tls.connect` by hand, and a request without the CA that Node refuses
+/// (`SELF_SIGNED_CERT_IN_CHAIN`).
 #[test]
 fn node_https_tls_and_ws_clients_against_the_demo() {
     let demo = start_http_demo("tls-node-client");
@@ -324,7 +327,7 @@ fn node_https_tls_and_ws_clients_against_the_demo() {
     assert_eq!(
         report.get("untrusted").get("error").str(),
         "SELF_SIGNED_CERT_IN_CHAIN",
-        "spec 192: without the CA Node rejects the demo's certificate"
+        "Node docs tls.md › Event: 'secureConnect': without the CA Node rejects the demo's certificate"
     );
 
     let raw = report.get("raw");
@@ -354,9 +357,10 @@ fn python_websockets_over_wss_against_the_demo() {
     assert_eq!(report.get("close_code").num(), 1000);
 }
 
-/// spec 193: the demo with `--client-ca` requires a client certificate from that CA:
-/// `openssl s_client -cert/-key` and `curl --cert/--key` with a good one get their answer;
-/// without one, or with one from another CA, the handshake fails with the matching alert.
+/// Node docs `tls.md` › `tls.createServer()` (`requestCert`): the demo with `--client-ca` requires
+/// a client certificate from that CA: `openssl s_client -cert/-key` and `curl --cert/--key` with a
+/// good one get their answer; without one, or with one from another CA, the handshake fails with
+/// the matching alert.
 #[test]
 fn mutual_tls_with_openssl_and_curl() {
     let pki = pki("mtls-demo");
@@ -410,7 +414,7 @@ fn mutual_tls_with_openssl_and_curl() {
     );
     assert!(
         !text.contains("hello world"),
-        "spec 193: no client certificate, no answer\n{text}"
+        "Node docs tls.md › tls.createServer() (requestCert): no client certificate, no answer\n{text}"
     );
     assert!(text.contains("certificate required"), "{text}");
 
@@ -434,7 +438,7 @@ fn mutual_tls_with_openssl_and_curl() {
     );
     assert!(
         text.contains("unknown ca") || text.contains("bad certificate"),
-        "spec 193: refused with unknown_ca\n{text}"
+        "Node docs tls.md › tls.createServer() (requestCert): refused with unknown_ca\n{text}"
     );
 
     let url = format!("https://localhost:{port}/hello");
@@ -460,10 +464,10 @@ fn mutual_tls_with_openssl_and_curl() {
 
 // ---- sansnet as the client ------------------------------------------------------------
 
-/// spec 192, 194, 196: our HTTPS client and `connect_tls` against Node's `https` and `tls`
-/// servers: the answers arrive, `Secure` reports TLS 1.3, ALPN `http/1.1`, the SNI name and
-/// the server's certificate; a CA that did not sign the server's certificate gives
-/// `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, a host name it does not carry
+/// docs/node-semantics.md#tls-secure-connect, #tls-sni, #https-server: our HTTPS client and
+/// `connect_tls` against Node's `https` and `tls` servers: the answers arrive, `Secure` reports TLS
+/// 1.3, ALPN `http/1.1`, the SNI name and the server's certificate; a CA that did not sign the
+/// server's certificate gives `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, a host name it does not carry
 /// `ERR_TLS_CERT_ALTNAME_INVALID`.
 #[test]
 fn our_client_against_node_https_and_tls_servers() {
@@ -496,7 +500,7 @@ fn our_client_against_node_https_and_tls_servers() {
     assert_eq!(
         facts.get("servername").str(),
         "localhost",
-        "spec 194: SNI sent"
+        "Node docs tls.md › tls.connect() (servername): SNI sent"
     );
     assert_eq!(
         facts.get("alpn").str(),
@@ -575,7 +579,7 @@ fn our_client_against_node_https_and_tls_servers() {
                 socket: s,
                 event: SocketEvent::Error(e),
             } if *s == socket => {
-                panic!("spec 197: a clean close_notify end is no error: {e}")
+                panic!("RFC 9112 §9.8: a clean close_notify end is no error: {e}")
             }
             _ => None,
         },
@@ -633,7 +637,9 @@ fn socket_error(ev: &mut EventLoop, socket: sansnet_mio::SocketId) -> String {
                 code = Some(e.code().to_owned());
             }
             Event::Secure { socket: s, .. } if s == socket => {
-                panic!("spec 192: no secureConnect for a certificate that does not verify")
+                panic!(
+                    "Node docs tls.md › Event: 'secureConnect': no secureConnect for a certificate that does not verify"
+                )
             }
             _ => {}
         },
@@ -641,9 +647,9 @@ fn socket_error(ev: &mut EventLoop, socket: sansnet_mio::SocketId) -> String {
     code.expect("an Error event before Close")
 }
 
-/// spec 193: a Node `https` server that requires a client certificate answers our client
-/// presenting one from its CA (Node reports it authorized, with its CN), and refuses one
-/// without (the request fails with a TLS error).
+/// Node docs `tls.md` › `tls.createServer()` (`requestCert`): a Node `https` server that requires a
+/// client certificate answers our client presenting one from its CA (Node reports it authorized,
+/// with its CN), and refuses one without (the request fails with a TLS error).
 #[test]
 fn our_client_with_mutual_tls_against_node() {
     let pki = pki("node-mtls");
@@ -680,7 +686,7 @@ fn our_client_with_mutual_tls_against_node() {
         .unwrap_or_else(|| panic!("no error: {:?}", exchange.of(refused)));
     assert!(
         matches!(&error, ClientError::Tls { message, .. } if message.contains("certificate_required")),
-        "spec 193: refused at the TLS layer with the certificate_required alert, got {error:?}"
+        "Node docs tls.md › tls.createServer() (requestCert): refused at the TLS layer with the certificate_required alert, got {error:?}"
     );
     server.stop();
 }
@@ -803,7 +809,7 @@ fn fetch_example_over_https() {
     assert!(!out.status.success(), "no CA: must fail");
     assert!(
         out.stderr.contains("UNABLE_TO_VERIFY_LEAF_SIGNATURE"),
-        "spec 192: the verification error is named:\n{}",
+        "Node docs tls.md › Event: 'secureConnect': the verification error is named:\n{}",
         out.stderr
     );
 
@@ -818,9 +824,10 @@ fn fetch_example_over_https() {
 }
 
 /// `tls.createServer` (`EventLoop::listen_tls`): a TLS echo server in the test, with Node's
-/// `tls.connect` and `openssl s_client` as clients. spec 190: the TCP `Connection` comes
-/// first, then `Secure` (`'secureConnection'`) with the SNI name and ALPN the client sent;
-/// the bytes echo back; `close_notify` ends each side cleanly.
+/// `tls.connect` and `openssl s_client` as clients. Node docs `tls.md` ›
+/// `Event: 'secureConnection'`: the TCP `Connection` comes first, then `Secure`
+/// (`'secureConnection'`) with the SNI name and ALPN the client sent; the bytes echo back;
+/// `close_notify` ends each side cleanly.
 #[test]
 fn node_and_openssl_tls_clients_against_listen_tls() {
     let pki = pki("listen-tls");
@@ -894,7 +901,7 @@ fn node_and_openssl_tls_clients_against_listen_tls() {
             "end",
             "close"
         ],
-        "spec 190: connection, then secureConnection, then the data"
+        "Node docs tls.md › Event: 'secureConnection': connection, then secureConnection, then the data"
     );
 
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -995,9 +1002,10 @@ fn record(ev: &mut EventLoop, event: Event, order: &mut Vec<String>, end_after_d
     }
 }
 
-/// spec 191: a TCP client that connects to a TLS server and never says hello is cut off
-/// when the server's `handshakeTimeout` runs out: the server's socket ends with
-/// `ERR_TLS_HANDSHAKE_TIMEOUT`, the client sees the connection close, and no `Secure` comes.
+/// Node docs `tls.md` › `tls.createServer()` (`handshakeTimeout`): a TCP client that connects to a
+/// TLS server and never says hello is cut off when the server's `handshakeTimeout` runs out: the
+/// server's socket ends with `ERR_TLS_HANDSHAKE_TIMEOUT`, the client sees the connection close, and
+/// no `Secure` comes.
 #[test]
 fn silent_client_hits_the_handshake_timeout() {
     let pki = pki("handshake-timeout");
@@ -1043,7 +1051,7 @@ fn silent_client_hits_the_handshake_timeout() {
     assert_eq!(
         order,
         ["connection", "error ERR_TLS_HANDSHAKE_TIMEOUT"],
-        "spec 191: the timeout, and no secureConnection"
+        "Node docs tls.md › tls.createServer() (handshakeTimeout): the timeout, and no secureConnection"
     );
     assert!(
         waited >= Duration::from_millis(300),

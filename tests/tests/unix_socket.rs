@@ -11,8 +11,8 @@ use common::{next, random_bytes, sha256, unix_path};
 use sansnet_mio::{Event, EventLoop};
 use sansnet_tcp::{Address, Error, ServerConfig, ServerEvent, SocketConfig, SocketEvent};
 
-/// spec 40, 41: `listen(path)` serves on a Unix socket; 1 MiB echoes back unchanged; the
-/// server unlinks the file it created on `close()`.
+/// docs/node-semantics.md#unix-path-length, #unix-unlink-on-close: `listen(path)` serves on a Unix
+/// socket; 1 MiB echoes back unchanged; the server unlinks the file it created on `close()`.
 #[test]
 fn unix_echo_and_unlink_on_close() {
     let path = unix_path("echo");
@@ -70,8 +70,8 @@ fn unix_echo_and_unlink_on_close() {
     assert!(!path.exists(), "close() unlinks the socket file");
 }
 
-/// spec 41: a stale socket file left by a crashed server makes `listen` fail with
-/// EADDRINUSE.
+/// docs/node-semantics.md#unix-unlink-on-close: a stale socket file left by a crashed server makes
+/// `listen` fail with EADDRINUSE.
 #[test]
 fn stale_socket_file_gives_eaddrinuse() {
     let path = unix_path("stale");
@@ -91,7 +91,8 @@ fn stale_socket_file_gives_eaddrinuse() {
     std::fs::remove_file(&path).unwrap();
 }
 
-/// spec 40: a path longer than `sun_path` (107 bytes on Linux) is an error, not a crash.
+/// docs/node-semantics.md#unix-path-length: a path longer than `sun_path` (107 bytes on Linux) is
+/// an error, not a crash.
 #[test]
 fn overlong_path_is_an_error() {
     let path = std::env::temp_dir().join("x".repeat(120));

@@ -1,8 +1,9 @@
 //! A real browser as a WebSocket client: headless Chromium loads the demo's page, whose script
 //! opens `ws://HOST/chat` and sends `?say=TEXT`; the broadcast comes back into the page's DOM
-//! and reaches a Node `ws` client on the same chat (RFC 6455 §4-§5; spec 142-152, 158-166).
-//! Chromium offers permessage-deflate and the page shows `WebSocket.extensions`: the demo must
-//! have agreed to it (RFC 7692; spec 183), and Chromium compresses what it sends.
+//! and reaches a Node `ws` client on the same chat (RFC 6455 §4-§5;
+//! docs/node-semantics.md#ws-handshake, #ws-masking, #ws-fragmentation to #ws-any-fragmentation).
+//! Chromium offers permessage-deflate and the page shows `WebSocket.extensions`: the demo must have
+//! agreed to it (RFC 7692 §7.1), and Chromium compresses what it sends.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -62,9 +63,9 @@ fn next_json(lines: &std::sync::mpsc::Receiver<String>, wait: Duration, what: &s
     }
 }
 
-/// Spec 142-152, 164: Chromium's own WebSocket client opens `/chat` on the demo, sends the
-/// page's `?say=` text, and gets the broadcast back into `#log`; a Node `ws` client connected
-/// to `/chat` beforehand receives the browser's message too.
+/// docs/node-semantics.md#ws-handshake, #ws-masking, #ws-ping-pong: Chromium's own WebSocket client
+/// opens `/chat` on the demo, sends the page's `?say=` text, and gets the broadcast back into
+/// `#log`; a Node `ws` client connected to `/chat` beforehand receives the browser's message too.
 #[test]
 fn chromium_chat_page_round_trip() {
     let browser = peers::chromium();
@@ -127,7 +128,7 @@ fn chromium_chat_page_round_trip() {
         out.stderr
     );
 
-    // Spec 183: the 101 agreed to Chromium's `permessage-deflate; client_max_window_bits`
+    // RFC 7692 §7.1: the 101 agreed to Chromium's `permessage-deflate; client_max_window_bits`
     // offer, so the browser's message above came compressed and was inflated by the demo.
     assert!(
         dom.contains(r#"<span id="extensions">permessage-deflate</span>"#),

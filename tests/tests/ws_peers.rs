@@ -1,9 +1,10 @@
 //! WebSocket against real peers on loopback: Python `websockets` and Node's `ws` package as
 //! clients of the demo's `/ws` echo and `/chat` broadcast and as servers for our
 //! `EventLoop::ws_connect`, plus refused handshakes over a raw TCP stream (RFC 6455;
-//! spec 142-182). Every run negotiates permessage-deflate (RFC 7692, spec 183-189), and each
-//! test shows that compressed frames went over the wire: the peer counts frames with RSV1, or
-//! its socket read far fewer bytes than the compressible messages hold.
+//! docs/node-semantics.md#ws-handshake, #ws-framing, #ws-closing, #ws-ready-state). Every run
+//! negotiates permessage-deflate (RFC 7692, docs/node-semantics.md#permessage-deflate), and each
+//! test shows that compressed frames went over the wire: the peer counts frames with RSV1, or its
+//! socket read far fewer bytes than the compressible messages hold.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -97,7 +98,7 @@ fn our_client_against(server: &PeerServer) -> ClientRun {
                 assert_eq!(protocol, None);
                 socket = Some(s);
                 let deflate = ev.ws_command(s, |c, _| Ok(c.deflate_enabled())).unwrap();
-                assert!(deflate, "spec 183: permessage-deflate was not agreed");
+                assert!(deflate, "RFC 7692 §7.1: permessage-deflate was not agreed");
                 ev.ws_send(s, text.clone()).unwrap();
                 ev.ws_send(s, blob.clone()).unwrap();
                 ev.ws_send(s, compressible()).unwrap();
@@ -111,7 +112,7 @@ fn our_client_against(server: &PeerServer) -> ClientRun {
                     assert_eq!(
                         &data[..],
                         b"ping!",
-                        "spec 164: the Pong carries the Ping's data"
+                        "RFC 6455 §5.5.2: the Pong carries the Ping's data"
                     );
                     pong = true;
                 }
@@ -152,7 +153,7 @@ fn assert_echo_run(run: &ClientRun, server_log: &str) {
         "the 300 KiB echo differs ({} bytes)",
         data.len()
     );
-    // Spec 177: the server closes TCP after the closing handshake; the client sees a clean
+    // RFC 6455 §7.1.1: the server closes TCP after the closing handshake; the client sees a clean
     // close with the server's echo of 1000.
     assert!(
         matches!(
@@ -172,8 +173,9 @@ fn assert_echo_run(run: &ClientRun, server_log: &str) {
     );
 }
 
-/// Spec 152-166, 174-177: Python `websockets` as a client of the demo's `/ws` echo: text, a
-/// 1 MiB binary message, a message in three fragments, a Ping, and a clean close 1000.
+/// docs/node-semantics.md#ws-framing, #ws-close-reply to #ws-tcp-close-order: Python `websockets`
+/// as a client of the demo's `/ws` echo: text, a 1 MiB binary message, a message in three
+/// fragments, a Ping, and a clean close 1000.
 #[test]
 fn python_client_against_demo_echo() {
     let demo = start_http_demo("ws_python_client");
@@ -186,9 +188,16 @@ fn python_client_against_demo_echo() {
     assert_eq!(report.get("text").str(), "hello from python");
     assert_eq!(report.get("binary_len").num(), 1 << 20);
     assert!(report.get("binary_same").bool(), "the 1 MiB echo differs");
-    assert_eq!(report.get("fragmented").str(), "frag-ment-ed", "spec 158");
-    assert!(report.get("pong").bool(), "spec 164: no Pong for the Ping");
-    // Spec 183, 186: the demo agreed to `websockets`' offer and sent the 1 MiB echo compressed.
+    assert_eq!(
+        report.get("fragmented").str(),
+        "frag-ment-ed",
+        "RFC 6455 §5.4"
+    );
+    assert!(
+        report.get("pong").bool(),
+        "RFC 6455 §5.5.2: no Pong for the Ping"
+    );
+    // RFC 7692 §7.1, §6: the demo agreed to `websockets`' offer and sent the 1 MiB echo compressed.
     assert_eq!(report.get("extensions").str(), "permessage-deflate");
     assert!(
         report.get("compressed_in").num() >= 1,
@@ -197,12 +206,13 @@ fn python_client_against_demo_echo() {
     assert_eq!(
         report.get("close_code").num(),
         1000,
-        "spec 174: Close echoed"
+        "RFC 6455 §5.5.1: Close echoed"
     );
 }
 
-/// Spec 147-152, 174-177: our client against a Python `websockets` echo server: the
-/// handshake, masked frames it accepts, the echoes, a Pong, and a clean close 1000.
+/// docs/node-semantics.md#ws-client-key to #ws-masking, #ws-close-reply to #ws-tcp-close-order: our
+/// client against a Python `websockets` echo server: the handshake, masked frames it accepts, the
+/// echoes, a Pong, and a clean close 1000.
 #[test]
 fn our_client_against_python_server() {
     let server = start_peer_server(
@@ -214,7 +224,7 @@ fn our_client_against_python_server() {
     std::thread::sleep(Duration::from_millis(200));
     let log = server.stop();
     assert_echo_run(&run, &log);
-    // Spec 186: the 300 KiB and 100 KiB messages (at or above the 1024-byte threshold) came
+    // RFC 7692 §6: the 300 KiB and 100 KiB messages (at or above the 1024-byte threshold) came
     // compressed, with RSV1; the short text did not need to.
     let compressed = log
         .split("compressed_in=")
@@ -227,8 +237,9 @@ fn our_client_against_python_server() {
     );
 }
 
-/// Spec 152-166, 174-177: Node's `ws` as a client of the demo's `/ws` echo: text stays text,
-/// a 1 MiB binary message, a Ping answered with its data, a clean close 1000.
+/// docs/node-semantics.md#ws-framing, #ws-close-reply to #ws-tcp-close-order: Node's `ws` as a
+/// client of the demo's `/ws` echo: text stays text, a 1 MiB binary message, a Ping answered with
+/// its data, a clean close 1000.
 #[test]
 fn node_client_against_demo_echo() {
     let demo = start_http_demo("ws_node_client");
@@ -244,13 +255,13 @@ fn node_client_against_demo_echo() {
     assert!(!report.get("text_is_binary").bool());
     assert_eq!(report.get("binary_len").num(), 1 << 20);
     assert!(report.get("binary_same").bool(), "the 1 MiB echo differs");
-    assert_eq!(report.get("pong").str(), "node ping", "spec 164");
-    // Spec 183, 187: `ws` offered permessage-deflate, the demo agreed, and the periodic 1 MiB
-    // echo crossed the socket compressed (uncompressed it would be over 1 MiB).
+    assert_eq!(report.get("pong").str(), "node ping", "RFC 6455 §5.5.2");
+    // RFC 7692 §7.1, §7.2.1: `ws` offered permessage-deflate, the demo agreed, and the periodic 1
+    // MiB echo crossed the socket compressed (uncompressed it would be over 1 MiB).
     assert_eq!(report.get("extensions").str(), "permessage-deflate");
     let read = report.get("bytes_read").num();
     assert!(read < 256 * 1024, "{read} bytes read for a 1 MiB echo");
-    assert_eq!(report.get("close_code").num(), 1000, "spec 174");
+    assert_eq!(report.get("close_code").num(), 1000, "RFC 6455 §5.5.1");
 }
 
 /// The demo's `/chat`: a message from one Node `ws` client reaches both connected clients.
@@ -269,7 +280,8 @@ fn node_clients_chat_broadcast_reaches_both() {
     assert_eq!(report.get("b").str(), "broadcast from a");
 }
 
-/// Spec 147-152, 174-177: our client against a Node `ws` echo server.
+/// docs/node-semantics.md#ws-client-key to #ws-masking, #ws-close-reply to #ws-tcp-close-order: our
+/// client against a Node `ws` echo server.
 #[test]
 fn our_client_against_node_server() {
     let server = start_peer_server(
@@ -281,8 +293,8 @@ fn our_client_against_node_server() {
     std::thread::sleep(Duration::from_millis(200));
     let log = server.stop();
     assert_echo_run(&run, &log);
-    // Spec 183, 187: `ws` (perMessageDeflate on) agreed, and the 100 KiB compressible message
-    // crossed compressed: the socket read less than the random 300 KiB plus 20 KiB.
+    // RFC 7692 §7.1, §7.2.1: `ws` (perMessageDeflate on) agreed, and the 100 KiB compressible
+    // message crossed compressed: the socket read less than the random 300 KiB plus 20 KiB.
     assert!(
         log.contains("extensions=permessage-deflate"),
         "`ws` did not agree to permessage-deflate: {log}"
@@ -300,7 +312,7 @@ fn our_client_against_node_server() {
     );
 }
 
-/// RFC 7692 §7.1.2.1, spec 183: with `server_max_window_bits=8` agreed, our compressor (zlib-rs
+/// RFC 7692 §7.1.2.1, §7.1: with `server_max_window_bits=8` agreed, our compressor (zlib-rs
 /// with 9 bits, as zlib and Node do) only makes matches a 256-byte window holds: Python's zlib
 /// inflates every message with `wbits=-8`, context kept across messages, at levels 1, 6 and 9,
 /// for data that repeats at distances around 256.
@@ -389,9 +401,9 @@ fn raw_exchange(port: u16, request: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Spec 143, 144, RFC 6455 §4.2.1-4.2.2: the demo refuses a handshake without a key with 400
-/// and one of version 12 with 426 and `Sec-WebSocket-Version: 13`, then closes; a valid one
-/// gets the 101 with the RFC's accept value.
+/// docs/node-semantics.md#ws-key-16-bytes, #ws-version-13, RFC 6455 §4.2.1-4.2.2: the demo refuses
+/// a handshake without a key with 400 and one of version 12 with 426 and
+/// `Sec-WebSocket-Version: 13`, then closes; a valid one gets the 101 with the RFC's accept value.
 #[test]
 fn demo_refuses_invalid_handshakes() {
     let demo = start_http_demo("ws_bad_handshake");
@@ -405,19 +417,19 @@ fn demo_refuses_invalid_handshakes() {
     let missing_key = raw_exchange(demo.port, &head("Sec-WebSocket-Version: 13\r\n"));
     assert!(
         missing_key.starts_with("HTTP/1.1 400 "),
-        "spec 143: {missing_key:?}"
+        "RFC 6455 §4.2.1: {missing_key:?}"
     );
     let v12 = raw_exchange(
         demo.port,
         &head("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n"),
     );
-    assert!(v12.starts_with("HTTP/1.1 426 "), "spec 144: {v12:?}");
+    assert!(v12.starts_with("HTTP/1.1 426 "), "RFC 6455 §4.4: {v12:?}");
     assert!(
         v12.to_ascii_lowercase()
             .contains("\r\nsec-websocket-version: 13\r\n"),
-        "spec 144: {v12:?}"
+        "RFC 6455 §4.4: {v12:?}"
     );
-    // A valid one, for contrast (spec 145): read just the head.
+    // A valid one, for contrast (RFC 6455 §1.3): read just the head.
     let mut stream = TcpStream::connect(("127.0.0.1", demo.port)).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
     stream

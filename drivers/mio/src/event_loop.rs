@@ -133,14 +133,15 @@ impl EventLoop {
     /// `net.createServer(config).listen(address)`: a TCP address or a Unix socket path.
     ///
     /// `Listening` (or `Error`, e.g. `EADDRINUSE`) arrives through [`EventLoop::next_event`],
-    /// never from this call (spec 8).
+    /// never from this call (Node docs `net.md` › `server.listen()`).
     pub fn listen(&mut self, address: Address, config: ServerConfig) -> ServerId {
         self.listen_with(address, config, None, None)
     }
 
     /// `http.createServer().listen(address)`: every accepted connection runs a
     /// `sansnet_http1::ServerConnection` with `http`, and its events arrive as [`Event::Http`].
-    /// Sockets get `TCP_NODELAY`, as Node's HTTP sockets do (spec 54), and are half-open.
+    /// Sockets get `TCP_NODELAY`, as Node's HTTP sockets do (Node docs `http.md` ›
+    /// `Event: 'connection'`), and are half-open.
     pub fn listen_http(
         &mut self,
         address: Address,
@@ -159,7 +160,7 @@ impl EventLoop {
     /// machine with `tls` (see `sansnet_tls::ServerOptions`) under its socket machine, so the
     /// application reads and writes plaintext. [`Event::Secure`] (`'secureConnection'`)
     /// follows the handshake; a failed handshake ends the socket with its TLS error
-    /// (Node's `'tlsClientError'`, spec 190).
+    /// (Node's `'tlsClientError'`, Node docs `tls.md` › `Event: 'secureConnection'`).
     pub fn listen_tls(
         &mut self,
         address: Address,
@@ -170,7 +171,8 @@ impl EventLoop {
     }
 
     /// `https.createServer(options).listen(address)`: [`EventLoop::listen_http`] over TLS
-    /// (spec 196). Offer ALPN `http/1.1` in `tls` to match Node's HTTPS server.
+    /// (Node docs `https.md` › `Class: https.Server`). Offer ALPN `http/1.1` in `tls` to match
+    /// Node's HTTPS server.
     pub fn listen_https(
         &mut self,
         address: Address,
@@ -247,7 +249,8 @@ impl EventLoop {
         };
         entry.machine.close(now)?;
         // Since v19 Node's `http.Server.close()` also closes idle keep-alive connections
-        // (spec 5, 114); busy ones close after their current response.
+        // (docs/node-semantics.md#node20-server-close-idle, #http-server-close); busy ones close
+        // after their current response.
         let http_connections: Vec<u64> = self
             .entries
             .iter()
@@ -270,8 +273,8 @@ impl EventLoop {
 
     /// Node's `handshakeTimeout` of TLS server `id` (default 120 s; zero: none): a
     /// connection whose handshake has not finished that long after it was accepted is
-    /// destroyed with `ERR_TLS_HANDSHAKE_TIMEOUT` (spec 191). Applies to connections accepted
-    /// from now on.
+    /// destroyed with `ERR_TLS_HANDSHAKE_TIMEOUT` (Node docs `tls.md` › `tls.createServer()`
+    /// (`handshakeTimeout`)). Applies to connections accepted from now on.
     pub fn set_handshake_timeout(&mut self, id: ServerId, timeout: Duration) {
         if let Some(Entry::Server(entry)) = self.entries.get_mut(&id.0) {
             entry.handshake_timeout = timeout;
@@ -295,11 +298,11 @@ impl EventLoop {
 
     /// `tls.connect({host, port, ...})`: a TCP connection with a TLS client machine under its
     /// socket machine. `host` is the name the server's certificate must carry and the SNI
-    /// sent (none for an IP literal, spec 194); `tls` comes from
-    /// `sansnet_tls::ClientOptions::build`. `Connect` comes when TCP is up, then
-    /// [`Event::Secure`] (`'secureConnect'`) after the handshake; a certificate that does
-    /// not verify ends the socket with its TLS error instead (spec 192). Writes made before
-    /// the handshake finished go out after it.
+    /// sent (none for an IP literal, Node docs `tls.md` › `tls.connect()` (`servername`)); `tls`
+    /// comes from `sansnet_tls::ClientOptions::build`. `Connect` comes when TCP is up, then
+    /// [`Event::Secure`] (`'secureConnect'`) after the handshake; a certificate that does not
+    /// verify ends the socket with its TLS error instead (Node docs `tls.md` ›
+    /// `Event: 'secureConnect'`). Writes made before the handshake finished go out after it.
     pub fn connect_tls(
         &mut self,
         address: Address,
@@ -994,7 +997,7 @@ impl EventLoop {
     /// `http.request(options)`: a request to `origin` through the agent. Add the body with
     /// [`EventLoop::http_write`] and finish with [`EventLoop::http_end`]; events arrive as
     /// [`Event::HttpClient`]. `Host` is added when missing, and `Connection` as Node's agent
-    /// sets it (spec 140, 141).
+    /// sets it (Node docs `http.md` › `new Agent()`, `Class: http.Agent`).
     pub fn http_request(
         &mut self,
         origin: Origin,

@@ -202,7 +202,8 @@ pub enum Event {
     },
     /// The TLS handshake of `socket` finished: Node's `'secureConnect'` on a connection made
     /// with [`EventLoop::connect_tls`], `'secureConnection'` on one a TLS or HTTPS server
-    /// accepted (spec 190, 192). [`EventLoop::tls_info`] keeps the same facts.
+    /// accepted (Node docs `tls.md` › `Event: 'secureConnection'`, `Event: 'secureConnect'`).
+    /// [`EventLoop::tls_info`] keeps the same facts.
     Secure {
         /// Which connection.
         socket: SocketId,

@@ -78,7 +78,7 @@ impl Stream {
     }
 
     /// `SO_KEEPALIVE` with Node's probe settings (idle = delay, interval 1 s, 10 probes;
-    /// spec 38); a no-op on Unix sockets.
+    /// Node docs `net.md` › `socket.setKeepAlive()`); a no-op on Unix sockets.
     pub(crate) fn set_keep_alive(&self, delay: Option<std::time::Duration>) -> io::Result<()> {
         let Self::Tcp(s) = self else { return Ok(()) };
         let sock = SockRef::from(s);
@@ -147,7 +147,8 @@ fn unix_address(addr: std::os::unix::net::SocketAddr) -> Option<Address> {
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(TcpListener),
-    /// The path is the file this listener created, unlinked on close (spec 41).
+    /// The path is the file this listener created, unlinked on close
+    /// (docs/node-semantics.md#unix-unlink-on-close).
     Unix(UnixListener, std::path::PathBuf),
 }
 
@@ -170,7 +171,8 @@ impl Listener {
                 Ok((Self::Tcp(listener), Address::Tcp(bound)))
             }
             Address::Unix(path) => {
-                // Linux's `sun_path` holds 107 bytes and a NUL (spec 40); say so plainly.
+                // Linux's `sun_path` holds 107 bytes and a NUL
+                // (docs/node-semantics.md#unix-path-length); say so plainly.
                 if path.as_os_str().len() > 107 {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidFilename,

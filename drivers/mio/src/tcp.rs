@@ -408,7 +408,8 @@ pub(crate) struct ServerEntry {
     pub(crate) http: Option<sansnet_http1::ServerConfig>,
     /// For a TLS server: the settings of the TLS machine each connection gets.
     pub(crate) tls: Option<std::sync::Arc<sansnet_tls::rustls::ServerConfig>>,
-    /// For a TLS server: how long each connection's handshake may take (spec 191).
+    /// For a TLS server: how long each connection's handshake may take (Node docs `tls.md` ›
+    /// `tls.createServer()` (`handshakeTimeout`)).
     pub(crate) handshake_timeout: std::time::Duration,
 }
 

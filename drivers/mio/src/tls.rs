@@ -49,8 +49,9 @@ enum Shutdown {
 }
 
 impl TlsLayer {
-    /// A layer for `conn`, whose handshake clock (Node's `handshakeTimeout`, spec 191) starts
-    /// `now`, when the TCP connection is accepted or opened.
+    /// A layer for `conn`, whose handshake clock (Node's `handshakeTimeout`, Node docs `tls.md` ›
+    /// `tls.createServer()` (`handshakeTimeout`)) starts `now`, when the TCP connection is accepted
+    /// or opened.
     pub(crate) fn new(now: Instant, mut conn: TlsConnection, announce: bool) -> Self {
         conn.handle_timeout(now);
         Self {

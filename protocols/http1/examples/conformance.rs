@@ -18,15 +18,16 @@
 //! - `kind: "response"` cases run through `ClientConnection` (`chunk_events` on, otherwise the
 //!   defaults). Before the input, the runner sends and ends `messages + 2` requests, pipelined,
 //!   with the case's `request_method` (target `/`, or `example.com:443` for CONNECT, and a
-//!   `Host`). A server may send 101 only to a request that offered the upgrade (spec 96), so
+//!   `Host`). A server may send 101 only to a request that offered the upgrade (RFC 9110 §7.8), so
 //!   when an expected message is an upgrading 101 the requests carry `Connection: upgrade` and
 //!   that 101's `Upgrade` value. A message comes from `Information` (a 1xx: complete at its
 //!   head's end), `Response`, `Upgrade` or `Connect` (the latter two set `upgrade` and are
 //!   complete at the head's end); `Continue` carries no head and adds nothing, so a `100` is
-//!   listed only if the machine also reports it as `Information` (spec 119). `framing` is
-//!   `ResponseBody` (`None` → `none`, which is also what `Content-Length: 0` gives, as in the
-//!   corpus; `UntilClose` → `eof`). `end` follows the request rules below with `Error` in the
-//!   place of `ClientError`; `closed` means `Close` came or the machine stopped reading.
+//!   listed only if the machine also reports it as `Information` (Node docs `http.md` ›
+//!   `Event: 'information'`). `framing` is `ResponseBody` (`None` → `none`, which is also what
+//!   `Content-Length: 0` gives, as in the corpus; `UntilClose` → `eof`). `end` follows the request
+//!   rules below with `Error` in the place of `ClientError`; `closed` means `Close` came or the
+//!   machine stopped reading.
 //! - Each case is fed whole, byte at a time, and in 3 random splits (xorshift64 seeded by
 //!   `--seed`, default 1, and the case's index). The driver keeps one buffer, appends each
 //!   piece and calls `handle_input`, as a real driver does. All runs must give the same
@@ -399,7 +400,7 @@ fn run_response_case(case: &Value, index: usize, seed: u64) -> Result<Verdict, S
         .and_then(|e| e.get("messages"))
         .and_then(Value::as_array);
     let requests = messages.map_or(0, Vec::len) + 2;
-    // A server may send 101 only to a request that offered the upgrade (spec 96): offer the
+    // A server may send 101 only to a request that offered the upgrade (RFC 9110 §7.8): offer the
     // protocol the expected 101 names.
     let upgrade = messages.into_iter().flatten().find_map(|m| {
         let is_upgrade = m.get("upgrade").and_then(Value::as_bool) == Some(true)
@@ -844,8 +845,8 @@ impl ResponseRunState {
                 }
             }
             ClientEvent::Close => self.close = true,
-            // `Continue` carries no head (the 100 is listed through `Information`, spec 119);
-            // `Timeout` cannot happen without a timeout.
+            // `Continue` carries no head (the 100 is listed through `Information`, Node docs
+            // `http.md` › `Event: 'information'`); `Timeout` cannot happen without a timeout.
             _ => {}
         }
     }

@@ -8,25 +8,29 @@
 //! (`handle_timeout`). After every input or command: carry out each [`Agent::poll_action`]
 //! until `None`, then re-arm the timer from [`Agent::poll_timeout`].
 //!
-//! # Rules (shared/spec node-semantics.md §7)
+//! # Rules (`docs/node-semantics.md#http-agent`)
 //!
 //! - A request takes a free pooled connection of its origin if there is one (`Lifo`: the most
 //!   recently freed, `Fifo`: the least recently freed); else one is opened while
 //!   busy + connecting of that origin is below `max_sockets` and all pooled connections are
-//!   below `max_total_sockets`; else it waits (spec 132, 133).
+//!   below `max_total_sockets`; else it waits (docs/node-semantics.md#agent-add-request,
+//!   #agent-scheduling).
 //! - A connection that connects carries the oldest waiting request of its origin (Node hands
 //!   it to the request that caused it; here every waiting request is in one queue, which is
 //!   the same order). With no request waiting any more it is pooled or closed as below.
-//! - A finished connection goes first to the oldest waiting request of its origin (spec 135);
-//!   else it is pooled if `keep_alive`, the response allowed keep-alive and fewer than
-//!   `max_free_sockets` are free for the origin, with the idle deadline; else closed
-//!   (spec 128, 134, 136, 137).
+//! - A finished connection goes first to the oldest waiting request of its origin
+//!   (docs/node-semantics.md#agent-free-to-queue); else it is pooled if `keep_alive`, the response
+//!   allowed keep-alive and fewer than `max_free_sockets` are free for the origin, with the idle
+//!   deadline; else closed (docs/node-semantics.md#http-client-close-after, #agent-free-event,
+//!   #agent-pool-free,
+//!   #agent-pooled-keepalive).
 //! - A connection that closes leaves the pool; if requests wait, a new one is opened for them
-//!   (spec 139). When capacity frees up, the waiting request that is oldest across all
-//!   origins is served first (Node scans its other origins only when the freeing origin has
-//!   nobody waiting, and marks its own order a TODO).
-//! - `one_off` requests (Node's `agent: false`, spec 141) get a connection of their own that
-//!   counts against no limit, is never pooled, and is closed when the request is done.
+//!   (Node source `lib/_http_agent.js` › `removeSocket`). When capacity frees up, the waiting
+//!   request that is oldest across all origins is served first (Node scans its other origins only
+//!   when the freeing origin has nobody waiting, and marks its own order a TODO).
+//! - `one_off` requests (Node's `agent: false`, Node docs `http.md` › `Class: http.Agent`) get a
+//!   connection of their own that counts against no limit, is never pooled, and is closed when the
+//!   request is done.
 //!
 //! One divergence from Node: Node counts free sockets against `maxTotalSockets` and leaves a
 //! request waiting while idle sockets of other origins fill the total (until they time out,
@@ -42,8 +46,9 @@ use std::time::{Duration, Instant};
 
 /// Scheme, host and port: the pool key.
 ///
-/// Node's `agent.getName()` is `host:port[:localAddress][:family]` (spec 131); the agent here
-/// keys by scheme too, so `http` and `https` connections to one host never mix.
+/// Node's `agent.getName()` is `host:port[:localAddress][:family]`
+/// (docs/node-semantics.md#agent-name); the agent here keys by scheme too, so `http` and `https`
+/// connections to one host never mix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Origin {
     /// `"http"` or `"https"`.
@@ -64,7 +69,7 @@ impl Origin {
         }
     }
 
-    /// Node's `agent.getName()` for this origin: `host:port` (spec 131).
+    /// Node's `agent.getName()` for this origin: `host:port` (docs/node-semantics.md#agent-name).
     pub fn name(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
@@ -78,7 +83,8 @@ pub struct PoolRequestId(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId(pub u64);
 
-/// Which free connection a request takes (Node's `scheduling`, spec 133).
+/// Which free connection a request takes (Node's `scheduling`, Node docs `http.md` ›
+/// `new Agent()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scheduling {
     /// `'lifo'`: the most recently freed (Node's default since v15.6).
@@ -95,7 +101,7 @@ pub struct AgentConfig {
     /// Node's global agent has it true since v19).
     pub keep_alive: bool,
     /// `keepAliveMsecs`: the initial delay of the TCP keep-alive the driver sets on pooled
-    /// connections (1 s, spec 137).
+    /// connections (1 s, Node docs `http.md` › `agent.keepSocketAlive()`).
     pub keep_alive_initial_delay: Duration,
     /// `maxSockets`: connections per origin, busy or connecting; `None` is Node's `Infinity`
     /// (the default since Node 0.12; Node 0.10 and earlier used 5). `Some(0)` counts as 1,
@@ -158,7 +164,7 @@ pub enum AgentAction {
         request: PoolRequestId,
         /// The connection that carries it.
         connection: ConnectionId,
-        /// The connection carried an earlier request (Node's `req.reusedSocket`, spec 130).
+        /// The connection carried an earlier request (Node's `req.reusedSocket`, RFC 9112 §9.3.1).
         reused: bool,
     },
     /// Close this connection: an idle pooled one timed out or was over `max_free_sockets`, or
@@ -277,9 +283,9 @@ impl Agent {
         &self.config
     }
 
-    /// The `Connection` header a request through this agent sends (spec 140, 141):
-    /// `"close"` for a one-off request or when `keep_alive` is off and `max_sockets` is
-    /// unlimited, else `"keep-alive"`.
+    /// The `Connection` header a request through this agent sends (Node docs `http.md` ›
+    /// `new Agent()`, `Class: http.Agent`): `"close"` for a one-off request or when `keep_alive` is
+    /// off and `max_sockets` is unlimited, else `"keep-alive"`.
     pub fn connection_header(&self, one_off: bool) -> &'static str {
         if one_off || (!self.config.keep_alive && self.config.max_sockets.is_none()) {
             "close"
@@ -414,19 +420,22 @@ impl Agent {
         self.open_for_waiting();
     }
 
-    /// The request on `connection` is finished (response ended and body sent, spec 134).
-    /// `reusable`: the HTTP machine says the connection may carry another request. Then the
-    /// oldest waiting request of the origin gets it (`Assign` with `reused`, spec 135); else
-    /// it is pooled if `keep_alive`, `reusable` and fewer than `max_free_sockets` are free for
-    /// the origin (spec 136, 137); else `Close` (spec 128).
+    /// The request on `connection` is finished (response ended and body sent, Node source
+    /// `lib/_http_client.js` › `responseKeepAlive`). `reusable`: the HTTP machine says the
+    /// connection may carry another request. Then the oldest waiting request of the origin gets it
+    /// (`Assign` with `reused`, docs/node-semantics.md#agent-free-to-queue); else it is pooled if
+    /// `keep_alive`, `reusable` and fewer than `max_free_sockets` are free for the origin (Node
+    /// docs `http.md` › `agent.maxFreeSockets`, `agent.keepSocketAlive()`); else `Close` (Node
+    /// source `lib/_http_client.js` › `responseOnEnd`).
     pub fn handle_done(&mut self, now: Instant, connection: ConnectionId, reusable: bool) {
         self.handle_done_with_hint(now, connection, reusable, None);
     }
 
     /// [`Agent::handle_done`] with the response's `Keep-Alive: timeout=N` as `Some(N s)`
-    /// (spec 138): a pooled connection then times out after N − 1 s if that is sooner than
-    /// `free_socket_timeout`, and is not pooled at all if N − 1 s is zero. (Node applies the
-    /// hint only when the agent has a `timeout`; here it applies always.)
+    /// (Node source `lib/_http_agent.js` › `keepSocketAlive`): a pooled connection then times out
+    /// after N − 1 s if that is sooner than `free_socket_timeout`, and is not pooled at all if N −
+    /// 1 s is zero. (Node applies the hint only when the agent has a `timeout`; here it applies
+    /// always.)
     pub fn handle_done_with_hint(
         &mut self,
         now: Instant,
@@ -461,7 +470,7 @@ impl Agent {
     }
 
     /// The request on `connection` failed. If `retryable` (the HTTP machine says: idempotent
-    /// and no byte of the response arrived) and the connection had been reused (spec 130),
+    /// and no byte of the response arrived) and the connection had been reused (RFC 9112 §9.3.1),
     /// the request goes back to the front of its origin's queue, to be retried on a fresh
     /// connection, and this returns true; otherwise false (the driver reports the error). The
     /// connection is forgotten either way (the driver closes it).
@@ -499,10 +508,10 @@ impl Agent {
     }
 
     /// The connection closed (by the server, an error, or our `Close`). It leaves the pool
-    /// (spec 139); a request it carried is forgotten (the driver reports it); if requests wait
-    /// and capacity allows, a new connection is opened. A one-off connection that closes
-    /// before it connected fails its request with `ConnectionAborted`. Unknown connections
-    /// are ignored.
+    /// (Node source `lib/_http_agent.js` › `removeSocket`); a request it carried is forgotten (the
+    /// driver reports it); if requests wait and capacity allows, a new connection is opened. A
+    /// one-off connection that closes before it connected fails its request with
+    /// `ConnectionAborted`. Unknown connections are ignored.
     pub fn handle_closed(&mut self, now: Instant, connection: ConnectionId) {
         let _ = now; // This input sets no deadline; `now` is taken for the contract.
         let Some(conn) = self.remove_connection(connection) else {
@@ -526,7 +535,8 @@ impl Agent {
         self.open_for_waiting();
     }
 
-    /// Time passed: free connections at or past their deadline get `Close` (spec 137).
+    /// Time passed: free connections at or past their deadline get `Close` (Node docs `http.md` ›
+    /// `agent.keepSocketAlive()`).
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(&(deadline, connection)) = self.deadlines.first() {
             if deadline > now {
@@ -597,7 +607,7 @@ impl Agent {
             .map_or(usize::MAX, |n| n.max(1))
     }
 
-    /// The free connection of `origin` a request would take (spec 133).
+    /// The free connection of `origin` a request would take (Node docs `http.md` › `new Agent()`).
     fn pick_free(&self, origin: &Origin) -> Option<ConnectionId> {
         let free = &self.pools.get(origin)?.free;
         match self.config.scheduling {
@@ -648,7 +658,8 @@ impl Agent {
         });
     }
 
-    /// A pooled connection nobody waits for: pool it or close it (spec 136-138).
+    /// A pooled connection nobody waits for: pool it or close it
+    /// (docs/node-semantics.md#agent-pool-free to #agent-keepalive-hint).
     fn release(
         &mut self,
         now: Instant,
@@ -685,7 +696,8 @@ impl Agent {
     }
 
     /// Open connections for waiting requests no connection is being opened for, oldest
-    /// request first across origins, while the limits allow (spec 132, 139).
+    /// request first across origins, while the limits allow (Node source `lib/_http_agent.js` ›
+    /// `addRequest`, `removeSocket`).
     fn open_for_waiting(&mut self) {
         let max_sockets = self.max_sockets();
         let max_total = self.max_total_sockets();
@@ -890,8 +902,8 @@ mod tests {
         }
     }
 
-    /// spec 132, 135: ten requests with `max_sockets` 2 use exactly two connections, each
-    /// serving its requests oldest first.
+    /// docs/node-semantics.md#agent-add-request, #agent-free-to-queue: ten requests with
+    /// `max_sockets` 2 use exactly two connections, each serving its requests oldest first.
     #[test]
     fn limited_ten_requests_two_connections_in_order() {
         let now = Instant::now();
@@ -941,8 +953,8 @@ mod tests {
         assert_eq!(agent.total_sockets(), 0);
     }
 
-    /// spec 130, 136: with `keep_alive` a finished connection is pooled and the next request
-    /// reuses it (`reused` true) without a new Connect.
+    /// RFC 9112 §9.3.1; Node docs `http.md` › `agent.maxFreeSockets`: with `keep_alive` a finished
+    /// connection is pooled and the next request reuses it (`reused` true) without a new Connect.
     #[test]
     fn keep_alive_done_free_connection_reused() {
         let now = Instant::now();
@@ -960,7 +972,8 @@ mod tests {
         assert_eq!((agent.free(&origin()), agent.busy(&origin())), (0, 1));
     }
 
-    /// spec 136: without `keep_alive` a finished connection nobody waits for is closed.
+    /// Node docs `http.md` › `agent.maxFreeSockets`: without `keep_alive` a finished connection
+    /// nobody waits for is closed.
     #[test]
     fn no_keep_alive_done_closed() {
         let now = Instant::now();
@@ -971,8 +984,9 @@ mod tests {
         assert_eq!((agent.free(&origin()), agent.total_sockets()), (0, 0));
     }
 
-    /// spec 128: a response that did not keep alive closes the connection even with
-    /// `keep_alive`, and a waiting request gets a new connection instead.
+    /// Node source `lib/_http_client.js` › `responseOnEnd`: a response that did not keep alive
+    /// closes the connection even with `keep_alive`, and a waiting request gets a new connection
+    /// instead.
     #[test]
     fn keep_alive_done_not_reusable_closed() {
         let now = Instant::now();
@@ -1009,7 +1023,7 @@ mod tests {
         (agent, now)
     }
 
-    /// spec 133: `Lifo` takes the most recently freed connection.
+    /// Node docs `http.md` › `new Agent()`: `Lifo` takes the most recently freed connection.
     #[test]
     fn lifo_request_takes_most_recently_freed() {
         let (mut agent, now) = two_free(Scheduling::Lifo);
@@ -1017,7 +1031,7 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![assign(2, 1, true)]);
     }
 
-    /// spec 133: `Fifo` takes the least recently freed connection.
+    /// Node docs `http.md` › `new Agent()`: `Fifo` takes the least recently freed connection.
     #[test]
     fn fifo_request_takes_least_recently_freed() {
         let (mut agent, now) = two_free(Scheduling::Fifo);
@@ -1025,7 +1039,8 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![assign(2, 0, true)]);
     }
 
-    /// spec 136: connections freed beyond `max_free_sockets` are closed.
+    /// Node docs `http.md` › `agent.maxFreeSockets`: connections freed beyond `max_free_sockets`
+    /// are closed.
     #[test]
     fn max_free_sockets_extra_freed_closed() {
         let now = Instant::now();
@@ -1045,7 +1060,8 @@ mod tests {
         assert_eq!(agent.free(&origin()), 1);
     }
 
-    /// spec 137: an idle pooled connection is closed exactly at its deadline.
+    /// Node docs `http.md` › `agent.keepSocketAlive()`: an idle pooled connection is closed exactly
+    /// at its deadline.
     #[test]
     fn free_timeout_reached_closed_at_deadline() {
         let now = Instant::now();
@@ -1066,7 +1082,8 @@ mod tests {
         assert_eq!((agent.poll_timeout(), agent.free(&origin())), (None, 0));
     }
 
-    /// spec 137: a pooled connection taken again loses its deadline.
+    /// Node docs `http.md` › `agent.keepSocketAlive()`: a pooled connection taken again loses its
+    /// deadline.
     #[test]
     fn free_reused_deadline_cleared() {
         let now = Instant::now();
@@ -1083,8 +1100,8 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![]);
     }
 
-    /// spec 138: `Keep-Alive: timeout=N` shortens the idle timeout to N - 1 s, and N = 1
-    /// forbids pooling.
+    /// Node source `lib/_http_agent.js` › `keepSocketAlive`: `Keep-Alive: timeout=N` shortens the
+    /// idle timeout to N - 1 s, and N = 1 forbids pooling.
     #[test]
     fn keep_alive_hint_done_shortens_or_forbids_pooling() {
         let now = Instant::now();
@@ -1101,7 +1118,7 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![close(first.0)]);
     }
 
-    /// spec 130: a retryable request that failed on a reused connection goes back to the
+    /// RFC 9112 §9.3.1: a retryable request that failed on a reused connection goes back to the
     /// queue and is assigned to a fresh connection, not to another pooled one.
     #[test]
     fn reused_failed_retryable_retried_on_fresh_connection() {
@@ -1119,7 +1136,7 @@ mod tests {
         assert_eq!(agent.free(&origin()), 1);
     }
 
-    /// spec 130: no retry on a fresh connection, nor for a request that is not retryable.
+    /// RFC 9112 §9.3.1: no retry on a fresh connection, nor for a request that is not retryable.
     #[test]
     fn failed_fresh_or_not_retryable_not_retried() {
         let now = Instant::now();
@@ -1142,8 +1159,8 @@ mod tests {
         assert_eq!((agent.queued(&origin()), agent.total_sockets()), (0, 0));
     }
 
-    /// spec 132, 139: a failed connect fails the oldest waiting request, and another
-    /// connection is opened for the rest.
+    /// Node source `lib/_http_agent.js` › `addRequest`, `removeSocket`: a failed connect fails the
+    /// oldest waiting request, and another connection is opened for the rest.
     #[test]
     fn connecting_connect_failed_oldest_fails_and_reconnects() {
         let now = Instant::now();
@@ -1171,8 +1188,9 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![assign(1, 1, false)]);
     }
 
-    /// spec 132, 139: `max_total_sockets` holds across origins; freed capacity goes to the
-    /// other origin's waiting request, closing an idle connection to make room.
+    /// Node source `lib/_http_agent.js` › `addRequest`, `removeSocket`: `max_total_sockets` holds
+    /// across origins; freed capacity goes to the other origin's waiting request, closing an idle
+    /// connection to make room.
     #[test]
     fn total_limited_other_origin_waits_then_served() {
         let now = Instant::now();
@@ -1203,8 +1221,8 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![assign(second.0, 1, false)]);
     }
 
-    /// spec 139: a connection that closes leaves the pool and a waiting request gets a new
-    /// one.
+    /// Node source `lib/_http_agent.js` › `removeSocket`: a connection that closes leaves the pool
+    /// and a waiting request gets a new one.
     #[test]
     fn busy_closed_waiting_request_gets_new_connection() {
         let now = Instant::now();
@@ -1226,8 +1244,8 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![]);
     }
 
-    /// spec 141: a one-off request opens its own connection past the limits, is never pooled
-    /// and sends `Connection: close`.
+    /// Node docs `http.md` › `Class: http.Agent`: a one-off request opens its own connection past
+    /// the limits, is never pooled and sends `Connection: close`.
     #[test]
     fn one_off_request_own_connection_closed_after() {
         let now = Instant::now();
@@ -1249,7 +1267,8 @@ mod tests {
         assert_eq!(agent.connection_header(true), "close");
     }
 
-    /// spec 141: a one-off connect failure fails its own request and opens nothing else.
+    /// Node docs `http.md` › `Class: http.Agent`: a one-off connect failure fails its own request
+    /// and opens nothing else.
     #[test]
     fn one_off_connect_failed_own_request_fails() {
         let now = Instant::now();
@@ -1266,8 +1285,9 @@ mod tests {
         );
     }
 
-    /// spec 132: a cancelled waiting request is never assigned; cancelling an assigned one
-    /// does nothing; a connection opened for a cancelled request is pooled when it connects.
+    /// Node source `lib/_http_agent.js` › `addRequest`: a cancelled waiting request is never
+    /// assigned; cancelling an assigned one does nothing; a connection opened for a cancelled
+    /// request is pooled when it connects.
     #[test]
     fn queued_cancel_never_assigned() {
         let now = Instant::now();
@@ -1303,7 +1323,8 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![assign(request.0, 0, false)]);
     }
 
-    /// spec 141: a cancelled one-off request's connection is closed when it connects.
+    /// Node docs `http.md` › `Class: http.Agent`: a cancelled one-off request's connection is
+    /// closed when it connects.
     #[test]
     fn one_off_cancel_connection_closed_on_connect() {
         let now = Instant::now();
@@ -1315,7 +1336,8 @@ mod tests {
         assert_eq!(drain(&mut agent), vec![close(0)]);
     }
 
-    /// spec 140: `Connection: close` only without keep-alive and with unlimited sockets.
+    /// Node docs `http.md` › `new Agent()`: `Connection: close` only without keep-alive and with
+    /// unlimited sockets.
     #[test]
     fn connection_header_follows_keep_alive_and_max_sockets() {
         assert_eq!(

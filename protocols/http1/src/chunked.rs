@@ -8,7 +8,7 @@
 //! buffer without copying, while the little it must remember across reads (the extensions of
 //! the current chunk-size line, the trailer section read so far) is copied into the decoder and
 //! bounded by [`ChunkedLimits`]. Leading zeros of a chunk size take no memory, so sizes of any
-//! length parse (`shared/spec` item 68).
+//! length parse (RFC 9112 §7.1).
 //!
 //! Strictness follows llhttp (Node's parser) where it is stricter than RFC 9112: no whitespace
 //! after the chunk size or around `;` and `=` in extensions (the RFC's BWS), a line must end in
@@ -115,7 +115,7 @@ impl ChunkedDecoder {
     }
 
     /// True once the last chunk and the trailer section were read.
-    #[allow(dead_code, reason = "the client role checks it at EOF (issue 4)")]
+    #[allow(dead_code, reason = "the client role checks it at EOF")]
     pub(crate) fn is_done(&self) -> bool {
         matches!(self.state, State::Done)
     }
@@ -695,8 +695,8 @@ mod tests {
         assert_eq!(r, ok(want, b""));
     }
 
-    /// RFC 9112 §7.1, `shared/spec` item 68: a size of any length with leading zeros
-    /// (llhttp `two-chunks-and-triple-zero-prefixed-end-chunk`).
+    /// RFC 9112 §7.1, docs/node-semantics.md#http-chunk-size: a size of any length with leading
+    /// zeros (llhttp `two-chunks-and-triple-zero-prefixed-end-chunk`).
     #[test]
     fn leading_zeros_in_size_are_accepted() {
         let r = run(b"5\r\nhello\r\n006\r\n world\r\n000\r\n\r\n");
@@ -716,7 +716,7 @@ mod tests {
         assert_eq!(r.error, None);
     }
 
-    /// `shared/spec` item 68: the largest size fits, one more hex digit overflows.
+    /// RFC 9112 §7.1: the largest size fits, one more hex digit overflows.
     #[test]
     fn size_overflow_is_rejected() {
         let r = run(b"ffffffffffffffff\r\nab");
@@ -880,8 +880,8 @@ mod tests {
         }
     }
 
-    /// `shared/spec` items 60, 68: extensions are limited per line (Node: 16 KiB, 413); the limit
-    /// counts from the first `;` to the CR.
+    /// Node source `lib/_http_server.js` › `socketOnError`; RFC 9112 §7.1: extensions are limited
+    /// per line (Node: 16 KiB, 413); the limit counts from the first `;` to the CR.
     #[test]
     fn extensions_over_the_limit_are_rejected() {
         let limits = small();
@@ -902,7 +902,7 @@ mod tests {
         assert_eq!(run_with(&two, limits).error, None);
     }
 
-    /// `shared/spec` item 68: an endless extension stays bounded and fails at the limit.
+    /// RFC 9112 §7.1: an endless extension stays bounded and fails at the limit.
     #[test]
     fn endless_extension_stays_bounded() {
         let mut decoder = ChunkedDecoder::new(ChunkedLimits::default());
@@ -946,8 +946,9 @@ mod tests {
         assert_eq!(r.error, None);
     }
 
-    /// RFC 9112 §5.1, §5.2, §2.2, `shared/spec` item 67: a trailer line that is not a valid
-    /// field line (whitespace before the colon, obs-fold, no colon, bad name, CTL in value).
+    /// RFC 9112 §5.1, §5.2, §2.2, docs/node-semantics.md#http-field-whitespace: a trailer line that
+    /// is not a valid field line (whitespace before the colon, obs-fold, no colon, bad name, CTL in
+    /// value).
     #[test]
     fn malformed_trailers_are_rejected() {
         for input in [
@@ -990,7 +991,7 @@ mod tests {
         }
     }
 
-    /// `shared/spec` item 56: trailers count against the head limit (431).
+    /// Node docs `http.md` › `http.maxHeaderSize`: trailers count against the head limit (431).
     #[test]
     fn trailers_over_the_limit_are_rejected() {
         let limits = small();
@@ -1008,7 +1009,8 @@ mod tests {
         );
     }
 
-    /// `shared/spec` item 56: an endless trailer section stays bounded and fails at the limit.
+    /// Node docs `http.md` › `http.maxHeaderSize`: an endless trailer section stays bounded and
+    /// fails at the limit.
     #[test]
     fn endless_trailers_stay_bounded() {
         let mut decoder = ChunkedDecoder::new(ChunkedLimits::default());

@@ -27,7 +27,7 @@ pub struct ClientConfig {
     /// Emit a `Chunk` event for each chunk-size line (off: Node has no such event).
     pub chunk_events: bool,
     /// The `timeout` option: emit `Timeout` after this much idleness; it does not abort
-    /// (spec 126).
+    /// (Node docs `http.md` › `Event: 'timeout'`).
     pub timeout: Option<Duration>,
 }
 
@@ -124,7 +124,7 @@ pub struct ResponseHead {
 
 impl ResponseHead {
     /// The server's `Keep-Alive: timeout=N` hint, if it sent one: how long it keeps an idle
-    /// connection (spec 138).
+    /// connection (Node source `lib/_http_agent.js` › `keepSocketAlive`).
     pub fn keep_alive_timeout(&self) -> Option<Duration> {
         self.headers.get_all("keep-alive").find_map(|value| {
             value.split(|&b| b == b',').find_map(|param| {
@@ -148,7 +148,8 @@ pub enum ClientEvent {
         /// Which request.
         id: RequestId,
     },
-    /// `'information'`: a 1xx other than 100 and 101 (spec 119).
+    /// `'information'`: a 1xx other than 100 and 101 (Node docs `http.md` ›
+    /// `Event: 'information'`).
     Information(ResponseHead),
     /// `'response'`: the final response head.
     Response(ResponseHead),
@@ -184,19 +185,20 @@ pub enum ClientEvent {
         /// Bytes read past the 101 head.
         head: Bytes,
     },
-    /// `'connect'`: the response to a CONNECT, whatever its status (spec 122); the connection
-    /// is handed over with `head`.
+    /// `'connect'`: the response to a CONNECT, whatever its status (Node docs `http.md` ›
+    /// `Event: 'connect'`); the connection is handed over with `head`.
     Connect {
         /// The response.
         response: ResponseHead,
         /// Bytes read past the response head.
         head: Bytes,
     },
-    /// `'timeout'`: idle for `ClientConfig::timeout`; nothing is aborted (spec 126).
+    /// `'timeout'`: idle for `ClientConfig::timeout`; nothing is aborted (Node docs `http.md` ›
+    /// `Event: 'timeout'`).
     Timeout,
     /// `'error'`: the response could not be read. `retryable` is true when the request may be
     /// sent again on a fresh connection: it is idempotent and no byte of its response arrived
-    /// (spec 130).
+    /// (RFC 9112 §9.3.1).
     Error {
         /// The request it concerns, if any.
         id: Option<RequestId>,
@@ -311,7 +313,7 @@ impl ClientConnection {
 
     /// `http.request(options)`: starts a request. The head leaves with the first `write` or
     /// the `end` (so that `end(data)` can set `Content-Length`), or at once when it carries
-    /// `Expect: 100-continue` (spec 120), whose body is then held until `Continue`, a final
+    /// `Expect: 100-continue` (RFC 9110 §10.1.1), whose body is then held until `Continue`, a final
     /// response, or `continue_timeout`.
     pub fn send_request(
         &mut self,
@@ -369,7 +371,8 @@ impl ClientConnection {
         Ok(id)
     }
 
-    /// `req.write(data)`: the body, chunked unless `Content-Length` was set (spec 124).
+    /// `req.write(data)`: the body, chunked unless `Content-Length` was set
+    /// (docs/node-semantics.md#http-client-default-chunked).
     pub fn write(&mut self, now: Instant, id: RequestId, data: Bytes) -> Result<(), Error> {
         let index = self.sending_index(id)?;
         if matches!(self.inflight[index].send, Send::HeadPending(_)) {
@@ -608,7 +611,8 @@ impl ClientConnection {
             .headers
             .get("transfer-encoding")
             .is_some_and(|te| ends_in_chunked(te));
-        // spec 124: these methods are not chunked by default.
+        // docs/node-semantics.md#http-client-default-chunked: these methods are not chunked by
+        // default.
         let bodiless_by_default = matches!(
             &request.method[..],
             b"GET" | b"HEAD" | b"DELETE" | b"OPTIONS" | b"TRACE" | b"CONNECT"
@@ -781,7 +785,8 @@ impl ClientConnection {
             head_end: self.position,
         };
         match status {
-            // Node hands the socket over on any 101, offered or not (`'upgrade'`, spec 121).
+            // Node hands the socket over on any 101, offered or not (`'upgrade'`, Node docs
+            // `http.md` › `Event: 'upgrade'`).
             101 => {
                 let rest = buf.split().freeze();
                 self.position += rest.len() as u64;
@@ -797,7 +802,8 @@ impl ClientConnection {
                 return false;
             }
             100 => {
-                // `'continue'`, and like every 1xx but 101, `'information'` (spec 119).
+                // `'continue'`, and like every 1xx but 101, `'information'` (Node docs `http.md` ›
+                // `Event: 'information'`).
                 self.events.push_back(ClientEvent::Continue { id });
                 self.events.push_back(ClientEvent::Information(response));
                 if let Some(index) = self.inflight.iter().position(|r| r.id == id) {

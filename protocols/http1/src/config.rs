@@ -8,39 +8,46 @@ use std::time::Duration;
 /// for those events, because Node's behaviour depends on the presence of a listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// `maxHeaderSize` (16 KiB): a larger request head gets 431 (spec 56).
+    /// `maxHeaderSize` (16 KiB): a larger request head gets 431 (Node docs `http.md` ›
+    /// `http.maxHeaderSize`).
     pub max_header_size: usize,
-    /// `maxHeadersCount` (2000): header lines past it are dropped silently (spec 57).
+    /// `maxHeadersCount` (2000): header lines past it are dropped silently (Node docs `http.md` ›
+    /// `server.maxHeadersCount`).
     pub max_headers_count: usize,
     /// `requireHostHeader` (true): an HTTP/1.1 request without one valid `Host` gets 400
-    /// (spec 62, 63).
+    /// (Node docs `http.md` › `http.createServer()`; RFC 9112 §3.2).
     pub require_host_header: bool,
-    /// `headersTimeout` (60 s): the time to receive a request head; then 408 (spec 4, 80).
+    /// `headersTimeout` (60 s): the time to receive a request head; then 408
+    /// (docs/node-semantics.md#node20-request-timeout-defaults, #http-headers-request-timeout).
     pub headers_timeout: Option<Duration>,
-    /// `requestTimeout` (300 s): the time to receive a whole request; then 408 (spec 4, 80).
+    /// `requestTimeout` (300 s): the time to receive a whole request; then 408
+    /// (docs/node-semantics.md#node20-request-timeout-defaults, #http-headers-request-timeout).
     pub request_timeout: Option<Duration>,
     /// `keepAliveTimeout` (5 s on Node 20): idle time after the last response before the
-    /// connection is closed (spec 2, 83).
+    /// connection is closed (docs/node-semantics.md#node20-keepalive-timeout,
+    /// #http-keepalive-timeout).
     pub keep_alive_timeout: Option<Duration>,
     /// `maxRequestsPerSocket` (none): the N-th response closes the connection and later
-    /// requests get 503 (spec 77).
+    /// requests get 503 (Node docs `http.md` › `server.maxRequestsPerSocket`).
     pub max_requests_per_socket: Option<u32>,
     /// A `'checkContinue'` listener exists: `Expect: 100-continue` requests come as
-    /// `CheckContinue` and the application decides; otherwise 100 is sent at once (spec 86, 87).
+    /// `CheckContinue` and the application decides; otherwise 100 is sent at once
+    /// (docs/node-semantics.md#http-check-continue, #http-auto-continue).
     pub check_continue: bool,
     /// An `'upgrade'` listener exists: upgrade requests hand the connection over; otherwise
-    /// they are ordinary requests (spec 92).
+    /// they are ordinary requests (Node docs `http.md` › `Event: 'upgrade'`).
     pub upgrade: bool,
     /// A `'connect'` listener exists: CONNECT hands the connection over; otherwise the
-    /// connection is destroyed without a response (spec 93).
+    /// connection is destroyed without a response (Node docs `http.md` › `Event: 'connect'`).
     pub connect: bool,
-    /// `sendDate` (true): responses carry a `Date` header (spec 105).
+    /// `sendDate` (true): responses carry a `Date` header (Node docs `http.md` ›
+    /// `response.sendDate`).
     pub send_date: bool,
     /// Requests parsed ahead of their responses before reading pauses (ours; bounds the memory
     /// a pipelining client can make the server hold).
     pub max_pipelined: usize,
     /// Queued response bytes at which reading pauses, the socket's `writableHighWaterMark`
-    /// (16 KiB on Node 20, spec 76).
+    /// (16 KiB on Node 20, docs/node-semantics.md#http-read-backpressure).
     pub high_water_mark: usize,
     /// Bytes of chunk extensions allowed per chunk (16 KiB, Node answers 413 beyond).
     pub max_chunk_extensions: usize,

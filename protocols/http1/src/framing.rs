@@ -26,7 +26,7 @@ pub(crate) enum Framing {
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code, reason = "the client role reads response framing (issue 4)")]
+#[allow(dead_code, reason = "the client role reads response framing")]
 pub(crate) enum ResponseFraming {
     /// No body: a response to HEAD, a 1xx, 204 or 304, or a 2xx to CONNECT (items 1–2).
     None,
@@ -63,14 +63,15 @@ pub(crate) enum Expect {
 /// The body framing of a request with these headers (names case-insensitive).
 ///
 /// In order: any `Transfer-Encoding` line (even empty) together with any `Content-Length` is
-/// [`ProtocolError::ContentLengthWithTransferEncoding`] (`shared/spec` item 64); then
-/// `Transfer-Encoding` on HTTP/1.0 is [`ProtocolError::TransferEncodingInHttp10`] (RFC 9112
-/// §6.1); a coding list (all lines, comma lists, OWS trimmed, empty elements ignored) that does
-/// not parse, does not end in `chunked`, or lists `chunked` twice is
-/// [`ProtocolError::InvalidTransferEncoding`] (item 65); otherwise it is [`Framing::Chunked`].
-/// `Content-Length` on two lines is [`ProtocolError::DuplicateContentLength`], a value that is
-/// not `1*DIGIT` after trimming OWS (a list like `5, 5` included) or overflows u64 is
-/// [`ProtocolError::InvalidContentLength`] (item 112).
+/// [`ProtocolError::ContentLengthWithTransferEncoding`]
+/// (docs/node-semantics.md#http-duplicate-content-length); then `Transfer-Encoding` on HTTP/1.0 is
+/// [`ProtocolError::TransferEncodingInHttp10`] (RFC 9112 §6.1); a coding list (all lines, comma
+/// lists, OWS trimmed, empty elements ignored) that does not parse, does not end in `chunked`, or
+/// lists `chunked` twice is [`ProtocolError::InvalidTransferEncoding`] (RFC 9112 §6.3 item 4);
+/// otherwise it is [`Framing::Chunked`]. `Content-Length` on two lines is
+/// [`ProtocolError::DuplicateContentLength`], a value that is not `1*DIGIT` after trimming OWS (a
+/// list like `5, 5` included) or overflows u64 is [`ProtocolError::InvalidContentLength`] (RFC 9112
+/// §6.3 item 5).
 pub(crate) fn request_framing(
     version_minor: u8,
     headers: &[Header<'_>],
@@ -98,13 +99,14 @@ pub(crate) fn request_framing(
 /// The body framing of a response to `request_method` with this status (RFC 9112 §6.3).
 ///
 /// A response to HEAD, a 1xx, 204 or 304 has no body whatever its headers say, and so has a 2xx
-/// to CONNECT, which starts a tunnel (`shared/spec` item 109). Otherwise `Transfer-Encoding` with
+/// to CONNECT, which starts a tunnel (RFC 9112 §6.3 items 1–2). Otherwise `Transfer-Encoding` with
 /// `Content-Length` is rejected as in requests (llhttp does so for both kinds of message), a
 /// coding list ending in `chunked` is [`ResponseFraming::Chunked`], one that does not is
-/// [`ResponseFraming::Eof`] (item 111), a list that does not parse or applies `chunked` twice
-/// is [`ProtocolError::InvalidTransferEncoding`]; `Content-Length` follows the request rules
-/// (item 112); with neither header the body runs to the close (item 113).
-#[allow(dead_code, reason = "the client role reads response framing (issue 4)")]
+/// [`ResponseFraming::Eof`] (RFC 9112 §6.3 item 4), a list that does not parse or applies `chunked`
+/// twice is [`ProtocolError::InvalidTransferEncoding`]; `Content-Length` follows the request rules
+/// (RFC 9112 §6.3 item 5); with neither header the body runs to the close
+/// (docs/node-semantics.md#http-body-neither-header).
+#[allow(dead_code, reason = "the client role reads response framing")]
 pub(crate) fn response_framing(
     request_method: &[u8],
     status: u16,
@@ -182,8 +184,8 @@ pub(crate) fn expect(headers: &[Header<'_>]) -> Expect {
 }
 
 /// Checks that there is exactly one `Host` line and that its value is `uri-host [ ":" port ]`
-/// (RFC 9112 §3.2, RFC 3986 §3.2.2–§3.2.3), or [`ProtocolError::InvalidHost`] (`shared/spec`
-/// item 63).
+/// (RFC 9112 §3.2, RFC 3986 §3.2.2–§3.2.3), or [`ProtocolError::InvalidHost`]
+/// (docs/node-semantics.md#http-host-validity).
 ///
 /// The host is a reg-name (which covers IPv4 addresses), an IPv6 address or an IPvFuture in
 /// brackets; the port is digits only and may be empty, as RFC 3986 allows. An empty value is
@@ -471,7 +473,8 @@ mod tests {
         response_framing(method.as_bytes(), status, &h(pairs))
     }
 
-    /// RFC 9112 §6.3 item 6, `shared/spec` item 113: a request with neither header has no body.
+    /// RFC 9112 §6.3 item 6, docs/node-semantics.md#http-body-neither-header: a request with
+    /// neither header has no body.
     #[test]
     fn request_without_length_headers_has_no_body() {
         assert_eq!(req(&[("Host", "a")]), Ok(Framing::None));
@@ -510,8 +513,8 @@ mod tests {
         assert_eq!(req(&[("Content-Length-X", "zz")]), Ok(Framing::None));
     }
 
-    /// RFC 9112 §6.3 item 5, `shared/spec` item 112: a value that is not `1*DIGIT` or overflows
-    /// (llhttp `spaces-in-content-length-2/3`, `empty-content-length`,
+    /// RFC 9112 §6.3 item 5, docs/node-semantics.md#http-body-invalid-length: a value that is not
+    /// `1*DIGIT` or overflows (llhttp `spaces-in-content-length-2/3`, `empty-content-length`,
     /// `error-on-content-length-overflow`); a list is rejected like Node.
     #[test]
     fn request_invalid_content_length_is_rejected() {
@@ -540,8 +543,8 @@ mod tests {
         }
     }
 
-    /// `shared/spec` item 64: a second `Content-Length` line is rejected even if equal (llhttp
-    /// `error-on-duplicate-content-length`).
+    /// docs/node-semantics.md#http-duplicate-content-length: a second `Content-Length` line is
+    /// rejected even if equal (llhttp `error-on-duplicate-content-length`).
     #[test]
     fn request_duplicate_content_length_is_rejected() {
         for (a, b) in [("1", "2"), ("5", "5")] {
@@ -552,8 +555,8 @@ mod tests {
         }
     }
 
-    /// `shared/spec` item 64, RFC 9112 §6.1: `Transfer-Encoding` with `Content-Length`, in
-    /// either order and even with empty `Transfer-Encoding` lines (llhttp
+    /// docs/node-semantics.md#http-duplicate-content-length, RFC 9112 §6.1: `Transfer-Encoding`
+    /// with `Content-Length`, in either order and even with empty `Transfer-Encoding` lines (llhttp
     /// `error-on-simultaneous-content-length-and-transfer-encoding-identity`,
     /// `post-with-transfer-encoding-and-content-length`,
     /// `post-with-empty-transfer-encoding-and-content-length-lenient`).
@@ -609,9 +612,9 @@ mod tests {
         }
     }
 
-    /// RFC 9112 §6.3 item 4, `shared/spec` item 65: a request coding list not ending in
-    /// `chunked`, `chunked` twice or with parameters, or a list that does not parse (llhttp
-    /// `ignoring-pigeons`, `post-with-chunked-before-other-transfer-coding-names`,
+    /// RFC 9112 §6.3 item 4, docs/node-semantics.md#http-request-te-not-chunked: a request coding
+    /// list not ending in `chunked`, `chunked` twice or with parameters, or a list that does not
+    /// parse (llhttp `ignoring-pigeons`, `post-with-chunked-before-other-transfer-coding-names`,
     /// `post-with-chunked-and-duplicate-transfer-encoding`,
     /// `post-with-chunkedchunked-as-transfer-encoding`).
     #[test]
@@ -658,8 +661,8 @@ mod tests {
         );
     }
 
-    /// `shared/spec` item 109, RFC 9112 §6.3 item 1: HEAD responses, 1xx, 204 and 304 have no
-    /// body whatever the headers (llhttp `http-304-with-content-length`,
+    /// docs/node-semantics.md#http-body-none, RFC 9112 §6.3 item 1: HEAD responses, 1xx, 204 and
+    /// 304 have no body whatever the headers (llhttp `http-304-with-content-length`,
     /// `http-304-with-transfer-encoding`, `http-101-response-with-upgrade-and-*`,
     /// `content-length-reset-when-no-body-is-received`).
     #[test]
@@ -691,8 +694,8 @@ mod tests {
         );
     }
 
-    /// `shared/spec` item 109, RFC 9112 §6.3 item 2: a 2xx to CONNECT is a tunnel; other
-    /// statuses to CONNECT are framed as usual.
+    /// docs/node-semantics.md#http-body-none, RFC 9112 §6.3 item 2: a 2xx to CONNECT is a tunnel;
+    /// other statuses to CONNECT are framed as usual.
     #[test]
     fn response_to_connect_2xx_is_tunnel() {
         assert_eq!(
@@ -729,8 +732,9 @@ mod tests {
         );
     }
 
-    /// `shared/spec` item 111, RFC 9112 §6.3 item 4: a response coding list not ending in
-    /// `chunked` is read until close (llhttp `chunked-before-other-transfer-encoding`,
+    /// docs/node-semantics.md#http-body-te-until-close, RFC 9112 §6.3 item 4: a response coding
+    /// list not ending in `chunked` is read until close (llhttp
+    /// `chunked-before-other-transfer-encoding`,
     /// `multiple-transfer-encoding-where-chunked-is-not-the-last-one`,
     /// `chunkedchunked-transfer-encoding-does-not-enable-chunked-enconding`).
     #[test]
@@ -768,8 +772,9 @@ mod tests {
         }
     }
 
-    /// `shared/spec` items 64 and 112: `Content-Length` errors are fatal in responses too, and
-    /// llhttp rejects `Transfer-Encoding` with `Content-Length` in responses as well.
+    /// docs/node-semantics.md#http-duplicate-content-length, #http-body-invalid-length:
+    /// `Content-Length` errors are fatal in responses too, and llhttp rejects `Transfer-Encoding`
+    /// with `Content-Length` in responses as well.
     #[test]
     fn response_invalid_lengths_are_rejected() {
         assert_eq!(
@@ -794,8 +799,8 @@ mod tests {
         );
     }
 
-    /// `shared/spec` item 113, RFC 9112 §6.3 item 7: a response with neither header is
-    /// close-delimited.
+    /// docs/node-semantics.md#http-body-neither-header, RFC 9112 §6.3 item 7: a response with
+    /// neither header is close-delimited.
     #[test]
     fn response_without_length_headers_reads_to_close() {
         assert_eq!(
@@ -876,8 +881,8 @@ mod tests {
         assert!(!keep_alive(0, both));
     }
 
-    /// RFC 9110 §10.1.1, `shared/spec` item 60 (417): `100-continue` in any case and any list
-    /// position is `Continue` (as in Node); any other `Expect` is `Other`.
+    /// RFC 9110 §10.1.1, Node source `lib/_http_server.js` › `socketOnError` (417): `100-continue`
+    /// in any case and any list position is `Continue` (as in Node); any other `Expect` is `Other`.
     #[test]
     fn expect_is_classified() {
         assert_eq!(expect(&h(&[("Host", "a")])), Expect::None);
@@ -895,8 +900,8 @@ mod tests {
         assert_eq!(expect(&h(&[("Expect", "")])), Expect::Other);
     }
 
-    /// RFC 9112 §3.2, RFC 3986 §3.2.2–§3.2.3, `shared/spec` item 63: valid `Host` values
-    /// (llhttp `curl-get` sends `0.0.0.0=5000`, a valid reg-name).
+    /// RFC 9112 §3.2, RFC 3986 §3.2.2–§3.2.3, docs/node-semantics.md#http-host-validity: valid
+    /// `Host` values (llhttp `curl-get` sends `0.0.0.0=5000`, a valid reg-name).
     #[test]
     fn valid_host_is_accepted() {
         for value in [
@@ -921,8 +926,8 @@ mod tests {
         }
     }
 
-    /// RFC 9112 §3.2, `shared/spec` item 63: no `Host`, several `Host` lines, or an invalid
-    /// value gets 400.
+    /// RFC 9112 §3.2, docs/node-semantics.md#http-host-validity: no `Host`, several `Host` lines,
+    /// or an invalid value gets 400.
     #[test]
     fn invalid_host_is_rejected() {
         assert_eq!(
@@ -982,7 +987,8 @@ mod tests {
         assert!(!is_upgrade(1, &h(&[("Upgrade", " ")]), up));
     }
 
-    /// `shared/spec` items 64, 65, 112: no panic on arbitrary header values.
+    /// docs/node-semantics.md#http-duplicate-content-length, #http-request-te-not-chunked,
+    /// #http-body-invalid-length: no panic on arbitrary header values.
     #[test]
     fn arbitrary_values_do_not_panic() {
         let names = [

@@ -10,7 +10,8 @@ use crate::{Headers, UsageError};
 pub struct Response {
     /// The status code, 100..=999.
     pub status: u16,
-    /// The reason phrase; `None` uses the standard one (spec 106).
+    /// The reason phrase; `None` uses the standard one (Node source `lib/_http_server.js` ›
+    /// `writeHead`).
     pub reason: Option<Bytes>,
     /// The headers the application sets; the machine adds `Date`, `Connection`,
     /// `Keep-Alive` and the framing header where the application did not.
@@ -165,7 +166,8 @@ pub(crate) fn put_header(out: &mut BytesMut, name: &[u8], value: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
-/// The reply Node writes for a client error before it closes (spec 60).
+/// The reply Node writes for a client error before it closes (Node source `lib/_http_server.js` ›
+/// `socketOnError`).
 pub(crate) fn client_error_reply(status: u16) -> Bytes {
     let mut out = start_head(status, None, &Headers::new());
     out.put_slice(b"Connection: close\r\n\r\n");
@@ -176,7 +178,7 @@ pub(crate) fn client_error_reply(status: u16) -> Bytes {
 mod tests {
     use super::*;
 
-    /// spec 60: Node's default replies, byte for byte.
+    /// Node source `lib/_http_server.js` › `socketOnError`: Node's default replies, byte for byte.
     #[test]
     fn client_error_replies_match_node() {
         assert_eq!(
@@ -189,7 +191,7 @@ mod tests {
         );
     }
 
-    /// spec 106: status range and header bytes are checked.
+    /// Node source `lib/_http_server.js` › `writeHead`: status range and header bytes are checked.
     #[test]
     fn validate_rejects_bad_status_and_injection() {
         assert_eq!(Response::new(99).validate(), Err(UsageError::InvalidStatus));

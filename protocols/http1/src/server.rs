@@ -41,7 +41,8 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// [`ServerConnection::wants_read`]); getters.
 ///
 /// Requests are parsed ahead of their responses (pipelining); responses go out in request
-/// order whatever order the application answers them in (spec 74, 75).
+/// order whatever order the application answers them in (docs/node-semantics.md#http-pipelining,
+/// #http-response-order).
 #[derive(Debug)]
 pub struct ServerConnection {
     config: ServerConfig,
@@ -117,10 +118,12 @@ struct Slot {
     /// Close the connection once this response is out.
     close_after: bool,
     /// Say `Connection: close` but keep reading: the `maxRequestsPerSocket`-th response, after
-    /// which later requests still get their 503 (spec 77).
+    /// which later requests still get their 503 (Node docs `http.md` ›
+    /// `server.maxRequestsPerSocket`).
     announce_close: bool,
     /// `CheckContinue` was emitted and no 100 sent yet: a final response now closes the
-    /// connection after it, since the body may never come (spec 88).
+    /// connection after it, since the body may never come (Node docs `http.md` ›
+    /// `response.writeContinue()`).
     awaiting_continue: bool,
 }
 
@@ -210,7 +213,8 @@ impl ServerConnection {
 
     /// The peer sent FIN. Requests already complete still get their responses; a request cut
     /// short is a client error (`HPE_INVALID_EOF_STATE`). Node 20 drops pending responses here
-    /// (spec 78); we follow RFC 9112 §9.6 and answer what was asked (spec 79, 200).
+    /// (docs/node-semantics.md#http-client-fin); we follow RFC 9112 §9.6 and answer what was asked
+    /// (docs/node-semantics.md#http-lingering-close, #divergences).
     pub fn handle_eof(&mut self, now: Instant) {
         match self.recv {
             Recv::Head if self.partial_head => self.fail(ProtocolError::UnexpectedEof),
@@ -221,8 +225,9 @@ impl ServerConnection {
         self.after(now);
     }
 
-    /// Time passed: 408 when the head or the request took too long (spec 80), and the idle
-    /// keep-alive connection closes after `keepAliveTimeout` (spec 83).
+    /// Time passed: 408 when the head or the request took too long (Node docs `http.md` ›
+    /// `server.headersTimeout`), and the idle keep-alive connection closes after `keepAliveTimeout`
+    /// (Node docs `http.md` › `server.keepAliveTimeout`).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
@@ -271,7 +276,8 @@ impl ServerConnection {
     // ---- commands -----------------------------------------------------------------------
 
     /// `res.writeHead(status, headers)`: stores the head; it leaves with the first `write` or
-    /// the `end`, when the framing is known (spec 99, 100).
+    /// the `end`, when the framing is known (docs/node-semantics.md#http-auto-content-length,
+    /// #http-auto-chunked).
     pub fn send_response(&mut self, id: RequestId, response: Response) -> Result<(), Error> {
         response.validate()?;
         if response.status < 200 && response.status != 101 {
@@ -289,14 +295,15 @@ impl ServerConnection {
         Ok(())
     }
 
-    /// `res.writeContinue()`: `100 Continue` for a `CheckContinue` request (spec 88). Not sent
-    /// to HTTP/1.0 clients (spec 91).
+    /// `res.writeContinue()`: `100 Continue` for a `CheckContinue` request (Node docs `http.md` ›
+    /// `response.writeContinue()`). Not sent to HTTP/1.0 clients (RFC 9110 §15.2).
     pub fn send_continue(&mut self, id: RequestId) -> Result<(), Error> {
         self.send_informational(id, &Response::new(100))
     }
 
     /// `res.writeProcessing()` / `res.writeEarlyHints()`: a 1xx other than 101 before the
-    /// final response (spec 108); skipped for HTTP/1.0 clients (spec 91).
+    /// final response (Node docs `http.md` › `response.writeEarlyHints()`); skipped for HTTP/1.0
+    /// clients (RFC 9110 §15.2).
     pub fn send_informational(&mut self, id: RequestId, response: &Response) -> Result<(), Error> {
         response.validate()?;
         if !(100..200).contains(&response.status) || response.status == 101 {
@@ -329,7 +336,8 @@ impl ServerConnection {
     /// `res.write(data)`: sends the head if it is still pending (chunked for HTTP/1.1,
     /// close-delimited for HTTP/1.0, unless the application set `Content-Length`), then
     /// `data`. Returns false once the queued response bytes reach the high-water mark; `Drain`
-    /// follows. Bodies of HEAD, 204 and 304 responses are dropped, as Node does (spec 102).
+    /// follows. Bodies of HEAD, 204 and 304 responses are dropped, as Node does (Node docs
+    /// `http.md` › `response.write()`).
     pub fn write(&mut self, now: Instant, id: RequestId, data: Bytes) -> Result<bool, Error> {
         let index = self.slot_index(id)?;
         if matches!(self.slots[index].state, SlotState::Waiting) {
@@ -348,13 +356,14 @@ impl ServerConnection {
     }
 
     /// `res.end([data])`: sends the head if pending (with `Content-Length` of `data` when
-    /// nothing was written before, spec 99), `data`, and the end of the body.
+    /// nothing was written before, docs/node-semantics.md#http-auto-content-length), `data`, and
+    /// the end of the body.
     pub fn end(&mut self, now: Instant, id: RequestId, data: Option<Bytes>) -> Result<(), Error> {
         self.finish_response(now, id, data, None, None)
     }
 
     /// `res.addTrailers(trailers); res.end([data])`: trailers need a chunked response
-    /// (spec 101).
+    /// (Node docs `http.md` › `response.addTrailers()`).
     pub fn end_with_trailers(
         &mut self,
         now: Instant,
@@ -532,7 +541,7 @@ impl ServerConnection {
     }
 
     /// Whether the driver should read: parsing requests, below the response high-water mark,
-    /// and not too far ahead of the responses (spec 76).
+    /// and not too far ahead of the responses (docs/node-semantics.md#http-read-backpressure).
     pub fn wants_read(&self) -> bool {
         !self.closed
             && !self.paused
@@ -565,8 +574,8 @@ impl ServerConnection {
     }
 
     /// A `CheckContinue` request is not answered yet: its answer decides whether the
-    /// connection stays (a final status without 100 closes it, spec 88), so no later request
-    /// is read until then.
+    /// connection stays (a final status without 100 closes it, Node docs `http.md` ›
+    /// `response.writeContinue()`), so no later request is read until then.
     fn awaiting_continue(&self) -> bool {
         self.slots
             .iter()
@@ -574,7 +583,8 @@ impl ServerConnection {
     }
 
     /// Whether the connection sits between requests: nothing being received, no response
-    /// owed. Node's `server.close()` closes such keep-alive connections at once (spec 114).
+    /// owed. Node's `server.close()` closes such keep-alive connections at once
+    /// (docs/node-semantics.md#http-server-close).
     pub fn is_idle(&self) -> bool {
         !self.closed
             && matches!(self.recv, Recv::Head)
@@ -583,7 +593,8 @@ impl ServerConnection {
     }
 
     /// `server.close()` reached this connection: an idle one closes now; a busy one answers
-    /// what it has received with `Connection: close` and closes after that (spec 114).
+    /// what it has received with `Connection: close` and closes after that
+    /// (docs/node-semantics.md#http-server-close).
     pub fn close_when_idle(&mut self, now: Instant) {
         self.server_closing = true;
         self.after(now);
@@ -699,7 +710,8 @@ impl ServerConnection {
                     .push_back(ServerEvent::Connect { request, head });
                 self.hand_over();
             } else {
-                // Node destroys the socket without a response (spec 93).
+                // Node destroys the socket without a response (Node docs `http.md` ›
+                // `Event: 'connect'`).
                 self.recv = Recv::Done;
                 self.slots.clear();
                 self.heads.clear();
@@ -724,25 +736,28 @@ impl ServerConnection {
         let mut upgrade_request = None;
         if upgrade {
             // The body of an upgrade request is read and delivered (`Data`, `End`) before the
-            // hand-over (spec 95); the head itself comes with `Upgrade`, not `Request`.
+            // hand-over (docs/node-semantics.md#http-upgrade-body); the head itself comes with
+            // `Upgrade`, not `Request`.
             slot.state = SlotState::Finished;
             slot.close_after = false;
             upgrade_request = Some(Box::new(request));
         } else if over_limit {
-            // spec 77: `dropRequest`, 503, no `request`.
+            // Node docs `http.md` › `server.maxRequestsPerSocket`: `dropRequest`, 503, no
+            // `request`.
             discard = true;
             slot.state = SlotState::Finished;
             slot.close_after = true;
             slot.held.push_back(closing_reply(503));
             self.events.push_back(ServerEvent::DropRequest(request));
         } else if expect == Expect::Other {
-            // spec 89: no `checkExpectation` listener, so 417 and the body is dropped.
+            // Node docs `http.md` › `Event: 'checkExpectation'`: no `checkExpectation` listener, so
+            // 417 and the body is dropped.
             discard = true;
             slot.state = SlotState::Finished;
             slot.held.push_back(finished_reply(417, keep_alive));
         } else {
             if expect == Expect::Continue && !self.config.check_continue {
-                // spec 87: 100 at once, then `request`.
+                // Node docs `http.md` › `Event: 'checkContinue'`: 100 at once, then `request`.
                 slot.held.push_back(Bytes::from_static(CONTINUE));
             }
             let event = if expect == Expect::Continue && self.config.check_continue {
@@ -1019,7 +1034,8 @@ impl ServerConnection {
         let headers = &mut response.headers;
         let no_body = slot.head_request || status < 200 || status == 204 || status == 304;
         if status < 200 || status == 204 {
-            // RFC 9110 §8.6, RFC 9112 §6.1: never on 1xx or 204 (spec 103).
+            // RFC 9110 §8.6, RFC 9112 §6.1: never on 1xx or 204
+            // (docs/node-semantics.md#http-no-body-statuses).
             headers.remove("content-length");
             headers.remove("transfer-encoding");
         }
@@ -1054,7 +1070,8 @@ impl ServerConnection {
         let user_length = user_length.flatten();
         let user_chunked = user_chunked.unwrap_or(false);
         if status == 304 && user_chunked {
-            // spec 104: a forced chunked on 304 is dropped and the connection closes.
+            // docs/node-semantics.md#http-forced-chunked-204: a forced chunked on 304 is dropped
+            // and the connection closes.
             headers.remove("transfer-encoding");
             slot.close_after = true;
         }
@@ -1193,9 +1210,10 @@ impl ServerConnection {
                 break;
             };
             // The `maxRequestsPerSocket`-th response says `close` but, as in Node, does not end
-            // the connection: whatever request still comes gets its 503 and the close (spec 77);
-            // a client that honours `close` leaves first, and the keep-alive timeout ends the
-            // rest. Closing here would make the outcome depend on when the answer was written.
+            // the connection: whatever request still comes gets its 503 and the close (Node docs
+            // `http.md` › `server.maxRequestsPerSocket`); a client that honours `close` leaves
+            // first, and the keep-alive timeout ends the rest. Closing here would make the outcome
+            // depend on when the answer was written.
             if done.close_after {
                 self.recv = match self.recv {
                     Recv::HandedOver => Recv::HandedOver,
@@ -1367,7 +1385,8 @@ fn finish_parse(
         return Err(ProtocolError::InvalidTarget);
     }
     let mut fields = FieldOffsets::new();
-    // Header lines past `maxHeadersCount` are dropped silently (spec 57).
+    // Header lines past `maxHeadersCount` are dropped silently (Node docs `http.md` ›
+    // `server.maxHeadersCount`).
     for header in request.headers.iter().take(config.max_headers_count) {
         let name = offset(header.name.as_bytes());
         let value = offset(header.value);
@@ -1447,7 +1466,8 @@ mod tests {
         (events, wire, actions)
     }
 
-    /// spec 114: `server.close()` closes an idle keep-alive connection at once.
+    /// docs/node-semantics.md#http-server-close: `server.close()` closes an idle keep-alive
+    /// connection at once.
     #[test]
     fn idle_server_close_shuts_down_at_once() {
         let (mut conn, now) = conn();
@@ -1473,7 +1493,8 @@ mod tests {
         assert_eq!(actions, vec![Action::Shutdown]);
     }
 
-    /// spec 114: a busy connection answers its request with `Connection: close`, then closes.
+    /// Node docs `http.md` › `server.close()`: a busy connection answers its request with
+    /// `Connection: close`, then closes.
     #[test]
     fn busy_server_close_answers_then_closes() {
         let (mut conn, now) = conn();
@@ -1502,9 +1523,9 @@ mod tests {
         assert_eq!(actions, vec![Action::Shutdown]);
     }
 
-    /// spec 88: while a `CheckContinue` request waits for its answer, later requests are not
-    /// read (its answer may close the connection), so events do not depend on when the
-    /// application answers (found by the http1_server fuzz target).
+    /// Node docs `http.md` › `response.writeContinue()`: while a `CheckContinue` request waits for
+    /// its answer, later requests are not read (its answer may close the connection), so events do
+    /// not depend on when the application answers (found by the http1_server fuzz target).
     #[test]
     fn awaiting_continue_reads_no_later_request_until_answered() {
         let now = Instant::now();

@@ -1,4 +1,4 @@
-//! Properties of `Agent` (shared/spec node-semantics.md §7): random sequences of requests,
+//! Properties of `Agent` (`docs/node-semantics.md#http-agent`): random sequences of requests,
 //! cancels, connects, connect failures, completions, failures, closes and timeouts, checked
 //! against a model of what the driver knows.
 
@@ -92,7 +92,7 @@ struct Model {
     busy: BTreeMap<ConnectionId, (PoolRequestId, bool)>,
     /// Connections that carried a request.
     used: BTreeSet<ConnectionId>,
-    /// Requests put back in the queue after a reused connection failed (spec 130).
+    /// Requests put back in the queue after a reused connection failed (RFC 9112 §9.3.1).
     retried: BTreeSet<PoolRequestId>,
 }
 
@@ -337,9 +337,9 @@ fn pick_from<T>(mut items: impl ExactSizeIterator<Item = T>, pick: usize) -> Opt
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
-    /// spec 131-141: no panic; busy per origin within `max_sockets`, pooled total within
-    /// `max_total_sockets`, free within `max_free_sockets`; every request ends exactly once
-    /// (done, failed or cancelled), and once everything connects and finishes none is left.
+    /// docs/node-semantics.md#http-agent: no panic; busy per origin within `max_sockets`, pooled
+    /// total within `max_total_sockets`, free within `max_free_sockets`; every request ends exactly
+    /// once (done, failed or cancelled), and once everything connects and finishes none is left.
     #[test]
     fn agent_random_operations_keep_limits_and_end_every_request_once(
         config in config(),

@@ -1,4 +1,4 @@
-//! Heap allocations per request in steady state (issue 7): a counting global allocator watches
+//! Heap allocations per request in steady state: a counting global allocator watches
 //! keep-alive requests go through `ServerConnection` (request bytes in, `Request` event out,
 //! response in, response bytes drained through `transmit_chunks` as the driver does) after a
 //! warm-up, and the count must not grow with the number of requests: it is zero.
@@ -172,7 +172,7 @@ fn allocations_for(server: &mut Server, request: &[u8], count: usize) -> u64 {
     allocations() - before
 }
 
-/// Issue 7, DESIGN "no allocation per message in steady state": after a warm-up, 10,000
+/// No allocation per message in steady state: after a warm-up, 10,000
 /// keep-alive requests (browser GETs with 12 fields, and small POSTs with a body) allocate no
 /// more than 1,000 do, and in fact nothing at all.
 #[test]

@@ -341,7 +341,8 @@ proptest! {
     /// Contract ("events do not depend on how the bytes were chunked"): 1-4 pipelined
     /// responses with random framing, bodies, 1xx and trailers, fed whole, at every two-way
     /// split (short streams) or random cuts, and byte at a time, give the same events
-    /// (adjacent `Data` merged); and the events say what the stream says (spec 109-113, 119).
+    /// (adjacent `Data` merged); and the events say what the stream says
+    /// (docs/node-semantics.md#http-body-length, #http-client-1xx).
     #[test]
     fn valid_responses_any_chunking_same_events(
         list in responses(),
@@ -612,9 +613,10 @@ type Seen = (Bytes, Bytes, Vec<(Bytes, Bytes)>, Vec<u8>);
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// Round trip (h11 `ConnectionPair`), spec 124: what our client sends, our server parses
-    /// back to the same method, target, headers (plus the framing header the client chose) and
-    /// body; the server's echo comes back to the client as the same body, in order.
+    /// Round trip (h11 `ConnectionPair`), docs/node-semantics.md#http-client-default-chunked: what
+    /// our client sends, our server parses back to the same method, target, headers (plus the
+    /// framing header the client chose) and body; the server's echo comes back to the client as the
+    /// same body, in order.
     #[test]
     fn client_requests_parse_back_on_the_server(
         reqs in prop::collection::vec(req(), 1..4),

@@ -1,5 +1,5 @@
 //! Scenarios of `ClientConnection`, one rule per test, driven by hand through the public API
-//! (`shared/spec` sections 5.8 and 6).
+//! (`docs/node-semantics.md#http-body-length`, `#http-client`).
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -188,7 +188,8 @@ fn usage(error: UsageError) -> Error {
 
 // ---- request framing (124) --------------------------------------------------------------
 
-/// spec 124: GET, HEAD, DELETE, OPTIONS and TRACE ended without data carry no body framing.
+/// docs/node-semantics.md#http-client-default-chunked: GET, HEAD, DELETE, OPTIONS and TRACE ended
+/// without data carry no body framing.
 #[test]
 fn idle_bodiless_method_end_sends_no_framing() {
     for method in ["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"] {
@@ -201,7 +202,8 @@ fn idle_bodiless_method_end_sends_no_framing() {
     }
 }
 
-/// spec 124: CONNECT is not chunked by default and carries no `Content-Length`.
+/// docs/node-semantics.md#http-client-default-chunked: CONNECT is not chunked by default and
+/// carries no `Content-Length`.
 #[test]
 fn idle_connect_end_sends_no_framing() {
     let mut c = Client::default();
@@ -214,7 +216,8 @@ fn idle_connect_end_sends_no_framing() {
     );
 }
 
-/// spec 124: a GET that ends with data gets a `Content-Length` for it.
+/// docs/node-semantics.md#http-client-default-chunked: a GET that ends with data gets a
+/// `Content-Length` for it.
 #[test]
 fn idle_get_end_with_data_sets_content_length() {
     let mut c = Client::default();
@@ -226,7 +229,8 @@ fn idle_get_end_with_data_sets_content_length() {
     );
 }
 
-/// spec 124: `end(data)` with nothing written before sets `Content-Length` on a POST.
+/// docs/node-semantics.md#http-client-default-chunked: `end(data)` with nothing written before sets
+/// `Content-Length` on a POST.
 #[test]
 fn idle_post_end_with_data_sets_content_length() {
     let mut c = Client::default();
@@ -243,7 +247,8 @@ fn idle_post_end_with_data_sets_content_length() {
     );
 }
 
-/// spec 124: a POST ended without data says `Content-Length: 0`.
+/// docs/node-semantics.md#http-client-default-chunked: a POST ended without data says
+/// `Content-Length: 0`.
 #[test]
 fn idle_post_end_without_data_sets_zero_length() {
     let mut c = Client::default();
@@ -254,7 +259,8 @@ fn idle_post_end_without_data_sets_zero_length() {
     );
 }
 
-/// spec 124: a POST written to before its end is chunked and ends with the 0-size chunk.
+/// docs/node-semantics.md#http-client-default-chunked: a POST written to before its end is chunked
+/// and ends with the 0-size chunk.
 #[test]
 fn idle_post_write_then_end_sends_chunked() {
     let mut c = Client::default();
@@ -269,7 +275,8 @@ fn idle_post_write_then_end_sends_chunked() {
     );
 }
 
-/// spec 124: a user `Content-Length` is honoured: no chunking, the bytes go as written.
+/// docs/node-semantics.md#http-client-default-chunked: a user `Content-Length` is honoured: no
+/// chunking, the bytes go as written.
 #[test]
 fn idle_user_content_length_is_honoured() {
     let mut c = Client::default();
@@ -287,8 +294,8 @@ fn idle_user_content_length_is_honoured() {
     assert_eq!(c.conn.in_flight(), 1);
 }
 
-/// spec 124: body bytes beyond the user's `Content-Length` are refused, and nothing of them
-/// leaves.
+/// docs/node-semantics.md#http-client-default-chunked: body bytes beyond the user's
+/// `Content-Length` are refused, and nothing of them leaves.
 #[test]
 fn sending_body_beyond_content_length_is_usage_error() {
     let mut c = Client::default();
@@ -318,7 +325,8 @@ fn sending_body_beyond_content_length_is_usage_error() {
     );
 }
 
-/// spec 124: `end(data)` longer than the user's `Content-Length` is refused too.
+/// docs/node-semantics.md#http-client-default-chunked: `end(data)` longer than the user's
+/// `Content-Length` is refused too.
 #[test]
 fn idle_end_beyond_content_length_is_usage_error() {
     let mut c = Client::default();
@@ -346,7 +354,7 @@ fn expect_request() -> ClientRequest {
 const EXPECT_HEAD: &str =
     "POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
 
-/// spec 120: with `Expect: 100-continue` the head leaves at once and the body waits for
+/// RFC 9110 §10.1.1: with `Expect: 100-continue` the head leaves at once and the body waits for
 /// `100 Continue`.
 #[test]
 fn awaiting_continue_100_releases_held_body() {
@@ -366,7 +374,8 @@ fn awaiting_continue_100_releases_held_body() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 120, 124: a held chunked body leaves, framed, after `100 Continue`.
+/// docs/node-semantics.md#http-client-expect, #http-client-default-chunked: a held chunked body
+/// leaves, framed, after `100 Continue`.
 #[test]
 fn awaiting_continue_100_releases_held_chunked_body() {
     let mut c = Client::default();
@@ -386,7 +395,7 @@ fn awaiting_continue_100_releases_held_chunked_body() {
     assert_eq!(c.take_wire(), "2\r\nab\r\n0\r\n\r\n");
 }
 
-/// spec 120: a final response while the body is held: the body is never sent and the
+/// RFC 9110 §10.1.1: a final response while the body is held: the body is never sent and the
 /// connection is not reused (the server may still read it as a request).
 #[test]
 fn awaiting_continue_final_response_drops_body_and_closes() {
@@ -406,7 +415,7 @@ fn awaiting_continue_final_response_drops_body_and_closes() {
     );
 }
 
-/// spec 120: `continue_timeout` sends the held body when no 100 came, without any event.
+/// RFC 9110 §10.1.1: `continue_timeout` sends the held body when no 100 came, without any event.
 #[test]
 fn awaiting_continue_timeout_releases_held_body() {
     let mut c = Client::new(ClientConfig {
@@ -431,7 +440,7 @@ fn awaiting_continue_timeout_releases_held_body() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 120: without `continue_timeout` the body waits for the server, as in Node.
+/// RFC 9110 §10.1.1: without `continue_timeout` the body waits for the server, as in Node.
 #[test]
 fn awaiting_continue_without_timeout_holds_body() {
     let mut c = Client::default();
@@ -445,8 +454,8 @@ fn awaiting_continue_without_timeout_holds_body() {
 
 // ---- 1xx (119) --------------------------------------------------------------------------
 
-/// spec 119: any number of 1xx other than 100 and 101 come as `Information`, then the final
-/// response.
+/// Node docs `http.md` › `Event: 'information'`: any number of 1xx other than 100 and 101 come as
+/// `Information`, then the final response.
 #[test]
 fn awaiting_response_several_1xx_emit_information() {
     let mut c = Client::default();
@@ -478,8 +487,8 @@ fn awaiting_response_several_1xx_emit_information() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 119: a 100 emits `Continue`, and (like every 1xx except 101) `Information` after it,
-/// as Node emits `'continue'` then `'information'`.
+/// Node docs `http.md` › `Event: 'information'`: a 100 emits `Continue`, and (like every 1xx
+/// except 101) `Information` after it, as Node emits `'continue'` then `'information'`.
 #[test]
 fn awaiting_response_100_emits_continue_then_information() {
     let mut c = Client::default();
@@ -498,8 +507,8 @@ fn awaiting_response_100_emits_continue_then_information() {
 
 // ---- upgrade and CONNECT (121, 122) -----------------------------------------------------
 
-/// spec 121: a 101 to a request offering an upgrade emits `Upgrade` with the bytes after the
-/// head, and the connection is handed over.
+/// Node docs `http.md` › `Event: 'upgrade'`: a 101 to a request offering an upgrade emits `Upgrade`
+/// with the bytes after the head, and the connection is handed over.
 #[test]
 fn upgrade_request_101_emits_upgrade_and_hands_over() {
     let mut c = Client::default();
@@ -531,9 +540,9 @@ fn upgrade_request_101_emits_upgrade_and_hands_over() {
     assert!(!c.conn.is_reusable());
 }
 
-/// spec 119, 121: a 101 is never `Information`. To a request that offered no upgrade (a
-/// server fault, spec 96) it is either handed over as Node does or rejected, and the bytes
-/// after it are never parsed as HTTP.
+/// Node docs `http.md` › `Event: 'information'`, `Event: 'upgrade'`: a 101 is never `Information`.
+/// To a request that offered no upgrade (a server fault, RFC 9110 §7.8) it is either handed over as
+/// Node does or rejected, and the bytes after it are never parsed as HTTP.
 #[test]
 fn awaiting_response_unsolicited_101_is_not_information() {
     let mut c = Client::default();
@@ -546,7 +555,8 @@ fn awaiting_response_unsolicited_101_is_not_information() {
     );
 }
 
-/// spec 121: a non-101 answer to an upgrade offer is an ordinary response.
+/// Node docs `http.md` › `Event: 'upgrade'`: a non-101 answer to an upgrade offer is an ordinary
+/// response.
 #[test]
 fn upgrade_request_200_is_plain_response() {
     let mut c = Client::default();
@@ -563,8 +573,8 @@ fn upgrade_request_200_is_plain_response() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 122: any response to CONNECT emits `Connect`, whatever its status, with the bytes after
-/// the head; the connection is handed over.
+/// Node docs `http.md` › `Event: 'connect'`: any response to CONNECT emits `Connect`, whatever its
+/// status, with the bytes after the head; the connection is handed over.
 #[test]
 fn connect_any_status_emits_connect_and_hands_over() {
     for (status, rest) in [(200_u16, &b"\x16\x03\x01"[..]), (407, &b"abc"[..])] {
@@ -587,8 +597,8 @@ fn connect_any_status_emits_connect_and_hands_over() {
 
 // ---- bodiless responses (109, 125) ------------------------------------------------------
 
-/// spec 125, 109: a response to HEAD has no body whatever its headers say; the next
-/// pipelined response follows right after its head.
+/// docs/node-semantics.md#http-client-bodiless, #http-body-none: a response to HEAD has no body
+/// whatever its headers say; the next pipelined response follows right after its head.
 #[test]
 fn head_request_response_is_bodiless() {
     let mut c = Client::default();
@@ -612,7 +622,8 @@ fn head_request_response_is_bodiless() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 125, 109: 304 and 204 responses have no body whatever their headers say.
+/// docs/node-semantics.md#http-client-bodiless, #http-body-none: 304 and 204 responses have no body
+/// whatever their headers say.
 #[test]
 fn awaiting_response_304_and_204_are_bodiless() {
     for status in ["304 Not Modified", "204 No Content"] {
@@ -644,7 +655,8 @@ fn awaiting_response_304_and_204_are_bodiless() {
 
 // ---- body length (109-113) --------------------------------------------------------------
 
-/// spec 113, 112: a `Content-Length` body arrives as `Data` and ends after that many bytes.
+/// RFC 9112 §6.3 items 6–7, §6.3 item 5: a `Content-Length` body arrives as `Data` and ends after
+/// that many bytes.
 #[test]
 fn awaiting_response_content_length_body_then_end() {
     let mut c = Client::default();
@@ -666,7 +678,7 @@ fn awaiting_response_content_length_body_then_end() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 110: a chunked body is decoded and its trailers come with `End`.
+/// RFC 9112 §6.3 item 3: a chunked body is decoded and its trailers come with `End`.
 #[test]
 fn awaiting_response_chunked_body_with_trailers() {
     let mut c = Client::new(ClientConfig {
@@ -700,7 +712,8 @@ fn awaiting_response_chunked_body_with_trailers() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 110 (Node rejects): `Transfer-Encoding` with `Content-Length` is fatal in a response.
+/// RFC 9112 §6.3 item 3 (Node rejects): `Transfer-Encoding` with `Content-Length` is fatal in a
+/// response.
 #[test]
 fn awaiting_response_te_with_content_length_is_error() {
     let mut c = Client::default();
@@ -716,7 +729,7 @@ fn awaiting_response_te_with_content_length_is_error() {
     assert_eq!(c.actions, [Action::Destroy]);
 }
 
-/// spec 113: a response with neither header is close-delimited and completes at EOF.
+/// RFC 9112 §6.3 items 6–7: a response with neither header is close-delimited and completes at EOF.
 #[test]
 fn awaiting_response_no_framing_reads_until_close() {
     let mut c = Client::default();
@@ -738,7 +751,7 @@ fn awaiting_response_no_framing_reads_until_close() {
     assert_eq!(c.actions, [Action::Shutdown]);
 }
 
-/// spec 111: a `Transfer-Encoding` that does not end in chunked is read until close.
+/// RFC 9112 §6.3 item 4: a `Transfer-Encoding` that does not end in chunked is read until close.
 #[test]
 fn awaiting_response_te_not_chunked_reads_until_close() {
     let mut c = Client::default();
@@ -751,7 +764,7 @@ fn awaiting_response_te_not_chunked_reads_until_close() {
     assert!(!names(&c.events).contains(&"Error".to_owned()));
 }
 
-/// spec 112: an invalid or conflicting `Content-Length` is fatal in a response.
+/// RFC 9112 §6.3 item 5: an invalid or conflicting `Content-Length` is fatal in a response.
 #[test]
 fn awaiting_response_invalid_content_length_is_error() {
     for value in ["1x", "-1", "5, 6", "99999999999999999999999"] {
@@ -782,8 +795,8 @@ fn awaiting_response_invalid_content_length_is_error() {
 
 // ---- keep-alive (128) -------------------------------------------------------------------
 
-/// spec 128: `Connection: close` from the server: not reusable, `Shutdown` and `Close` after
-/// the response's end.
+/// Node source `lib/_http_client.js` › `responseOnEnd`: `Connection: close` from the server: not
+/// reusable, `Shutdown` and `Close` after the response's end.
 #[test]
 fn awaiting_response_connection_close_shuts_down_after_end() {
     let mut c = Client::default();
@@ -801,7 +814,8 @@ fn awaiting_response_connection_close_shuts_down_after_end() {
     assert!(!c.conn.wants_read());
 }
 
-/// spec 128: an HTTP/1.0 response without keep-alive closes after the response.
+/// Node source `lib/_http_client.js` › `responseOnEnd`: an HTTP/1.0 response without keep-alive
+/// closes after the response.
 #[test]
 fn awaiting_response_http10_shuts_down_after_end() {
     let mut c = Client::default();
@@ -818,8 +832,8 @@ fn awaiting_response_http10_shuts_down_after_end() {
     assert!(!c.conn.is_reusable());
 }
 
-/// spec 128: HTTP/1.0 with `Connection: keep-alive` and HTTP/1.1 by default keep the
-/// connection.
+/// Node source `lib/_http_client.js` › `responseOnEnd`: HTTP/1.0 with `Connection: keep-alive` and
+/// HTTP/1.1 by default keep the connection.
 #[test]
 fn awaiting_response_keep_alive_is_reusable() {
     for input in [
@@ -837,7 +851,8 @@ fn awaiting_response_keep_alive_is_reusable() {
     }
 }
 
-/// spec 128: a request that says `Connection: close` closes after its response.
+/// Node source `lib/_http_client.js` › `responseOnEnd`: a request that says `Connection: close`
+/// closes after its response.
 #[test]
 fn awaiting_response_request_close_shuts_down_after_end() {
     let mut c = Client::default();
@@ -855,7 +870,7 @@ fn awaiting_response_request_close_shuts_down_after_end() {
 
 // ---- EOF and retries (116, 117, 130) ----------------------------------------------------
 
-/// spec 130: EOF before any byte of the response of a GET: retryable.
+/// RFC 9112 §9.3.1: EOF before any byte of the response of a GET: retryable.
 #[test]
 fn awaiting_response_eof_before_any_byte_get_is_retryable() {
     let mut c = Client::default();
@@ -869,7 +884,7 @@ fn awaiting_response_eof_before_any_byte_get_is_retryable() {
     assert_eq!(c.actions, [Action::Destroy]);
 }
 
-/// spec 130: EOF before any byte of the response of a POST: not retryable (not idempotent).
+/// RFC 9112 §9.3.1: EOF before any byte of the response of a POST: not retryable (not idempotent).
 #[test]
 fn awaiting_response_eof_before_any_byte_post_is_not_retryable() {
     let mut c = Client::default();
@@ -882,7 +897,7 @@ fn awaiting_response_eof_before_any_byte_post_is_not_retryable() {
     assert!(!retryable);
 }
 
-/// spec 130: once a byte of the response came, EOF is not retryable.
+/// RFC 9112 §9.3.1: once a byte of the response came, EOF is not retryable.
 #[test]
 fn awaiting_response_eof_inside_head_is_not_retryable() {
     let mut c = Client::default();
@@ -894,7 +909,8 @@ fn awaiting_response_eof_inside_head_is_not_retryable() {
     assert!(matches!(c.events.last(), Some(ClientEvent::Close)));
 }
 
-/// spec 117, 130: EOF inside a `Content-Length` or chunked body is an error, not retryable.
+/// Node docs `http.md` › `http.request()`; RFC 9112 §9.3.1: EOF inside a `Content-Length` or
+/// chunked body is an error, not retryable.
 #[test]
 fn awaiting_response_eof_mid_body_is_error() {
     for input in [
@@ -915,7 +931,7 @@ fn awaiting_response_eof_mid_body_is_error() {
     }
 }
 
-/// spec 130: the second of two pipelined GETs is retryable when the connection closes after
+/// RFC 9112 §9.3.1: the second of two pipelined GETs is retryable when the connection closes after
 /// the first response.
 #[test]
 fn pipelined_eof_after_first_response_second_is_retryable() {
@@ -929,7 +945,7 @@ fn pipelined_eof_after_first_response_second_is_retryable() {
     assert!(retryable);
 }
 
-/// spec 116: EOF with nothing in flight closes quietly.
+/// Node docs `http.md` › `http.request()`: EOF with nothing in flight closes quietly.
 #[test]
 fn idle_eof_closes_without_error() {
     let mut c = Client::default();
@@ -953,7 +969,8 @@ fn idle_unsolicited_response_is_error() {
 
 // ---- timeout (126) ----------------------------------------------------------------------
 
-/// spec 126: the `timeout` option emits `Timeout` only: nothing is aborted or closed.
+/// Node docs `http.md` › `Event: 'timeout'`: the `timeout` option emits `Timeout` only: nothing is
+/// aborted or closed.
 #[test]
 fn awaiting_response_timeout_emits_timeout_only() {
     let mut c = Client::new(ClientConfig {
@@ -1016,9 +1033,10 @@ fn pipelined_requests_matched_to_responses_in_order() {
     assert!(c.conn.is_reusable());
 }
 
-/// spec 128: a response that ends while its request's body is still being sent must not leave
-/// the connection reusable with the body cut short: either the rest of the body can still be
-/// sent (Node keeps the request writable) or the connection is closed after the response.
+/// Node source `lib/_http_client.js` › `responseOnEnd`: a response that ends while its request's
+/// body is still being sent must not leave the connection reusable with the body cut short: either
+/// the rest of the body can still be sent (Node keeps the request writable) or the connection is
+/// closed after the response.
 #[test]
 fn sending_body_early_response_keeps_framing_in_step() {
     for chunked in [false, true] {

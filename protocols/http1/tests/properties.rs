@@ -323,10 +323,11 @@ fn quiet() -> ServerConfig {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
-    /// Contract ("events do not depend on how the bytes were chunked"), spec 74: a pipelined
-    /// stream of valid requests fed whole, at every two-way split (short streams) or at random
-    /// cuts, and byte at a time gives the same events (adjacent `Data` merged), the same bytes
-    /// consumed and left, and the same response bytes (the 100s).
+    /// Contract ("events do not depend on how the bytes were chunked"),
+    /// docs/node-semantics.md#http-pipelining: a pipelined stream of valid requests fed whole, at
+    /// every two-way split (short streams) or at random cuts, and byte at a time gives the same
+    /// events (adjacent `Data` merged), the same bytes consumed and left, and the same response
+    /// bytes (the 100s).
     #[test]
     fn valid_stream_any_chunking_same_events(
         stream in stream(),
@@ -441,8 +442,9 @@ fn any_config() -> impl Strategy<Value = ServerConfig> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
 
-    /// Contract and `# Panics`, spec 56, 76: on any bytes (random, HTTP soup, or a mutated
-    /// valid stream), with any limits, while the application never answers:
+    /// Contract and `# Panics`, docs/node-semantics.md#http-max-header-size,
+    /// #http-read-backpressure: on any bytes (random, HTTP soup, or a mutated valid stream), with
+    /// any limits, while the application never answers:
     /// - nothing panics;
     /// - whole and cut input give the same events, actions and response bytes, and (unless a
     ///   client error stopped parsing) the same consumed and left-over bytes;
@@ -664,10 +666,11 @@ fn parse_response(wire: &[u8], at: &mut usize) -> (Vec<u8>, Vec<(String, String)
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// spec 75, 99, 100, 101: responses to 1-4 pipelined requests, written in random pieces
-    /// through `respond`, `write`, `end` and `end_with_trailers` and interleaved across
-    /// requests in any order, parse back (httparse heads, our chunked reader) in request order
-    /// to the same bodies and trailers, with no byte left over.
+    /// docs/node-semantics.md#http-response-order, #http-auto-content-length, #http-auto-chunked,
+    /// #http-trailers: responses to 1-4 pipelined requests, written in random pieces through
+    /// `respond`, `write`, `end` and `end_with_trailers` and interleaved across requests in any
+    /// order, parse back (httparse heads, our chunked reader) in request order to the same bodies
+    /// and trailers, with no byte left over.
     #[test]
     fn response_pieces_parse_back_to_the_same_bodies(
         plans in prop::collection::vec(plan(), 1..=4),

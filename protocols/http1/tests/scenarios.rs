@@ -1,5 +1,5 @@
 //! Scenarios of `ServerConnection`, one rule per test, driven by hand through the public API
-//! (`shared/spec` section 5).
+//! (`docs/node-semantics.md#http-server`).
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -16,7 +16,8 @@ use sansnet_http1::{
 
 // ---- harness ----------------------------------------------------------------------------
 
-/// What an HTTP/1.1 keep-alive response carries with the default settings (spec 73).
+/// What an HTTP/1.1 keep-alive response carries with the default settings
+/// (docs/node-semantics.md#http-keepalive-header).
 const KEEP_ALIVE: &str = "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n";
 
 /// A connection, the driver's read buffer, and everything it produced so far.
@@ -191,8 +192,8 @@ const BAD_REQUEST: &str = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n
 
 // ---- request bodies ---------------------------------------------------------------------
 
-/// spec 113: a request with neither `Content-Length` nor `Transfer-Encoding` has no body:
-/// `Request` then `End` at once.
+/// RFC 9112 §6.3 items 6–7: a request with neither `Content-Length` nor `Transfer-Encoding` has no
+/// body: `Request` then `End` at once.
 #[test]
 fn head_without_body_headers_emits_request_then_end() {
     let mut c = Conn::quiet();
@@ -221,8 +222,8 @@ fn head_without_body_headers_emits_request_then_end() {
     assert!(c.take_wire().is_empty());
 }
 
-/// spec 112, RFC 9112 §6.3 item 5: a `Content-Length` body arrives as `Request`, `Data`...,
-/// `End`, in that order, split as it was read.
+/// docs/node-semantics.md#http-body-invalid-length, RFC 9112 §6.3 item 5: a `Content-Length` body
+/// arrives as `Request`, `Data`..., `End`, in that order, split as it was read.
 #[test]
 fn head_content_length_body_emits_request_data_end() {
     let mut c = Conn::quiet();
@@ -242,8 +243,8 @@ fn head_content_length_body_emits_request_data_end() {
     assert!(c.input.is_empty());
 }
 
-/// spec 110, 68: a chunked body arrives as `Data` per chunk, and `End` carries the trailers
-/// (names as sent, values trimmed).
+/// RFC 9112 §6.3 item 3, §7.1: a chunked body arrives as `Data` per chunk, and `End` carries the
+/// trailers (names as sent, values trimmed).
 #[test]
 fn head_chunked_body_with_trailers_emits_data_then_end_with_trailers() {
     let mut c = Conn::quiet();
@@ -268,7 +269,7 @@ fn head_chunked_body_with_trailers_emits_data_then_end_with_trailers() {
     assert!(c.input.is_empty());
 }
 
-/// spec 68: chunk sizes are hex of any length (leading zeros) and extensions are reported
+/// RFC 9112 §7.1: chunk sizes are hex of any length (leading zeros) and extensions are reported
 /// with `chunk_events`.
 #[test]
 fn chunked_size_with_leading_zeros_and_extensions_is_accepted() {
@@ -302,7 +303,8 @@ fn chunked_size_with_leading_zeros_and_extensions_is_accepted() {
     assert!(matches!(events[4], ServerEvent::End { .. }));
 }
 
-/// spec 57: header lines past `maxHeadersCount` are dropped silently, not rejected.
+/// Node docs `http.md` › `server.maxHeadersCount`: header lines past `maxHeadersCount` are dropped
+/// silently, not rejected.
 #[test]
 fn head_over_max_headers_count_drops_extra_lines() {
     let mut c = Conn::new(ServerConfig {
@@ -320,8 +322,8 @@ fn head_over_max_headers_count_drops_extra_lines() {
 
 // ---- keep-alive -------------------------------------------------------------------------
 
-/// spec 71, 73: HTTP/1.1 persists by default; the response says `keep-alive` with
-/// `Keep-Alive: timeout=5` and the connection stays open.
+/// docs/node-semantics.md#http-persistence, #http-keepalive-header: HTTP/1.1 persists by default;
+/// the response says `keep-alive` with `Keep-Alive: timeout=5` and the connection stays open.
 #[test]
 fn idle_http11_request_response_keeps_connection_alive() {
     let mut c = Conn::quiet();
@@ -338,7 +340,8 @@ fn idle_http11_request_response_keeps_connection_alive() {
     assert_eq!(request_ids(&c.take_events()), vec![1]);
 }
 
-/// spec 73: `Keep-Alive: timeout=` is `floor(keepAliveTimeout / 1000)`.
+/// docs/node-semantics.md#http-keepalive-header: `Keep-Alive: timeout=` is
+/// `floor(keepAliveTimeout / 1000)`.
 #[test]
 fn idle_keep_alive_timeout_setting_sets_keep_alive_header() {
     let mut c = Conn::new(ServerConfig {
@@ -354,7 +357,8 @@ fn idle_keep_alive_timeout_setting_sets_keep_alive_header() {
     );
 }
 
-/// spec 71: HTTP/1.0 without `keep-alive` closes after the response (`Shutdown`, then `Close`).
+/// RFC 9112 §9.3: HTTP/1.0 without `keep-alive` closes after the response (`Shutdown`, then
+/// `Close`).
 #[test]
 fn idle_http10_request_closes_after_response() {
     let mut c = Conn::quiet();
@@ -372,7 +376,8 @@ fn idle_http10_request_closes_after_response() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 71, 73: HTTP/1.0 with `Connection: keep-alive` persists.
+/// docs/node-semantics.md#http-persistence, #http-keepalive-header: HTTP/1.0 with
+/// `Connection: keep-alive` persists.
 #[test]
 fn idle_http10_keep_alive_request_keeps_connection_alive() {
     let mut c = Conn::quiet();
@@ -387,8 +392,8 @@ fn idle_http10_keep_alive_request_keeps_connection_alive() {
     assert!(c.conn.wants_read());
 }
 
-/// spec 72: a streamed response to HTTP/1.0 is close-delimited (no `Content-Length`, no
-/// chunked) and says `Connection: close`.
+/// docs/node-semantics.md#http10-close-delimited: a streamed response to HTTP/1.0 is
+/// close-delimited (no `Content-Length`, no chunked) and says `Connection: close`.
 #[test]
 fn idle_http10_streamed_response_is_close_delimited() {
     let mut c = Conn::quiet();
@@ -406,7 +411,7 @@ fn idle_http10_streamed_response_is_close_delimited() {
     assert_eq!(count_close(&c.take_events()), 1);
 }
 
-/// spec 71: `Connection: close` from the client closes after the response.
+/// RFC 9112 §9.3: `Connection: close` from the client closes after the response.
 #[test]
 fn idle_request_connection_close_closes_after_response() {
     let mut c = Conn::quiet();
@@ -422,7 +427,7 @@ fn idle_request_connection_close_closes_after_response() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 71: `Connection: close` set by the application closes after the response.
+/// RFC 9112 §9.3: `Connection: close` set by the application closes after the response.
 #[test]
 fn idle_response_connection_close_closes_after_response() {
     let mut c = Conn::quiet();
@@ -445,8 +450,8 @@ fn idle_response_connection_close_closes_after_response() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 66: bytes after a `Connection: close` request are never parsed as a request; they stay
-/// in the driver's buffer.
+/// docs/node-semantics.md#http-data-after-close: bytes after a `Connection: close` request are
+/// never parsed as a request; they stay in the driver's buffer.
 #[test]
 fn connection_close_request_following_bytes_are_never_parsed() {
     let mut c = Conn::quiet();
@@ -466,8 +471,9 @@ fn connection_close_request_following_bytes_are_never_parsed() {
 
 // ---- pipelining -------------------------------------------------------------------------
 
-/// spec 74, 75: three pipelined requests in one read are all emitted at once; answered out of
-/// order, their responses leave in request order, each held until the earlier ones finish.
+/// docs/node-semantics.md#http-pipelining, #http-response-order: three pipelined requests in one
+/// read are all emitted at once; answered out of order, their responses leave in request order,
+/// each held until the earlier ones finish.
 #[test]
 fn idle_three_pipelined_requests_answered_out_of_order_leave_in_order() {
     let mut c = Conn::quiet();
@@ -502,7 +508,7 @@ fn idle_three_pipelined_requests_answered_out_of_order_leave_in_order() {
     assert!(c.take_actions().is_empty());
 }
 
-/// spec 75: a later response streamed while an earlier one is still open is held whole and
+/// RFC 9112 §9.3.2: a later response streamed while an earlier one is still open is held whole and
 /// follows it.
 #[test]
 fn pipelined_streamed_later_response_is_held_until_earlier_finishes() {
@@ -532,8 +538,8 @@ fn pipelined_streamed_later_response_is_held_until_earlier_finishes() {
     );
 }
 
-/// spec 76: reading pauses once `max_pipelined` requests wait for responses (the rest stays in
-/// the driver's buffer) and resumes as responses finish.
+/// docs/node-semantics.md#http-read-backpressure: reading pauses once `max_pipelined` requests wait
+/// for responses (the rest stays in the driver's buffer) and resumes as responses finish.
 #[test]
 fn pipelined_at_max_pipelined_pauses_reading_until_a_response_finishes() {
     let mut c = Conn::new(ServerConfig {
@@ -560,8 +566,8 @@ fn pipelined_at_max_pipelined_pauses_reading_until_a_response_finishes() {
     assert!(c.input.is_empty());
 }
 
-/// spec 76: reading pauses while queued response bytes are at the high-water mark; `write`
-/// returns false, and `Drain` comes when they are written.
+/// docs/node-semantics.md#http-read-backpressure: reading pauses while queued response bytes are at
+/// the high-water mark; `write` returns false, and `Drain` comes when they are written.
 #[test]
 fn streaming_response_at_high_water_mark_pauses_reading_until_drain() {
     let now = Instant::now();
@@ -632,9 +638,10 @@ fn body_paused_by_the_application_waits_in_the_buffer_until_resume() {
 
 // ---- maxRequestsPerSocket ---------------------------------------------------------------
 
-/// spec 73, 77: with `maxRequestsPerSocket = 2` the first response says `max=2`, the second
-/// carries `Connection: close` without ending the connection (Node's `_last` stays false), and a
-/// request that still comes gets `DropRequest`, 503 and the close.
+/// docs/node-semantics.md#http-keepalive-header, #http-max-requests-per-socket: with
+/// `maxRequestsPerSocket = 2` the first response says `max=2`, the second carries
+/// `Connection: close` without ending the connection (Node's `_last` stays false), and a request
+/// that still comes gets `DropRequest`, 503 and the close.
 #[test]
 fn max_requests_per_socket_nth_response_carries_connection_close() {
     let mut c = Conn::new(ServerConfig {
@@ -673,8 +680,9 @@ fn max_requests_per_socket_nth_response_carries_connection_close() {
     assert_eq!(c.take_actions(), vec![Action::Shutdown]);
 }
 
-/// spec 77: a request pipelined past `maxRequestsPerSocket` emits `DropRequest` (never
-/// `Request`) and gets 503 after the N-th response, as Node's `parserOnIncoming` does.
+/// Node docs `http.md` › `server.maxRequestsPerSocket`: a request pipelined past
+/// `maxRequestsPerSocket` emits `DropRequest` (never `Request`) and gets 503 after the N-th
+/// response, as Node's `parserOnIncoming` does.
 #[test]
 fn max_requests_per_socket_pipelined_extra_request_emits_drop_request_and_503() {
     let mut c = Conn::new(ServerConfig {
@@ -706,8 +714,8 @@ fn max_requests_per_socket_pipelined_extra_request_emits_drop_request_and_503() 
 
 // ---- Expect -----------------------------------------------------------------------------
 
-/// spec 87: without a `checkContinue` listener, `100 Continue` goes out at once, before the
-/// application answers, and `Request` is emitted.
+/// Node docs `http.md` › `Event: 'checkContinue'`: without a `checkContinue` listener,
+/// `100 Continue` goes out at once, before the application answers, and `Request` is emitted.
 #[test]
 fn expect_continue_without_listener_queues_100_then_emits_request() {
     let mut c = Conn::quiet();
@@ -725,8 +733,9 @@ fn expect_continue_without_listener_queues_100_then_emits_request() {
     );
 }
 
-/// spec 86, 88: with a listener, `CheckContinue` replaces `Request`, nothing is written until
-/// `send_continue`, which writes the 100.
+/// Node docs `http.md` › `Event: 'checkContinue'`, `response.writeContinue()`: with a listener,
+/// `CheckContinue` replaces `Request`, nothing is written until `send_continue`, which writes
+/// the 100.
 #[test]
 fn expect_continue_with_listener_emits_check_continue_and_send_continue_writes_100() {
     let mut c = Conn::new(ServerConfig {
@@ -754,8 +763,9 @@ fn expect_continue_with_listener_emits_check_continue_and_send_continue_writes_1
     assert!(c.take_actions().is_empty());
 }
 
-/// spec 88: a final response sent to a `CheckContinue` request without a prior 100 makes the
-/// connection close after it (Node's `writeHead` clears `shouldKeepAlive`).
+/// Node docs `http.md` › `response.writeContinue()`: a final response sent to a `CheckContinue`
+/// request without a prior 100 makes the connection close after it (Node's `writeHead` clears
+/// `shouldKeepAlive`).
 #[test]
 fn check_continue_final_response_without_100_closes_after_response() {
     let mut c = Conn::new(ServerConfig {
@@ -773,8 +783,8 @@ fn check_continue_final_response_without_100_closes_after_response() {
     assert_eq!(count_close(&c.take_events()), 1);
 }
 
-/// spec 89: an `Expect` other than `100-continue` gets 417 without `Request`; its body is
-/// skipped and the connection carries on.
+/// Node docs `http.md` › `Event: 'checkExpectation'`: an `Expect` other than `100-continue` gets
+/// 417 without `Request`; its body is skipped and the connection carries on.
 #[test]
 fn expect_other_value_answers_417_without_request() {
     let mut c = Conn::quiet();
@@ -800,7 +810,7 @@ fn expect_other_value_answers_417_without_request() {
     assert!(c.take_actions().is_empty());
 }
 
-/// spec 85, 91: `Expect: 100-continue` on HTTP/1.0 is ignored: `Request` (not
+/// RFC 9110 §10.1.1, §15.2: `Expect: 100-continue` on HTTP/1.0 is ignored: `Request` (not
 /// `CheckContinue`), no 100, and no 1xx of any kind is written to it.
 #[test]
 fn http10_expect_continue_is_ignored_and_gets_no_1xx() {
@@ -827,8 +837,8 @@ fn http10_expect_continue_is_ignored_and_gets_no_1xx() {
 
 // ---- CONNECT and Upgrade ----------------------------------------------------------------
 
-/// spec 93, 94: CONNECT with a listener emits `Connect` with exactly the bytes after the head,
-/// asks for `HandOver`, and writes nothing.
+/// docs/node-semantics.md#http-connect-event, #http-upgrade-head: CONNECT with a listener emits
+/// `Connect` with exactly the bytes after the head, asks for `HandOver`, and writes nothing.
 #[test]
 fn connect_with_listener_hands_over_with_bytes_after_head() {
     let mut c = Conn::new(ServerConfig {
@@ -853,7 +863,7 @@ fn connect_with_listener_hands_over_with_bytes_after_head() {
     assert_eq!(&c.input[..], b"more tunnel bytes");
 }
 
-/// spec 94: `head` may be empty.
+/// docs/node-semantics.md#http-upgrade-head: `head` may be empty.
 #[test]
 fn connect_with_listener_and_nothing_after_head_has_empty_head() {
     let mut c = Conn::new(ServerConfig {
@@ -869,7 +879,8 @@ fn connect_with_listener_and_nothing_after_head_has_empty_head() {
     assert_eq!(c.take_actions(), vec![Action::HandOver]);
 }
 
-/// spec 93: CONNECT without a listener destroys the connection with no response.
+/// Node docs `http.md` › `Event: 'connect'`: CONNECT without a listener destroys the connection
+/// with no response.
 #[test]
 fn connect_without_listener_destroys_without_response() {
     let mut c = Conn::quiet();
@@ -879,8 +890,9 @@ fn connect_without_listener_destroys_without_response() {
     assert!(c.take_wire().is_empty());
 }
 
-/// spec 92, 94: an upgrade request with a listener emits `Upgrade` (not `Request`) with the
-/// bytes after the request, and hands the connection over.
+/// docs/node-semantics.md#http-upgrade-event, #http-upgrade-head: an upgrade request with a
+/// listener emits `Upgrade` (not `Request`) with the bytes after the request, and hands the
+/// connection over.
 #[test]
 fn upgrade_with_listener_hands_over_with_bytes_after_head() {
     let mut c = Conn::new(ServerConfig {
@@ -902,7 +914,8 @@ fn upgrade_with_listener_hands_over_with_bytes_after_head() {
     assert!(c.input.is_empty());
 }
 
-/// spec 92: without an `upgrade` listener, an upgrade request is an ordinary request.
+/// Node docs `http.md` › `Event: 'upgrade'`: without an `upgrade` listener, an upgrade request is
+/// an ordinary request.
 #[test]
 fn upgrade_without_listener_is_an_ordinary_request() {
     let mut c = Conn::quiet();
@@ -916,7 +929,7 @@ fn upgrade_without_listener_is_an_ordinary_request() {
     assert!(c.conn.wants_read());
 }
 
-/// spec 97: `Upgrade` on HTTP/1.0 is ignored even with a listener.
+/// RFC 9110 §7.8: `Upgrade` on HTTP/1.0 is ignored even with a listener.
 #[test]
 fn upgrade_in_http10_is_an_ordinary_request() {
     let mut c = Conn::new(ServerConfig {
@@ -930,7 +943,8 @@ fn upgrade_in_http10_is_an_ordinary_request() {
 
 // ---- client errors ----------------------------------------------------------------------
 
-/// spec 64: `Content-Length` with `Transfer-Encoding` gets 400 and close.
+/// docs/node-semantics.md#http-duplicate-content-length: `Content-Length` with `Transfer-Encoding`
+/// gets 400 and close.
 #[test]
 fn head_content_length_with_transfer_encoding_gets_400() {
     assert_client_error(
@@ -941,7 +955,8 @@ fn head_content_length_with_transfer_encoding_gets_400() {
     );
 }
 
-/// spec 64: a second `Content-Length` line gets 400 even when equal.
+/// docs/node-semantics.md#http-duplicate-content-length: a second `Content-Length` line gets 400
+/// even when equal.
 #[test]
 fn head_duplicate_content_length_gets_400() {
     assert_client_error(
@@ -952,7 +967,7 @@ fn head_duplicate_content_length_gets_400() {
     );
 }
 
-/// spec 65: a `Transfer-Encoding` that does not end in `chunked` gets 400 and close.
+/// RFC 9112 §6.3 item 4: a `Transfer-Encoding` that does not end in `chunked` gets 400 and close.
 #[test]
 fn head_transfer_encoding_not_ending_in_chunked_gets_400() {
     for te in ["gzip", "chunked, gzip", "chunked, chunked", ""] {
@@ -965,7 +980,7 @@ fn head_transfer_encoding_not_ending_in_chunked_gets_400() {
     }
 }
 
-/// spec 112: a `Content-Length` that is not one decimal number gets 400 and close.
+/// RFC 9112 §6.3 item 5: a `Content-Length` that is not one decimal number gets 400 and close.
 #[test]
 fn head_invalid_content_length_gets_400() {
     for cl in [
@@ -986,7 +1001,7 @@ fn head_invalid_content_length_gets_400() {
     }
 }
 
-/// spec 67: a line ending in a bare LF gets 400 and close.
+/// RFC 9112 §5.1, §5.2, §2.2: a line ending in a bare LF gets 400 and close.
 #[test]
 fn head_bare_lf_gets_400() {
     assert_client_error(
@@ -1003,7 +1018,7 @@ fn head_bare_lf_gets_400() {
     );
 }
 
-/// spec 67: a bare CR gets 400 and close.
+/// RFC 9112 §5.1, §5.2, §2.2: a bare CR gets 400 and close.
 #[test]
 fn head_bare_cr_gets_400() {
     let mut c = Conn::quiet();
@@ -1016,7 +1031,7 @@ fn head_bare_cr_gets_400() {
     assert_eq!(c.take_wire(), BAD_REQUEST);
 }
 
-/// spec 67: whitespace between a field name and the colon gets 400 and close.
+/// RFC 9112 §5.1, §5.2, §2.2: whitespace between a field name and the colon gets 400 and close.
 #[test]
 fn head_space_before_colon_gets_400() {
     assert_client_error(
@@ -1027,7 +1042,7 @@ fn head_space_before_colon_gets_400() {
     );
 }
 
-/// spec 67: an obs-fold line gets 400 and close.
+/// RFC 9112 §5.1, §5.2, §2.2: an obs-fold line gets 400 and close.
 #[test]
 fn head_obs_fold_gets_400() {
     assert_client_error(
@@ -1038,7 +1053,8 @@ fn head_obs_fold_gets_400() {
     );
 }
 
-/// spec 62: an HTTP/1.1 request without `Host` gets 400 and close.
+/// Node docs `http.md` › `http.createServer()`: an HTTP/1.1 request without `Host` gets 400 and
+/// close.
 #[test]
 fn head_http11_without_host_gets_400() {
     assert_client_error(
@@ -1049,7 +1065,7 @@ fn head_http11_without_host_gets_400() {
     );
 }
 
-/// spec 63: several `Host` lines or an invalid `Host` value get 400 and close.
+/// RFC 9112 §3.2: several `Host` lines or an invalid `Host` value get 400 and close.
 #[test]
 fn head_duplicate_or_invalid_host_gets_400() {
     for hosts in [
@@ -1069,8 +1085,8 @@ fn head_duplicate_or_invalid_host_gets_400() {
     }
 }
 
-/// spec 62: `require_host_header: false` accepts an HTTP/1.1 request without `Host`, and
-/// HTTP/1.0 never needs one.
+/// Node docs `http.md` › `http.createServer()`: `require_host_header: false` accepts an HTTP/1.1
+/// request without `Host`, and HTTP/1.0 never needs one.
 #[test]
 fn head_without_host_is_accepted_when_not_required_or_http10() {
     let mut c = Conn::new(ServerConfig {
@@ -1084,8 +1100,8 @@ fn head_without_host_is_accepted_when_not_required_or_http10() {
     assert_eq!(request_ids(&c.take_events()), vec![0]);
 }
 
-/// spec 56, 60: a head over `maxHeaderSize` (16 KiB) gets 431, whether it is still coming or
-/// complete.
+/// docs/node-semantics.md#http-max-header-size, #http-client-error-default: a head over
+/// `maxHeaderSize` (16 KiB) gets 431, whether it is still coming or complete.
 #[test]
 fn head_over_max_header_size_gets_431() {
     let reply = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n";
@@ -1112,8 +1128,9 @@ fn head_over_max_header_size_gets_431() {
     );
 }
 
-/// spec 60, 68: chunk extensions longer than the limit get 413 and close (after the response
-/// the application owes for the request, per `ClientError`'s contract).
+/// Node source `lib/_http_server.js` › `socketOnError`; RFC 9112 §7.1: chunk extensions longer than
+/// the limit get 413 and close (after the response the application owes for the request, per
+/// `ClientError`'s contract).
 #[test]
 fn chunked_extensions_over_limit_get_413() {
     let mut c = Conn::quiet();
@@ -1138,7 +1155,7 @@ fn chunked_extensions_over_limit_get_413() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 68: a chunk size that is not hex, or overflows, gets a 400 client error.
+/// RFC 9112 §7.1: a chunk size that is not hex, or overflows, gets a 400 client error.
 #[test]
 fn chunked_invalid_size_gets_400() {
     for size in ["zz", "-1", " 5", "ffffffffffffffffff"] {
@@ -1163,7 +1180,8 @@ fn chunked_invalid_size_gets_400() {
 
 // ---- timeouts ---------------------------------------------------------------------------
 
-/// spec 80: a head still incomplete at `headersTimeout` gets 408 at exactly the deadline.
+/// Node docs `http.md` › `server.headersTimeout`: a head still incomplete at `headersTimeout` gets
+/// 408 at exactly the deadline.
 #[test]
 fn head_partial_at_headers_timeout_gets_408() {
     let mut c = Conn::quiet();
@@ -1189,8 +1207,8 @@ fn head_partial_at_headers_timeout_gets_408() {
     assert_eq!(c.conn.poll_timeout(), None);
 }
 
-/// spec 80: a body still incomplete at `requestTimeout` is a 408 client error at exactly the
-/// deadline.
+/// Node docs `http.md` › `server.headersTimeout`: a body still incomplete at `requestTimeout` is a
+/// 408 client error at exactly the deadline.
 #[test]
 fn body_partial_at_request_timeout_gets_408() {
     let mut c = Conn::new(ServerConfig {
@@ -1220,8 +1238,8 @@ fn body_partial_at_request_timeout_gets_408() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 83: after the last response, an idle keep-alive connection is destroyed at exactly
-/// `keepAliveTimeout`.
+/// Node docs `http.md` › `server.keepAliveTimeout`: after the last response, an idle keep-alive
+/// connection is destroyed at exactly `keepAliveTimeout`.
 #[test]
 fn idle_keep_alive_timeout_destroys_connection() {
     let mut c = Conn::quiet();
@@ -1243,7 +1261,8 @@ fn idle_keep_alive_timeout_destroys_connection() {
     assert!(c.take_wire().is_empty());
 }
 
-/// spec 83: `keepAliveTimeout` of none (Node's 0) disables the idle close.
+/// Node docs `http.md` › `server.keepAliveTimeout`: `keepAliveTimeout` of none (Node's 0) disables
+/// the idle close.
 #[test]
 fn idle_without_keep_alive_timeout_stays_open() {
     let mut c = Conn::new(ServerConfig {
@@ -1264,8 +1283,8 @@ fn idle_without_keep_alive_timeout_stays_open() {
 
 // ---- response framing -------------------------------------------------------------------
 
-/// spec 99: `end(data)` before the head was sent gives `Content-Length` of `data`; `end()`
-/// gives 0.
+/// docs/node-semantics.md#http-auto-content-length: `end(data)` before the head was sent gives
+/// `Content-Length` of `data`; `end()` gives 0.
 #[test]
 fn response_end_before_head_sent_sets_content_length() {
     let mut c = Conn::quiet();
@@ -1284,8 +1303,8 @@ fn response_end_before_head_sent_sets_content_length() {
     );
 }
 
-/// spec 100, 101: `write` before `end` makes an HTTP/1.1 response chunked; `end` sends the
-/// zero chunk and the trailers.
+/// docs/node-semantics.md#http-auto-chunked, #http-trailers: `write` before `end` makes an HTTP/1.1
+/// response chunked; `end` sends the zero chunk and the trailers.
 #[test]
 fn response_write_then_end_is_chunked_with_zero_chunk_and_trailers() {
     let mut c = Conn::quiet();
@@ -1319,8 +1338,8 @@ fn response_write_then_end_is_chunked_with_zero_chunk_and_trailers() {
     );
 }
 
-/// spec 101: trailers on a response whose head would not be chunked are refused, and nothing
-/// changes.
+/// Node docs `http.md` › `response.addTrailers()`: trailers on a response whose head would not be
+/// chunked are refused, and nothing changes.
 #[test]
 fn response_trailers_on_unchunked_response_are_usage_error() {
     let mut c = Conn::quiet();
@@ -1343,7 +1362,8 @@ fn response_trailers_on_unchunked_response_are_usage_error() {
     assert!(c.take_wire().ends_with("Content-Length: 1\r\n\r\nx"));
 }
 
-/// spec 102, 109: a response to HEAD has no body bytes, whether ended with data or streamed.
+/// Node docs `http.md` › `response.write()`; RFC 9112 §6.3 items 1–2: a response to HEAD has no
+/// body bytes, whether ended with data or streamed.
 #[test]
 fn head_request_response_has_no_body_bytes() {
     let mut c = Conn::quiet();
@@ -1365,7 +1385,7 @@ fn head_request_response_has_no_body_bytes() {
     assert!(c.take_actions().is_empty());
 }
 
-/// spec 103: 204 and 304 have no body; 204 carries neither `Content-Length` nor
+/// RFC 9110 §8.6: 204 and 304 have no body; 204 carries neither `Content-Length` nor
 /// `Transfer-Encoding`, even when the application set them.
 #[test]
 fn response_204_and_304_have_no_body_and_204_no_framing_headers() {
@@ -1398,8 +1418,8 @@ fn response_204_and_304_have_no_body_and_204_no_framing_headers() {
     assert!(!wire.contains("Transfer-Encoding"), "{wire}");
 }
 
-/// spec 105: `Date` comes from `set_date` in IMF-fixdate, unless `sendDate` is off or the
-/// application set one.
+/// Node docs `http.md` › `response.sendDate`: `Date` comes from `set_date` in IMF-fixdate, unless
+/// `sendDate` is off or the application set one.
 #[test]
 fn response_date_header_comes_from_set_date() {
     let mut c = Conn::new(ServerConfig::default());
@@ -1434,8 +1454,8 @@ fn response_date_header_comes_from_set_date() {
     assert!(!c.take_wire().contains("Date"));
 }
 
-/// spec 106: `writeHead` accepts 100-999 only (1xx is not a final status) and a refused head
-/// changes nothing; a missing reason phrase uses the standard one.
+/// docs/node-semantics.md#http-status-range: `writeHead` accepts 100-999 only (1xx is not a final
+/// status) and a refused head changes nothing; a missing reason phrase uses the standard one.
 #[test]
 fn response_invalid_status_is_usage_error_and_changes_nothing() {
     let mut c = Conn::quiet();
@@ -1458,7 +1478,7 @@ fn response_invalid_status_is_usage_error_and_changes_nothing() {
     assert!(c.take_wire().starts_with("HTTP/1.1 404 Not Found\r\n"));
 }
 
-/// spec 106: a custom reason phrase goes out as given.
+/// Node source `lib/_http_server.js` › `writeHead`: a custom reason phrase goes out as given.
 #[test]
 fn response_custom_reason_phrase_goes_out_as_given() {
     let mut c = Conn::quiet();
@@ -1474,7 +1494,7 @@ fn response_custom_reason_phrase_goes_out_as_given() {
 
 // ---- end of input -----------------------------------------------------------------------
 
-/// spec 79 (`handle_eof`): requests complete before FIN still get their responses; then the
+/// RFC 9112 §9.6 (`handle_eof`): requests complete before FIN still get their responses; then the
 /// connection shuts down.
 #[test]
 fn pipelined_complete_requests_then_eof_are_still_answered() {
@@ -1496,7 +1516,7 @@ fn pipelined_complete_requests_then_eof_are_still_answered() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 79 (`handle_eof`): a body cut short by FIN is a client error
+/// RFC 9112 §9.6 (`handle_eof`): a body cut short by FIN is a client error
 /// (`HPE_INVALID_EOF_STATE`).
 #[test]
 fn body_cut_by_eof_is_client_error() {
@@ -1515,7 +1535,7 @@ fn body_cut_by_eof_is_client_error() {
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
 }
 
-/// spec 79 (`handle_eof`): a head cut short by FIN is a client error with Node's 400.
+/// RFC 9112 §9.6 (`handle_eof`): a head cut short by FIN is a client error with Node's 400.
 #[test]
 fn head_partial_then_eof_is_client_error() {
     let mut c = Conn::quiet();
@@ -1532,7 +1552,8 @@ fn head_partial_then_eof_is_client_error() {
     assert_eq!(c.take_actions(), vec![Action::Shutdown]);
 }
 
-/// spec 78, 79: FIN on an idle connection closes it without an error.
+/// docs/node-semantics.md#http-client-fin, #http-lingering-close: FIN on an idle connection closes
+/// it without an error.
 #[test]
 fn idle_eof_closes_without_error() {
     let mut c = Conn::quiet();
@@ -1557,8 +1578,9 @@ fn events_of(config: &ServerConfig, pieces: &[&[u8]]) -> Vec<ServerEvent> {
     c.take_events()
 }
 
-/// spec 56, 67 and the contract: a head that passes `maxHeaderSize` before its first bad byte
-/// gets 431 whether or not the bad byte is already buffered.
+/// Node docs `http.md` › `http.maxHeaderSize`; RFC 9112 §5.1, §5.2, §2.2 and the contract: a head
+/// that passes `maxHeaderSize` before its first bad byte gets 431 whether or not the bad byte is
+/// already buffered.
 #[test]
 fn head_over_limit_before_bare_cr_gets_431_whatever_the_split() {
     let config = ServerConfig {
@@ -1574,8 +1596,8 @@ fn head_over_limit_before_bare_cr_gets_431_whatever_the_split() {
     assert_eq!(events_of(&config, &[head]), expected, "whole");
 }
 
-/// spec 67 and the contract: the error of a bad head line does not depend on bytes after the
-/// head (here a bare LF in what would be the body).
+/// RFC 9112 §5.1, §5.2, §2.2 and the contract: the error of a bad head line does not depend on
+/// bytes after the head (here a bare LF in what would be the body).
 #[test]
 fn head_invalid_line_then_bare_lf_later_same_error_whatever_the_split() {
     let input: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\x89\r\n\r\nab\ncd";
@@ -1587,8 +1609,8 @@ fn head_invalid_line_then_bare_lf_later_same_error_whatever_the_split() {
     assert_eq!(events_of(&quiet(), &[input]), expected, "whole");
 }
 
-/// spec 67 and the contract: a head already known to be bad is rejected at once, even when
-/// the buffer happens to end in CR.
+/// RFC 9112 §5.1, §5.2, §2.2 and the contract: a head already known to be bad is rejected at once,
+/// even when the buffer happens to end in CR.
 #[test]
 fn head_invalid_line_with_input_ending_in_cr_is_rejected_at_once() {
     let input: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\x89\r\n\r\nab\r";
@@ -1600,8 +1622,8 @@ fn head_invalid_line_with_input_ending_in_cr_is_rejected_at_once() {
     assert_eq!(events_of(&quiet(), &[input]), expected, "whole");
 }
 
-/// spec 89 and the contract: the skipped body of a 417'd `Connection: close` request gives the
-/// same events whether it arrives with the head or after it.
+/// Node docs `http.md` › `Event: 'checkExpectation'` and the contract: the skipped body of a 417'd
+/// `Connection: close` request gives the same events whether it arrives with the head or after it.
 #[test]
 fn expect_other_closing_request_with_bad_body_same_events_whatever_the_split() {
     let head: &[u8] = b"POST / HTTP/1.1\r\nHost: h\r\nExpect: x\r\nConnection: close\r\n\
@@ -1613,8 +1635,9 @@ fn expect_other_closing_request_with_bad_body_same_events_whatever_the_split() {
     assert_eq!(events_of(&quiet(), &[&whole]), split);
 }
 
-/// spec 76, 89: a request the machine answers itself (417) frees its pipelining slot within
-/// the same input, so the next buffered request is parsed without waiting for more bytes.
+/// docs/node-semantics.md#http-read-backpressure, #http-check-expectation: a request the machine
+/// answers itself (417) frees its pipelining slot within the same input, so the next buffered
+/// request is parsed without waiting for more bytes.
 #[test]
 fn pipelined_after_417_at_max_pipelined_next_request_is_parsed_in_same_input() {
     let mut c = Conn::new(ServerConfig {
@@ -1631,8 +1654,8 @@ fn pipelined_after_417_at_max_pipelined_next_request_is_parsed_in_same_input() {
     assert!(c.input.is_empty());
 }
 
-/// spec 67 and the contract: a bare LF before the request line is the first fault, whatever
-/// follows it and however the bytes were split.
+/// RFC 9112 §5.1, §5.2, §2.2 and the contract: a bare LF before the request line is the first
+/// fault, whatever follows it and however the bytes were split.
 #[test]
 fn head_leading_bare_lf_same_error_whatever_the_split() {
     let expected = vec![

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-/// Node 20's `writableHighWaterMark` for sockets: 16 KiB (spec 1).
+/// Node 20's `writableHighWaterMark` for sockets: 16 KiB
+/// (docs/node-semantics.md#node20-high-water-mark).
 pub const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
 
-/// Node's default listen backlog (spec 12).
+/// Node's default listen backlog (Node docs `net.md` › `server.listen()`).
 pub const DEFAULT_BACKLOG: u32 = 511;
 
 /// Options of `new net.Socket()` / `net.connect()` and the per-socket options of
@@ -14,19 +15,21 @@ pub const DEFAULT_BACKLOG: u32 = 511;
 #[non_exhaustive]
 pub struct SocketConfig {
     /// `allowHalfOpen` (default false): when false, the socket ends its own side after the
-    /// peer's FIN, once its queue is flushed (spec 24).
+    /// peer's FIN, once its queue is flushed (Node docs `net.md` › `Event: 'end'`).
     pub allow_half_open: bool,
     /// `writableHighWaterMark` (default 16 KiB on Node 20): `write()` returns false once this
-    /// many bytes are queued (spec 1, 28).
+    /// many bytes are queued (docs/node-semantics.md#node20-high-water-mark,
+    /// #net-write-backpressure).
     pub high_water_mark: usize,
     /// `pauseOnConnect` (server sockets only, default false): read nothing until `resume()`
-    /// (spec 17).
+    /// (Node docs `net.md` › `net.createServer()`).
     pub pause_on_connect: bool,
-    /// `noDelay` (default false: Nagle stays on, spec 37).
+    /// `noDelay` (default false: Nagle stays on, Node docs `net.md` › `socket.setNoDelay()`).
     pub no_delay: bool,
     /// `keepAlive` with `keepAliveInitialDelay` (default off): `Some(delay)` enables it.
     pub keep_alive: Option<Duration>,
-    /// `timeout` (default none): the idle time after which `'timeout'` is emitted (spec 31).
+    /// `timeout` (default none): the idle time after which `'timeout'` is emitted (Node docs
+    /// `net.md` › `socket.setTimeout()`).
     pub timeout: Option<Duration>,
 }
 
@@ -48,10 +51,12 @@ impl Default for SocketConfig {
 #[non_exhaustive]
 pub struct ServerConfig {
     /// `server.maxConnections`: `None` (Node's default) is unlimited; `Some(n)` drops
-    /// connections accepted while `n` are open, and `Some(0)` drops all (spec 16, Node 21+
-    /// semantics for zero, since zero means zero here).
+    /// connections accepted while `n` are open, and `Some(0)` drops all
+    /// (docs/node-semantics.md#net-max-connections, Node 21+ semantics for zero, since zero means
+    /// zero here).
     pub max_connections: Option<usize>,
-    /// The listen backlog (default 511, spec 12), applied by the driver.
+    /// The listen backlog (default 511, Node docs `net.md` › `server.listen()`), applied by the
+    /// driver.
     pub backlog: u32,
     /// The options every accepted socket starts with.
     pub socket: SocketConfig,

@@ -15,24 +15,30 @@ use crate::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SocketEvent {
-    /// `'connect'`: a client socket's connection is up (spec 18).
+    /// `'connect'`: a client socket's connection is up (Node docs `net.md` › `Event: 'connect'`).
     Connect,
-    /// `'ready'`: emitted right after `'connect'` (spec 18).
+    /// `'ready'`: emitted right after `'connect'` (Node docs `net.md` › `Event: 'connect'`).
     Ready,
-    /// `'data'`: bytes in arrival order; chunk boundaries carry no meaning (spec 21).
+    /// `'data'`: bytes in arrival order; chunk boundaries carry no meaning (Node docs `net.md` ›
+    /// `Event: 'data'`).
     Data(Bytes),
-    /// `'drain'`: the write queue emptied after a `write()` returned false (spec 29).
+    /// `'drain'`: the write queue emptied after a `write()` returned false (Node docs `net.md` ›
+    /// `Event: 'drain'`).
     Drain,
-    /// `'end'`: the peer sent FIN, after every earlier byte was delivered (spec 23).
+    /// `'end'`: the peer sent FIN, after every earlier byte was delivered (Node docs `net.md` ›
+    /// `Event: 'end'`).
     End,
-    /// `'finish'`: our side ended and every queued byte was handed to the OS (spec 34).
+    /// `'finish'`: our side ended and every queued byte was handed to the OS
+    /// (docs/node-semantics.md#net-close-order).
     Finish,
     /// `'timeout'`: the socket was idle for the time set with `set_timeout`; it stays open
-    /// (spec 31).
+    /// (Node docs `net.md` › `socket.setTimeout()`).
     Timeout,
-    /// `'error'`: always followed directly by `Close { had_error: true }` (spec 32).
+    /// `'error'`: always followed directly by `Close { had_error: true }` (Node docs `net.md` ›
+    /// `Event: 'error'`).
     Error(Error),
-    /// `'close'`: the socket is fully closed; `had_error` is true only after `Error` (spec 33).
+    /// `'close'`: the socket is fully closed; `had_error` is true only after `Error` (Node docs
+    /// `net.md` › `Event: 'close'`).
     Close {
         /// Whether the socket closed because of a transmission error.
         had_error: bool,
@@ -55,7 +61,8 @@ pub enum Action {
     },
     /// Set `TCP_NODELAY` to this value (`setNoDelay`).
     SetNoDelay(bool),
-    /// Set `SO_KEEPALIVE`; `Some(delay)` enables it with `TCP_KEEPIDLE = delay` (spec 38).
+    /// Set `SO_KEEPALIVE`; `Some(delay)` enables it with `TCP_KEEPIDLE = delay` (Node docs `net.md`
+    /// › `socket.setKeepAlive()`).
     SetKeepAlive(Option<Duration>),
 }
 
@@ -64,7 +71,7 @@ pub enum Action {
 pub enum Address {
     /// A TCP address (port 0 asks the OS for one).
     Tcp(SocketAddr),
-    /// A Unix domain socket path (spec 40).
+    /// A Unix domain socket path (docs/node-semantics.md#unix-path-length).
     Unix(PathBuf),
 }
 
@@ -76,22 +83,25 @@ pub struct ConnectionId(pub u64);
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerEvent {
-    /// `'listening'`: bound and accepting; carries `server.address()` (spec 8, 11).
+    /// `'listening'`: bound and accepting; carries `server.address()`
+    /// (docs/node-semantics.md#net-listen-async, #net-address).
     Listening {
         /// The bound address (with the OS-chosen port for port 0).
         address: Address,
     },
-    /// `'connection'`: one accepted socket (spec 13).
+    /// `'connection'`: one accepted socket (Node docs `net.md` › `Event: 'connection'`).
     Connection {
         /// The driver's id of the accepted connection.
         id: ConnectionId,
     },
     /// `'drop'`: a connection was closed on accept because `maxConnections` was reached
-    /// (spec 16).
+    /// (Node docs `net.md` › `server.maxConnections`).
     Drop,
-    /// `'error'`: listening failed (e.g. `EADDRINUSE`); no `'close'` follows (spec 9).
+    /// `'error'`: listening failed (e.g. `EADDRINUSE`); no `'close'` follows (Node docs `net.md` ›
+    /// `Event: 'error'`).
     Error(Error),
-    /// `'close'`: `close()` was called and every accepted connection has closed (spec 14).
+    /// `'close'`: `close()` was called and every accepted connection has closed (Node docs `net.md`
+    /// › `server.close()`).
     Close,
 }
 
@@ -108,6 +118,7 @@ pub enum ServerAction {
         backlog: u32,
     },
     /// Stop accepting and close the listening socket (unlinking a Unix socket file the
-    /// driver created, spec 41). Accepted connections stay open.
+    /// driver created, docs/node-semantics.md#unix-unlink-on-close). Accepted connections stay
+    /// open.
     CloseListener,
 }

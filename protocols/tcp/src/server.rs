@@ -47,8 +47,8 @@ impl Server {
     // ---- commands -----------------------------------------------------------------------
 
     /// `server.listen(address)`: asks the driver to bind. `Listening` (or `Error`) follows
-    /// from the driver's report, never from this call (spec 8). Listening twice is
-    /// `ERR_SERVER_ALREADY_LISTEN` (spec 10).
+    /// from the driver's report, never from this call (Node docs `net.md` › `server.listen()`).
+    /// Listening twice is `ERR_SERVER_ALREADY_LISTEN` (docs/node-semantics.md#net-listen-twice).
     pub fn listen(&mut self, _now: Instant, address: Address) -> Result<(), Error> {
         match self.state {
             ServerState::Idle => {}
@@ -65,7 +65,8 @@ impl Server {
     }
 
     /// `server.close()`: stop accepting now; `Close` once every accepted connection has
-    /// closed (spec 14). On a server that is not listening, `ERR_SERVER_NOT_RUNNING` (spec 15).
+    /// closed (docs/node-semantics.md#net-server-close). On a server that is not listening,
+    /// `ERR_SERVER_NOT_RUNNING` (docs/node-semantics.md#net-server-close-callback).
     pub fn close(&mut self, _now: Instant) -> Result<(), Error> {
         match self.state {
             ServerState::Binding | ServerState::Listening(_) => {}
@@ -98,7 +99,8 @@ impl Server {
     }
 
     /// Binding failed: `Error` and back to not listening, so `listen` may be called again
-    /// (spec 9). While closing (closed before the bind finished) the failure only ends it.
+    /// (Node docs `net.md` › `Event: 'error'`). While closing (closed before the bind finished) the
+    /// failure only ends it.
     pub fn handle_listen_error(&mut self, _now: Instant, kind: ErrorKind) {
         match self.state {
             ServerState::Binding => {
@@ -111,7 +113,8 @@ impl Server {
 
     /// The driver accepted a connection it names `id`: `Connection { id }` and
     /// [`Admission::Accept`], or `Drop` and [`Admission::Drop`] at `maxConnections`
-    /// (spec 13, 16). A connection accepted after `close()` is dropped without an event.
+    /// (Node docs `net.md` › `Event: 'connection'`, `server.maxConnections`). A connection accepted
+    /// after `close()` is dropped without an event.
     pub fn handle_accept(&mut self, _now: Instant, id: ConnectionId) -> Admission {
         match self.state {
             ServerState::Listening(_) => {}
@@ -158,7 +161,8 @@ impl Server {
         self.connections.len()
     }
 
-    /// `server.address()`: the bound address while listening, else `None` (spec 11).
+    /// `server.address()`: the bound address while listening, else `None`
+    /// (docs/node-semantics.md#net-address).
     pub fn address(&self) -> Option<&Address> {
         match &self.state {
             ServerState::Listening(address) => Some(address),

@@ -99,7 +99,8 @@ impl Socket {
     // ---- inputs -------------------------------------------------------------------------
 
     /// The connection is up: `Connect`, then `Ready`, then any bytes queued while connecting
-    /// become writable (spec 18, 20).
+    /// become writable (Node docs `net.md` › `Event: 'connect'`; Node source `lib/net.js` ›
+    /// `_writeGeneric`).
     pub fn handle_connected(&mut self, now: Instant) {
         let State::Connecting { write } = self.state else {
             return;
@@ -117,7 +118,8 @@ impl Socket {
 
     /// Bytes read from the OS. While [`Socket::wants_read`] is true all of `buf` is consumed
     /// into one `Data` event (split off without copying); otherwise nothing is consumed and
-    /// the driver keeps the bytes for later (spec 21, 22).
+    /// the driver keeps the bytes for later (Node docs `net.md` › `Event: 'data'`,
+    /// `socket.pause()`).
     pub fn handle_read(&mut self, now: Instant, buf: &mut BytesMut) {
         if buf.is_empty() || !self.wants_read() {
             return;
@@ -129,7 +131,8 @@ impl Socket {
     }
 
     /// The peer sent FIN (a read returned 0 bytes). The driver reports it only after every
-    /// byte read before it was consumed by [`Socket::handle_read`] (spec 23).
+    /// byte read before it was consumed by [`Socket::handle_read`] (Node docs `net.md` ›
+    /// `Event: 'end'`).
     pub fn handle_eof(&mut self, now: Instant) {
         let State::Open {
             read: ReadHalf::Open,
@@ -173,13 +176,15 @@ impl Socket {
     }
 
     /// The OS reported an error on this socket (a refused connect, a reset, a failed write):
-    /// `Error` then `Close { had_error: true }` (spec 19, 32).
+    /// `Error` then `Close { had_error: true }` (Node docs `net.md` › `socket.connect()`,
+    /// `Event: 'error'`).
     pub fn handle_io_error(&mut self, _now: Instant, kind: ErrorKind) {
         self.fail(Error::Io(kind));
     }
 
     /// Time passed: emits `Timeout` if the socket has been idle for the configured time. The
-    /// socket stays open, and the timer re-arms at the next read or write (spec 31).
+    /// socket stays open, and the timer re-arms at the next read or write (Node docs `net.md` ›
+    /// `socket.setTimeout()`).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
@@ -193,15 +198,18 @@ impl Socket {
     // ---- commands -----------------------------------------------------------------------
 
     /// `socket.write(data)`: queues `data` and returns whether the queue is still below the
-    /// high-water mark; after `false`, `Drain` follows once the queue empties (spec 28, 29).
+    /// high-water mark; after `false`, `Drain` follows once the queue empties (Node docs `net.md` ›
+    /// `socket.write()`, `Event: 'drain'`).
     ///
-    /// While connecting the bytes wait for the connection (spec 20). After our `end()` this is
-    /// `ERR_STREAM_WRITE_AFTER_END` and nothing changes (spec 27).
+    /// While connecting the bytes wait for the connection (Node source `lib/net.js` ›
+    /// `_writeGeneric`). After our `end()` this is `ERR_STREAM_WRITE_AFTER_END` and nothing changes
+    /// (Node docs `net.md` › `socket.end()`).
     ///
     /// After the peer's FIN on a socket that is not half-open, Node destroys the socket with
-    /// `EPIPE` (spec 25); so does this command: it emits `Error(EPIPE)` and `Close` and also
-    /// returns that error. This is the one command whose error changes the state, because it
-    /// is the one Node reports as a socket error rather than a usage error.
+    /// `EPIPE` (Node source `lib/net.js` › `writeAfterFIN`); so does this command: it emits
+    /// `Error(EPIPE)` and `Close` and also returns that error. This is the one command whose error
+    /// changes the state, because it is the one Node reports as a socket error rather than a usage
+    /// error.
     pub fn write(&mut self, now: Instant, data: Bytes) -> Result<bool, Error> {
         let write = match self.state {
             State::Closed => return Err(UsageError::Destroyed.into()),
@@ -230,7 +238,8 @@ impl Socket {
     }
 
     /// `socket.end([data])`: queues `data`, then FIN once everything queued was written
-    /// (`Finish`). The peer may still send to us (spec 27, 34).
+    /// (`Finish`). The peer may still send to us (docs/node-semantics.md#net-end,
+    /// #net-close-order).
     ///
     /// Ending twice is a no-op, but ending twice with data is `ERR_STREAM_WRITE_AFTER_END`.
     pub fn end(&mut self, now: Instant, data: Option<Bytes>) -> Result<(), Error> {
@@ -254,18 +263,20 @@ impl Socket {
     }
 
     /// `socket.destroy()`: closes at once, dropping queued bytes; `Close { had_error: false }`
-    /// with no `End` or `Finish` (spec 35). A no-op on a closed socket.
+    /// with no `End` or `Finish` (docs/node-semantics.md#net-destroy). A no-op on a closed socket.
     pub fn destroy(&mut self, _now: Instant) {
         self.close(false, false);
     }
 
-    /// `socket.destroy(err)`: `Error(err)`, then `Close { had_error: true }` (spec 35).
+    /// `socket.destroy(err)`: `Error(err)`, then `Close { had_error: true }` (Node docs `net.md` ›
+    /// `socket.destroy()`).
     pub fn destroy_with_error(&mut self, _now: Instant, error: Error) {
         self.fail(error);
     }
 
     /// `socket.destroySoon()`: ends the socket and destroys it once the queue is written,
-    /// without waiting for the peer's FIN (spec 36).
+    /// without waiting for the peer's FIN (Node docs `net.md` › `socket.destroySoon()`,
+    /// `socket.resetAndDestroy()`).
     pub fn destroy_soon(&mut self, now: Instant) {
         match self.state {
             State::Closed => {}
@@ -281,26 +292,29 @@ impl Socket {
         }
     }
 
-    /// `socket.resetAndDestroy()`: closes with RST instead of FIN (spec 36).
+    /// `socket.resetAndDestroy()`: closes with RST instead of FIN (Node docs `net.md` ›
+    /// `socket.destroySoon()`, `socket.resetAndDestroy()`).
     pub fn reset_and_destroy(&mut self, _now: Instant) {
         self.close(false, true);
     }
 
     /// `socket.setTimeout(ms)`: emit `Timeout` after `ms` of idleness; `None` or zero
-    /// disables it (spec 31).
+    /// disables it (Node docs `net.md` › `socket.setTimeout()`).
     pub fn set_timeout(&mut self, now: Instant, timeout: Option<Duration>) {
         self.config.timeout = timeout.filter(|t| !t.is_zero());
         self.deadline = None;
         self.touch(now);
     }
 
-    /// `socket.pause()`: stop reading; the driver drops read interest (spec 22).
+    /// `socket.pause()`: stop reading; the driver drops read interest
+    /// (docs/node-semantics.md#net-pause-resume).
     pub fn pause(&mut self) {
         self.paused = true;
     }
 
     /// `socket.resume()`: read again; a FIN that arrived while paused is delivered now as
-    /// `End` (spec 22, 23). The driver then feeds any bytes it kept.
+    /// `End` (Node docs `net.md` › `socket.pause()`, `Event: 'end'`). The driver then feeds any
+    /// bytes it kept.
     pub fn resume(&mut self, now: Instant) {
         self.paused = false;
         if let State::Open {
@@ -312,7 +326,8 @@ impl Socket {
         }
     }
 
-    /// `socket.setNoDelay(no_delay)`: asks the driver to set `TCP_NODELAY` (spec 37).
+    /// `socket.setNoDelay(no_delay)`: asks the driver to set `TCP_NODELAY` (Node docs `net.md` ›
+    /// `socket.setNoDelay()`).
     pub fn set_no_delay(&mut self, no_delay: bool) {
         self.config.no_delay = no_delay;
         if matches!(self.state, State::Open { .. }) {
@@ -321,7 +336,7 @@ impl Socket {
     }
 
     /// `socket.setKeepAlive(enable, initialDelay)`: `Some(delay)` enables keep-alive probes
-    /// after `delay` idle (spec 38).
+    /// after `delay` idle (Node docs `net.md` › `socket.setKeepAlive()`).
     pub fn set_keep_alive(&mut self, keep_alive: Option<Duration>) {
         self.config.keep_alive = keep_alive;
         if matches!(self.state, State::Open { .. }) {
@@ -399,7 +414,7 @@ impl Socket {
         self.queued
     }
 
-    /// `socket.readyState` (spec 39).
+    /// `socket.readyState` (docs/node-semantics.md#net-ready-state).
     pub fn ready_state(&self) -> ReadyState {
         match self.state {
             State::Connecting { .. } => ReadyState::Opening,
@@ -530,7 +545,7 @@ impl Socket {
         }
     }
 
-    /// Activity: re-arm the idle timer (spec 31).
+    /// Activity: re-arm the idle timer (Node docs `net.md` › `socket.setTimeout()`).
     fn touch(&mut self, now: Instant) {
         self.deadline = self.config.timeout.map(|timeout| now + timeout);
     }

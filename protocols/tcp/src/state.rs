@@ -1,22 +1,22 @@
 //! The states of a socket and a server, and the table of their transitions.
 //!
 //! A socket is `Connecting`, then `Open` with two halves that close independently, then
-//! `Closed`. Every transition below has a test citing its spec item.
+//! `Closed`. Every transition below has a test citing its rule.
 //!
-//! | from | input or command | to | events, actions | spec |
+//! | from | input or command | to | events, actions | rule (`docs/node-semantics.md`) |
 //! |---|---|---|---|---|
-//! | `Connecting` | `handle_connected` | `Open{read: Open}` | `Connect`, `Ready` | 18 |
-//! | `Connecting` | `handle_io_error` | `Closed` | `Error`, `Close{true}` | 19 |
-//! | `Connecting` / `Open` | `write` | same | bytes queued; `false` at the high-water mark | 20, 28 |
-//! | `Open` | `handle_read` | same | `Data` | 21 |
-//! | `Open{read: Open}` | `handle_eof`, not paused | `read: Ended` | `End`; then `end()` unless half-open | 23, 24 |
-//! | `Open{read: Open}` | `handle_eof`, paused | `read: EofPending` | `End` on `resume` | 22, 23 |
-//! | `write: Open` | `end` | `write: Ending` | | 27 |
-//! | `write: Ending`, queue empty | (flushed) | `write: Finished` | `Finish`, `Shutdown` | 34 |
-//! | `read: Ended`, `write: Finished` | | `Closed` | `Close{false}`, `Close` action | 33, 34 |
-//! | any but `Closed` | `handle_io_error` | `Closed` | `Error`, `Close{true}` | 32 |
-//! | any but `Closed` | `destroy` | `Closed` | `Close{false}` | 35 |
-//! | `Open`, peer ended, not half-open | `write` | `Closed` | `Error(EPIPE)`, `Close{true}` | 25 |
+//! | `Connecting` | `handle_connected` | `Open{read: Open}` | `Connect`, `Ready` | `#net-connect-ready` |
+//! | `Connecting` | `handle_io_error` | `Closed` | `Error`, `Close{true}` | `#net-connect-error` |
+//! | `Connecting` / `Open` | `write` | same | bytes queued; `false` at the high-water mark | `#net-write-while-connecting`, `#net-write-backpressure` |
+//! | `Open` | `handle_read` | same | `Data` | `#net-data-order` |
+//! | `Open{read: Open}` | `handle_eof`, not paused | `read: Ended` | `End`; then `end()` unless half-open | `#net-end-after-data`, `#net-end-closes-by-default` |
+//! | `Open{read: Open}` | `handle_eof`, paused | `read: EofPending` | `End` on `resume` | `#net-pause-resume`, `#net-end-after-data` |
+//! | `write: Open` | `end` | `write: Ending` | | `#net-end` |
+//! | `write: Ending`, queue empty | (flushed) | `write: Finished` | `Finish`, `Shutdown` | `#net-close-order` |
+//! | `read: Ended`, `write: Finished` | | `Closed` | `Close{false}`, `Close` action | `#net-close-once`, `#net-close-order` |
+//! | any but `Closed` | `handle_io_error` | `Closed` | `Error`, `Close{true}` | `#net-error-then-close` |
+//! | any but `Closed` | `destroy` | `Closed` | `Close{false}` | `#net-destroy` |
+//! | `Open`, peer ended, not half-open | `write` | `Closed` | `Error(EPIPE)`, `Close{true}` | `#net-write-after-fin` |
 //!
 //! The halves are small enough that the transitions live in `socket.rs` next to the write
 //! queue they depend on; this module holds the types so that data valid in one state lives
@@ -27,7 +27,8 @@ use crate::Address;
 /// The life of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
-    /// `connect` was asked for; writes queue until the connection is up (spec 20).
+    /// `connect` was asked for; writes queue until the connection is up (Node source `lib/net.js` ›
+    /// `_writeGeneric`).
     Connecting {
         /// Our write side (`end()` may be called while connecting).
         write: WriteHalf,
@@ -78,7 +79,7 @@ pub(crate) enum ServerState {
     Closing,
 }
 
-/// Node's `socket.readyState` (spec 39).
+/// Node's `socket.readyState` (docs/node-semantics.md#net-ready-state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadyState {
     /// `'opening'`: connecting.

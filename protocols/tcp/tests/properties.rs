@@ -122,8 +122,9 @@ fn check_chunking(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// spec 21, 23: `Data` carries the payload in order whatever the chunking, `End` comes
-    /// after every byte, and the other events do not depend on the chunking.
+    /// Node docs `net.md` › `Event: 'data'`, `Event: 'end'`: `Data` carries the payload in order
+    /// whatever the chunking, `End` comes after every byte, and the other events do not depend on
+    /// the chunking.
     #[test]
     fn established_any_chunking_same_events(
         (payload, cuts) in prop::collection::vec(any::<u8>(), 0..4096)
@@ -361,7 +362,7 @@ impl Model {
                     } else {
                         vec![]
                     },
-                    "spec 31: Timeout exactly when the armed deadline passed"
+                    "Node docs net.md › socket.setTimeout(): Timeout exactly when the armed deadline passed"
                 );
                 if due {
                     prop_assert_eq!(self.socket.poll_timeout(), None);
@@ -376,7 +377,11 @@ impl Model {
                     self.unchanged(&before)?;
                 } else if self.peer_ended && !self.allow_half_open {
                     let epipe = Error::Io(ErrorKind::BrokenPipe);
-                    prop_assert_eq!(result, Err(epipe.clone()), "spec 25");
+                    prop_assert_eq!(
+                        result,
+                        Err(epipe.clone()),
+                        "Node source lib/net.js › writeAfterFIN"
+                    );
                     let fired = drain_events(&mut self.socket);
                     prop_assert_eq!(
                         fired.clone(),
@@ -393,7 +398,7 @@ impl Model {
                     self.queue.extend(data.iter().copied());
                     self.written += data.len() as u64;
                     let below = self.queue.len() < self.high_water_mark;
-                    prop_assert_eq!(result, Ok(below), "spec 28");
+                    prop_assert_eq!(result, Ok(below), "Node docs net.md › socket.write()");
                     if !below {
                         self.drain_owed = true;
                     }
@@ -401,7 +406,7 @@ impl Model {
                         prop_assert_eq!(
                             self.socket.poll_timeout(),
                             Some(now + timeout),
-                            "spec 31: a write re-arms the idle timer"
+                            "Node docs net.md › socket.setTimeout(): a write re-arms the idle timer"
                         );
                     }
                 }
@@ -477,17 +482,21 @@ impl Model {
             if wanted {
                 prop_assert!(
                     self.read_buf.is_empty(),
-                    "spec 21: a flowing read is consumed"
+                    "Node docs net.md › Event: 'data': a flowing read is consumed"
                 );
                 if let Some(timeout) = self.idle_timeout {
                     prop_assert_eq!(
                         self.socket.poll_timeout(),
                         Some(now + timeout),
-                        "spec 31: a read re-arms the idle timer"
+                        "Node docs net.md › socket.setTimeout(): a read re-arms the idle timer"
                     );
                 }
             } else {
-                prop_assert_eq!(self.read_buf.len(), len, "spec 22: paused reads nothing");
+                prop_assert_eq!(
+                    self.read_buf.len(),
+                    len,
+                    "Node docs net.md › socket.pause(): paused reads nothing"
+                );
             }
         }
         if self.eof_seen && !self.eof_reported && self.read_buf.is_empty() && self.open() {
@@ -516,14 +525,14 @@ impl Model {
         for event in events {
             prop_assert!(
                 !matches!(self.events.last(), Some(SocketEvent::Close { .. })),
-                "spec 33: {:?} after Close",
+                "Node docs net.md › Event: 'close': {:?} after Close",
                 event
             );
             if let Some(SocketEvent::Error(_)) = self.events.last() {
                 prop_assert_eq!(
                     &event,
                     &SocketEvent::Close { had_error: true },
-                    "spec 32: Error not followed by Close(true)"
+                    "Node docs net.md › Event: 'error': Error not followed by Close(true)"
                 );
             }
             match &event {
@@ -531,24 +540,28 @@ impl Model {
                     prop_assert!(self.client, "Connect on an accepted socket");
                     prop_assert!(
                         self.events.iter().all(|e| *e == SocketEvent::Timeout),
-                        "spec 18: only Timeout comes before Connect"
+                        "Node docs net.md › Event: 'connect': only Timeout comes before Connect"
                     );
                 }
                 SocketEvent::Ready => {
-                    prop_assert_eq!(self.events.last(), Some(&SocketEvent::Connect), "spec 18");
+                    prop_assert_eq!(
+                        self.events.last(),
+                        Some(&SocketEvent::Connect),
+                        "Node docs net.md › Event: 'connect'"
+                    );
                 }
                 SocketEvent::Data(bytes) => {
                     prop_assert!(!bytes.is_empty(), "empty Data");
                     self.data_received.extend_from_slice(bytes);
                     prop_assert!(
                         self.peer_sent.starts_with(&self.data_received),
-                        "spec 21: Data out of order"
+                        "Node docs net.md › Event: 'data': Data out of order"
                     );
                 }
                 SocketEvent::Drain => {
                     prop_assert!(
                         self.drain_owed,
-                        "spec 29: Drain without a write returning false"
+                        "Node docs net.md › Event: 'drain': Drain without a write returning false"
                     );
                     self.drain_owed = false;
                 }
@@ -557,7 +570,7 @@ impl Model {
                     prop_assert_eq!(
                         &self.data_received,
                         &self.peer_sent,
-                        "spec 23: End before every byte was delivered"
+                        "Node docs net.md › Event: 'end': End before every byte was delivered"
                     );
                     self.peer_ended = true;
                     if !self.allow_half_open {
@@ -566,14 +579,17 @@ impl Model {
                 }
                 SocketEvent::Finish => {
                     prop_assert!(!self.events.contains(&SocketEvent::Finish), "two Finishes");
-                    prop_assert!(self.ended, "spec 34: Finish without end");
+                    prop_assert!(
+                        self.ended,
+                        "docs/node-semantics.md#net-close-order: Finish without end"
+                    );
                 }
                 SocketEvent::Timeout | SocketEvent::Error(_) => {}
                 SocketEvent::Close { had_error } => {
                     prop_assert_eq!(
                         *had_error,
                         matches!(self.events.last(), Some(SocketEvent::Error(_))),
-                        "spec 33: had_error is true exactly after Error"
+                        "Node docs net.md › Event: 'close': had_error is true exactly after Error"
                     );
                     self.closed = true;
                     self.queue.clear();
@@ -612,15 +628,23 @@ impl Model {
         prop_assert_eq!(
             self.actions.contains(&Action::Shutdown),
             self.events.contains(&SocketEvent::Finish),
-            "spec 34: Shutdown goes with Finish"
+            "docs/node-semantics.md#net-close-order: Shutdown goes with Finish"
         );
         if self.closed {
             prop_assert!(!socket.wants_read());
             prop_assert!(!socket.wants_write());
             prop_assert_eq!(socket.poll_timeout(), None);
-            prop_assert_eq!(socket.ready_state(), ReadyState::Closed, "spec 39");
+            prop_assert_eq!(
+                socket.ready_state(),
+                ReadyState::Closed,
+                "Node docs net.md › socket.readyState"
+            );
         } else if !self.connected {
-            prop_assert_eq!(socket.ready_state(), ReadyState::Opening, "spec 39");
+            prop_assert_eq!(
+                socket.ready_state(),
+                ReadyState::Opening,
+                "Node docs net.md › socket.readyState"
+            );
             prop_assert!(!socket.wants_read());
         } else {
             let ready_state = match (self.peer_ended, self.ended) {
@@ -629,28 +653,36 @@ impl Model {
                 (true, false) => ReadyState::WriteOnly,
                 (true, true) => ReadyState::Closed,
             };
-            prop_assert_eq!(socket.ready_state(), ready_state, "spec 39");
+            prop_assert_eq!(
+                socket.ready_state(),
+                ready_state,
+                "Node docs net.md › socket.readyState"
+            );
             prop_assert_eq!(
                 socket.wants_read(),
                 !self.paused && !self.eof_reported,
-                "spec 22: read interest"
+                "Node docs net.md › socket.pause(): read interest"
             );
             if self.ended && self.queue.is_empty() {
                 prop_assert!(
                     self.events.contains(&SocketEvent::Finish),
-                    "spec 34: ended and flushed, no Finish"
+                    "docs/node-semantics.md#net-close-order: ended and flushed, no Finish"
                 );
-                prop_assert!(!self.peer_ended, "spec 24, 34: both sides done, not closed");
+                prop_assert!(
+                    !self.peer_ended,
+                    "docs/node-semantics.md#net-end-closes-by-default, #net-close-order: both sides done, not closed"
+                );
                 prop_assert!(
                     !self.destroy_soon,
-                    "spec 36: destroySoon and flushed, not closed"
+                    "Node docs net.md › socket.destroySoon(), socket.resetAndDestroy(): destroySoon and flushed, not closed"
                 );
             }
-            // spec 29: a Drain owed on an open write side comes once the queue is empty.
+            // Node docs `net.md` › `Event: 'drain'`: a Drain owed on an open write side comes once
+            // the queue is empty.
             if self.drain_owed && !self.ended && self.queue.is_empty() {
                 prop_assert!(
                     false,
-                    "spec 29: queue empty after write() == false, no Drain"
+                    "Node docs net.md › Event: 'drain': queue empty after write() == false, no Drain"
                 );
             }
         }
@@ -661,11 +693,12 @@ impl Model {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// spec 18-39 (chiefly 28, 29, 31, 32, 33): any sequence of inputs and commands never
-    /// panics; `Close` comes at most once and last, `Error` is followed by `Close(true)` and
-    /// `Close(true)` only follows `Error`; `Drain` only after `write() == false`;
-    /// `buffer_size` is accepted minus advanced; a closed socket wants nothing; a command's
-    /// `Err` (but the EPIPE write, spec 25) changes nothing.
+    /// docs/node-semantics.md#net-socket (chiefly #net-write-backpressure, #net-drain,
+    /// #net-timeout-idle, #net-error-then-close, #net-close-once): any sequence of inputs and
+    /// commands never panics; `Close` comes at most once and last, `Error` is followed by
+    /// `Close(true)` and `Close(true)` only follows `Error`; `Drain` only after `write() == false`;
+    /// `buffer_size` is accepted minus advanced; a closed socket wants nothing; a command's `Err`
+    /// (but the EPIPE write, Node source `lib/net.js` › `writeAfterFIN`) changes nothing.
     #[test]
     fn any_socket_any_ops_keeps_invariants(
         client in any::<bool>(),
@@ -687,11 +720,11 @@ proptest! {
             .iter()
             .filter(|e| matches!(e, SocketEvent::Close { .. }))
             .count();
-        prop_assert!(closes <= 1, "spec 33: Close more than once");
+        prop_assert!(closes <= 1, "Node docs net.md › Event: 'close': Close more than once");
         if closes == 1 {
             prop_assert!(
                 matches!(model.events.last(), Some(SocketEvent::Close { .. })),
-                "spec 33: Close is not last"
+                "Node docs net.md › Event: 'close': Close is not last"
             );
         }
     }
@@ -924,9 +957,10 @@ fn check_side(side: &Side, peer: &Side, name: &str) -> Result<(), TestCaseError>
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// spec 21, 23, 24, 26, 27, 33, 34: over a connection with partial writes and slow links,
-    /// every byte written by either side arrives in order, and when both sides end each
-    /// closes with `End`, `Finish` and a last `Close(false)`, half-open or not.
+    /// docs/node-semantics.md#net-data-order, #net-end-after-data, #net-end-closes-by-default,
+    /// #net-half-open, #net-end, #net-close-once, #net-close-order: over a connection with partial
+    /// writes and slow links, every byte written by either side arrives in order, and when both
+    /// sides end each closes with `End`, `Finish` and a last `Close(false)`, half-open or not.
     #[test]
     fn connection_random_writes_and_ends_deliver_in_order(
         allow_half_open in any::<bool>(),
@@ -1001,10 +1035,11 @@ fn address() -> Address {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// spec 8, 9, 10, 13, 14, 15, 16: any sequence never panics; an accept never takes
-    /// `connections()` past `maxConnections`; `Close` only after `close()` once the last
-    /// connection closed; `Listening` only after `listen()`; `Connection` events minus
-    /// closed ids is `connections()`.
+    /// docs/node-semantics.md#net-listen-async, #net-listen-error, #net-listen-twice,
+    /// #net-connection-event, #net-server-close, #net-server-close-callback, #net-max-connections:
+    /// any sequence never panics; an accept never takes `connections()` past `maxConnections`;
+    /// `Close` only after `close()` once the last connection closed; `Listening` only after
+    /// `listen()`; `Connection` events minus closed ids is `connections()`.
     #[test]
     fn server_any_ops_keeps_invariants(
         max_connections in prop::option::of(0usize..4),
@@ -1029,7 +1064,7 @@ proptest! {
                         prop_assert_eq!(
                             result,
                             Err(Error::Usage(UsageError::ServerAlreadyListening)),
-                            "spec 10"
+                            "Node docs net.md › server.listen()"
                         );
                         prop_assert_eq!(server.poll_action(), None);
                     } else {
@@ -1040,7 +1075,7 @@ proptest! {
                             Some(ServerAction::Listen { address: address(), backlog: 511 })
                         );
                     }
-                    prop_assert_eq!(server.poll_event(), None, "spec 8: nothing inside listen()");
+                    prop_assert_eq!(server.poll_event(), None, "Node docs net.md › server.listen(): nothing inside listen()");
                 }
                 ServerOp::Listening => server.handle_listening(now, address()),
                 ServerOp::ListenError => server.handle_listen_error(now, ErrorKind::AddrInUse),
@@ -1063,7 +1098,7 @@ proptest! {
                         prop_assert_eq!(
                             result,
                             Err(Error::Usage(UsageError::ServerNotRunning)),
-                            "spec 15"
+                            "Node docs net.md › server.close()"
                         );
                     }
                 }
@@ -1079,25 +1114,25 @@ proptest! {
             for event in events {
                 match event {
                     ServerEvent::Listening { address: bound } => {
-                        prop_assert!(binding, "spec 8: Listening without listen()");
+                        prop_assert!(binding, "Node docs net.md › server.listen(): Listening without listen()");
                         prop_assert_eq!(bound, address());
                         binding = false;
                         listening = true;
                     }
                     ServerEvent::Error(error) => {
-                        prop_assert!(binding, "spec 9: Error without a pending bind");
+                        prop_assert!(binding, "Node docs net.md › Event: 'error': Error without a pending bind");
                         prop_assert_eq!(error, Error::Io(ErrorKind::AddrInUse));
                         binding = false;
                     }
                     ServerEvent::Connection { id } => {
-                        prop_assert!(listening, "spec 13: Connection while not listening");
-                        prop_assert!(open.insert(id.0), "spec 13: Connection twice for one id");
+                        prop_assert!(listening, "Node docs net.md › Event: 'connection': Connection while not listening");
+                        prop_assert!(open.insert(id.0), "docs/node-semantics.md#net-connection-event: Connection twice for one id");
                         connection_events += 1;
                     }
                     ServerEvent::Drop => drop_events += 1,
                     ServerEvent::Close => {
-                        prop_assert!(close_called, "spec 14: Close without close()");
-                        prop_assert_eq!(server.connections(), 0, "spec 14: Close with connections");
+                        prop_assert!(close_called, "Node docs net.md › server.close(): Close without close()");
+                        prop_assert_eq!(server.connections(), 0, "docs/node-semantics.md#net-server-close: Close with connections");
                         close_called = false;
                     }
                     other => prop_assert!(false, "unknown event {:?}", other),
@@ -1112,17 +1147,17 @@ proptest! {
                 if admission == Admission::Accept {
                     prop_assert!(
                         max.is_none_or(|max| before < max),
-                        "spec 16: accepted at maxConnections"
+                        "Node docs net.md › server.maxConnections: accepted at maxConnections"
                     );
                     prop_assert!(max.is_none_or(|max| server.connections() <= max));
                 } else {
                     prop_assert_eq!(server.connections(), before);
-                    prop_assert_eq!(drop_events, usize::from(listening), "spec 16: Drop");
+                    prop_assert_eq!(drop_events, usize::from(listening), "Node docs net.md › server.maxConnections: Drop");
                 }
             }
             prop_assert_eq!(server.connections(), open.len());
             prop_assert_eq!(server.is_listening(), listening);
-            prop_assert_eq!(server.address().is_some(), listening, "spec 11");
+            prop_assert_eq!(server.address().is_some(), listening, "docs/node-semantics.md#net-address");
         }
     }
 }

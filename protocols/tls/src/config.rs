@@ -19,7 +19,8 @@ use rustls::{
 
 use crate::{Error, Identity};
 
-/// Node's default `handshakeTimeout`: 120 s (spec 191).
+/// Node's default `handshakeTimeout`: 120 s (Node docs `tls.md` › `tls.createServer()`
+/// (`handshakeTimeout`)).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The crypto provider every configuration here uses: rustls's `ring` backend.
@@ -27,7 +28,8 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Whether a server asks for, and checks, client certificates (mutual TLS; spec 193).
+/// Whether a server asks for, and checks, client certificates (mutual TLS; Node docs `tls.md` ›
+/// `tls.createServer()` (`requestCert`)).
 #[derive(Debug, Clone, Default)]
 pub enum ClientAuth {
     /// Node's default (`requestCert: false`): no certificate is asked for.
@@ -53,12 +55,12 @@ pub struct ServerOptions {
     pub sni: Vec<(String, Identity)>,
     /// `ALPNProtocols`, in preference order; empty: no ALPN. (Node's `https.Server` uses
     /// `http/1.1`.) A client offering ALPN with nothing in common gets the
-    /// `no_application_protocol` alert (spec 195).
+    /// `no_application_protocol` alert (RFC 7301 §3.2).
     pub alpn: Vec<Vec<u8>>,
     /// Client certificates (`requestCert`, `rejectUnauthorized`, `ca`).
     pub client_auth: ClientAuth,
-    /// `handshakeTimeout` (default 120 s; spec 191). Not part of the rustls configuration:
-    /// give it to each connection with
+    /// `handshakeTimeout` (default 120 s; Node docs `tls.md` › `tls.createServer()`
+    /// (`handshakeTimeout`)). Not part of the rustls configuration: give it to each connection with
     /// [`TlsConnection::set_handshake_timeout`](crate::TlsConnection::set_handshake_timeout).
     pub handshake_timeout: Duration,
 }

@@ -74,9 +74,9 @@ impl TlsConnection {
     /// A client session on `config` (see [`ClientOptions::build`](crate::ClientOptions::build)).
     ///
     /// `host` is the name to verify the server's certificate against and to send as SNI; an
-    /// IP literal (`127.0.0.1`, `::1` or `[::1]`) sends no SNI (spec 194) and is verified
-    /// against the certificate's IP SANs. Errors with [`Error::Config`] when `host` is neither
-    /// a DNS name nor an IP address.
+    /// IP literal (`127.0.0.1`, `::1` or `[::1]`) sends no SNI (Node docs `tls.md` ›
+    /// `tls.connect()` (`servername`)) and is verified against the certificate's IP SANs. Errors
+    /// with [`Error::Config`] when `host` is neither a DNS name nor an IP address.
     pub fn client(config: Arc<ClientConfig>, host: &str) -> Result<Self, Error> {
         let bare = host
             .strip_prefix('[')
@@ -172,8 +172,9 @@ impl TlsConnection {
     }
 
     /// The transport's FIN. Without the peer's `close_notify` first this is
-    /// [`Error::Truncated`] (spec 197, spec 129): the driver still tells the inner machine
-    /// its input ended, so HTTP can complete a response whose length is known.
+    /// [`Error::Truncated`] (RFC 9112 §9.8, docs/node-semantics.md#http-client-no-close-notify):
+    /// the driver still tells the inner machine its input ended, so HTTP can complete a response
+    /// whose length is known.
     pub fn handle_eof(&mut self, now: Instant) {
         self.start_clock(now);
         if !self.peer_closed {
@@ -182,8 +183,8 @@ impl TlsConnection {
     }
 
     /// The timer fired: at or after the deadline of [`poll_timeout`](Self::poll_timeout), an
-    /// unfinished handshake fails with [`Error::HandshakeTimeout`] (spec 191). Also starts
-    /// the handshake clock if no input has.
+    /// unfinished handshake fails with [`Error::HandshakeTimeout`] (Node docs `tls.md` ›
+    /// `tls.createServer()` (`handshakeTimeout`)). Also starts the handshake clock if no input has.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.start_clock(now);
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {

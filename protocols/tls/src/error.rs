@@ -17,7 +17,7 @@ use crate::config::SelfSignedLeaf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The peer's certificate chain does not lead to a trusted CA (Node
-    /// `UNABLE_TO_VERIFY_LEAF_SIGNATURE`; spec 192).
+    /// `UNABLE_TO_VERIFY_LEAF_SIGNATURE`; Node docs `tls.md` › `Event: 'secureConnect'`).
     UnknownIssuer,
     /// The server's certificate is self-signed and not trusted (Node
     /// `DEPTH_ZERO_SELF_SIGNED_CERT`): a lone leaf whose issuer is itself, with an unknown
@@ -32,18 +32,22 @@ pub enum Error {
     NotYetValid,
     /// Another certificate verification failure (bad signature, wrong key usage, ...).
     BadCertificate(String),
-    /// The server requires a client certificate and the client sent none (spec 193).
+    /// The server requires a client certificate and the client sent none (Node docs `tls.md` ›
+    /// `tls.createServer()` (`requestCert`)).
     CertificateRequired,
     /// The peer sent a fatal alert; the RFC 8446 §6 name, e.g. `bad_certificate`, `unknown_ca`,
     /// `certificate_required`, `no_application_protocol`.
     AlertReceived(String),
     /// ALPN on both sides with no protocol in common: the server answers with the
-    /// `no_application_protocol` alert (spec 195, spec 7; RFC 7301 §3.2).
+    /// `no_application_protocol` alert (docs/node-semantics.md#tls-alpn-mismatch,
+    /// docs/node-semantics.md#node20-alpn-mismatch; RFC 7301 §3.2).
     NoApplicationProtocol,
     /// The transport ended (FIN) without the peer's `close_notify`: the data may be cut short,
-    /// so this is never reported as a clean end (spec 197, spec 129; RFC 8446 §6.1).
+    /// so this is never reported as a clean end (RFC 9112 §9.8,
+    /// docs/node-semantics.md#http-client-no-close-notify; RFC 8446 §6.1).
     Truncated,
-    /// The handshake did not finish within the handshake timeout (spec 191).
+    /// The handshake did not finish within the handshake timeout (Node docs `tls.md` ›
+    /// `tls.createServer()` (`handshakeTimeout`)).
     HandshakeTimeout,
     /// The peer's bytes are not TLS, or break the protocol (bad record, decrypt error,
     /// unexpected message, unsupported version or cipher suites, ...).

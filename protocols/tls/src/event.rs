@@ -12,10 +12,11 @@ use crate::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsEvent {
     /// `'secureConnect'` (client) / `'secureConnection'` (server): the handshake finished and
-    /// application data flows both ways (spec 190, spec 192). Carries what was negotiated.
+    /// application data flows both ways (Node docs `tls.md` › `Event: 'secureConnection'`, Node
+    /// docs `tls.md` › `Event: 'secureConnect'`). Carries what was negotiated.
     SecureConnect(HandshakeInfo),
     /// `'end'`: the peer sent `close_notify`, so its side of the stream ended like a FIN
-    /// (spec 197; RFC 8446 §6.1). Our side may still write until [`close`].
+    /// (RFC 9112 §9.8; RFC 8446 §6.1). Our side may still write until [`close`].
     ///
     /// [`close`]: crate::TlsConnection::close
     End,
@@ -37,7 +38,8 @@ pub struct HandshakeInfo {
     /// The ALPN protocol both sides agreed on (`alpnProtocol`), `None` when ALPN was not used.
     pub alpn: Option<Vec<u8>>,
     /// The SNI name: on a server the one the client sent, on a client the one it asked for
-    /// (`None` for an IP literal, which sends no SNI: spec 194).
+    /// (`None` for an IP literal, which sends no SNI: Node docs `tls.md` › `tls.connect()`
+    /// (`servername`)).
     pub server_name: Option<String>,
     /// The peer's certificate chain, leaf first; empty when the peer sent none (a client
     /// without a certificate).

@@ -20,7 +20,8 @@ use sansnet_tls::{
 };
 
 /// A handshake reports `secureConnect` on both sides with what was negotiated, and data
-/// written before and after it arrives in order both ways (spec 190, spec 192).
+/// written before and after it arrives in order both ways (Node docs `tls.md` ›
+/// `Event: 'secureConnection'`, Node docs `tls.md` › `Event: 'secureConnect'`).
 #[test]
 fn handshake_then_data_both_ways() {
     let setup = Setup::new(&["example.test"]);
@@ -101,7 +102,8 @@ fn tls12_only_client_negotiates_tls12() {
 }
 
 /// A server certificate from a CA the client does not trust: `UNABLE_TO_VERIFY_LEAF_SIGNATURE`
-/// on the client (spec 192), and the client's alert on the server.
+/// on the client (Node docs `tls.md` › `Event: 'secureConnect'`), and the client's alert on the
+/// server.
 #[test]
 fn client_unknown_ca_is_unknown_issuer() {
     let setup = Setup::new(&["example.test"]);
@@ -148,7 +150,8 @@ fn client_without_ca_trusts_nothing() {
 }
 
 /// A self-signed server certificate that is not trusted: Node's `DEPTH_ZERO_SELF_SIGNED_CERT`
-/// (spec 192); trusting that very certificate as a CA makes it pass.
+/// (Node docs `tls.md` › `Event: 'secureConnect'`); trusting that very certificate as a CA makes it
+/// pass.
 #[test]
 fn client_self_signed_certificate() {
     let key = rcgen::KeyPair::generate().unwrap();
@@ -272,7 +275,7 @@ fn alpn_negotiates_http11() {
 }
 
 /// ALPN on both sides with nothing in common: the server sends `no_application_protocol`
-/// (spec 195, spec 7) and the client reports that alert.
+/// (RFC 7301 §3.2, docs/node-semantics.md#node20-alpn-mismatch) and the client reports that alert.
 #[test]
 fn alpn_mismatch_is_no_application_protocol() {
     let mut setup = Setup::new(&["example.test"]);
@@ -306,7 +309,8 @@ fn alpn_on_one_side_only_is_ignored() {
 }
 
 /// SNI picks the certificate for the name the client sent; an unknown name or an IP literal
-/// (which sends no SNI: spec 194) gets the default one; `*.` names match one label.
+/// (which sends no SNI: Node docs `tls.md` › `tls.connect()` (`servername`)) gets the default one;
+/// `*.` names match one label.
 #[test]
 fn sni_picks_the_right_certificate() {
     let ca = Ca::new("ca");
@@ -376,7 +380,7 @@ fn ip_literal_verifies_ip_san() {
 }
 
 /// Mutual TLS: a client certificate from the required CA is accepted, and the server sees it
-/// (spec 193).
+/// (Node docs `tls.md` › `tls.createServer()` (`requestCert`)).
 #[test]
 fn mtls_good_client_certificate_accepted() {
     let mut setup = Setup::new(&["example.test"]).require_client_cert();
@@ -452,7 +456,7 @@ fn mtls_optional_accepts_anonymous_client() {
     assert!(pair.server.info().unwrap().peer_certificates.is_empty());
 }
 
-/// `close_notify` ends the peer's readable side like a FIN (spec 197): `End`, after all data;
+/// `close_notify` ends the peer's readable side like a FIN (RFC 9112 §9.8): `End`, after all data;
 /// a FIN after it is no error. The closing side's later writes take 0.
 #[test]
 fn close_notify_is_end_not_error() {
@@ -479,7 +483,8 @@ fn close_notify_is_end_not_error() {
 }
 
 /// A FIN without `close_notify` is a truncation, reported as an error, never a clean end
-/// (spec 197, spec 129); data before it is still delivered.
+/// (RFC 9112 §9.8, docs/node-semantics.md#http-client-no-close-notify); data before it is still
+/// delivered.
 #[test]
 fn fin_without_close_notify_is_truncated() {
     let setup = Setup::new(&["example.test"]);
@@ -521,7 +526,8 @@ fn close_before_handshake_keeps_order() {
 }
 
 /// A handshake that does not finish in `handshakeTimeout` fails with
-/// `ERR_TLS_HANDSHAKE_TIMEOUT` (spec 191); the deadline counts from the first input.
+/// `ERR_TLS_HANDSHAKE_TIMEOUT` (Node docs `tls.md` › `tls.createServer()` (`handshakeTimeout`));
+/// the deadline counts from the first input.
 #[test]
 fn handshake_timeout_fires_at_deadline() {
     let setup = Setup::new(&["example.test"]);

@@ -76,8 +76,8 @@ fn check_https(t: &Transcript) {
 }
 
 /// An HTTP request and its response through TLS: the server's HTTP machine reads the
-/// request from the TLS server's plaintext, the client's reads the response (spec 196), and
-/// the client's `close_notify` ends the server's input (spec 197).
+/// request from the TLS server's plaintext, the client's reads the response (Node docs `https.md` ›
+/// `Class: https.Server`), and the client's `close_notify` ends the server's input (RFC 9112 §9.8).
 #[test]
 fn https_request_response_through_tls() {
     let setup = Setup::new(&["example.test"]);

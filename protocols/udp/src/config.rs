@@ -28,7 +28,8 @@ impl Family {
         }
     }
 
-    /// The address `send()` uses when none is given: `127.0.0.1` or `::1` (spec 49).
+    /// The address `send()` uses when none is given: `127.0.0.1` or `::1` (Node docs `dgram.md` ›
+    /// `socket.send()`).
     pub fn loopback(self) -> IpAddr {
         match self {
             Self::Udp4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -62,7 +63,8 @@ pub struct SocketConfig {
     /// `type`: `'udp4'` or `'udp6'`.
     pub family: Family,
     /// The largest payload [`Socket::send`](crate::Socket::send) accepts; longer ones fail with
-    /// `EMSGSIZE`. Default 65507 for udp4, 65527 for udp6 (spec 51).
+    /// `EMSGSIZE`. Default 65507 for udp4, 65527 for udp6 (Node docs `dgram.md` ›
+    /// `Note about UDP datagram size`).
     pub max_datagram_size: usize,
     /// `reuseAddr`: the driver sets `SO_REUSEADDR` before binding. Default false.
     pub reuse_address: bool,
@@ -98,7 +100,8 @@ impl Default for SocketConfig {
 mod tests {
     use super::*;
 
-    /// spec 51: 65507 bytes is the IPv4 payload limit.
+    /// Node docs `dgram.md` › `Note about UDP datagram size`: 65507 bytes is the IPv4 payload
+    /// limit.
     #[test]
     fn defaults_follow_the_family() {
         let v4 = SocketConfig::default();
@@ -109,7 +112,7 @@ mod tests {
         assert_eq!(SocketConfig::new(Family::Udp6).max_datagram_size, 65_527);
     }
 
-    /// spec 49: the empty address is the family's loopback.
+    /// Node docs `dgram.md` › `socket.send()`: the empty address is the family's loopback.
     #[test]
     fn family_addresses() {
         assert_eq!(Family::Udp4.loopback().to_string(), "127.0.0.1");

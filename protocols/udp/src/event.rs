@@ -78,15 +78,15 @@ pub enum Action {
 #[non_exhaustive]
 pub enum SocketEvent {
     /// `'listening'`: the socket is bound to `address`, explicitly or by the first `send()` or
-    /// `connect()` (spec 43, 45).
+    /// `connect()` (Node docs `dgram.md` › `socket.bind()`, `socket.send()`).
     Listening {
         /// The local address the OS bound, with the port it picked.
         address: SocketAddr,
     },
     /// `'connect'`: `connect()` completed; only the peer's datagrams arrive from now on
-    /// (spec 53).
+    /// (Node docs `dgram.md` › `socket.connect()`).
     Connect,
-    /// `'message'`: one datagram arrived, whole (spec 46).
+    /// `'message'`: one datagram arrived, whole (Node docs `dgram.md` › `Event: 'message'`).
     Message {
         /// The payload.
         data: Bytes,
@@ -94,17 +94,19 @@ pub enum SocketEvent {
         rinfo: RemoteInfo,
     },
     /// The `send()` callback: exactly once for every [`SendId`] that `send()` returned, with
-    /// the bytes sent or the error (spec 50, 51), and always before [`SocketEvent::Close`].
+    /// the bytes sent or the error (Node docs `dgram.md` › `socket.send()`,
+    /// `Note about UDP datagram size`), and always before [`SocketEvent::Close`].
     Sent {
         /// The send this completes.
         id: SendId,
         /// The bytes the OS took, or why the datagram was not sent.
         result: Result<usize, Error>,
     },
-    /// `'error'`: a bind failure (spec 44), a connect failure, or a socket-level error the
-    /// driver reported. Send failures are not repeated here: they are in
+    /// `'error'`: a bind failure (Node docs `dgram.md` › `socket.bind()`), a connect failure, or a
+    /// socket-level error the driver reported. Send failures are not repeated here: they are in
     /// [`SocketEvent::Sent`].
     Error(Error),
-    /// `'close'`: the socket is closed; always the last event (spec 52).
+    /// `'close'`: the socket is closed; always the last event (Node docs `dgram.md` ›
+    /// `Event: 'close'`).
     Close,
 }

@@ -99,7 +99,7 @@
 //! | the send queue (unbounded in Node) | [`SocketConfig::max_queued_datagrams`] | 1024 |
 //! | `socket.bind(port, address)` | [`Socket::bind`] then [`Action::Bind`] | `None`: `0.0.0.0:0` / `[::]:0` |
 //! | `socket.send(msg, offset, length, port, address)` | [`Socket::send`] returns a [`SendId`] | address: `127.0.0.1` / `::1` |
-//! | the `send()` callback (`'error'` when none is given, spec 50) | [`SocketEvent::Sent`] | always reported; a Node-like API without a callback turns a failed `Sent` into `'error'` |
+//! | the `send()` callback (`'error'` when none is given, Node docs `dgram.md` › `socket.send()`) | [`SocketEvent::Sent`] | always reported; a Node-like API without a callback turns a failed `Sent` into `'error'` |
 //! | `socket.connect(port, address)` | [`Socket::connect`] then [`Action::Connect`] | |
 //! | `socket.disconnect()` | [`Socket::disconnect`] then [`Action::Disconnect`] | |
 //! | `socket.close()` | [`Socket::close`] then [`Action::Close`] | |
@@ -130,7 +130,8 @@
 //!
 //! # Limits
 //!
-//! - [`SocketConfig::max_datagram_size`]: 65507 bytes for udp4, 65527 for udp6 (spec 51).
+//! - [`SocketConfig::max_datagram_size`]: 65507 bytes for udp4, 65527 for udp6 (Node docs
+//!   `dgram.md` › `Note about UDP datagram size`).
 //! - [`SocketConfig::max_queued_datagrams`]: 1024 datagrams awaiting their result; Node has
 //!   no such bound. Actions are bounded by the state (at most a bind, a connect and a
 //!   disconnect between two drains) and events by the calls that cause them.

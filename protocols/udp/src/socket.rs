@@ -99,7 +99,7 @@ impl Socket {
     // Commands: return `Err` and change nothing, or act and return `Ok`.
 
     /// `bind(port, address)`: binds to `address`, or to the family's unspecified address and
-    /// port 0 (the OS picks) when `None` (spec 43).
+    /// port 0 (the OS picks) when `None` (Node docs `dgram.md` › `socket.bind()`).
     ///
     /// Queues [`Action::Bind`]; [`SocketEvent::Listening`] follows
     /// [`Socket::handle_bound`].
@@ -107,7 +107,8 @@ impl Socket {
     /// # Errors
     ///
     /// [`UsageError::AlreadyBound`] if bound or binding (also after an implicit bind by
-    /// `send()` or `connect()`), [`UsageError::NotRunning`] after `close()` (spec 44).
+    /// `send()` or `connect()`), [`UsageError::NotRunning`] after `close()` (Node docs `dgram.md` ›
+    /// `socket.bind()`).
     pub fn bind(&mut self, now: Instant, address: Option<SocketAddr>) -> Result<(), Error> {
         self.state.bind()?;
         let address = address.unwrap_or_else(|| self.any_address());
@@ -116,28 +117,31 @@ impl Socket {
     }
 
     /// `send(msg, offset, length, port, address)`: sends `data[offset..offset + length]` as one
-    /// datagram (spec 46-51).
+    /// datagram (docs/node-semantics.md#dgram-message to #dgram-max-size).
     ///
     /// On an unconnected socket `port` must be non-zero and `address` `None` means the
-    /// family's loopback (spec 49). On a connected socket both must be omitted (`0` and
-    /// `None`) and the datagram goes to the peer (spec 53). An unbound socket is bound to the
-    /// family's unspecified address and port 0 first, and the datagram waits for
-    /// [`Socket::handle_bound`] (spec 45).
+    /// family's loopback (Node docs `dgram.md` › `socket.send()`). On a connected socket both must
+    /// be omitted (`0` and `None`) and the datagram goes to the peer (Node docs `dgram.md` ›
+    /// `socket.connect()`). An unbound socket is bound to the family's unspecified address and port
+    /// 0 first, and the datagram waits for [`Socket::handle_bound`] (Node docs `dgram.md` ›
+    /// `socket.send()`).
     ///
     /// The returned [`SendId`] gets exactly one [`SocketEvent::Sent`], before
     /// [`SocketEvent::Close`]. Failures Node reports through the callback come that way too:
     /// [`Error::MessageTooLarge`] (`EMSGSIZE`) for more than
-    /// [`SocketConfig::max_datagram_size`] bytes, once bound (spec 51);
-    /// [`Error::SendQueueFull`] (`ENOBUFS`) beyond [`SocketConfig::max_queued_datagrams`].
+    /// [`SocketConfig::max_datagram_size`] bytes, once bound (Node docs `dgram.md` ›
+    /// `Note about UDP datagram size`); [`Error::SendQueueFull`] (`ENOBUFS`) beyond
+    /// [`SocketConfig::max_queued_datagrams`].
     ///
     /// # Errors
     ///
     /// Checked in Node's order, each leaving the socket unchanged:
     /// [`UsageError::OffsetOutOfBounds`] if `offset > data.len()` and
-    /// [`UsageError::LengthOutOfBounds`] if `offset + length > data.len()` (spec 48);
-    /// [`UsageError::AlreadyConnected`] for a port or address on a connected socket (spec 53);
-    /// [`UsageError::BadPort`] for port 0 on an unconnected one;
-    /// [`UsageError::NotRunning`] after `close()` (spec 52).
+    /// [`UsageError::LengthOutOfBounds`] if `offset + length > data.len()` (Node source
+    /// `lib/dgram.js` › `sliceBuffer`); [`UsageError::AlreadyConnected`] for a port or address on a
+    /// connected socket (Node docs `dgram.md` › `socket.connect()`); [`UsageError::BadPort`] for
+    /// port 0 on an unconnected one; [`UsageError::NotRunning`] after `close()` (Node docs
+    /// `dgram.md` › `Event: 'close'`).
     pub fn send(
         &mut self,
         now: Instant,
@@ -202,7 +206,8 @@ impl Socket {
         Ok(id)
     }
 
-    /// `connect(port, address)`: associates the socket with one peer (spec 53).
+    /// `connect(port, address)`: associates the socket with one peer (Node docs `dgram.md` ›
+    /// `socket.connect()`).
     ///
     /// Binds an unbound socket first (as [`Socket::send`] does), then queues
     /// [`Action::Connect`]; [`SocketEvent::Connect`] follows [`Socket::handle_connected`].
@@ -237,7 +242,7 @@ impl Socket {
         Ok(())
     }
 
-    /// `close()`: closes the socket (spec 52).
+    /// `close()`: closes the socket (Node docs `dgram.md` › `Event: 'close'`).
     ///
     /// Every send still awaiting its result gets [`SocketEvent::Sent`] with
     /// [`UsageError::NotRunning`], in send order; then [`Action::Close`] is queued (replacing
@@ -296,7 +301,8 @@ impl Socket {
         }
     }
 
-    /// The driver could not bind (`EADDRINUSE`, `EACCES`, ...) (spec 44).
+    /// The driver could not bind (`EADDRINUSE`, `EACCES`, ...) (Node docs `dgram.md` ›
+    /// `socket.bind()`).
     ///
     /// Emits [`SocketEvent::Error`], then a failed [`SocketEvent::Sent`] with the same error
     /// for every datagram that was waiting for the bind. The socket is unbound again: `bind()`
@@ -314,7 +320,8 @@ impl Socket {
 
     /// The driver connected the socket to the peer of [`Action::Connect`].
     ///
-    /// Emits [`SocketEvent::Connect`] (spec 53). Ignored unless connecting.
+    /// Emits [`SocketEvent::Connect`] (Node docs `dgram.md` › `socket.connect()`). Ignored unless
+    /// connecting.
     pub fn handle_connected(&mut self, now: Instant) {
         if self.state.connected() {
             self.events.push_back(SocketEvent::Connect);
@@ -323,8 +330,9 @@ impl Socket {
 
     /// A datagram arrived from `from`.
     ///
-    /// Emits one [`SocketEvent::Message`] for it, whole (spec 46). Ignored unless bound, and
-    /// on a connected socket when `from` is not the peer (spec 53).
+    /// Emits one [`SocketEvent::Message`] for it, whole (Node docs `dgram.md` ›
+    /// `Event: 'message'`). Ignored unless bound, and on a connected socket when `from` is not the
+    /// peer (Node docs `dgram.md` › `socket.connect()`).
     pub fn handle_datagram(&mut self, now: Instant, data: Bytes, from: SocketAddr) {
         if !self.state.accepts_from(from) {
             return;
@@ -341,8 +349,8 @@ impl Socket {
     /// The driver finished sending the datagram `id` it took from [`Socket::poll_transmit`]:
     /// the bytes the OS took, or its error (`EMSGSIZE` from the OS arrives here too).
     ///
-    /// Emits [`SocketEvent::Sent`] (spec 50). Ignored for an id that is not in flight (never
-    /// transmitted, already reported, or failed by `close()`).
+    /// Emits [`SocketEvent::Sent`] (Node docs `dgram.md` › `socket.send()`). Ignored for an id that
+    /// is not in flight (never transmitted, already reported, or failed by `close()`).
     pub fn handle_sent(&mut self, now: Instant, id: SendId, result: Result<usize, ErrorKind>) {
         if self.in_flight.remove(&id) {
             self.events.push_back(SocketEvent::Sent {

@@ -3,24 +3,24 @@
 //! Node keeps a `bindState` and a `connectState` side by side; here they are one enum, so the
 //! peer exists only while bound (or as a request waiting for the bind).
 //!
-//! | from | stimulus | to | output | spec | test |
+//! | from | stimulus | to | output | rule (`docs/node-semantics.md`) | test |
 //! |---|---|---|---|---|---|
-//! | `Unbound` | `bind(a)` | `Binding` | `Action::Bind(a)` | 43 | `unbound_bind_then_bound_listening` |
-//! | `Unbound` | `send()` | `Binding` | `Action::Bind(any:0)` | 45 | `unbound_send_binds_implicitly_listening_before_sent` |
-//! | `Unbound` | `connect(p)` | `Binding{p}` | `Action::Bind(any:0)` | 53 | `unbound_connect_binds_then_connects` |
-//! | `Binding`, `Bound` | `bind()` | same | `Err(AlreadyBound)` | 44 | `bound_bind_again_already_bound` |
-//! | `Binding` | `handle_bound(l)` | `Bound{l}` (`Connecting(p)` if asked) | `Listening`, then `Action::Connect(p)` | 43 | `unbound_bind_then_bound_listening` |
-//! | `Binding` | `handle_bind_error(k)` | `Unbound` | `Error(Io(k))`, queued sends fail | 44 | `binding_bind_error_reports_and_allows_rebind` |
-//! | `Binding` (no peer) | `connect(p)` | `Binding{p}` | — | 53 | `binding_connect_waits_for_bind` |
-//! | `Bound` (disconnected) | `connect(p)` | `Bound{Connecting(p)}` | `Action::Connect(p)` | 53 | `bound_connect_then_connected_emits_connect` |
-//! | `Binding{p}`, `Bound` (connecting, connected) | `connect()` | same | `Err(AlreadyConnected)` | 53 | `connected_connect_again_already_connected` |
-//! | `Bound{Connecting(p)}` | `handle_connected` | `Bound{Connected(p)}` | `Connect` | 53 | `bound_connect_then_connected_emits_connect` |
-//! | `Bound{Connecting(p)}` | `handle_io_error(k)` | `Bound` (disconnected) | `Error(Io(k))` | 53 | `connecting_io_error_reports_and_disconnects` |
-//! | `Bound{Connected(p)}` | `disconnect()` | `Bound` (disconnected) | `Action::Disconnect` | 53 | `connected_disconnect_accepts_everyone_again` |
-//! | any other | `disconnect()` | same | `Err(NotConnected)` | 53 | `unconnected_disconnect_not_connected` |
-//! | not `Closed` | `close()` | `Closed` | pending sends fail, `Action::Close`, `Close` | 52 | `bound_close_emits_close_last` |
-//! | `Closed` | any command | `Closed` | `Err(NotRunning)` | 52 | `closed_commands_not_running` |
-//! | `Closed` | any input | `Closed` | nothing | 52 | `closed_inputs_are_ignored` |
+//! | `Unbound` | `bind(a)` | `Binding` | `Action::Bind(a)` | `#dgram-bind` | `unbound_bind_then_bound_listening` |
+//! | `Unbound` | `send()` | `Binding` | `Action::Bind(any:0)` | `#dgram-implicit-bind` | `unbound_send_binds_implicitly_listening_before_sent` |
+//! | `Unbound` | `connect(p)` | `Binding{p}` | `Action::Bind(any:0)` | `#dgram-connect` | `unbound_connect_binds_then_connects` |
+//! | `Binding`, `Bound` | `bind()` | same | `Err(AlreadyBound)` | `#dgram-bind-error` | `bound_bind_again_already_bound` |
+//! | `Binding` | `handle_bound(l)` | `Bound{l}` (`Connecting(p)` if asked) | `Listening`, then `Action::Connect(p)` | `#dgram-bind` | `unbound_bind_then_bound_listening` |
+//! | `Binding` | `handle_bind_error(k)` | `Unbound` | `Error(Io(k))`, queued sends fail | `#dgram-bind-error` | `binding_bind_error_reports_and_allows_rebind` |
+//! | `Binding` (no peer) | `connect(p)` | `Binding{p}` | — | `#dgram-connect` | `binding_connect_waits_for_bind` |
+//! | `Bound` (disconnected) | `connect(p)` | `Bound{Connecting(p)}` | `Action::Connect(p)` | `#dgram-connect` | `bound_connect_then_connected_emits_connect` |
+//! | `Binding{p}`, `Bound` (connecting, connected) | `connect()` | same | `Err(AlreadyConnected)` | `#dgram-connect` | `connected_connect_again_already_connected` |
+//! | `Bound{Connecting(p)}` | `handle_connected` | `Bound{Connected(p)}` | `Connect` | `#dgram-connect` | `bound_connect_then_connected_emits_connect` |
+//! | `Bound{Connecting(p)}` | `handle_io_error(k)` | `Bound` (disconnected) | `Error(Io(k))` | `#dgram-connect` | `connecting_io_error_reports_and_disconnects` |
+//! | `Bound{Connected(p)}` | `disconnect()` | `Bound` (disconnected) | `Action::Disconnect` | `#dgram-connect` | `connected_disconnect_accepts_everyone_again` |
+//! | any other | `disconnect()` | same | `Err(NotConnected)` | `#dgram-connect` | `unconnected_disconnect_not_connected` |
+//! | not `Closed` | `close()` | `Closed` | pending sends fail, `Action::Close`, `Close` | `#dgram-close` | `bound_close_emits_close_last` |
+//! | `Closed` | any command | `Closed` | `Err(NotRunning)` | `#dgram-close` | `closed_commands_not_running` |
+//! | `Closed` | any input | `Closed` | nothing | `#dgram-close` | `closed_inputs_are_ignored` |
 //!
 //! Inputs that do not fit the state (`handle_bound` while not binding, `handle_connected`
 //! while not connecting) are ignored: a driver bug must not corrupt the machine.

@@ -258,7 +258,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// Arbitrary sequences never panic and keep every invariant (STYLE 3.6 property 2;
-    /// spec 44-53).
+    /// docs/node-semantics.md#dgram-bind-error to #dgram-connect).
     #[test]
     fn arbitrary_sequences_keep_invariants(
         v6 in any::<bool>(),
@@ -274,8 +274,8 @@ proptest! {
         checker.finish();
     }
 
-    /// spec 48: `send()` accepts exactly the slices inside the buffer and puts that slice on
-    /// the wire.
+    /// Node source `lib/dgram.js` › `sliceBuffer`: `send()` accepts exactly the slices inside the
+    /// buffer and puts that slice on the wire.
     #[test]
     fn send_accepts_exactly_in_bounds_slices(
         len in 0..32usize,

@@ -15,11 +15,11 @@ const MAX_REASON_LEN: usize = 123;
 ///
 /// Returns `Ok(None)` for an empty body: no status, which the application sees as 1005
 /// (§7.1.5). Otherwise the code and the reason. Errors, in this order:
-/// - a 1-byte body: [`ProtocolError::InvalidClosePayload`] (spec item 167);
-/// - a code that may not be sent (§7.4.1-7.4.2, spec items 170-173):
-///   [`ProtocolError::InvalidCloseCode`]. Accepted are 1000-1003, 1007-1014 (1012-1014 are
-///   IANA-registered, as `ws` accepts them) and 3000-4999;
-/// - a reason that is not UTF-8: [`ProtocolError::InvalidUtf8`] (spec item 168).
+/// - a 1-byte body: [`ProtocolError::InvalidClosePayload`] (RFC 6455 §5.5.1);
+/// - a code that may not be sent (§7.4.1-7.4.2, docs/node-semantics.md#ws-close-codes-unsendable to
+///   #ws-close-codes-valid): [`ProtocolError::InvalidCloseCode`]. Accepted are 1000-1003, 1007-1014
+///   (1012-1014 are IANA-registered, as `ws` accepts them) and 3000-4999;
+/// - a reason that is not UTF-8: [`ProtocolError::InvalidUtf8`] (RFC 6455 §5.5.1).
 pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<(u16, &str)>, ProtocolError> {
     let [hi, lo, reason @ ..] = payload else {
         return if payload.is_empty() {
@@ -36,9 +36,10 @@ pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<(u16, &str)>,
     Ok(Some((code, reason)))
 }
 
-/// Checks the application's `close(code, reason)` (WHATWG WebSockets `close()`, spec item
-/// 179): the code must be 1000 or 3000-4999 ([`UsageError::InvalidCloseCode`], checked
-/// first), and the reason at most 123 UTF-8 bytes ([`UsageError::CloseReasonTooLong`]).
+/// Checks the application's `close(code, reason)` (WHATWG WebSockets `close()`,
+/// docs/node-semantics.md#ws-api-close-args): the code must be 1000 or 3000-4999
+/// ([`UsageError::InvalidCloseCode`], checked first), and the reason at most 123 UTF-8 bytes
+/// ([`UsageError::CloseReasonTooLong`]).
 pub(crate) fn check_app_close(code: u16, reason: &str) -> Result<(), UsageError> {
     if !(code == 1000 || (3000..=4999).contains(&code)) {
         return Err(UsageError::InvalidCloseCode);
@@ -98,13 +99,15 @@ mod tests {
         v
     }
 
-    /// RFC 6455 §5.5.1, §7.1.5, spec item 176: an empty body means "no status" (1005 upstream).
+    /// RFC 6455 §5.5.1, §7.1.5, docs/node-semantics.md#ws-close-status-report: an empty body means
+    /// "no status" (1005 upstream).
     #[test]
     fn parse_empty_is_no_status() {
         assert_eq!(parse_close_payload(&[]), Ok(None));
     }
 
-    /// RFC 6455 §5.5.1, spec item 167 (Autobahn 7.3.2): a 1-byte body fails with 1002.
+    /// RFC 6455 §5.5.1, docs/node-semantics.md#ws-close-body (Autobahn 7.3.2): a 1-byte body fails
+    /// with 1002.
     #[test]
     fn parse_one_byte_fails() {
         for b in [0x00, 0x03, 0xE8, 0xFF] {
@@ -137,7 +140,8 @@ mod tests {
         );
     }
 
-    /// RFC 6455 §7.4.1, spec item 173 (Autobahn 7.7.1-7.7.13): these codes get a clean Close.
+    /// RFC 6455 §7.4.1, docs/node-semantics.md#ws-close-codes-valid (Autobahn 7.7.1-7.7.13): these
+    /// codes get a clean Close.
     #[test]
     fn parse_autobahn_valid_codes() {
         for code in [
@@ -163,8 +167,9 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §7.4.1-7.4.2, spec items 170-172 (Autobahn 7.9.1-7.9.9): invalid codes fail
-    /// with 1002; so do 1015 (never sent) and codes above 4999.
+    /// RFC 6455 §7.4.1-7.4.2, docs/node-semantics.md#ws-close-codes-unsendable to
+    /// #ws-close-codes-invalid (Autobahn 7.9.1-7.9.9): invalid codes fail with 1002; so do 1015
+    /// (never sent) and codes above 4999.
     #[test]
     fn parse_autobahn_invalid_codes() {
         for code in [
@@ -179,7 +184,8 @@ mod tests {
         assert_eq!(ProtocolError::InvalidCloseCode.close_code(), 1002);
     }
 
-    /// RFC 6455 §7.4, spec items 169-172: the full u16 range, exactly the valid set passes.
+    /// RFC 6455 §7.4, docs/node-semantics.md#ws-close-codes to #ws-close-codes-invalid: the full
+    /// u16 range, exactly the valid set passes.
     #[test]
     fn parse_every_code() {
         for code in 0..=u16::MAX {
@@ -194,8 +200,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §5.5.1, §8.1, spec item 168 (Autobahn 7.5.1): a reason that is not UTF-8 fails
-    /// with 1007.
+    /// RFC 6455 §5.5.1, §8.1, docs/node-semantics.md#ws-close-reason-utf8 (Autobahn 7.5.1): a
+    /// reason that is not UTF-8 fails with 1007.
     #[test]
     fn parse_invalid_utf8_reason_fails() {
         let bad =
@@ -220,7 +226,8 @@ mod tests {
         );
     }
 
-    /// WHATWG `close()`, spec item 179: 1000 and 3000-4999 are allowed, nothing else.
+    /// WHATWG `close()`, docs/node-semantics.md#ws-api-close-args: 1000 and 3000-4999 are allowed,
+    /// nothing else.
     #[test]
     fn app_close_codes() {
         for code in 0..=u16::MAX {
@@ -234,8 +241,8 @@ mod tests {
         }
     }
 
-    /// WHATWG `close()`, spec item 179: a reason up to 123 UTF-8 bytes is allowed, 124 is not,
-    /// counted in bytes rather than characters.
+    /// WHATWG `close()`, docs/node-semantics.md#ws-api-close-args: a reason up to 123 UTF-8 bytes
+    /// is allowed, 124 is not, counted in bytes rather than characters.
     #[test]
     fn app_close_reason_length() {
         assert_eq!(check_app_close(1000, &"a".repeat(123)), Ok(()));

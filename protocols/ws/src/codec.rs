@@ -247,7 +247,7 @@ mod tests {
     }
 
     /// RFC 7692 §7.2.3.2: with context takeover the second "Hello" is a back-reference into
-    /// the first, and shorter; without it, the same bytes again (spec 188).
+    /// the first, and shorter; without it, the same bytes again (RFC 7692 §7.1.1).
     #[test]
     fn context_takeover_shortens_repeats() {
         let mut keep = Codec::new(Role::Server, &agreed(15, 15, false, false));
@@ -259,7 +259,8 @@ mod tests {
         assert_eq!(reset.compress(b"Hello"), reset.compress(b"Hello"));
     }
 
-    /// RFC 7692 §7.2.2, spec 187-188: every window size and context rule round-trips.
+    /// RFC 7692 §7.2.2, docs/node-semantics.md#deflate-sync-flush, #deflate-context-takeover: every
+    /// window size and context rule round-trips.
     #[test]
     fn every_window_round_trips() {
         let text: Vec<u8> = (0..5000u32).flat_map(|i| (i % 700).to_be_bytes()).collect();
@@ -273,7 +274,8 @@ mod tests {
         }
     }
 
-    /// RFC 7692 §8, spec 189: a small input that inflates to far more stops at limit + 1.
+    /// RFC 7692 §8, docs/node-semantics.md#deflate-bomb: a small input that inflates to far more
+    /// stops at limit + 1.
     #[test]
     fn inflate_stops_past_the_limit() {
         let mut c = Codec::new(Role::Server, &agreed(15, 15, false, false));

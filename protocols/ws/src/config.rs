@@ -8,9 +8,9 @@ use crate::DeflateConfig;
 /// options)` in the `ws` package).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `maxPayload` (100 MiB): a larger message fails the connection with 1009 (spec 157).
+    /// `maxPayload` (100 MiB): a larger message fails the connection with 1009 (RFC 6455 §7.4.1).
     pub max_payload: usize,
-    /// `autoPong` (true): a Ping is answered with a Pong carrying its data (spec 164).
+    /// `autoPong` (true): a Ping is answered with a Pong carrying its data (RFC 6455 §5.5.2).
     pub auto_pong: bool,
     /// How long to wait for the peer's part of the closing handshake before closing TCP
     /// (`ws`: 30 s).

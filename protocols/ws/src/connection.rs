@@ -143,8 +143,8 @@ impl Connection {
     /// ([`handshake::Accepted::deflate`](crate::handshake::Accepted::deflate),
     /// [`handshake::Opened::deflate`](crate::handshake::Opened::deflate)); `None` leaves it off.
     /// Call before any frame is sent or received. Messages of at least `threshold` bytes are
-    /// sent compressed (RSV1 on the first frame, spec 186); compressed messages are inflated
-    /// with `max_payload` counted on the inflated bytes (spec 189). Without the crate's
+    /// sent compressed (RSV1 on the first frame, RFC 7692 §6); compressed messages are inflated
+    /// with `max_payload` counted on the inflated bytes (RFC 7692 §8). Without the crate's
     /// `deflate` feature negotiation never agrees, and this does nothing.
     pub fn with_deflate(self, agreed: Option<Agreed>) -> Self {
         #[cfg(feature = "deflate")]
@@ -190,7 +190,8 @@ impl Connection {
                     progressed
                 }
                 Recv::Discard => {
-                    // Data after the peer's Close (or after a failure) is discarded (spec 175).
+                    // Data after the peer's Close (or after a failure) is discarded (RFC 6455
+                    // §5.5.1).
                     buf.clear();
                     false
                 }
@@ -254,7 +255,7 @@ impl Connection {
 
     /// `ws.send(message)`: one frame. Returns false once the queued bytes reach the high-water
     /// mark (`Drain` follows). After closing began nothing is sent, but the bytes still count
-    /// in `bufferedAmount` (spec 182) and this returns `Closed`.
+    /// in `bufferedAmount` (WHATWG WebSockets › `send()`) and this returns `Closed`.
     pub fn send(&mut self, _now: Instant, message: Message) -> Result<bool, Error> {
         let (opcode, data) = match message {
             Message::Text(data) => (OpCode::Text, data),
@@ -270,7 +271,8 @@ impl Connection {
         if let Some(codec) = &mut self.deflate
             && app >= codec.threshold
         {
-            // RFC 7692 §7.2.1: one compressed frame, RSV1 set (spec 186, 187).
+            // RFC 7692 §7.2.1: one compressed frame, RSV1 set (docs/node-semantics.md#deflate-rsv1,
+            // #deflate-sync-flush).
             let payload = Bytes::from(codec.compress(&data));
             self.frame_with(opcode, RSV1, payload, app);
             return Ok(self.after_send());
@@ -299,7 +301,8 @@ impl Connection {
     }
 
     /// `ws.close(code, reason)`: starts the closing handshake. The code must be 1000 or
-    /// 3000-4999 and the reason at most 123 bytes (spec 179); `None` sends no status.
+    /// 3000-4999 and the reason at most 123 bytes (WHATWG WebSockets › `close()`); `None` sends no
+    /// status.
     pub fn close(&mut self, now: Instant, code: Option<u16>, reason: &str) -> Result<(), Error> {
         if let Some(code) = code {
             check_app_close(code, reason)?;
@@ -369,7 +372,8 @@ impl Connection {
         self.state
     }
 
-    /// `bufferedAmount`: application bytes given to `send` and not yet written (spec 181).
+    /// `bufferedAmount`: application bytes given to `send` and not yet written
+    /// (docs/node-semantics.md#ws-buffered-amount).
     pub fn buffered_amount(&self) -> usize {
         self.buffered_amount
     }
@@ -414,7 +418,8 @@ impl Connection {
     }
 
     fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        // RSV1 marks a compressed message, on its first frame only (RFC 7692 §6, spec 186).
+        // RSV1 marks a compressed message, on its first frame only (RFC 7692 §6,
+        // docs/node-semantics.md#deflate-rsv1).
         let rsv1_allowed = self.deflate_enabled()
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
             && self.message.is_none();
@@ -438,7 +443,7 @@ impl Connection {
         let compressed =
             header.rsv & RSV1 != 0 || (header.opcode == OpCode::Continuation && self.inflating);
         if !header.opcode.is_control() && !compressed {
-            // A compressed message is measured as it inflates (spec 189).
+            // A compressed message is measured as it inflates (RFC 7692 §8).
             let so_far = self.message.as_ref().map_or(0, |(_, data)| data.len());
             let limit = self.config.max_payload as u64;
             let counted = if self.config.streaming {
@@ -526,7 +531,7 @@ impl Connection {
         }
         if frame_done {
             // After a non-final frame `message` stays open: the next data frame must be a
-            // continuation (spec 158, 159).
+            // continuation (docs/node-semantics.md#ws-fragmentation, #ws-continuation-order).
             self.recv = Recv::Header;
         }
         if message_done {
@@ -655,12 +660,12 @@ impl Connection {
         self.close_received = Some((code.unwrap_or(1005), reason.clone()));
         self.recv = Recv::Discard;
         if !self.close_sent {
-            // Echo the peer's code (spec 174).
+            // Echo the peer's code (RFC 6455 §5.5.1).
             self.send_close(code, "");
         }
         self.state = ReadyState::Closing;
         match self.role {
-            // The server closes TCP first (spec 177).
+            // The server closes TCP first (RFC 6455 §7.1.1).
             Role::Server => self.finish(code.unwrap_or(1005), reason, true, Action::Shutdown),
             // The client waits for the server to close, up to `close_timeout`.
             Role::Client => {
@@ -683,8 +688,8 @@ impl Connection {
         if !self.close_sent {
             self.send_close(Some(error.close_code()), "");
         }
-        // The application sees 1006: no Close frame was received (RFC 6455 §7.1.5, spec 176);
-        // the fault's code went on the wire.
+        // The application sees 1006: no Close frame was received (RFC 6455 §7.1.5,
+        // docs/node-semantics.md#ws-close-status-report); the fault's code went on the wire.
         self.finish(1006, String::new(), false, Action::Shutdown);
     }
 
@@ -721,7 +726,7 @@ impl Connection {
         self.frame(OpCode::Close, encode_close_payload(code, reason), 0);
     }
 
-    /// Queues one frame; a client masks it with a fresh key (spec 152).
+    /// Queues one frame; a client masks it with a fresh key (RFC 6455 §5.3).
     fn frame(&mut self, opcode: OpCode, data: Bytes, app: usize) {
         self.frame_with(opcode, 0, data, app);
     }

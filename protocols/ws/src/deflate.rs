@@ -230,8 +230,9 @@ fn extensions(value: &[u8]) -> impl Iterator<Item = Option<(&str, Vec<Param<'_>>
 /// The server's side (RFC 7692 §5, §7.1): picks the first permessage-deflate offer among
 /// `headers` (every `Sec-WebSocket-Extensions` value, in order) that `config` can honour and
 /// returns the agreed parameters with the response header's value. Offers with an unknown,
-/// repeated or invalid parameter are declined (spec 183, 184), as is an offer without
-/// `client_max_window_bits` when `config` limits the client's window (§7.1.2.2, spec 185).
+/// repeated or invalid parameter are declined (RFC 7692 §7.1, §7), as is an offer without
+/// `client_max_window_bits` when `config` limits the client's window (§7.1.2.2,
+/// docs/node-semantics.md#deflate-client-window).
 pub fn negotiate<'a>(
     config: &DeflateConfig,
     headers: impl IntoIterator<Item = &'a [u8]>,
@@ -312,7 +313,7 @@ pub fn offer(config: &DeflateConfig) -> Option<String> {
     Some(offer)
 }
 
-/// The client's check of the server's answer (RFC 7692 §7.1, spec 184): `headers` are the
+/// The client's check of the server's answer (RFC 7692 §7.1, §7): `headers` are the
 /// response's `Sec-WebSocket-Extensions` values. No header: no extension. Otherwise exactly one
 /// permessage-deflate with valid, unrepeated parameters that honour `config`'s offer, or the
 /// handshake fails with [`HandshakeError::InvalidExtensionResponse`].
@@ -392,7 +393,7 @@ mod tests {
         }
     }
 
-    /// RFC 7692 §5, spec 183: a bare offer is accepted with a bare answer and 15-bit windows.
+    /// RFC 7692 §5, §7.1: a bare offer is accepted with a bare answer and 15-bit windows.
     #[test]
     fn server_bare_offer_accepted() {
         let cfg = DeflateConfig::default();
@@ -462,8 +463,8 @@ mod tests {
         assert_eq!(a.server_max_window_bits, 8);
     }
 
-    /// RFC 7692 §7.1.2.2, spec 185: `client_max_window_bits` is answered only when offered; a
-    /// server that limits the client declines offers without it.
+    /// RFC 7692 §7.1.2.2, docs/node-semantics.md#deflate-client-window: `client_max_window_bits` is
+    /// answered only when offered; a server that limits the client declines offers without it.
     #[test]
     fn server_client_max_window_bits_only_when_offered() {
         let cfg = DeflateConfig::default();
@@ -480,8 +481,9 @@ mod tests {
         assert_eq!(server(&limit, "permessage-deflate"), None);
     }
 
-    /// RFC 7692 §7, spec 184: unknown, repeated and invalid parameters decline the offer; the
-    /// next acceptable offer is taken (§5: the first the server can accept).
+    /// RFC 7692 §7, docs/node-semantics.md#deflate-bad-offer: unknown, repeated and invalid
+    /// parameters decline the offer; the next acceptable offer is taken (§5: the first the server
+    /// can accept).
     #[test]
     fn server_bad_offers_declined() {
         let cfg = DeflateConfig::default();
@@ -577,8 +579,9 @@ mod tests {
         assert_eq!(accept_answer(&cfg, []), Ok(None));
     }
 
-    /// RFC 7692 §7, spec 184: an answer with an unknown, repeated or invalid parameter, more
-    /// than one extension, or one that does not honour the offer fails the handshake.
+    /// RFC 7692 §7, docs/node-semantics.md#deflate-bad-offer: an answer with an unknown, repeated
+    /// or invalid parameter, more than one extension, or one that does not honour the offer fails
+    /// the handshake.
     #[test]
     fn client_rejects_bad_answers() {
         let cfg = DeflateConfig::default();

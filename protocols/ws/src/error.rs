@@ -27,7 +27,8 @@ pub enum ProtocolError {
     /// A masked frame from a server (RFC 6455 §5.1): 1002.
     MaskedFrameFromServer,
     /// RSV1-3 set without an extension that defines them (§5.2), or RSV1 on a continuation or
-    /// control frame under permessage-deflate (RFC 7692 §6, spec 186): 1002.
+    /// control frame under permessage-deflate (RFC 7692 §6,
+    /// docs/node-semantics.md#deflate-rsv1): 1002.
     ReservedBitsSet,
     /// A reserved opcode (§5.2): 1002.
     ReservedOpcode,
@@ -48,7 +49,7 @@ pub enum ProtocolError {
     /// A close code that may not be sent (§7.4): 1002.
     InvalidCloseCode,
     /// A message over `max_payload` (§7.4.1), counted after inflating for a compressed one
-    /// (RFC 7692 §8, spec 189): 1009.
+    /// (RFC 7692 §8, docs/node-semantics.md#deflate-bomb): 1009.
     MessageTooBig,
     /// A compressed message that is not a valid DEFLATE stream (RFC 7692 §7.2.2): 1007, as
     /// the `ws` package answers.
@@ -84,7 +85,8 @@ pub enum HandshakeError {
     /// The server chose a subprotocol or extension the client did not offer (§4.1).
     UnrequestedProtocolOrExtension,
     /// The server's permessage-deflate answer has an unknown, repeated or invalid parameter,
-    /// more than one extension, or does not honour the offer (RFC 7692 §7, spec 184).
+    /// more than one extension, or does not honour the offer (RFC 7692 §7,
+    /// docs/node-semantics.md#deflate-bad-offer).
     InvalidExtensionResponse,
 }
 

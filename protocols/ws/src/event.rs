@@ -13,7 +13,8 @@ pub enum Role {
     Client,
 }
 
-/// `readyState` (WHATWG WebSocket, spec 180); it never goes back.
+/// `readyState` (WHATWG WebSocket, docs/node-semantics.md#ws-ready-state-order); it never goes
+/// back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ReadyState {
     /// 0: the opening handshake is in progress (driver-side; a machine starts `Open`).
@@ -75,7 +76,7 @@ pub enum WsEvent {
     },
     /// `'ping'`: a Ping arrived (already answered with a Pong when `auto_pong`).
     Ping(Bytes),
-    /// `'pong'`: a Pong arrived (solicited or not, spec 165).
+    /// `'pong'`: a Pong arrived (solicited or not, RFC 6455 §5.5.3).
     Pong(Bytes),
     /// `'error'`: the peer broke the protocol; the Close frame with the matching code is
     /// already queued and `Close` follows.
@@ -83,7 +84,7 @@ pub enum WsEvent {
     /// `'drain'`: the queued bytes fell below the high-water mark after `send` returned false.
     Drain,
     /// `'close'`: the connection is closed, always last. `code` is 1005 when the peer's Close
-    /// had no status and 1006 when no Close frame was received (spec 176).
+    /// had no status and 1006 when no Close frame was received (RFC 6455 §7.1.5).
     Close {
         /// The close code.
         code: u16,

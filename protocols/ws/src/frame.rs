@@ -265,7 +265,8 @@ mod tests {
         assert_eq!(values, [0x0, 0x1, 0x2, 0x8, 0x9, 0xA]);
     }
 
-    /// RFC 6455 §5.2, spec item 155: 0x3-0x7 and 0xB-0xF are reserved, as is all above 4 bits.
+    /// RFC 6455 §5.2, docs/node-semantics.md#ws-reserved-opcode: 0x3-0x7 and 0xB-0xF are reserved,
+    /// as is all above 4 bits.
     #[test]
     fn opcode_reserved_values_are_none() {
         for v in (0x3..=0x7).chain(0xB..=0xF).chain(0x10..=0xFF) {
@@ -304,7 +305,7 @@ mod tests {
         );
     }
 
-    /// RFC 6455 §5.7, spec item 158: a fragmented unmasked text message ("Hel" + "lo").
+    /// RFC 6455 §5.7, §5.4: a fragmented unmasked text message ("Hel" + "lo").
     #[test]
     fn parse_rfc_example_fragmented_text() {
         let first = [0x01, 0x03, 0x48, 0x65, 0x6c];
@@ -392,7 +393,8 @@ mod tests {
         );
     }
 
-    /// RFC 6455 §5.2, spec item 155 (Autobahn 4.x): every reserved opcode fails, from byte one.
+    /// RFC 6455 §5.2, docs/node-semantics.md#ws-reserved-opcode (Autobahn 4.x): every reserved
+    /// opcode fails, from byte one.
     #[test]
     fn parse_reserved_opcode_fails() {
         for op in (0x3..=0x7).chain(0xB..=0xF) {
@@ -409,7 +411,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §5.2, spec item 154: RSV bits are returned, not judged (the caller checks).
+    /// RFC 6455 §5.2, docs/node-semantics.md#ws-rsv-bits: RSV bits are returned, not judged (the
+    /// caller checks).
     #[test]
     fn parse_returns_rsv_bits() {
         for rsv in 0..8u8 {
@@ -419,7 +422,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §5.2, spec item 156: a 64-bit length with the top bit set fails.
+    /// RFC 6455 §5.2, docs/node-semantics.md#ws-length-encoding: a 64-bit length with the top bit
+    /// set fails.
     #[test]
     fn parse_length_top_bit_set_fails() {
         let mut buf = vec![0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0];
@@ -458,7 +462,8 @@ mod tests {
         assert_eq!(parse(&zero), Ok(Some((expect, 14))));
     }
 
-    /// RFC 6455 §5.5, spec item 161 (Autobahn 2.5): a control frame may carry up to 125 bytes.
+    /// RFC 6455 §5.5, docs/node-semantics.md#ws-control-frame-limits (Autobahn 2.5): a control
+    /// frame may carry up to 125 bytes.
     #[test]
     fn parse_control_125_accepted() {
         for op in [OpCode::Close, OpCode::Ping, OpCode::Pong] {
@@ -467,7 +472,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §5.5, spec item 161 (Autobahn 2.5): over 125 fails, even before the extension.
+    /// RFC 6455 §5.5, docs/node-semantics.md#ws-control-frame-limits (Autobahn 2.5): over 125
+    /// fails, even before the extension.
     #[test]
     fn parse_control_too_large_fails() {
         for op in [OpCode::Close, OpCode::Ping, OpCode::Pong] {
@@ -484,8 +490,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §5.5, spec item 161 (Autobahn 5.1-5.2): a control frame with FIN = 0 fails,
-    /// from its first byte.
+    /// RFC 6455 §5.5, docs/node-semantics.md#ws-control-frame-limits (Autobahn 5.1-5.2): a control
+    /// frame with FIN = 0 fails, from its first byte.
     #[test]
     fn parse_fragmented_control_fails() {
         for op in [OpCode::Close, OpCode::Ping, OpCode::Pong] {

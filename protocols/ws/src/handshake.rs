@@ -13,7 +13,7 @@ use crate::{Entropy, HandshakeError};
 /// The GUID of RFC 6455 §1.3.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// `Sec-WebSocket-Accept` for `key`: base64(SHA-1(key + GUID)) (spec 145).
+/// `Sec-WebSocket-Accept` for `key`: base64(SHA-1(key + GUID)) (RFC 6455 §1.3).
 pub fn accept_key(key: &[u8]) -> String {
     let mut sha = Sha1::new();
     sha.update(key);
@@ -42,9 +42,10 @@ pub struct Rejected {
     pub response: Bytes,
 }
 
-/// The server side: checks an upgrade request (spec 142-146) and builds the 101, choosing the
-/// first of `protocols` (the server's preference order) that the client offered. Extensions
-/// offered by the client are declined; [`accept_with`] negotiates permessage-deflate.
+/// The server side: checks an upgrade request (docs/node-semantics.md#ws-server-request-check to
+/// #ws-subprotocol-select) and builds the 101, choosing the first of `protocols` (the server's
+/// preference order) that the client offered. Extensions offered by the client are declined;
+/// [`accept_with`] negotiates permessage-deflate.
 pub fn accept(request: &Request, protocols: &[&str]) -> Result<Accepted, Rejected> {
     accept_with(request, protocols, &DeflateConfig::disabled())
 }
@@ -159,7 +160,7 @@ fn reject(error: HandshakeError) -> Rejected {
     }
 }
 
-/// The client side: a fresh key (spec 147) and the checks of the server's answer.
+/// The client side: a fresh key (RFC 6455 §4.1) and the checks of the server's answer.
 #[derive(Debug, Clone)]
 pub struct ClientHandshake {
     key: String,
@@ -217,13 +218,15 @@ impl ClientHandshake {
         request
     }
 
-    /// Checks the server's answer (spec 148-150); returns the chosen subprotocol.
+    /// Checks the server's answer (docs/node-semantics.md#ws-non-101 to #ws-client-unoffered);
+    /// returns the chosen subprotocol.
     pub fn verify(&self, response: &ResponseHead) -> Result<Option<String>, HandshakeError> {
         self.open(response).map(|opened| opened.protocol)
     }
 
-    /// Checks the server's answer (spec 148-150, and the extension's answer: spec 184); returns
-    /// the chosen subprotocol and the agreed permessage-deflate parameters.
+    /// Checks the server's answer (docs/node-semantics.md#ws-non-101 to #ws-client-unoffered, and
+    /// the extension's answer: RFC 7692 §7); returns the chosen subprotocol and the agreed
+    /// permessage-deflate parameters.
     pub fn open(&self, response: &ResponseHead) -> Result<Opened, HandshakeError> {
         if response.status != 101 {
             return Err(HandshakeError::NotSwitching(response.status));
@@ -297,7 +300,7 @@ fn has_token(value: &[u8], token: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// spec 145: RFC 6455 §1.3's own example.
+    /// docs/node-semantics.md#ws-accept: RFC 6455 §1.3's own example.
     #[test]
     fn accept_key_matches_the_rfc_example() {
         assert_eq!(

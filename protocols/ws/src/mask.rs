@@ -151,7 +151,7 @@ mod tests {
     }
 
     proptest! {
-        /// RFC 6455 §5.3, spec item 166: masking in pieces with the running offset equals
+        /// RFC 6455 §5.3, §5.4: masking in pieces with the running offset equals
         /// masking whole, and the fast path equals the definition.
         #[test]
         fn prop_pieces_equal_whole(

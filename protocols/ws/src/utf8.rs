@@ -131,8 +131,8 @@ mod tests {
         v.finish()
     }
 
-    /// RFC 6455 §8.1, spec item 162 (Autobahn 6.2): valid texts pass whole, at every two-way
-    /// split, and byte at a time.
+    /// RFC 6455 §8.1, docs/node-semantics.md#ws-utf8-message (Autobahn 6.2): valid texts pass
+    /// whole, at every two-way split, and byte at a time.
     #[test]
     fn valid_texts_every_split() {
         for text in TEXTS {
@@ -149,8 +149,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §8.1, spec item 162 (Autobahn 6.2.4): every three-way split of a mixed text
-    /// passes.
+    /// RFC 6455 §8.1, docs/node-semantics.md#ws-utf8-message (Autobahn 6.2.4): every three-way
+    /// split of a mixed text passes.
     #[test]
     fn valid_text_every_three_way_split() {
         let bytes = "a\u{7FF}b\u{FFFD}\u{10FFFF}".as_bytes();
@@ -165,8 +165,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §8.1, spec item 163 (Autobahn 6.3-6.4, 6.6-6.21): invalid sequences fail at the
-    /// exact first bad byte when fed byte by byte.
+    /// RFC 6455 §8.1, docs/node-semantics.md#ws-utf8-fail-fast (Autobahn 6.3-6.4, 6.6-6.21):
+    /// invalid sequences fail at the exact first bad byte when fed byte by byte.
     #[test]
     fn invalid_sequences_fail_at_first_bad_byte() {
         let cases: &[(&[u8], usize)] = &[
@@ -229,7 +229,7 @@ mod tests {
         }
     }
 
-    /// RFC 3629 §4, spec item 163: the boundary values just inside each special range pass.
+    /// RFC 3629 §4, RFC 6455 §8.1: the boundary values just inside each special range pass.
     #[test]
     fn boundary_second_bytes_pass() {
         for ok in [
@@ -245,8 +245,8 @@ mod tests {
         }
     }
 
-    /// RFC 6455 §8.1, spec item 162: a valid sequence straddling two feeds whose second feed
-    /// then fails is still reported at that feed.
+    /// RFC 6455 §8.1, docs/node-semantics.md#ws-utf8-message: a valid sequence straddling two feeds
+    /// whose second feed then fails is still reported at that feed.
     #[test]
     fn straddling_then_invalid_fails_in_second_feed() {
         let mut v = Utf8Validator::default();
@@ -312,8 +312,9 @@ mod tests {
     }
 
     proptest! {
-        /// RFC 6455 §8.1, spec items 162-163: for any bytes and any split, `feed`s + `finish`
-        /// succeed iff the whole is UTF-8, and a failure comes no later than `std` finds it.
+        /// RFC 6455 §8.1, docs/node-semantics.md#ws-utf8-message, #ws-utf8-fail-fast: for any bytes
+        /// and any split, `feed`s + `finish` succeed iff the whole is UTF-8, and a failure comes no
+        /// later than `std` finds it.
         #[test]
         fn prop_split_feeds_agree_with_std(
             bytes in prop_oneof![near_utf8(), prop::collection::vec(any::<u8>(), 0..64)],
@@ -341,8 +342,8 @@ mod tests {
             }
         }
 
-        /// RFC 6455 §8.1, spec item 163: byte at a time, the first failure is exactly where
-        /// `std` puts the first invalid byte.
+        /// RFC 6455 §8.1, docs/node-semantics.md#ws-utf8-fail-fast: byte at a time, the first
+        /// failure is exactly where `std` puts the first invalid byte.
         #[test]
         fn prop_byte_at_a_time_fails_where_std_does(bytes in near_utf8()) {
             let expected = match std::str::from_utf8(&bytes) {

@@ -1,7 +1,8 @@
 //! Scenario tests of permessage-deflate (RFC 7692) through the public API: the handshake's
 //! negotiation end to end, RSV1 rules, the sync-flush tail, context takeover, the size limit
 //! while inflating (zip bombs), streaming, one message at a time and `bufferedAmount`
-//! (spec 181, 183-189). Compressed input is made with flate2 directly, not with our codec.
+//! (docs/node-semantics.md#ws-buffered-amount, #permessage-deflate). Compressed input is made with
+//! flate2 directly, not with our codec.
 #![cfg(feature = "deflate")]
 #![allow(
     clippy::panic,
@@ -193,7 +194,7 @@ fn extensions_line(response: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
-/// RFC 7692 §5, spec 183: our client's offer, answered by our server, opens both ends with
+/// RFC 7692 §5, §7.1: our client's offer, answered by our server, opens both ends with
 /// the same parameters, and the 101 carries the answer.
 #[test]
 fn handshake_client_offer_server_answer_agree() {
@@ -252,7 +253,7 @@ fn handshake_declined_without_offer_or_when_disabled() {
     assert_eq!(plain.deflate, None);
 }
 
-/// Spec 184: a 101 with a bad permessage-deflate answer fails the client's handshake; one
+/// RFC 7692 §7: a 101 with a bad permessage-deflate answer fails the client's handshake; one
 /// that was not offered at all is an unrequested extension.
 #[test]
 fn handshake_client_fails_on_bad_answer() {
@@ -279,8 +280,9 @@ fn handshake_client_fails_on_bad_answer() {
     assert_eq!(opened.deflate, None);
 }
 
-/// RFC 7692 §7.2.1, §6, spec 186-187: a message at the threshold goes out as one frame with
-/// RSV1 whose payload, tail restored, inflates to the message; a shorter one goes plain.
+/// RFC 7692 §7.2.1, §6, docs/node-semantics.md#deflate-rsv1, #deflate-sync-flush: a message at the
+/// threshold goes out as one frame with RSV1 whose payload, tail restored, inflates to the message;
+/// a shorter one goes plain.
 #[test]
 fn send_compresses_at_threshold_with_rsv1() {
     let now = Instant::now();
@@ -301,7 +303,7 @@ fn send_compresses_at_threshold_with_rsv1() {
     assert_eq!(out.len(), 2 + 2 + 1023);
 }
 
-/// RFC 7692 §7.2.3.1, spec 187: the RFC's "Hello" frame (RSV1, `f2 48 cd c9 c9 07 00`)
+/// RFC 7692 §7.2.3.1, §7.2.1: the RFC's "Hello" frame (RSV1, `f2 48 cd c9 c9 07 00`)
 /// arrives as "Hello", masked to a server and plain to a client.
 #[test]
 fn receive_rfc_hello_example() {
@@ -318,7 +320,7 @@ fn receive_rfc_hello_example() {
     );
 }
 
-/// RFC 7692 §7.2.3.1, spec 186: a compressed message fragmented across frames (RSV1 on the
+/// RFC 7692 §7.2.3.1, §6: a compressed message fragmented across frames (RSV1 on the
 /// first only), with a Ping between the fragments, inflates whole.
 #[test]
 fn receive_fragmented_compressed_message_with_ping_inside() {
@@ -340,8 +342,8 @@ fn receive_fragmented_compressed_message_with_ping_inside() {
     );
 }
 
-/// RFC 7692 §6, spec 186: RSV1 on a continuation or a control frame, or with no agreed
-/// extension, fails the connection with 1002.
+/// RFC 7692 §6, docs/node-semantics.md#deflate-rsv1: RSV1 on a continuation or a control frame, or
+/// with no agreed extension, fails the connection with 1002.
 #[test]
 fn rsv1_where_not_allowed_fails_1002() {
     let cases: [(&str, Vec<u8>, bool); 4] = [
@@ -395,8 +397,9 @@ fn rsv1_where_not_allowed_fails_1002() {
     );
 }
 
-/// RFC 7692 §8, RFC 6455 §7.4.1, spec 189 (zip bomb): 1 MiB of zeros in about 1 KiB of
-/// DEFLATE against a 64 KiB limit fails with 1009 before more than the limit is inflated.
+/// RFC 7692 §8, RFC 6455 §7.4.1, docs/node-semantics.md#deflate-bomb (zip bomb): 1 MiB of zeros in
+/// about 1 KiB of DEFLATE against a 64 KiB limit fails with 1009 before more than the limit is
+/// inflated.
 #[test]
 fn zip_bomb_fails_1009_while_inflating() {
     let bomb = deflate(&mut fresh(), &vec![0u8; 1 << 20]);
@@ -476,8 +479,9 @@ fn compressed_invalid_utf8_fails_1007() {
     );
 }
 
-/// RFC 7692 §7.1.1, spec 188: with context takeover a repeated message shrinks on the wire;
-/// with `server_no_context_takeover` every copy costs the same. Our client inflates both.
+/// RFC 7692 §7.1.1, docs/node-semantics.md#deflate-context-takeover: with context takeover a
+/// repeated message shrinks on the wire; with `server_no_context_takeover` every copy costs the
+/// same. Our client inflates both.
 #[test]
 fn context_takeover_kept_or_reset() {
     let now = Instant::now();
@@ -504,7 +508,7 @@ fn context_takeover_kept_or_reset() {
     }
 }
 
-/// Spec 188 from the receiving side: a peer that keeps its context (back-references into the
+/// RFC 7692 §7.1.1 from the receiving side: a peer that keeps its context (back-references into the
 /// previous message) is decoded when we agreed to takeover.
 #[test]
 fn receive_with_peer_context_takeover() {
@@ -524,7 +528,8 @@ fn receive_with_peer_context_takeover() {
     );
 }
 
-/// Spec 181: `bufferedAmount` counts the application's bytes, not the compressed ones.
+/// docs/node-semantics.md#ws-buffered-amount: `bufferedAmount` counts the application's bytes, not
+/// the compressed ones.
 #[test]
 fn buffered_amount_counts_application_bytes() {
     let now = Instant::now();
@@ -592,7 +597,7 @@ fn message_at_a_time_stops_after_each_inflated_message() {
     );
 }
 
-/// Spec 186: control frames are never compressed: a Ping, a Pong and a Close from a machine
+/// RFC 7692 §6: control frames are never compressed: a Ping, a Pong and a Close from a machine
 /// with permessage-deflate carry RSV1 = 0 and their plain payload.
 #[test]
 fn control_frames_never_compressed() {
@@ -610,7 +615,7 @@ fn control_frames_never_compressed() {
     assert_eq!(pong[0], 0x8A, "auto pong without RSV1");
 }
 
-/// RFC 7692 §7.1.2.1, spec 183: an agreed 8-bit window still compresses (zlib with 9 bits,
+/// RFC 7692 §7.1.2.1, §7.1: an agreed 8-bit window still compresses (zlib with 9 bits,
 /// whose matches reach at most 250 bytes back; `ws_peers.rs` inflates it with zlib's 8-bit
 /// window) and round-trips through our inflater, with context takeover.
 #[test]

@@ -1,6 +1,7 @@
 //! Property tests of `sansnet-ws` through its public API (proptest): round trips for every
 //! length form, chunking invariance both ways, and no panic with `Close` at most once and
-//! last on arbitrary input (RFC 6455 §5.2-§5.4; spec 152, 156, 158, 166).
+//! last on arbitrary input (RFC 6455 §5.2-§5.4; docs/node-semantics.md#ws-masking,
+//! #ws-length-encoding, #ws-fragmentation, #ws-any-fragmentation).
 #![allow(
     clippy::panic,
     clippy::cast_possible_truncation,
@@ -139,7 +140,7 @@ fn unit() -> impl Strategy<Value = Unit> {
     ]
 }
 
-/// The bytes a peer of `receiver` sends for `units` (masked towards a server, spec 152), and
+/// The bytes a peer of `receiver` sends for `units` (masked towards a server, RFC 6455 §5.3), and
 /// the events `receiver` must report for them.
 fn encode(units: &[Unit], receiver: Role, key: [u8; 4]) -> (Vec<u8>, Vec<WsEvent>) {
     let mask = (receiver == Role::Server).then_some(key);
@@ -204,8 +205,9 @@ fn sized_payload() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// RFC 6455 §5.2, spec 156, 166: what one machine sends, the other parses back to the same
-    /// message, both ways, for all three length forms, and the header uses the minimal form.
+    /// RFC 6455 §5.2, docs/node-semantics.md#ws-length-encoding, #ws-any-fragmentation: what one
+    /// machine sends, the other parses back to the same message, both ways, for all three length
+    /// forms, and the header uses the minimal form.
     #[test]
     fn prop_round_trip_every_length_form(payload in sized_payload(), text in any::<bool>()) {
         let now = Instant::now();
@@ -235,10 +237,10 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// RFC 6455 §5.4, spec 158, 160, 166 (events do not depend on chunking): random messages,
-    /// fragmented, with Pings between fragments, to a server and to a client, give the same
-    /// events and the same output fed whole, byte at a time, at every two-way split and at
-    /// random cuts.
+    /// RFC 6455 §5.4, docs/node-semantics.md#ws-fragmentation, #ws-control-between-fragments,
+    /// #ws-any-fragmentation (events do not depend on chunking): random messages, fragmented, with
+    /// Pings between fragments, to a server and to a client, give the same events and the same
+    /// output fed whole, byte at a time, at every two-way split and at random cuts.
     #[test]
     fn prop_chunking_invariance(
         units in prop::collection::vec(unit(), 0..6),
@@ -278,8 +280,8 @@ proptest! {
         }
     }
 
-    /// Spec 178, "a panic is a bug": arbitrary bytes (raw, or frames with random header bits)
-    /// into a server or client never panic; `Close` comes exactly once (after EOF) and last,
+    /// RFC 6455 §7.1.7, "a panic is a bug": arbitrary bytes (raw, or frames with random header
+    /// bits) into a server or client never panic; `Close` comes exactly once (after EOF) and last,
     /// and the verdict does not depend on chunking.
     #[test]
     fn prop_random_input_close_once_and_last(
@@ -306,7 +308,8 @@ proptest! {
 
 /// permessage-deflate (RFC 7692): round trips of random messages through our sender and
 /// receiver, and chunking invariance of compressed, fragmented input made by an independent
-/// encoder (flate2), with and without context takeover (spec 186-189).
+/// encoder (flate2), with and without context takeover (docs/node-semantics.md#deflate-rsv1 to
+/// #deflate-bomb).
 #[cfg(feature = "deflate")]
 mod deflate {
     use flate2::{Compress, Compression, FlushCompress};
@@ -392,9 +395,10 @@ mod deflate {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-        /// Spec 186-188: what our sender compresses (RSV1 on messages at or above the
-        /// threshold, none below), our receiver inflates back, both ways, for every window
-        /// size and both context rules, whole and at random cuts.
+        /// docs/node-semantics.md#deflate-rsv1 to #deflate-context-takeover: what our sender
+        /// compresses (RSV1 on messages at or above the threshold, none below), our receiver
+        /// inflates back, both ways, for every window size and both context rules, whole and at
+        /// random cuts.
         #[test]
         fn prop_deflate_round_trip(
             messages in prop::collection::vec(message_data(), 1..6),
@@ -426,9 +430,10 @@ mod deflate {
             }
         }
 
-        /// Spec 166, 186-188: compressed messages from an independent encoder, fragmented
-        /// across frames (RSV1 on the first only) with Pings between fragments, mixed with
-        /// uncompressed ones, give the same events whole, byte at a time and at random cuts.
+        /// docs/node-semantics.md#ws-any-fragmentation, #deflate-rsv1 to #deflate-context-takeover:
+        /// compressed messages from an independent encoder, fragmented across frames (RSV1 on the
+        /// first only) with Pings between fragments, mixed with uncompressed ones, give the same
+        /// events whole, byte at a time and at random cuts.
         #[test]
         fn prop_deflate_chunking_invariance(
             messages in prop::collection::vec(
@@ -486,9 +491,9 @@ mod deflate {
             prop_assert_eq!(&feed_cut(&mut cut, &stream, &cuts), &want);
         }
 
-        /// Spec 178, 189: arbitrary frames with RSV1 and random payloads into a machine with
-        /// permessage-deflate and a small limit never panic; `Close` comes once and last, and
-        /// the events do not depend on chunking.
+        /// RFC 6455 §7.1.7; RFC 7692 §8: arbitrary frames with RSV1 and random payloads into a
+        /// machine with permessage-deflate and a small limit never panic; `Close` comes once and
+        /// last, and the events do not depend on chunking.
         #[test]
         fn prop_deflate_random_input(
             heads in prop::collection::vec(

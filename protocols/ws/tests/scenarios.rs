@@ -1,6 +1,6 @@
 //! Scenario tests of `sansnet-ws` through its public API: hand-built frames into one
 //! `Connection`, or two `Connection`s wired in memory, checked against RFC 6455 and
-//! `shared/spec/node-semantics.md` items 142-182.
+//! docs/node-semantics.md#ws-handshake, #ws-framing, #ws-closing, #ws-ready-state.
 #![allow(
     clippy::panic,
     clippy::cast_possible_truncation,
@@ -192,7 +192,7 @@ fn close_event(code: u16, reason: &str, was_clean: bool) -> WsEvent {
 
 /// Feeds `bytes` to a fresh connection of `role` and asserts it fails with `error`: the
 /// `Error` event, then `Close` last (not clean), a Close frame with `code` on the wire (masked
-/// from a client), `Action::Shutdown`, and nothing read afterwards (spec 178).
+/// from a client), `Action::Shutdown`, and nothing read afterwards (RFC 6455 §7.1.7).
 fn assert_fails(role: Role, config: Config, bytes: &[u8], error: ProtocolError, code: u16) {
     let now = Instant::now();
     let mut conn = match role {
@@ -223,7 +223,7 @@ fn assert_fails(role: Role, config: Config, bytes: &[u8], error: ProtocolError, 
     assert_eq!(last.mask.is_some(), role == Role::Client, "{sent:?}");
     assert_eq!(actions(&mut conn), vec![Action::Shutdown]);
     assert_eq!(conn.ready_state(), ReadyState::Closed);
-    // Nothing more is processed (spec 178).
+    // Nothing more is processed (RFC 6455 §7.1.7).
     let more = match role {
         Role::Server => cf(FIN | TEXT, b"late"),
         Role::Client => sf(FIN | TEXT, b"late"),
@@ -234,10 +234,11 @@ fn assert_fails(role: Role, config: Config, bytes: &[u8], error: ProtocolError, 
     assert!(wire(&mut conn, now).is_empty());
 }
 
-// ---- masking (spec 152, 153; RFC 6455 §5.1, §5.3) --------------------------------------------
+// ---- masking (docs/node-semantics.md#ws-masking, #ws-mask-direction; RFC 6455 §5.1, §5.3)
+// --------------------------------------------
 
-/// Spec 152, RFC 6455 §5.3: every client frame is masked with a fresh key; server frames are
-/// not masked.
+/// docs/node-semantics.md#ws-masking, RFC 6455 §5.3: every client frame is masked with a fresh key;
+/// server frames are not masked.
 #[test]
 fn open_send_client_masks_each_frame_with_fresh_key_server_never() {
     let now = Instant::now();
@@ -262,7 +263,8 @@ fn open_send_client_masks_each_frame_with_fresh_key_server_never() {
     assert!(sent.iter().all(|f| f.mask.is_none()), "{sent:?}");
 }
 
-/// Spec 153, RFC 6455 §5.1: a server fails the connection on an unmasked frame (1002).
+/// docs/node-semantics.md#ws-mask-direction, RFC 6455 §5.1: a server fails the connection on an
+/// unmasked frame (1002).
 #[test]
 fn server_unmasked_frame_fails_1002() {
     assert_fails(
@@ -282,8 +284,8 @@ fn server_unmasked_frame_fails_1002() {
     );
 }
 
-/// Spec 153, RFC 6455 §5.1: a client fails the connection on a masked frame (1002, sent
-/// masked).
+/// docs/node-semantics.md#ws-mask-direction, RFC 6455 §5.1: a client fails the connection on a
+/// masked frame (1002, sent masked).
 #[test]
 fn client_masked_frame_fails_1002() {
     assert_fails(
@@ -295,9 +297,9 @@ fn client_masked_frame_fails_1002() {
     );
 }
 
-/// RFC 6455 §7.1.5, spec 176 (and `WsEvent::Close`'s doc): after failing the connection no
-/// Close frame was received, so the close code reported to the application is 1006, as the
-/// `ws` package and browsers report it; the 1002 goes on the wire only.
+/// RFC 6455 §7.1.5, docs/node-semantics.md#ws-close-status-report (and `WsEvent::Close`'s doc):
+/// after failing the connection no Close frame was received, so the close code reported to the
+/// application is 1006, as the `ws` package and browsers report it; the 1002 goes on the wire only.
 #[test]
 fn server_protocol_error_close_event_reports_1006() {
     let now = Instant::now();
@@ -312,7 +314,7 @@ fn server_protocol_error_close_event_reports_1006() {
     );
 }
 
-/// Spec 178, `Connection::handle_input`'s contract ("consumes every byte it parses (all of
+/// RFC 6455 §7.1.7, `Connection::handle_input`'s contract ("consumes every byte it parses (all of
 /// them once reading stopped)"): the bytes after a frame that fails the connection, in the
 /// same read, are consumed by that same call.
 #[test]
@@ -332,9 +334,11 @@ fn server_failure_consumes_rest_of_read() {
     );
 }
 
-// ---- header rules (spec 154-156, 161) -----------------------------------------------------
+// ---- header rules (docs/node-semantics.md#ws-rsv-bits to #ws-length-encoding,
+// #ws-control-frame-limits) -----------------------------------------------------
 
-/// Spec 154, RFC 6455 §5.2: any RSV bit without an extension fails with 1002.
+/// docs/node-semantics.md#ws-rsv-bits, RFC 6455 §5.2: any RSV bit without an extension fails
+/// with 1002.
 #[test]
 fn server_rsv_bits_fail_1002() {
     for rsv in 1..=7u8 {
@@ -355,8 +359,8 @@ fn server_rsv_bits_fail_1002() {
     }
 }
 
-/// Spec 155, RFC 6455 §5.2: reserved opcodes 0x3-0x7 and 0xB-0xF fail with 1002, from the
-/// first byte alone.
+/// docs/node-semantics.md#ws-reserved-opcode, RFC 6455 §5.2: reserved opcodes 0x3-0x7 and 0xB-0xF
+/// fail with 1002, from the first byte alone.
 #[test]
 fn server_reserved_opcodes_fail_1002() {
     for op in (0x3..=0x7u8).chain(0xB..=0xF) {
@@ -377,8 +381,8 @@ fn server_reserved_opcodes_fail_1002() {
     }
 }
 
-/// Spec 156, RFC 6455 §5.2: a 64-bit length with its top bit set fails with 1002 as soon as
-/// that byte is seen.
+/// docs/node-semantics.md#ws-length-encoding, RFC 6455 §5.2: a 64-bit length with its top bit set
+/// fails with 1002 as soon as that byte is seen.
 #[test]
 fn server_64bit_length_top_bit_fails_1002() {
     let mut bytes = vec![FIN | BINARY, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0];
@@ -399,7 +403,7 @@ fn server_64bit_length_top_bit_fails_1002() {
     );
 }
 
-/// Spec 156: the 16-bit and 64-bit length forms are read (a non-minimal one is accepted from
+/// RFC 6455 §5.2: the 16-bit and 64-bit length forms are read (a non-minimal one is accepted from
 /// the peer; only senders must be minimal).
 #[test]
 fn server_extended_lengths_parse() {
@@ -416,7 +420,8 @@ fn server_extended_lengths_parse() {
     );
 }
 
-/// Spec 161, RFC 6455 §5.5: a control frame over 125 bytes fails with 1002.
+/// docs/node-semantics.md#ws-control-frame-limits, RFC 6455 §5.5: a control frame over 125 bytes
+/// fails with 1002.
 #[test]
 fn server_control_frame_over_125_fails_1002() {
     for op in [PING, PONG, CLOSE] {
@@ -430,7 +435,8 @@ fn server_control_frame_over_125_fails_1002() {
     }
 }
 
-/// Spec 161, RFC 6455 §5.5: a fragmented control frame (FIN = 0) fails with 1002.
+/// docs/node-semantics.md#ws-control-frame-limits, RFC 6455 §5.5: a fragmented control frame (FIN
+/// = 0) fails with 1002.
 #[test]
 fn server_fragmented_control_frame_fails_1002() {
     for op in [PING, PONG, CLOSE] {
@@ -444,7 +450,7 @@ fn server_fragmented_control_frame_fails_1002() {
     }
 }
 
-/// Spec 161: exactly 125 bytes is allowed and the Pong echoes all of them.
+/// RFC 6455 §5.5: exactly 125 bytes is allowed and the Pong echoes all of them.
 #[test]
 fn server_ping_of_125_bytes_answered() {
     let now = Instant::now();
@@ -457,10 +463,11 @@ fn server_ping_of_125_bytes_answered() {
     assert_eq!(wire(&mut s, now), sf(FIN | PONG, &data));
 }
 
-// ---- message size (spec 157) ----------------------------------------------------------------
+// ---- message size (RFC 6455 §7.4.1)
+// ----------------------------------------------------------------
 
-/// Spec 157, RFC 6455 §7.4.1: a message over `max_payload` fails with 1009, from its header,
-/// whether in one frame or summed over fragments.
+/// docs/node-semantics.md#ws-message-limit, RFC 6455 §7.4.1: a message over `max_payload` fails
+/// with 1009, from its header, whether in one frame or summed over fragments.
 #[test]
 fn server_message_over_max_payload_fails_1009() {
     let config = Config {
@@ -505,10 +512,12 @@ fn server_message_over_max_payload_fails_1009() {
     );
 }
 
-// ---- fragmentation (spec 158-160, 166) -------------------------------------------------------
+// ---- fragmentation (docs/node-semantics.md#ws-fragmentation to #ws-control-between-fragments,
+// #ws-any-fragmentation) -------------------------------------------------------
 
-/// Spec 158, 160, RFC 6455 §5.4: a fragmented message with a Ping and a Pong between its
-/// fragments: the control frames are handled at once, the message arrives whole.
+/// docs/node-semantics.md#ws-fragmentation, #ws-control-between-fragments, RFC 6455 §5.4: a
+/// fragmented message with a Ping and a Pong between its fragments: the control frames are handled
+/// at once, the message arrives whole.
 #[test]
 fn server_fragments_with_control_frames_between() {
     let now = Instant::now();
@@ -530,7 +539,7 @@ fn server_fragments_with_control_frames_between() {
     assert_eq!(wire(&mut s, now), sf(FIN | PONG, b"p1"));
 }
 
-/// Spec 158: a fragmented binary message from the server side, fed one byte at a time.
+/// RFC 6455 §5.4: a fragmented binary message from the server side, fed one byte at a time.
 #[test]
 fn client_fragmented_binary_byte_at_a_time() {
     let now = Instant::now();
@@ -551,7 +560,7 @@ fn client_fragmented_binary_byte_at_a_time() {
     );
 }
 
-/// Spec 160: a Close between fragments is handled there: the partial message is dropped.
+/// RFC 6455 §5.4: a Close between fragments is handled there: the partial message is dropped.
 #[test]
 fn server_close_between_fragments() {
     let now = Instant::now();
@@ -561,7 +570,8 @@ fn server_close_between_fragments() {
     assert_eq!(feed(&mut s, now, &bytes), vec![close_event(1000, "", true)]);
 }
 
-/// Spec 159, RFC 6455 §5.4: a continuation with no message open fails with 1002.
+/// docs/node-semantics.md#ws-continuation-order, RFC 6455 §5.4: a continuation with no message open
+/// fails with 1002.
 #[test]
 fn server_continuation_without_start_fails_1002() {
     assert_fails(
@@ -584,7 +594,8 @@ fn server_continuation_without_start_fails_1002() {
     );
 }
 
-/// Spec 159, RFC 6455 §5.4: a new text or binary frame while a message is open fails with 1002.
+/// docs/node-semantics.md#ws-continuation-order, RFC 6455 §5.4: a new text or binary frame while a
+/// message is open fails with 1002.
 #[test]
 fn server_new_data_frame_mid_message_fails_1002() {
     for op in [TEXT, BINARY] {
@@ -600,9 +611,10 @@ fn server_new_data_frame_mid_message_fails_1002() {
     }
 }
 
-// ---- UTF-8 (spec 162, 163) -----------------------------------------------------------------
+// ---- UTF-8 (docs/node-semantics.md#ws-utf8-message, #ws-utf8-fail-fast)
+// -----------------------------------------------------------------
 
-/// Spec 162: UTF-8 split across fragments (and across frame reads) is valid as a whole.
+/// RFC 6455 §8.1: UTF-8 split across fragments (and across frame reads) is valid as a whole.
 #[test]
 fn server_utf8_split_across_fragments_valid() {
     let now = Instant::now();
@@ -628,8 +640,9 @@ fn server_utf8_split_across_fragments_valid() {
     );
 }
 
-/// Spec 162, 163, RFC 6455 §8.1 (Autobahn 6.4.x): invalid UTF-8 fails with 1007 as soon as the
-/// bad byte arrives, before the frame (or message) is complete, even across fragments.
+/// docs/node-semantics.md#ws-utf8-message, #ws-utf8-fail-fast, RFC 6455 §8.1 (Autobahn 6.4.x):
+/// invalid UTF-8 fails with 1007 as soon as the bad byte arrives, before the frame (or message) is
+/// complete, even across fragments.
 #[test]
 fn server_invalid_utf8_fails_1007_at_first_bad_byte() {
     // In one frame: "ab" then 0xFF, 10 bytes declared, only 3 sent.
@@ -679,7 +692,7 @@ fn server_invalid_utf8_fails_1007_at_first_bad_byte() {
     );
 }
 
-/// Spec 162: a text message ending inside a sequence fails with 1007 at its end.
+/// RFC 6455 §8.1: a text message ending inside a sequence fails with 1007 at its end.
 #[test]
 fn server_truncated_utf8_at_message_end_fails_1007() {
     let mut bytes = cf(TEXT, b"ok");
@@ -693,7 +706,7 @@ fn server_truncated_utf8_at_message_end_fails_1007() {
     );
 }
 
-/// Spec 162: binary messages are not checked.
+/// RFC 6455 §8.1: binary messages are not checked.
 #[test]
 fn server_binary_not_utf8_checked() {
     let now = Instant::now();
@@ -706,10 +719,11 @@ fn server_binary_not_utf8_checked() {
     );
 }
 
-// ---- ping / pong (spec 164, 165) -----------------------------------------------------------
+// ---- ping / pong (RFC 6455 §5.5.2, §5.5.3)
+// -----------------------------------------------------------
 
-/// Spec 164, RFC 6455 §5.5.2: a Ping is answered with a Pong carrying the same data, both
-/// roles (the client's Pong masked).
+/// docs/node-semantics.md#ws-ping-pong, RFC 6455 §5.5.2: a Ping is answered with a Pong carrying
+/// the same data, both roles (the client's Pong masked).
 #[test]
 fn open_ping_answered_with_same_data() {
     let now = Instant::now();
@@ -746,7 +760,8 @@ fn open_ping_without_auto_pong_not_answered() {
     assert!(wire(&mut s, now).is_empty());
 }
 
-/// Spec 165, RFC 6455 §5.5.3: an unsolicited Pong is accepted and gets no reply.
+/// docs/node-semantics.md#ws-unsolicited-pong, RFC 6455 §5.5.3: an unsolicited Pong is accepted and
+/// gets no reply.
 #[test]
 fn open_unsolicited_pong_accepted() {
     let now = Instant::now();
@@ -759,9 +774,10 @@ fn open_unsolicited_pong_accepted() {
     assert_eq!(s.ready_state(), ReadyState::Open);
 }
 
-// ---- close payloads (spec 167-173) ---------------------------------------------------------
+// ---- close payloads (docs/node-semantics.md#ws-close-body to #ws-close-codes-valid)
+// ---------------------------------------------------------
 
-/// Spec 167, RFC 6455 §5.5.1: a 1-byte Close body fails with 1002.
+/// docs/node-semantics.md#ws-close-body, RFC 6455 §5.5.1: a 1-byte Close body fails with 1002.
 #[test]
 fn server_close_one_byte_body_fails_1002() {
     assert_fails(
@@ -773,7 +789,8 @@ fn server_close_one_byte_body_fails_1002() {
     );
 }
 
-/// Spec 170-172 (Autobahn 7.9.x): invalid received codes fail with 1002.
+/// docs/node-semantics.md#ws-close-codes-unsendable to #ws-close-codes-invalid (Autobahn 7.9.x):
+/// invalid received codes fail with 1002.
 #[test]
 fn server_close_invalid_codes_fail_1002() {
     for code in [
@@ -789,8 +806,8 @@ fn server_close_invalid_codes_fail_1002() {
     }
 }
 
-/// Spec 173, 174 (Autobahn 7.7.x): a valid code gets a clean Close echoing it; the server
-/// reports it and closes TCP first (spec 177).
+/// Autobahn 7.7.1–7.7.13; RFC 6455 §5.5.1 (Autobahn 7.7.x): a valid code gets a clean Close echoing
+/// it; the server reports it and closes TCP first (RFC 6455 §7.1.1).
 #[test]
 fn server_close_valid_codes_echoed() {
     for code in [
@@ -811,7 +828,7 @@ fn server_close_valid_codes_echoed() {
     }
 }
 
-/// Spec 168, RFC 6455 §8.1 (Autobahn 7.5.1): a Close reason that is not UTF-8 fails with 1007.
+/// RFC 6455 §5.5.1, §8.1 (Autobahn 7.5.1): a Close reason that is not UTF-8 fails with 1007.
 #[test]
 fn server_close_reason_invalid_utf8_fails_1007() {
     assert_fails(
@@ -823,10 +840,11 @@ fn server_close_reason_invalid_utf8_fails_1007() {
     );
 }
 
-// ---- closing handshake (spec 174-179) ------------------------------------------------------
+// ---- closing handshake (docs/node-semantics.md#ws-close-reply to #ws-api-close-args)
+// ------------------------------------------------------
 
-/// Spec 175, RFC 6455 §5.5.1: after our Close no data frame (nor Ping) is sent, and the
-/// message is still counted in `bufferedAmount` (spec 182).
+/// docs/node-semantics.md#ws-after-close, RFC 6455 §5.5.1: after our Close no data frame (nor Ping)
+/// is sent, and the message is still counted in `bufferedAmount` (WHATWG WebSockets › `send()`).
 #[test]
 fn closing_send_transmits_nothing() {
     let now = Instant::now();
@@ -848,7 +866,7 @@ fn closing_send_transmits_nothing() {
     assert_eq!(sent[0].payload, close_body(1000, b"bye"));
 }
 
-/// Spec 175: data received after the peer's Close is discarded (server and client).
+/// RFC 6455 §5.5.1: data received after the peer's Close is discarded (server and client).
 #[test]
 fn closing_data_after_peer_close_discarded() {
     let now = Instant::now();
@@ -871,8 +889,8 @@ fn closing_data_after_peer_close_discarded() {
     assert_eq!(events(&mut c), vec![close_event(1001, "away", true)]);
 }
 
-/// Spec 176, RFC 6455 §7.1.5: a Close with no status is reported as 1005 and echoed with an
-/// empty body.
+/// docs/node-semantics.md#ws-close-status-report, RFC 6455 §7.1.5: a Close with no status is
+/// reported as 1005 and echoed with an empty body.
 #[test]
 fn server_statusless_close_reports_1005() {
     let now = Instant::now();
@@ -886,7 +904,7 @@ fn server_statusless_close_reports_1005() {
     assert!(sent[0].payload.is_empty(), "{sent:?}");
 }
 
-/// Spec 176: TCP ending with no Close frame reports 1006, not clean, both roles; also in the
+/// RFC 6455 §7.1.5: TCP ending with no Close frame reports 1006, not clean, both roles; also in the
 /// middle of a frame.
 #[test]
 fn open_eof_without_close_reports_1006() {
@@ -905,7 +923,7 @@ fn open_eof_without_close_reports_1006() {
     }
 }
 
-/// Spec 176: our Close sent, then EOF without the peer's Close: 1006, not clean.
+/// RFC 6455 §7.1.5: our Close sent, then EOF without the peer's Close: 1006, not clean.
 #[test]
 fn closing_eof_before_peer_close_reports_1006() {
     let now = Instant::now();
@@ -915,8 +933,9 @@ fn closing_eof_before_peer_close_reports_1006() {
     assert_eq!(events(&mut c), vec![close_event(1006, "", false)]);
 }
 
-/// Spec 177, RFC 6455 §7.1.1: a client-started closing handshake between two machines: the
-/// server echoes and shuts TCP down first, the client waits for EOF and then closes.
+/// docs/node-semantics.md#ws-tcp-close-order, RFC 6455 §7.1.1: a client-started closing handshake
+/// between two machines: the server echoes and shuts TCP down first, the client waits for EOF and
+/// then closes.
 #[test]
 fn closing_client_started_server_closes_tcp_first() {
     let now = Instant::now();
@@ -957,7 +976,7 @@ fn closing_client_started_server_closes_tcp_first() {
     assert_eq!(c.ready_state(), ReadyState::Closed);
 }
 
-/// Spec 177: a server-started closing handshake: the client echoes and waits; the server
+/// RFC 6455 §7.1.1: a server-started closing handshake: the client echoes and waits; the server
 /// closes TCP as soon as the echo arrives.
 #[test]
 fn closing_server_started_handshake() {
@@ -989,7 +1008,7 @@ fn closing_server_started_handshake() {
     assert_eq!(actions(&mut c), vec![Action::Close]);
 }
 
-/// Spec 177: a client whose server never closes TCP closes it itself after `close_timeout`.
+/// RFC 6455 §7.1.1: a client whose server never closes TCP closes it itself after `close_timeout`.
 #[test]
 fn closing_client_close_timeout() {
     let now = Instant::now();
@@ -1013,7 +1032,7 @@ fn closing_client_close_timeout() {
     assert_eq!(c.poll_timeout(), None);
 }
 
-/// Spec 177: our Close never answered: after `close_timeout` TCP is closed, 1006, not clean.
+/// RFC 6455 §7.1.1: our Close never answered: after `close_timeout` TCP is closed, 1006, not clean.
 #[test]
 fn closing_unanswered_close_times_out_1006() {
     let now = Instant::now();
@@ -1026,8 +1045,8 @@ fn closing_unanswered_close_times_out_1006() {
     assert_eq!(actions(&mut s), vec![Action::Close]);
 }
 
-/// Spec 179 (WHATWG `close()`): codes other than 1000 and 3000-4999 and reasons over 123
-/// bytes are refused and change nothing; the limits themselves pass.
+/// docs/node-semantics.md#ws-api-close-args (WHATWG `close()`): codes other than 1000 and 3000-4999
+/// and reasons over 123 bytes are refused and change nothing; the limits themselves pass.
 #[test]
 fn open_app_close_code_and_reason_checked() {
     let now = Instant::now();
@@ -1068,9 +1087,11 @@ fn open_app_close_code_and_reason_checked() {
     );
 }
 
-// ---- readyState, bufferedAmount (spec 180-182) --------------------------------------------
+// ---- readyState, bufferedAmount (docs/node-semantics.md#ws-ready-state)
+// --------------------------------------------
 
-/// Spec 180: OPEN -> CLOSING -> CLOSED, never back; commands after CLOSED fail.
+/// WHATWG WebSockets › `readyState`: OPEN -> CLOSING -> CLOSED, never back; commands after CLOSED
+/// fail.
 #[test]
 fn ready_state_transitions_never_go_back() {
     let now = Instant::now();
@@ -1099,9 +1120,9 @@ fn ready_state_transitions_never_go_back() {
     assert!(ReadyState::Connecting < ReadyState::Open);
 }
 
-/// Spec 181: `bufferedAmount` counts application bytes not yet written, without framing, and
-/// falls as the writes complete; `send` returns false at the high-water mark and `Drain`
-/// follows.
+/// docs/node-semantics.md#ws-buffered-amount: `bufferedAmount` counts application bytes not yet
+/// written, without framing, and falls as the writes complete; `send` returns false at the
+/// high-water mark and `Drain` follows.
 #[test]
 fn open_buffered_amount_counts_payload_bytes() {
     let now = Instant::now();
@@ -1126,8 +1147,8 @@ fn open_buffered_amount_counts_payload_bytes() {
     assert_eq!(events(&mut c), vec![WsEvent::Drain]);
 }
 
-/// Spec 182: after closing began, `send` adds to `bufferedAmount` and it never resets, also
-/// once CLOSED.
+/// WHATWG WebSockets › `send()`: after closing began, `send` adds to `bufferedAmount` and it never
+/// resets, also once CLOSED.
 #[test]
 fn closed_send_still_adds_to_buffered_amount() {
     let now = Instant::now();
@@ -1145,9 +1166,9 @@ fn closed_send_still_adds_to_buffered_amount() {
     assert_eq!(s.buffered_amount(), 7);
 }
 
-// ---- two machines (spec 166) --------------------------------------------------------------
+// ---- two machines (RFC 6455 §5.4) --------------------------------------------------------------
 
-/// Spec 166: messages of every kind both ways between two machines, with the 16-bit and
+/// RFC 6455 §5.4: messages of every kind both ways between two machines, with the 16-bit and
 /// 64-bit length forms.
 #[test]
 fn pair_messages_both_ways() {
@@ -1181,7 +1202,8 @@ fn pair_messages_both_ways() {
     assert!(got_c == want, "client got {} events", got_c.len());
 }
 
-// ---- opening handshake (spec 142-150) ------------------------------------------------------
+// ---- opening handshake (docs/node-semantics.md#ws-server-request-check to #ws-client-unoffered)
+// ------------------------------------------------------
 
 const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -1221,7 +1243,7 @@ fn rejected(request: &Request) -> (HandshakeError, String) {
     (r.error, String::from_utf8(r.response.to_vec()).unwrap())
 }
 
-/// Spec 145, RFC 6455 §1.3: the accept value of the RFC's own example.
+/// docs/node-semantics.md#ws-accept, RFC 6455 §1.3: the accept value of the RFC's own example.
 #[test]
 fn handshake_accept_key_rfc_example() {
     assert_eq!(
@@ -1230,7 +1252,7 @@ fn handshake_accept_key_rfc_example() {
     );
 }
 
-/// Spec 142, 145, RFC 6455 §4.2.2: a valid request gets the 101 with `Upgrade`, `Connection`
+/// RFC 6455 §4.2.1, §1.3, §4.2.2: a valid request gets the 101 with `Upgrade`, `Connection`
 /// and the accept value.
 #[test]
 fn handshake_accept_valid_request() {
@@ -1252,7 +1274,7 @@ fn handshake_accept_valid_request() {
     assert_eq!(accepted.protocol, None);
 }
 
-/// Spec 142: the `Upgrade` and `Connection` tokens are matched case-insensitively, within
+/// RFC 6455 §4.2.1: the `Upgrade` and `Connection` tokens are matched case-insensitively, within
 /// lists.
 #[test]
 fn handshake_accept_tokens_case_insensitive() {
@@ -1263,8 +1285,8 @@ fn handshake_accept_tokens_case_insensitive() {
     assert!(accept(&request, &[]).is_ok());
 }
 
-/// Spec 142, RFC 6455 §4.2.1: not GET, not HTTP/1.1, no `websocket` in `Upgrade`, no
-/// `upgrade` in `Connection`, no `Host`: 400.
+/// docs/node-semantics.md#ws-server-request-check, RFC 6455 §4.2.1: not GET, not HTTP/1.1, no
+/// `websocket` in `Upgrade`, no `upgrade` in `Connection`, no `Host`: 400.
 #[test]
 fn handshake_accept_refuses_bad_requests_400() {
     let cases: Vec<(Request, HandshakeError)> = vec![
@@ -1296,7 +1318,8 @@ fn handshake_accept_refuses_bad_requests_400() {
     }
 }
 
-/// Spec 142, RFC 6455 §4.2.1 item 2: a request without `Host` is refused with 400.
+/// docs/node-semantics.md#ws-server-request-check, RFC 6455 §4.2.1 item 2: a request without `Host`
+/// is refused with 400.
 #[test]
 fn handshake_accept_refuses_missing_host_400() {
     let request = upgrade_request(|r| set_header(r, "Host", None));
@@ -1307,7 +1330,8 @@ fn handshake_accept_refuses_missing_host_400() {
     assert!(rejected.response.starts_with(b"HTTP/1.1 400 "));
 }
 
-/// Spec 143, RFC 6455 §4.2.1: a key that is missing or does not decode to 16 bytes: 400.
+/// docs/node-semantics.md#ws-key-16-bytes, RFC 6455 §4.2.1: a key that is missing or does not
+/// decode to 16 bytes: 400.
 #[test]
 fn handshake_accept_refuses_bad_keys_400() {
     for key in [
@@ -1330,7 +1354,7 @@ fn handshake_accept_refuses_bad_keys_400() {
     assert!(accept(&request, &[]).is_ok());
 }
 
-/// Spec 144, RFC 6455 §4.2.2: a version other than 13 gets 426 with
+/// RFC 6455 §4.4, §4.2.2: a version other than 13 gets 426 with
 /// `Sec-WebSocket-Version: 13`.
 #[test]
 fn handshake_accept_wrong_version_426() {
@@ -1352,8 +1376,8 @@ fn handshake_accept_wrong_version_426() {
     }
 }
 
-/// Spec 146, RFC 6455 §4.2.2: at most one subprotocol, one the client listed, in the server's
-/// order of preference; none when nothing matches.
+/// docs/node-semantics.md#ws-subprotocol-select, RFC 6455 §4.2.2: at most one subprotocol, one the
+/// client listed, in the server's order of preference; none when nothing matches.
 #[test]
 fn handshake_accept_subprotocol_choice() {
     let request = upgrade_request(|r| {
@@ -1401,8 +1425,8 @@ fn response_head(handshake: &ClientHandshake, edit: impl FnOnce(&mut Headers)) -
     }
 }
 
-/// Spec 147, RFC 6455 §4.1: each client key is a fresh 16-byte nonce, base64; the request
-/// carries the handshake headers.
+/// docs/node-semantics.md#ws-client-key, RFC 6455 §4.1: each client key is a fresh 16-byte nonce,
+/// base64; the request carries the handshake headers.
 #[test]
 fn handshake_client_key_and_request() {
     let mut counter = 0u8;
@@ -1436,7 +1460,8 @@ fn handshake_client_key_and_request() {
     }
 }
 
-/// Spec 148-150, RFC 6455 §4.1: the client checks the server's answer.
+/// docs/node-semantics.md#ws-non-101 to #ws-client-unoffered, RFC 6455 §4.1: the client checks the
+/// server's answer.
 #[test]
 fn handshake_client_verify() {
     let mut entropy = |buf: &mut [u8]| buf.fill(7);
@@ -1458,13 +1483,13 @@ fn handshake_client_verify() {
         })),
         Ok(None)
     );
-    // Spec 148: not a 101.
+    // RFC 6455 §4.1: not a 101.
     for status in [200u16, 302, 401, 426] {
         let mut head = response_head(&hs, |_| {});
         head.status = status;
         assert_eq!(hs.verify(&head), Err(HandshakeError::NotSwitching(status)));
     }
-    // Spec 149.
+    // RFC 6455 §4.1.
     let bad: Vec<(HeaderEdit, HandshakeError)> = vec![
         (
             Box::new(|h: &mut Headers| h.remove("Upgrade")),
@@ -1495,7 +1520,7 @@ fn handshake_client_verify() {
             }),
             HandshakeError::AcceptMismatch,
         ),
-        // Spec 150.
+        // RFC 6455 §4.1.
         (
             Box::new(|h: &mut Headers| h.append("Sec-WebSocket-Extensions", "permessage-deflate")),
             HandshakeError::UnrequestedProtocolOrExtension,

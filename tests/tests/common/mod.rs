@@ -353,7 +353,7 @@ pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
             assert_ne!(
                 addr.port(),
                 0,
-                "spec 11: the printed port is the one the OS chose"
+                "Node docs net.md › server.address(): the printed port is the one the OS chose"
             );
             if kind == "http" {
                 http = Some(addr.port());
@@ -862,8 +862,8 @@ pub(crate) fn client_socket(
     })
 }
 
-/// Asserts Node's event order of a successful request (spec 115): `Socket`, `Response`,
-/// `Data`*, `End`, `Close`, and nothing else.
+/// Asserts Node's event order of a successful request (Node docs `http.md` › `http.request()`):
+/// `Socket`, `Response`, `Data`*, `End`, `Close`, and nothing else.
 pub(crate) fn assert_success_order(events: &[sansnet_mio::ClientRequestEvent], what: &str) {
     use sansnet_mio::ClientRequestEvent as E;
     let names: Vec<&str> = events
@@ -894,7 +894,7 @@ pub(crate) fn assert_success_order(events: &[sansnet_mio::ClientRequestEvent], w
     })();
     assert!(
         ok.is_some(),
-        "spec 115: {what}: events must be socket, response, data*, end, close; got {names:?}\n{}",
+        "Node docs http.md › http.request(): {what}: events must be socket, response, data*, end, close; got {names:?}\n{}",
         brief_events(events)
     );
 }

@@ -94,8 +94,9 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("not an address (IP:PORT): {text:?}"))
 }
 
-/// A socket file left by a crashed run makes `listen` fail with `EADDRINUSE` (spec 41), as
-/// in Node; like many Node programs, the demo removes it first when nobody answers on it.
+/// A socket file left by a crashed run makes `listen` fail with `EADDRINUSE`
+/// (docs/node-semantics.md#unix-unlink-on-close), as in Node; like many Node programs, the demo
+/// removes it first when nobody answers on it.
 fn remove_stale_socket(path: &PathBuf) {
     if path.exists() && std::os::unix::net::UnixStream::connect(path).is_err() {
         let _ = std::fs::remove_file(path);

@@ -1,4 +1,5 @@
-//! Scenario tests: each cites the `shared/spec/node-semantics.md` item it checks.
+//! Scenario tests: each cites the rule it checks, by its public source or its anchor in
+//! `docs/node-semantics.md`.
 
 mod harness;
 mod server;

@@ -1,4 +1,5 @@
-//! Server scenarios: Node's `net.Server` rules (spec 8-16).
+//! Server scenarios: Node's `net.Server` rules (docs/node-semantics.md#net-listen-async to
+//! #net-max-connections).
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -27,8 +28,9 @@ fn listening(config: ServerConfig) -> (Server, Instant) {
     (server, now)
 }
 
-/// spec 8, 11: `listening` comes from the driver's report, never from `listen()` itself, and
-/// carries the bound address; `address()` is `None` before and after.
+/// Node docs `net.md` › `server.listen()`, `server.address()`: `listening` comes from the driver's
+/// report, never from `listen()` itself, and carries the bound address; `address()` is `None`
+/// before and after.
 #[test]
 fn idle_listen_emits_listening_only_after_bind() {
     let now = Instant::now();
@@ -58,8 +60,8 @@ fn idle_listen_emits_listening_only_after_bind() {
     assert_eq!(server.address(), None);
 }
 
-/// spec 9: a bind failure emits `error` and no `listening` or `close`; listen may be called
-/// again.
+/// Node docs `net.md` › `Event: 'error'`: a bind failure emits `error` and no `listening` or
+/// `close`; listen may be called again.
 #[test]
 fn binding_error_emits_error_and_allows_listen_again() {
     let now = Instant::now();
@@ -78,7 +80,8 @@ fn binding_error_emits_error_and_allows_listen_again() {
     assert_eq!(server.listen(now, addr(81)), Ok(()));
 }
 
-/// spec 10: `listen()` twice is `ERR_SERVER_ALREADY_LISTEN` and changes nothing.
+/// Node docs `net.md` › `server.listen()`: `listen()` twice is `ERR_SERVER_ALREADY_LISTEN` and
+/// changes nothing.
 #[test]
 fn listening_listen_again_is_an_error() {
     let (mut server, now) = listening(ServerConfig::default());
@@ -88,7 +91,8 @@ fn listening_listen_again_is_an_error() {
     assert_eq!(server.poll_action(), None);
 }
 
-/// spec 13: `connection` once per accepted socket; `getConnections()` counts them.
+/// Node docs `net.md` › `Event: 'connection'`: `connection` once per accepted socket;
+/// `getConnections()` counts them.
 #[test]
 fn listening_accept_emits_connection_per_socket() {
     let (mut server, now) = listening(ServerConfig::default());
@@ -114,8 +118,8 @@ fn listening_accept_emits_connection_per_socket() {
     assert_eq!(server.connections(), 2);
 }
 
-/// spec 14: `close()` stops accepting at once and `close` comes only after the last
-/// connection has closed.
+/// Node docs `net.md` › `server.close()`: `close()` stops accepting at once and `close` comes only
+/// after the last connection has closed.
 #[test]
 fn closing_waits_for_every_connection() {
     let (mut server, now) = listening(ServerConfig::default());
@@ -136,7 +140,7 @@ fn closing_waits_for_every_connection() {
     assert_eq!(events(&mut server), vec![ServerEvent::Close]);
 }
 
-/// spec 14: with no connections, `close` follows `close()` at once.
+/// Node docs `net.md` › `server.close()`: with no connections, `close` follows `close()` at once.
 #[test]
 fn listening_close_without_connections_closes_at_once() {
     let (mut server, now) = listening(ServerConfig::default());
@@ -144,7 +148,8 @@ fn listening_close_without_connections_closes_at_once() {
     assert_eq!(events(&mut server), vec![ServerEvent::Close]);
 }
 
-/// spec 15: `close()` on a server that is not running is `ERR_SERVER_NOT_RUNNING`.
+/// Node docs `net.md` › `server.close()`: `close()` on a server that is not running is
+/// `ERR_SERVER_NOT_RUNNING`.
 #[test]
 fn idle_close_is_not_running() {
     let now = Instant::now();
@@ -162,7 +167,8 @@ fn idle_close_is_not_running() {
     );
 }
 
-/// spec 16: at `maxConnections` further connections are dropped with `drop`; zero drops all.
+/// Node docs `net.md` › `server.maxConnections`: at `maxConnections` further connections are
+/// dropped with `drop`; zero drops all.
 #[test]
 fn listening_max_connections_drops_extra() {
     let config = ServerConfig {

@@ -1,4 +1,5 @@
-//! Socket scenarios: Node's event order for every rule of `net.Socket` (spec 18-39).
+//! Socket scenarios: Node's event order for every rule of `net.Socket`
+//! (docs/node-semantics.md#net-socket).
 
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
@@ -17,7 +18,8 @@ fn half_open() -> SocketConfig {
     }
 }
 
-/// spec 18: a client socket emits `connect`, then `ready`, when the connection is up.
+/// Node docs `net.md` › `Event: 'connect'`: a client socket emits `connect`, then `ready`, when the
+/// connection is up.
 #[test]
 fn connecting_connected_emits_connect_then_ready() {
     let now = Instant::now();
@@ -33,8 +35,8 @@ fn connecting_connected_emits_connect_then_ready() {
     assert!(socket.wants_read());
 }
 
-/// spec 19: a refused connect emits `error` (ECONNREFUSED) instead of `connect`, then
-/// `close(true)`.
+/// Node docs `net.md` › `socket.connect()`: a refused connect emits `error` (ECONNREFUSED) instead
+/// of `connect`, then `close(true)`.
 #[test]
 fn connecting_refused_emits_error_then_close_had_error() {
     let now = Instant::now();
@@ -55,7 +57,8 @@ fn connecting_refused_emits_error_then_close_had_error() {
     assert_eq!(actions(&mut socket), vec![Action::Close { reset: false }]);
 }
 
-/// spec 20: bytes written while connecting are queued and leave after `connect`.
+/// Node source `lib/net.js` › `_writeGeneric`: bytes written while connecting are queued and leave
+/// after `connect`.
 #[test]
 fn connecting_write_queues_until_connected() {
     let now = Instant::now();
@@ -71,8 +74,8 @@ fn connecting_write_queues_until_connected() {
     assert_eq!(socket.buffer_size(), 0);
 }
 
-/// spec 21: `data` delivers bytes in order; the same bytes in any chunking give the same
-/// stream, and each read is one `data` event split off without copying.
+/// Node docs `net.md` › `Event: 'data'`: `data` delivers bytes in order; the same bytes in any
+/// chunking give the same stream, and each read is one `data` event split off without copying.
 #[test]
 fn established_reads_emit_data_in_order() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -101,8 +104,8 @@ fn established_reads_emit_data_in_order() {
     assert_eq!(socket.bytes_read(), 5);
 }
 
-/// spec 22: `pause()` stops `data` (read interest off, bytes stay with the driver) and
-/// `resume()` restarts it.
+/// Node docs `net.md` › `socket.pause()`: `pause()` stops `data` (read interest off, bytes stay
+/// with the driver) and `resume()` restarts it.
 #[test]
 fn established_pause_stops_data_and_resume_restarts_it() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -121,7 +124,8 @@ fn established_pause_stops_data_and_resume_restarts_it() {
     );
 }
 
-/// spec 17: with `pauseOnConnect` an accepted socket reads nothing until `resume()`.
+/// Node docs `net.md` › `net.createServer()`: with `pauseOnConnect` an accepted socket reads
+/// nothing until `resume()`.
 #[test]
 fn accepted_pause_on_connect_reads_nothing_until_resume() {
     let now = Instant::now();
@@ -136,8 +140,8 @@ fn accepted_pause_on_connect_reads_nothing_until_resume() {
     assert!(socket.wants_read());
 }
 
-/// spec 23: `end` comes on the peer's FIN after every earlier byte; a FIN seen while paused
-/// is delivered on `resume`.
+/// Node docs `net.md` › `Event: 'end'`: `end` comes on the peer's FIN after every earlier byte; a
+/// FIN seen while paused is delivered on `resume`.
 #[test]
 fn established_eof_while_paused_emits_end_on_resume() {
     let (mut socket, now) = socket_established(half_open());
@@ -154,8 +158,9 @@ fn established_eof_while_paused_emits_end_on_resume() {
     assert!(!socket.wants_read());
 }
 
-/// spec 24, 34: not half-open, the peer's FIN gives `end`, then our queue is flushed, FIN is
-/// sent (`finish`) and the socket closes: `end` -> `finish` -> `close(false)`.
+/// docs/node-semantics.md#net-end-closes-by-default, #net-close-order: not half-open, the peer's
+/// FIN gives `end`, then our queue is flushed, FIN is sent (`finish`) and the socket closes: `end`
+/// -> `finish` -> `close(false)`.
 #[test]
 fn established_peer_fin_flushes_then_finish_then_close() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -178,7 +183,8 @@ fn established_peer_fin_flushes_then_finish_then_close() {
     assert_eq!(socket.ready_state(), ReadyState::Closed);
 }
 
-/// spec 25: not half-open, a `write()` after the peer's FIN fails with EPIPE and destroys.
+/// Node source `lib/net.js` › `writeAfterFIN`: not half-open, a `write()` after the peer's FIN
+/// fails with EPIPE and destroys.
 #[test]
 fn ended_by_peer_write_fails_with_epipe_and_destroys() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -197,7 +203,8 @@ fn ended_by_peer_write_fails_with_epipe_and_destroys() {
     );
 }
 
-/// spec 26: half-open, the socket stays writable after `end` until the user calls `end()`.
+/// Node docs `net.md` › `Event: 'end'`: half-open, the socket stays writable after `end` until the
+/// user calls `end()`.
 #[test]
 fn half_open_peer_fin_keeps_socket_writable() {
     let mut pair = Pair::new(SocketConfig::default(), half_open());
@@ -234,8 +241,8 @@ fn half_open_peer_fin_keeps_socket_writable() {
     );
 }
 
-/// spec 27: `end(data)` sends data then FIN; the peer may still send to us; a `write()` after
-/// our `end()` is `ERR_STREAM_WRITE_AFTER_END` and changes nothing.
+/// Node docs `net.md` › `socket.end()`: `end(data)` sends data then FIN; the peer may still send to
+/// us; a `write()` after our `end()` is `ERR_STREAM_WRITE_AFTER_END` and changes nothing.
 #[test]
 fn ending_write_after_end_is_an_error_and_peer_may_still_send() {
     let mut pair = Pair::new(SocketConfig::default(), half_open());
@@ -272,8 +279,8 @@ fn ending_write_after_end_is_an_error_and_peer_may_still_send() {
     assert_events!(pair.client.events, [SocketEvent::Finish]);
 }
 
-/// spec 28, 29, 1: `write()` returns false once 16 KiB are queued, and `drain` follows once
-/// the queue is empty, exactly once.
+/// docs/node-semantics.md#net-write-backpressure, #net-drain, #node20-high-water-mark: `write()`
+/// returns false once 16 KiB are queued, and `drain` follows once the queue is empty, exactly once.
 #[test]
 fn established_write_at_high_water_mark_returns_false_then_drain() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -301,7 +308,7 @@ fn established_write_at_high_water_mark_returns_false_then_drain() {
     );
 }
 
-/// spec 28: the high-water mark is a setting.
+/// Node docs `net.md` › `socket.write()`: the high-water mark is a setting.
 #[test]
 fn established_custom_high_water_mark() {
     let config = SocketConfig {
@@ -313,7 +320,8 @@ fn established_custom_high_water_mark() {
     assert_eq!(socket.write(now, pattern(1)), Ok(false));
 }
 
-/// spec 29: partial writes advance through the queue in order across chunk boundaries.
+/// Node docs `net.md` › `Event: 'drain'`: partial writes advance through the queue in order across
+/// chunk boundaries.
 #[test]
 fn established_partial_writes_keep_order() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -325,7 +333,8 @@ fn established_partial_writes_keep_order() {
     assert_eq!(socket.buffer_size(), 0);
 }
 
-/// spec 29: with a slow peer, backpressure engages and every byte arrives in order.
+/// Node docs `net.md` › `Event: 'drain'`: with a slow peer, backpressure engages and every byte
+/// arrives in order.
 #[test]
 fn slow_link_backpressure_delivers_everything_in_order() {
     let mut pair = Pair::with_links(SocketConfig::default(), half_open(), 3000, 700);
@@ -350,8 +359,8 @@ fn slow_link_backpressure_delivers_everything_in_order() {
     assert_eq!(pair.server.take_data(), data.to_vec());
 }
 
-/// spec 31: `timeout` fires after the idle time, does not close, re-arms on activity, and 0
-/// disables it.
+/// Node docs `net.md` › `socket.setTimeout()`: `timeout` fires after the idle time, does not close,
+/// re-arms on activity, and 0 disables it.
 #[test]
 fn established_idle_timeout_fires_without_closing_and_rearms_on_activity() {
     let (mut socket, t0) = socket_established(SocketConfig::default());
@@ -383,7 +392,8 @@ fn established_idle_timeout_fires_without_closing_and_rearms_on_activity() {
     assert_eq!(socket.poll_timeout(), None, "0 disables");
 }
 
-/// spec 31: a timeout from the config applies from creation, also while connecting.
+/// Node docs `net.md` › `socket.setTimeout()`: a timeout from the config applies from creation,
+/// also while connecting.
 #[test]
 fn connecting_timeout_from_config_fires() {
     let now = Instant::now();
@@ -396,7 +406,8 @@ fn connecting_timeout_from_config_fires() {
     assert_eq!(events(&mut socket), vec![SocketEvent::Timeout]);
 }
 
-/// spec 32, 33: a reset emits `error`, then `close(true)`, once; nothing follows.
+/// Node docs `net.md` › `Event: 'error'`, `Event: 'close'`: a reset emits `error`, then
+/// `close(true)`, once; nothing follows.
 #[test]
 fn established_reset_emits_error_then_close_once() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -420,8 +431,8 @@ fn established_reset_emits_error_then_close_once() {
     assert_eq!(socket.buffer_size(), 0);
 }
 
-/// spec 35: `destroy()` closes at once with no `end`/`finish`; `destroy(err)` emits `error`
-/// then `close(true)`; destroying twice is a no-op.
+/// Node docs `net.md` › `socket.destroy()`: `destroy()` closes at once with no `end`/`finish`;
+/// `destroy(err)` emits `error` then `close(true)`; destroying twice is a no-op.
 #[test]
 fn established_destroy_closes_at_once() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -449,8 +460,9 @@ fn established_destroy_closes_at_once() {
     );
 }
 
-/// spec 36: `destroySoon()` writes the queue, sends FIN and closes without waiting for the
-/// peer; `resetAndDestroy()` closes with RST.
+/// Node docs `net.md` › `socket.destroySoon()`, `socket.resetAndDestroy()`: `destroySoon()` writes
+/// the queue, sends FIN and closes without waiting for the peer; `resetAndDestroy()` closes with
+/// RST.
 #[test]
 fn established_destroy_soon_flushes_then_closes_and_reset_sends_rst() {
     let (mut socket, now) = socket_established(SocketConfig::default());
@@ -476,8 +488,9 @@ fn established_destroy_soon_flushes_then_closes_and_reset_sends_rst() {
     );
 }
 
-/// spec 37, 38: `setNoDelay` and `setKeepAlive` become driver actions; options from the
-/// config are applied once the connection is up.
+/// Node docs `net.md` › `socket.setNoDelay()`, `socket.setKeepAlive()`: `setNoDelay` and
+/// `setKeepAlive` become driver actions; options from the config are applied once the connection is
+/// up.
 #[test]
 fn socket_options_become_actions() {
     let now = Instant::now();
@@ -507,8 +520,8 @@ fn socket_options_become_actions() {
     );
 }
 
-/// spec 33, 34: a full conversation over the in-memory pair ends with `close(false)` last on
-/// both sides, exactly once.
+/// docs/node-semantics.md#net-close-once, #net-close-order: a full conversation over the in-memory
+/// pair ends with `close(false)` last on both sides, exactly once.
 #[test]
 fn pair_normal_close_runs_end_finish_close_on_both_sides() {
     let mut pair = Pair::new(SocketConfig::default(), SocketConfig::default());
@@ -543,7 +556,7 @@ fn pair_normal_close_runs_end_finish_close_on_both_sides() {
     );
 }
 
-/// spec 39: `readyState` follows the halves.
+/// Node docs `net.md` › `socket.readyState`: `readyState` follows the halves.
 #[test]
 fn ready_state_follows_the_halves() {
     let (mut socket, now) = socket_established(half_open());
@@ -558,8 +571,8 @@ fn ready_state_follows_the_halves() {
     assert_eq!(socket.ready_state().as_str(), "readOnly");
 }
 
-/// spec 31: over a connection, an idle server socket times out while its peer keeps quiet,
-/// and traffic pushes the next timeout back.
+/// Node docs `net.md` › `socket.setTimeout()`: over a connection, an idle server socket times out
+/// while its peer keeps quiet, and traffic pushes the next timeout back.
 #[test]
 fn pair_idle_server_times_out_and_traffic_rearms() {
     let mut pair = Pair::new(SocketConfig::default(), SocketConfig::default());
@@ -580,8 +593,8 @@ fn pair_idle_server_times_out_and_traffic_rearms() {
     assert_events!(pair.server.events, [SocketEvent::Timeout]);
 }
 
-/// spec 29: at a zero high-water mark every write returns false; an empty write leaves the
-/// queue empty, so `drain` follows at once.
+/// Node docs `net.md` › `Event: 'drain'`: at a zero high-water mark every write returns false; an
+/// empty write leaves the queue empty, so `drain` follows at once.
 #[test]
 fn zero_high_water_mark_empty_write_drains_at_once() {
     let config = SocketConfig {
@@ -593,7 +606,7 @@ fn zero_high_water_mark_empty_write_drains_at_once() {
     assert_eq!(events(&mut socket), vec![SocketEvent::Drain]);
 }
 
-/// spec 31: `set_timeout` is reflected in the settings in force.
+/// Node docs `net.md` › `socket.setTimeout()`: `set_timeout` is reflected in the settings in force.
 #[test]
 fn set_timeout_updates_config() {
     let (mut socket, now) = socket_established(SocketConfig::default());

@@ -1,12 +1,13 @@
-//! `bind()`, the `'listening'` event and bind failures (spec 43, 44).
+//! `bind()`, the `'listening'` event and bind failures (docs/node-semantics.md#dgram-bind,
+//! #dgram-bind-error).
 
 use std::io::ErrorKind;
 
 use super::harness::*;
 use crate::{Action, Error, Family, SocketEvent, UsageError};
 
-/// spec 43: `bind()` with no address binds all interfaces on port 0 and `'listening'` is
-/// emitted once the driver reports the bind, never inside the call.
+/// Node docs `dgram.md` › `socket.bind()`: `bind()` with no address binds all interfaces on port 0
+/// and `'listening'` is emitted once the driver reports the bind, never inside the call.
 #[test]
 fn unbound_bind_then_bound_listening() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -33,7 +34,8 @@ fn unbound_bind_then_bound_listening() {
     assert_eq!(socket.poll_timeout(), None);
 }
 
-/// spec 43: `bind(port, address)` binds exactly there; udp6 with no address binds `[::]:0`.
+/// Node docs `dgram.md` › `socket.bind()`: `bind(port, address)` binds exactly there; udp6 with no
+/// address binds `[::]:0`.
 #[test]
 fn unbound_bind_with_address_binds_there() {
     let mut v4 = socket_unbound(Family::Udp4);
@@ -48,8 +50,8 @@ fn unbound_bind_with_address_binds_there() {
     assert_eq!(drain(&mut v6).actions, [Action::Bind(addr("[::]:0"))]);
 }
 
-/// spec 44: binding a bound or binding socket fails with `ERR_SOCKET_ALREADY_BOUND` and
-/// changes nothing.
+/// Node docs `dgram.md` › `socket.bind()`: binding a bound or binding socket fails with
+/// `ERR_SOCKET_ALREADY_BOUND` and changes nothing.
 #[test]
 fn bound_bind_again_already_bound() {
     let mut bound = socket_bound(Family::Udp4);
@@ -64,7 +66,8 @@ fn bound_bind_again_already_bound() {
     assert_eq!(drain(&mut binding).actions.len(), 1, "one bind only");
 }
 
-/// spec 44, 45: the implicit bind of `send()` counts: a later `bind()` is already bound.
+/// Node docs `dgram.md` › `socket.bind()`, `socket.send()`: the implicit bind of `send()` counts: a
+/// later `bind()` is already bound.
 #[test]
 fn implicitly_binding_bind_already_bound() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -75,7 +78,8 @@ fn implicitly_binding_bind_already_bound() {
     assert_eq!(error.code(), "ERR_SOCKET_ALREADY_BOUND");
 }
 
-/// spec 44: a bind failure emits `'error'` (no `'listening'`) and the socket may bind again.
+/// Node docs `dgram.md` › `socket.bind()`: a bind failure emits `'error'` (no `'listening'`) and
+/// the socket may bind again.
 #[test]
 fn binding_bind_error_reports_and_allows_rebind() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -103,8 +107,8 @@ fn binding_bind_error_reports_and_allows_rebind() {
     ));
 }
 
-/// spec 44, 45: when the implicit bind fails, `'error'` comes first, then every send that
-/// waited for the bind fails with the same error, in send order.
+/// Node docs `dgram.md` › `socket.bind()`, `socket.send()`: when the implicit bind fails, `'error'`
+/// comes first, then every send that waited for the bind fails with the same error, in send order.
 #[test]
 fn binding_bind_error_fails_queued_sends() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -130,7 +134,7 @@ fn binding_bind_error_fails_queued_sends() {
     assert_eq!(socket.queued_datagrams(), 0);
 }
 
-/// spec 43: outcomes the driver reports out of turn are ignored.
+/// Node docs `dgram.md` › `socket.bind()`: outcomes the driver reports out of turn are ignored.
 #[test]
 fn unbound_stray_outcomes_are_ignored() {
     let mut socket = socket_unbound(Family::Udp4);

@@ -1,11 +1,12 @@
-//! `close()` and what follows it (spec 52).
+//! `close()` and what follows it (Node docs `dgram.md` › `Event: 'close'`).
 
 use std::io::ErrorKind;
 
 use super::harness::*;
 use crate::{Action, Error, Family, SocketEvent, UsageError};
 
-/// spec 52: `close()` queues `Action::Close` and emits `'close'`, last.
+/// Node docs `dgram.md` › `Event: 'close'`: `close()` queues `Action::Close` and emits `'close'`,
+/// last.
 #[test]
 fn bound_close_emits_close_last() {
     let mut socket = socket_bound(Family::Udp4);
@@ -18,7 +19,8 @@ fn bound_close_emits_close_last() {
     assert_eq!(socket.local_address(), None);
 }
 
-/// spec 52: an unbound socket closes too; a bind not yet taken by the driver is withdrawn.
+/// Node docs `dgram.md` › `Event: 'close'`: an unbound socket closes too; a bind not yet taken by
+/// the driver is withdrawn.
 #[test]
 fn binding_close_replaces_pending_bind() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -29,8 +31,8 @@ fn binding_close_replaces_pending_bind() {
     assert_eq!(drained.events, [SocketEvent::Close]);
 }
 
-/// spec 52: no `'message'` (or any event) follows `'close'`; late driver outcomes are
-/// ignored.
+/// Node docs `dgram.md` › `Event: 'close'`: no `'message'` (or any event) follows `'close'`; late
+/// driver outcomes are ignored.
 #[test]
 fn closed_inputs_are_ignored() {
     let mut socket = socket_bound(Family::Udp4);
@@ -46,8 +48,8 @@ fn closed_inputs_are_ignored() {
     assert!(drained.actions.is_empty());
 }
 
-/// spec 52: after `close()` every command throws `ERR_SOCKET_DGRAM_NOT_RUNNING`, `close()`
-/// itself included, and changes nothing.
+/// Node docs `dgram.md` › `Event: 'close'`: after `close()` every command throws
+/// `ERR_SOCKET_DGRAM_NOT_RUNNING`, `close()` itself included, and changes nothing.
 #[test]
 fn closed_commands_not_running() {
     let mut socket = socket_bound(Family::Udp4);
@@ -75,8 +77,9 @@ fn closed_commands_not_running() {
     );
 }
 
-/// spec 52, 50: sends still pending at `close()` (waiting for the bind, queued, or handed to
-/// the driver) each get one failed result, in send order, before `'close'`.
+/// Node docs `dgram.md` › `Event: 'close'`, `socket.send()`: sends still pending at `close()`
+/// (waiting for the bind, queued, or handed to the driver) each get one failed result, in send
+/// order, before `'close'`.
 #[test]
 fn bound_close_fails_pending_sends_before_close() {
     let mut socket = socket_bound(Family::Udp4);
@@ -105,7 +108,8 @@ fn bound_close_fails_pending_sends_before_close() {
     assert_eq!(socket.queued_datagrams(), 0);
 }
 
-/// spec 45, 52: a send waiting for its implicit bind is dropped by `close()`.
+/// Node docs `dgram.md` › `socket.send()`, `Event: 'close'`: a send waiting for its implicit bind
+/// is dropped by `close()`.
 #[test]
 fn binding_close_fails_waiting_send() {
     let mut socket = socket_unbound(Family::Udp4);

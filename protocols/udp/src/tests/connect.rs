@@ -1,12 +1,12 @@
-//! `connect()`, `disconnect()` and connected sockets (spec 53).
+//! `connect()`, `disconnect()` and connected sockets (Node docs `dgram.md` › `socket.connect()`).
 
 use std::io::ErrorKind;
 
 use super::harness::*;
 use crate::{Action, Error, Family, SocketEvent, UsageError};
 
-/// spec 53: `connect()` on a bound socket asks the driver to connect; `'connect'` follows its
-/// report, and `remoteAddress()` is set only then.
+/// Node docs `dgram.md` › `socket.connect()`: `connect()` on a bound socket asks the driver to
+/// connect; `'connect'` follows its report, and `remoteAddress()` is set only then.
 #[test]
 fn bound_connect_then_connected_emits_connect() {
     let mut socket = socket_bound(Family::Udp4);
@@ -22,8 +22,8 @@ fn bound_connect_then_connected_emits_connect() {
     assert!(drain(&mut socket).events.is_empty());
 }
 
-/// spec 53, 45: `connect()` on an unbound socket binds it first: `'listening'`, then the
-/// connect, then `'connect'`.
+/// Node docs `dgram.md` › `socket.connect()`, `socket.send()`: `connect()` on an unbound socket
+/// binds it first: `'listening'`, then the connect, then `'connect'`.
 #[test]
 fn unbound_connect_binds_then_connects() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -49,7 +49,7 @@ fn unbound_connect_binds_then_connects() {
     );
 }
 
-/// spec 53: `connect()` during an explicit bind waits for it.
+/// Node docs `dgram.md` › `socket.connect()`: `connect()` during an explicit bind waits for it.
 #[test]
 fn binding_connect_waits_for_bind() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -61,8 +61,8 @@ fn binding_connect_waits_for_bind() {
     assert_eq!(drain(&mut socket).actions, [Action::Connect(addr(PEER_V4))]);
 }
 
-/// spec 53: connecting twice (connected, connecting, or waiting for the bind) throws
-/// `ERR_SOCKET_DGRAM_IS_CONNECTED`.
+/// Node docs `dgram.md` › `socket.connect()`: connecting twice (connected, connecting, or waiting
+/// for the bind) throws `ERR_SOCKET_DGRAM_IS_CONNECTED`.
 #[test]
 fn connected_connect_again_already_connected() {
     let mut connected = socket_connected();
@@ -81,7 +81,7 @@ fn connected_connect_again_already_connected() {
     assert_eq!(error.code(), "ERR_SOCKET_DGRAM_IS_CONNECTED");
 }
 
-/// spec 53: `connect()` to port 0 throws `ERR_SOCKET_BAD_PORT`.
+/// Node docs `dgram.md` › `socket.connect()`: `connect()` to port 0 throws `ERR_SOCKET_BAD_PORT`.
 #[test]
 fn unbound_connect_port_zero_bad_port() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -89,8 +89,8 @@ fn unbound_connect_port_zero_bad_port() {
     assert_eq!(error.code(), "ERR_SOCKET_BAD_PORT");
 }
 
-/// spec 53: on a connected socket `send()` must omit port and address; the datagram goes to
-/// the peer.
+/// Node docs `dgram.md` › `socket.connect()`: on a connected socket `send()` must omit port and
+/// address; the datagram goes to the peer.
 #[test]
 fn connected_send_goes_to_peer_and_rejects_an_address() {
     let mut socket = socket_connected();
@@ -105,8 +105,8 @@ fn connected_send_goes_to_peer_and_rejects_an_address() {
     assert_eq!(drain(&mut socket).transmits[0].destination, addr(PEER_V4));
 }
 
-/// spec 53: until `'connect'` the socket is not connected, so `send()` still needs a port
-/// (Node checks `connectState === CONNECTED`).
+/// Node docs `dgram.md` › `socket.connect()`: until `'connect'` the socket is not connected, so
+/// `send()` still needs a port (Node checks `connectState === CONNECTED`).
 #[test]
 fn connecting_send_needs_a_port() {
     let mut socket = socket_bound(Family::Udp4);
@@ -115,7 +115,8 @@ fn connecting_send_needs_a_port() {
     assert_eq!(error, Error::Usage(UsageError::BadPort));
 }
 
-/// spec 53: a connected socket only delivers its peer's datagrams.
+/// Node docs `dgram.md` › `socket.connect()`: a connected socket only delivers its peer's
+/// datagrams.
 #[test]
 fn connected_datagram_from_other_peer_is_ignored() {
     let mut socket = socket_connected();
@@ -129,8 +130,8 @@ fn connected_datagram_from_other_peer_is_ignored() {
     ));
 }
 
-/// spec 53: a failed OS connect emits `'error'` and leaves the socket unconnected, so it may
-/// connect again.
+/// Node docs `dgram.md` › `socket.connect()`: a failed OS connect emits `'error'` and leaves the
+/// socket unconnected, so it may connect again.
 #[test]
 fn connecting_io_error_reports_and_disconnects() {
     let mut socket = socket_bound(Family::Udp4);
@@ -150,8 +151,8 @@ fn connecting_io_error_reports_and_disconnects() {
     assert_eq!(drain(&mut socket).actions, [Action::Connect(addr(PEER_V4))]);
 }
 
-/// spec 53: an error on a connected socket (ICMP port unreachable) is an `'error'`; the
-/// socket stays connected.
+/// Node docs `dgram.md` › `socket.connect()`: an error on a connected socket (ICMP port
+/// unreachable) is an `'error'`; the socket stays connected.
 #[test]
 fn connected_io_error_reports_and_stays_connected() {
     let mut socket = socket_connected();
@@ -168,8 +169,8 @@ fn connected_io_error_reports_and_stays_connected() {
     assert_eq!(socket.remote_address(), Some(addr(PEER_V4)));
 }
 
-/// spec 53: `disconnect()` asks the driver to dissolve the association; datagrams from
-/// anyone arrive again and `send()` needs a port again.
+/// Node docs `dgram.md` › `socket.connect()`: `disconnect()` asks the driver to dissolve the
+/// association; datagrams from anyone arrive again and `send()` needs a port again.
 #[test]
 fn connected_disconnect_accepts_everyone_again() {
     let mut socket = socket_connected();
@@ -185,8 +186,8 @@ fn connected_disconnect_accepts_everyone_again() {
     );
 }
 
-/// spec 53: `disconnect()` on a socket that is not connected (unbound, bound, or still
-/// connecting) throws `ERR_SOCKET_DGRAM_NOT_CONNECTED`.
+/// Node docs `dgram.md` › `socket.connect()`: `disconnect()` on a socket that is not connected
+/// (unbound, bound, or still connecting) throws `ERR_SOCKET_DGRAM_NOT_CONNECTED`.
 #[test]
 fn unconnected_disconnect_not_connected() {
     let mut unbound = socket_unbound(Family::Udp4);

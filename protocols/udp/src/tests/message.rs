@@ -1,10 +1,10 @@
-//! `'message'` and `rinfo` (spec 46).
+//! `'message'` and `rinfo` (Node docs `dgram.md` › `Event: 'message'`).
 
 use super::harness::*;
 use crate::{Family, RemoteInfo, SocketEvent};
 
-/// spec 46: a datagram from an IPv4 peer is one `'message'` with `rinfo{address, family,
-/// port, size}`.
+/// Node docs `dgram.md` › `Event: 'message'`: a datagram from an IPv4 peer is one `'message'` with
+/// `rinfo{address, family, port, size}`.
 #[test]
 fn bound_datagram_v4_message_with_rinfo() {
     let mut socket = socket_bound(Family::Udp4);
@@ -26,7 +26,8 @@ fn bound_datagram_v4_message_with_rinfo() {
     assert_eq!(rinfo.socket_addr(), addr(PEER_V4));
 }
 
-/// spec 46: on udp6 the family comes from the sender's address, IPv4-mapped included.
+/// Node docs `dgram.md` › `Event: 'message'`: on udp6 the family comes from the sender's address,
+/// IPv4-mapped included.
 #[test]
 fn bound_datagram_v6_message_with_rinfo() {
     let mut socket = socket_bound(Family::Udp6);
@@ -60,7 +61,8 @@ fn bound_datagram_v6_message_with_rinfo() {
     assert_eq!(rinfos[0].family.node_name(), "IPv6");
 }
 
-/// spec 46: one `'message'` per datagram, never merged or split, empty ones included.
+/// Node docs `dgram.md` › `Event: 'message'`: one `'message'` per datagram, never merged or split,
+/// empty ones included.
 #[test]
 fn bound_datagrams_one_message_each() {
     let mut socket = socket_bound(Family::Udp4);
@@ -82,7 +84,8 @@ fn bound_datagrams_one_message_each() {
     assert_eq!(got, sizes);
 }
 
-/// spec 43, 46: nothing is received before the socket is bound.
+/// Node docs `dgram.md` › `socket.bind()`, `Event: 'message'`: nothing is received before the
+/// socket is bound.
 #[test]
 fn unbound_datagram_is_ignored() {
     let mut socket = socket_unbound(Family::Udp4);

@@ -1,4 +1,5 @@
-//! Scenario tests: one file per topic, each test citing its `shared/spec` item.
+//! Scenario tests: one file per topic, each test citing the rule it checks (its public
+//! source, or its anchor in `docs/node-semantics.md`).
 
 mod harness;
 

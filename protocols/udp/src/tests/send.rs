@@ -1,5 +1,5 @@
 //! `send()`: argument checks, implicit bind, sizes, results and the queue bound
-//! (spec 45, 47-51).
+//! (docs/node-semantics.md#dgram-implicit-bind, #dgram-offset-length to #dgram-max-size).
 
 use std::io::ErrorKind;
 use std::net::IpAddr;
@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use super::harness::*;
 use crate::{Action, Error, Family, SendId, Socket, SocketConfig, SocketEvent, UsageError};
 
-/// spec 45: `send()` on an unbound socket binds it to all interfaces, port 0; the datagram
-/// leaves only once bound, and `'listening'` comes before the send's result.
+/// Node docs `dgram.md` › `socket.send()`: `send()` on an unbound socket binds it to all
+/// interfaces, port 0; the datagram leaves only once bound, and `'listening'` comes before the
+/// send's result.
 #[test]
 fn unbound_send_binds_implicitly_listening_before_sent() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -39,8 +40,8 @@ fn unbound_send_binds_implicitly_listening_before_sent() {
     assert_eq!(socket.queued_datagrams(), 0);
 }
 
-/// spec 45: further sends while the implicit bind is in progress do not bind again, and all
-/// leave in send order once bound.
+/// Node docs `dgram.md` › `socket.send()`: further sends while the implicit bind is in progress do
+/// not bind again, and all leave in send order once bound.
 #[test]
 fn binding_send_again_binds_once_keeps_order() {
     let mut socket = socket_unbound(Family::Udp6);
@@ -54,8 +55,8 @@ fn binding_send_again_binds_once_keeps_order() {
     assert_eq!(sent, ids);
 }
 
-/// spec 48: `offset > len` throws `ERR_BUFFER_OUT_OF_BOUNDS` and changes nothing (no
-/// implicit bind either).
+/// Node source `lib/dgram.js` › `sliceBuffer`: `offset > len` throws `ERR_BUFFER_OUT_OF_BOUNDS` and
+/// changes nothing (no implicit bind either).
 #[test]
 fn unbound_send_offset_past_end_out_of_bounds() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -67,8 +68,8 @@ fn unbound_send_offset_past_end_out_of_bounds() {
     assert_eq!(error.code(), "ERR_BUFFER_OUT_OF_BOUNDS");
 }
 
-/// spec 48: `offset + length > len` throws `ERR_BUFFER_OUT_OF_BOUNDS`, including when the
-/// sum overflows.
+/// Node source `lib/dgram.js` › `sliceBuffer`: `offset + length > len` throws
+/// `ERR_BUFFER_OUT_OF_BOUNDS`, including when the sum overflows.
 #[test]
 fn bound_send_length_past_end_out_of_bounds() {
     let mut socket = socket_bound(Family::Udp4);
@@ -88,8 +89,9 @@ fn bound_send_length_past_end_out_of_bounds() {
     assert_eq!(error.code(), "ERR_BUFFER_OUT_OF_BOUNDS");
 }
 
-/// spec 47, 48: an exact fit is fine, and the datagram is exactly the
-/// `offset..offset + length` slice; an empty slice at the end is a valid empty datagram.
+/// Node docs `dgram.md` › `socket.send()`; Node source `lib/dgram.js` › `sliceBuffer`: an exact fit
+/// is fine, and the datagram is exactly the `offset..offset + length` slice; an empty slice at the
+/// end is a valid empty datagram.
 #[test]
 fn bound_send_slice_exact_fit_sends_the_slice() {
     let mut socket = socket_bound(Family::Udp4);
@@ -103,7 +105,8 @@ fn bound_send_slice_exact_fit_sends_the_slice() {
     assert!(transmits[2].data.is_empty());
 }
 
-/// spec 47: port 0 on an unconnected socket throws `ERR_SOCKET_BAD_PORT`, with no bind.
+/// Node docs `dgram.md` › `socket.send()`: port 0 on an unconnected socket throws
+/// `ERR_SOCKET_BAD_PORT`, with no bind.
 #[test]
 fn unbound_send_port_zero_bad_port() {
     let mut socket = socket_unbound(Family::Udp4);
@@ -112,8 +115,8 @@ fn unbound_send_port_zero_bad_port() {
     assert_eq!(error.code(), "ERR_SOCKET_BAD_PORT");
 }
 
-/// spec 49: no address sends to `127.0.0.1` on udp4 and `::1` on udp6; a given address is
-/// used as is.
+/// Node docs `dgram.md` › `socket.send()`: no address sends to `127.0.0.1` on udp4 and `::1` on
+/// udp6; a given address is used as is.
 #[test]
 fn bound_send_without_address_goes_to_loopback() {
     let mut v4 = socket_bound(Family::Udp4);
@@ -129,7 +132,8 @@ fn bound_send_without_address_goes_to_loopback() {
     assert_eq!(drain(&mut v6).transmits[0].destination, addr("[::1]:53"));
 }
 
-/// spec 50: the send's result is what the driver reports, bytes or the OS error.
+/// Node docs `dgram.md` › `socket.send()`: the send's result is what the driver reports, bytes or
+/// the OS error.
 #[test]
 fn bound_send_result_is_reported_once() {
     let mut socket = socket_bound(Family::Udp4);
@@ -160,8 +164,8 @@ fn bound_send_result_is_reported_once() {
     );
 }
 
-/// spec 51: 65507 bytes go out on udp4; 65508 fail with `EMSGSIZE` through the send's
-/// result (no throw, no `'error'`) and never reach the wire.
+/// Node docs `dgram.md` › `Note about UDP datagram size`: 65507 bytes go out on udp4; 65508 fail
+/// with `EMSGSIZE` through the send's result (no throw, no `'error'`) and never reach the wire.
 #[test]
 fn bound_send_over_65507_fails_emsgsize() {
     let mut socket = socket_bound(Family::Udp4);
@@ -188,8 +192,8 @@ fn bound_send_over_65507_fails_emsgsize() {
     );
 }
 
-/// spec 51, 45: an oversize send on an unbound socket still binds; its `EMSGSIZE` follows
-/// `'listening'`. udp6 allows 65527 bytes.
+/// Node docs `dgram.md` › `Note about UDP datagram size`, `socket.send()`: an oversize send on an
+/// unbound socket still binds; its `EMSGSIZE` follows `'listening'`. udp6 allows 65527 bytes.
 #[test]
 fn unbound_send_oversize_fails_after_listening() {
     let mut socket = socket_unbound(Family::Udp6);
@@ -221,8 +225,8 @@ fn unbound_send_oversize_fails_after_listening() {
     );
 }
 
-/// spec 50: sends beyond `max_queued_datagrams` (counting datagrams handed to the driver
-/// and not yet reported) are accepted and fail with `ENOBUFS`.
+/// Node docs `dgram.md` › `socket.send()`: sends beyond `max_queued_datagrams` (counting datagrams
+/// handed to the driver and not yet reported) are accepted and fail with `ENOBUFS`.
 #[test]
 fn bound_send_beyond_queue_bound_fails_enobufs() {
     let mut config = SocketConfig::new(Family::Udp4);
