@@ -22,10 +22,13 @@ use sansnet_testkit::peers;
 /// How long the h11 client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// spec 71, 73, 74 (one connection, five request/response cycles), 87 (`Expect:
-/// 100-continue`: the 100 before the body), 99, 100 (`Content-Length` when known, chunked
-/// when streamed), 110 (a chunked request body), 71 (`Connection: close`: the server closes,
-/// h11 sees `ConnectionClosed`). h11 raising on any response fails the script.
+/// docs/node-semantics.md#http-persistence, #http-keepalive-header, #http-pipelining (one
+/// connection, five request/response cycles), Node docs `http.md` › `Event: 'checkContinue'`
+/// (`Expect: 100-continue`: the 100 before the body),
+/// docs/node-semantics.md#http-auto-content-length, #http-auto-chunked (`Content-Length` when
+/// known, chunked when streamed), RFC 9112 §6.3 item 3 (a chunked request body), RFC 9112 §9.3
+/// (`Connection: close`: the server closes, h11 sees `ConnectionClosed`). h11 raising on any
+/// response fails the script.
 #[test]
 fn h11_client_against_demo() {
     let python = peers::python_h11();
