@@ -3,9 +3,10 @@
 //!
 //! ```text
 //! cargo run --release -p sansnet-mio --example autobahn-client -- [--case-timeout SECS] [URL]
-//! ../shared/tools/autobahn/run-client-suite.sh 9002 target/autobahn/client \
-//!     target/release/examples/autobahn-client {url}
 //! ```
+//!
+//! `bash tests/autobahn.sh` builds this example, runs the suite's fuzzing server against it
+//! and checks the results (`tests/data/autobahn/README.md` says where the suite comes from).
 //!
 //! Talks to the fuzzing server at URL (default `ws://127.0.0.1:9001`), one connection at a
 //! time, the usual Autobahn way: `/getCaseCount` answers one text message, the number of

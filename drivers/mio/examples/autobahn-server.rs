@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! cargo run --release -p sansnet-mio --example autobahn-server -- [ADDR]
-//! ../shared/tools/autobahn/run-server-suite.sh 127.0.0.1 9001 target/autobahn/server
 //! ```
+//!
+//! `bash tests/autobahn.sh` builds this example, runs the suite against it and checks the
+//! results (`tests/data/autobahn/README.md` says where the suite comes from).
 //!
 //! Listens on ADDR (default `127.0.0.1:9001`) and prints `listening ws ADDR` once bound. Every
 //! upgrade request, on any path, becomes a WebSocket (`sansnet_ws::Config` with a 64 MiB
