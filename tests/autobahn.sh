@@ -103,8 +103,9 @@ server_suite() {
 client_suite() {
   local start=$SECONDS rc=0 client_port
   client_port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  # 60 s per case: the slowest (section 12's 1000 messages of 128 KiB in 1 KiB fragments)
-  # take about 6 s, and a case that hangs costs no more than this.
+  # 60 s per case, the example's default: the slowest (section 12's 1000 compressed messages
+  # of 128 KiB) take 12-14 s on a 2-core machine while the suite's own server is busy, and a
+  # case that hangs costs no more than this.
   "$TOOLS/run-client-suite.sh" "$client_port" "$OUT/client" "$CLIENT_BIN" --case-timeout 60 '{url}' \
     > "$OUT/client-summary.txt" 2>&1 || rc=$?
   cat "$OUT/client-summary.txt"
