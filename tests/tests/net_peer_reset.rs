@@ -1,5 +1,6 @@
-//! Peers that reset a TLS connection (RST, `SO_LINGER` 0) at any moment: the driver ends that
-//! socket once, with its error, and goes on serving everyone else without using the CPU.
+//! Peers that reset a connection (RST, `SO_LINGER` 0) at any moment, over TLS and plain TCP:
+//! the driver ends that socket once, with its error, and goes on serving everyone else
+//! without using the CPU.
 //!
 //! A write that fails with `EPIPE` or `ECONNRESET` must end the socket with that error, as Node
 //! does (`'error'` then `'close'` with `hadError`; Node docs: net.md › Event: 'error' and
@@ -8,10 +9,11 @@
 //! records of a large response) used to be retried forever after such a failure, one core at
 //! 100% and no other connection served.
 //!
-//! - the demo (its HTTPS listener) after 50 resets right after the handshake, 50 resets in the
-//!   middle of a 1 MiB upload to `/echo`, and 50 resets after a WebSocket close frame on
-//!   `wss://…/chat`: idle afterwards (under 50 ms of CPU in one second), answering plain HTTP
-//!   and HTTPS, and ending with exit status 0 on SIGTERM;
+//! - the demo after 50 resets right after the TLS handshake, 50 resets in the middle of a
+//!   1 MiB upload to `/echo` and 50 resets after a WebSocket close frame on `/chat` (each over
+//!   HTTPS and over plain HTTP), and after headless Chromium on its HTTPS chat page: idle
+//!   afterwards (under 50 ms of CPU in one second), answering plain HTTP and HTTPS, and ending
+//!   with exit status 0 on SIGTERM;
 //! - `EventLoop::listen_tls` in this process: each reset socket reports one `error` and one
 //!   `close(true)`, and nothing after it;
 //! - our `https://` and `wss://` clients against a server that resets in the middle of an
@@ -249,25 +251,87 @@ fn listening_port(event: &Event) -> Option<u16> {
 
 // ---- the demo ---------------------------------------------------------------------------
 
-/// Starts the demo, runs `trigger` against its HTTPS port `tries` times, then checks that it
-/// uses no CPU, answers `GET /hello` over plain HTTP and over HTTPS, and ends with exit
-/// status 0 on SIGTERM.
-fn demo_survives(name: &str, tries: usize, trigger: impl Fn(u16, &Arc<rustls::ClientConfig>)) {
+/// A connection of the test's own client to the demo, plain or TLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    /// Ends the connection with RST.
+    fn reset(self) {
+        reset(match self {
+            Self::Plain(tcp) => tcp,
+            Self::Tls(stream) => stream.sock,
+        });
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => tcp.read(buf),
+            Self::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => tcp.write(buf),
+            Self::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.flush(),
+            Self::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+/// The demo's HTTP and HTTPS ports and the settings that trust its certificate.
+struct Demo {
+    http: u16,
+    https: u16,
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl Demo {
+    fn open(&self, tls: bool) -> Conn {
+        if tls {
+            Conn::Tls(Box::new(tls_connect(self.https, &self.config)))
+        } else {
+            Conn::Plain(tcp_connect(self.http))
+        }
+    }
+}
+
+/// Starts the demo, runs `trigger` against it `tries` times, then checks that it uses no
+/// CPU, answers `GET /hello` over plain HTTP and over HTTPS, and ends with exit status 0 on
+/// SIGTERM.
+fn demo_survives(name: &str, tries: usize, trigger: impl Fn(&Demo)) {
     let mut demo = start_http_demo(name);
     let pid = demo.guard.child.id();
     let stat = PathBuf::from(format!("/proc/{pid}/stat"));
-    let config = trusting(&demo.ca_file);
+    let ports = Demo {
+        http: demo.port,
+        https: demo.https_port,
+        config: trusting(&demo.ca_file),
+    };
     for _ in 0..tries {
-        trigger(demo.https_port, &config);
+        trigger(&ports);
     }
     assert_idle(&stat, &format!("the demo after {name}"));
 
-    let plain = get_hello(tcp_connect(demo.port));
+    let plain = get_hello(ports.open(false));
     assert!(
         plain.starts_with("HTTP/1.1 200") && plain.contains("hello"),
         "plain GET /hello after {name}:\n{plain}"
     );
-    let secure = get_hello(tls_connect(demo.https_port, &config));
+    let secure = get_hello(ports.open(true));
     assert!(
         secure.starts_with("HTTP/1.1 200") && secure.contains("hello"),
         "HTTPS GET /hello after {name}:\n{secure}"
@@ -285,74 +349,89 @@ fn demo_survives(name: &str, tries: usize, trigger: impl Fn(u16, &Arc<rustls::Cl
     );
 }
 
-/// A TLS 1.3 handshake, then a reset before sending anything: the server's session tickets
-/// (RFC 8446 §4.6.1), written right after the handshake, meet the reset.
-#[test]
-fn demo_survives_resets_right_after_the_handshake() {
-    demo_survives("resets right after the handshake", TRIES, |port, config| {
-        reset(tls_connect(port, config).sock);
-    });
-}
-
 /// `POST /echo` announcing 4 MiB, 1 MiB of it sent, then a reset without reading: the echo
 /// the demo writes meets the reset.
-#[test]
-fn demo_survives_resets_in_the_middle_of_an_upload() {
-    let chunk = vec![b'x'; 64 * 1024];
-    demo_survives(
-        "resets in the middle of an upload",
-        TRIES,
-        |port, config| {
-            let mut stream = tls_connect(port, config);
-            let head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4194304\r\n\r\n";
-            stream.write_all(head.as_bytes()).unwrap();
-            for _ in 0..16 {
-                // The demo echoes what it reads and this side never reads: once the buffers
-                // fill, a write may block until its timeout. Reset then all the same.
-                if stream.write_all(&chunk).is_err() {
-                    break;
-                }
-            }
-            reset(stream.sock);
-        },
-    );
+fn upload_then_reset(mut conn: Conn) {
+    let head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4194304\r\n\r\n";
+    conn.write_all(head.as_bytes()).unwrap();
+    let chunk = [b'x'; 64 * 1024];
+    for _ in 0..16 {
+        // The demo echoes what it reads and this side never reads: once the buffers fill, a
+        // write may block until its timeout. Reset then all the same.
+        if conn.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    conn.reset();
 }
 
-/// A WebSocket on `wss://…/chat`, a masked close frame (1001), then a reset: the close echo
-/// the demo writes meets the reset.
-#[test]
-fn demo_survives_resets_after_a_websocket_close_frame() {
+/// A WebSocket on `/chat`, a masked close frame (1001), then a reset: the close echo the demo
+/// writes meets the reset.
+fn close_frame_then_reset(mut conn: Conn) {
+    conn.write_all(
+        b"GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let head = read_head(&mut conn);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     // A masked close frame, code 1001 (RFC 6455 §5.5.1): 0x88, mask bit and length 2.
     let mask = [1u8, 2, 3, 4];
-    let payload = 1001u16.to_be_bytes();
-    let close = [
+    let code = 1001u16.to_be_bytes();
+    conn.write_all(&[
         0x88,
         0x82,
         mask[0],
         mask[1],
         mask[2],
         mask[3],
-        payload[0] ^ mask[0],
-        payload[1] ^ mask[1],
-    ];
-    demo_survives(
-        "resets after a WebSocket close frame",
-        TRIES,
-        |port, config| {
-            let mut stream = tls_connect(port, config);
-            stream
-                .write_all(
-                    b"GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-                  Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-                  Sec-WebSocket-Version: 13\r\n\r\n",
-                )
-                .unwrap();
-            let head = read_head(&mut stream);
-            assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-            stream.write_all(&close).unwrap();
-            reset(stream.sock);
-        },
-    );
+        code[0] ^ mask[0],
+        code[1] ^ mask[1],
+    ])
+    .unwrap();
+    conn.reset();
+}
+
+/// A TLS 1.3 handshake, then a reset before sending anything: the server's session tickets
+/// (RFC 8446 §4.6.1), written right after the handshake, meet the reset.
+#[test]
+fn demo_survives_resets_right_after_the_handshake() {
+    demo_survives("resets right after the handshake", TRIES, |demo| {
+        demo.open(true).reset();
+    });
+}
+
+/// Resets in the middle of an upload to `/echo`, over HTTPS.
+#[test]
+fn demo_survives_resets_in_the_middle_of_an_https_upload() {
+    demo_survives("resets in the middle of an HTTPS upload", TRIES, |demo| {
+        upload_then_reset(demo.open(true));
+    });
+}
+
+/// Resets in the middle of an upload to `/echo`, over plain HTTP.
+#[test]
+fn demo_survives_resets_in_the_middle_of_an_http_upload() {
+    demo_survives("resets in the middle of an HTTP upload", TRIES, |demo| {
+        upload_then_reset(demo.open(false));
+    });
+}
+
+/// Resets after a WebSocket close frame on `wss://…/chat`.
+#[test]
+fn demo_survives_resets_after_a_wss_close_frame() {
+    demo_survives("resets after a wss close frame", TRIES, |demo| {
+        close_frame_then_reset(demo.open(true));
+    });
+}
+
+/// Resets after a WebSocket close frame on `ws://…/chat`.
+#[test]
+fn demo_survives_resets_after_a_ws_close_frame() {
+    demo_survives("resets after a ws close frame", TRIES, |demo| {
+        close_frame_then_reset(demo.open(false));
+    });
 }
 
 // ---- listen_tls in this process -----------------------------------------------------------
@@ -607,7 +686,8 @@ fn wss_client_reset_by_the_server() {
 #[test]
 fn demo_survives_chromium_on_the_https_chat_page() {
     let browser = sansnet_testkit::peers::chromium();
-    demo_survives("Chromium on the HTTPS chat page", 2, |port, _| {
+    demo_survives("Chromium on the HTTPS chat page", 2, |demo| {
+        let port = demo.https;
         let profile = std::env::temp_dir().join(format!(
             "sansnet-chromium-reset-{}-{port}",
             std::process::id()
