@@ -7,7 +7,9 @@
 //! - `POST /echo` with 96 MiB of body: pause the request at the response's high-water mark
 //!   (`write` returned false), resume on `drain`;
 //! - `/ws` with 96 MiB in 64 KiB messages: pause while `bufferedAmount` is past the
-//!   high-water mark (`send` returned false), resume on `drain`.
+//!   high-water mark (`send` returned false), resume on `drain`;
+//! - `GET /download?bytes=N` for 96 MiB, not read for a while: the demo writes while `write`
+//!   returns true and goes on at `drain`, so it holds about one high-water mark.
 
 #![allow(
     clippy::panic,
@@ -186,5 +188,51 @@ fn ws_echo_without_reading_stays_bounded() {
     assert!(
         answer.iter().enumerate().all(|(i, &b)| b == pattern(i)),
         "the echo differs from what was sent"
+    );
+}
+
+/// `GET /download` of 96 MiB, not read for a second: the demo's memory stays bounded; then the
+/// whole body arrives, byte for byte.
+#[test]
+fn download_without_reading_stays_bounded() {
+    let demo = start_http_demo("slow-reader-download");
+    let pid = demo.guard.child.id();
+    let baseline = rss(pid);
+    let mut stream = TcpStream::connect(("127.0.0.1", demo.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let request = format!("GET /download?bytes={TOTAL} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let grown = rss(pid).saturating_sub(baseline);
+    println!("the demo's RSS grew by {grown} bytes while the download was not read");
+    assert!(
+        grown < RSS_GROWTH,
+        "the demo's RSS grew by {grown} bytes while the client did not read"
+    );
+    let mut got = Vec::with_capacity(TOTAL + 1024);
+    let mut buf = vec![0u8; 1 << 20];
+    let body_start = loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the download ended early after {} bytes", got.len());
+        got.extend_from_slice(&buf[..n]);
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    assert!(got.starts_with(b"HTTP/1.1 200"), "{:?}", &got[..body_start]);
+    while got.len() < body_start + TOTAL {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the download ended early after {} bytes", got.len());
+        got.extend_from_slice(&buf[..n]);
+    }
+    let body = &got[body_start..];
+    assert_eq!(body.len(), TOTAL);
+    assert!(
+        body.iter()
+            .enumerate()
+            .all(|(i, &b)| usize::from(b) == i % 256),
+        "the download differs from byte i = i mod 256"
     );
 }

@@ -21,6 +21,7 @@ const PAGE: &str = r#"<!doctype html>
 <ul>
 <li><a href="/hello">/hello</a>: hello world</li>
 <li><code>curl --data-binary @file http://127.0.0.1:8080/echo</code>: the body echoed back</li>
+<li><code>/download?bytes=N</code>: N bytes (byte i is i mod 256), streamed as the client reads</li>
 <li><code>ws://HOST/ws</code> (<code>wss://</code> over HTTPS) echoes, <code>ws://HOST/chat</code> broadcasts to every chat client</li>
 </ul>
 <h2>Chat</h2>
@@ -88,7 +89,14 @@ pub(crate) struct Http {
     sockets: HashMap<SocketId, bool>,
     /// Connections not read while their echo (HTTP or WebSocket) waits to drain.
     paused: HashSet<SocketId>,
+    /// `/download` responses still streaming: the request and the bytes left to send.
+    downloads: HashMap<SocketId, (RequestId, u64)>,
 }
+
+/// The most `/download` sends (1 GiB).
+const MAX_DOWNLOAD: u64 = 1 << 30;
+/// One write of a `/download` body (byte i of the body is i mod 256).
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
 
 impl Http {
     /// Whether `socket` is a tunnel end the HTTP side handles.
@@ -106,9 +114,13 @@ impl Http {
                     self.pause(ev, socket);
                 }
             }
-            ServerEvent::Drain => self.resume(ev, socket),
+            ServerEvent::Drain => {
+                self.resume(ev, socket);
+                self.download(ev, socket);
+            }
             ServerEvent::Close => {
                 self.paused.remove(&socket);
+                self.downloads.remove(&socket);
             }
             ServerEvent::End { id, .. } if self.echoes.remove(&(socket, id)) => {
                 let _ = ev.http_command(socket, |conn, now| conn.end(now, id, None));
@@ -182,6 +194,37 @@ impl Http {
         }
     }
 
+    /// Sends more of the `/download` on `socket` until the response is past its high-water
+    /// mark (then its `drain` calls this again) or complete: a download holds about one
+    /// high-water mark of memory, however slowly the client reads.
+    fn download(&mut self, ev: &mut EventLoop, socket: SocketId) {
+        let Some((id, left)) = self.downloads.get_mut(&socket) else {
+            return;
+        };
+        let id = *id;
+        while *left > 0 {
+            let n = usize::try_from(*left).map_or(DOWNLOAD_CHUNK, |l| l.min(DOWNLOAD_CHUNK));
+            *left -= u64::try_from(n).unwrap_or(0);
+            // Made afresh for each write, as a file's contents would be read.
+            let chunk: Bytes = (0..n)
+                .map(|i| u8::try_from(i % 256).unwrap_or_default())
+                .collect();
+            let wrote = ev.http_command(socket, |conn, now| {
+                if *left == 0 {
+                    conn.end(now, id, Some(chunk)).map(|()| true)
+                } else {
+                    conn.write(now, id, chunk)
+                }
+            });
+            if !matches!(wrote, Ok(true)) {
+                break;
+            }
+        }
+        if *left == 0 {
+            self.downloads.remove(&socket);
+        }
+    }
+
     /// Stops reading `socket` until its echo drains: `req.pause()` on an HTTP connection, the
     /// socket's `pause()` under a WebSocket.
     fn pause(&mut self, ev: &mut EventLoop, socket: SocketId) {
@@ -238,6 +281,22 @@ impl Http {
             self.echoes.insert((socket, id));
             let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
             return;
+        }
+        if method == b"GET" && path == b"/download" {
+            let query = request.target.splitn(2, |&b| b == b'?').nth(1);
+            let bytes = query
+                .and_then(|q| q.strip_prefix(b"bytes="))
+                .and_then(|n| std::str::from_utf8(n).ok()?.parse::<u64>().ok())
+                .filter(|&n| n <= MAX_DOWNLOAD);
+            if let Some(bytes) = bytes {
+                let response = Response::new(200)
+                    .header("Content-Type", "application/octet-stream")
+                    .header("Content-Length", bytes.to_string());
+                let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
+                self.downloads.insert(socket, (id, bytes));
+                self.download(ev, socket);
+                return;
+            }
         }
         let (status, content_type, body) = static_route(method, path);
         let response = Response::new(status).header("Content-Type", content_type);
@@ -333,7 +392,8 @@ fn static_route(method: &[u8], path: &[u8]) -> (u16, &'static str, &'static str)
     match (method, path) {
         (b"GET" | b"HEAD", b"/hello") => (200, TEXT, "hello world"),
         (b"GET" | b"HEAD", b"/") => (200, "text/html; charset=utf-8", PAGE),
-        (_, b"/hello" | b"/" | b"/echo") => (405, TEXT, "method not allowed\n"),
+        (b"GET", b"/download") => (400, TEXT, "ask for /download?bytes=N, N at most 2^30\n"),
+        (_, b"/hello" | b"/" | b"/echo" | b"/download") => (405, TEXT, "method not allowed\n"),
         _ => (404, TEXT, "not found\n"),
     }
 }
