@@ -30,17 +30,6 @@ const HEADERS_TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest a well-behaved request may wait for its answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 
-/// The soft limit on open descriptors (`Max open files` in `/proc/self/limits`; proc(5)).
-fn descriptor_limit() -> usize {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .unwrap();
-    let soft = line.split_whitespace().nth(3).unwrap();
-    soft.parse().unwrap_or(usize::MAX)
-}
-
 /// An HTTP server on its own thread, answering every request with `200 ok`; returns its port
 /// and the flag that stops it.
 fn serve() -> (u16, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
@@ -109,7 +98,7 @@ fn timed_get(port: u16) -> Duration {
 /// normal client's requests are each answered within a second.
 #[test]
 fn slow_headers_are_cut_at_headers_timeout_and_others_are_served() {
-    let slow = SLOW.min(descriptor_limit().saturating_sub(200) / 2);
+    let slow = SLOW.min(common::descriptor_limit().saturating_sub(200) / 2);
     assert!(
         slow >= 100,
         "the descriptor limit allows only {slow} slow connections"

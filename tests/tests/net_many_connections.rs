@@ -20,20 +20,6 @@ use common::start_http_demo;
 /// How many connections, at most (fewer if this process may not open that many descriptors).
 const CONNECTIONS: usize = 10_000;
 
-/// The soft limit on open descriptors (`Max open files` in `/proc/self/limits`; proc(5)).
-fn descriptor_limit() -> usize {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .unwrap();
-    line.split_whitespace()
-        .nth(3)
-        .unwrap()
-        .parse()
-        .unwrap_or(usize::MAX)
-}
-
 /// Reads one response with a `Content-Length` body from `tcp`; returns its status line and
 /// body.
 fn read_response(tcp: &mut TcpStream) -> (String, Vec<u8>) {
@@ -65,7 +51,7 @@ fn read_response(tcp: &mut TcpStream) -> (String, Vec<u8>) {
 /// answers to `GET /hello`, the second on the same connection as the first.
 #[test]
 fn demo_serves_ten_thousand_keep_alive_connections() {
-    let count = CONNECTIONS.min(descriptor_limit().saturating_sub(500));
+    let count = CONNECTIONS.min(common::descriptor_limit().saturating_sub(500));
     assert!(
         count >= 1000,
         "the descriptor limit allows only {count} connections"

@@ -696,15 +696,8 @@ fn demo_survives_chromium_on_the_https_chat_page() {
         std::fs::create_dir_all(&profile).unwrap();
         let out = common::run_bounded(
             Command::new(&browser)
+                .args(common::CHROMIUM_FLAGS)
                 .args([
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
                     "--ignore-certificate-errors",
                     "--window-size=800,600",
                     "--virtual-time-budget=3000",

@@ -99,16 +99,7 @@ fn chromium_chat_page_round_trip() {
     let url = format!("http://127.0.0.1:{}/?say={SAY}", demo.port);
     let out = run_bounded(
         Command::new(&browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
+            .args(common::CHROMIUM_FLAGS)
             .arg(format!("--user-data-dir={}", profile.0.display()))
             .args(["--virtual-time-budget=8000", "--dump-dom"])
             .arg(&url),

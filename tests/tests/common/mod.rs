@@ -941,3 +941,30 @@ pub(crate) fn refused_address() -> (socket2::Socket, SocketAddr) {
         .expect("an IP address");
     (socket, addr)
 }
+
+/// This process's soft limit on open descriptors (`Max open files` in `/proc/self/limits`;
+/// proc(5)); `usize::MAX` when unlimited.
+pub(crate) fn descriptor_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("read /proc/self/limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    line.split_whitespace()
+        .nth(3)
+        .and_then(|soft| soft.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+/// The flags every headless Chromium run of the tests takes: no sandbox (root), no GPU, and
+/// none of the background connections this machine's closed network refuses.
+pub(crate) const CHROMIUM_FLAGS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
