@@ -826,13 +826,7 @@ impl EventLoop {
         let mut entropy = crate::ws::os_entropy;
         let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols)
             .with_deflate(config.deflate.clone());
-        let default_port = if origin.scheme == "https" { 443 } else { 80 };
-        let host = if origin.port == default_port {
-            origin.host.clone()
-        } else {
-            format!("{}:{}", origin.host, origin.port)
-        };
-        let request = handshake.request(&host, path);
+        let request = handshake.request(&origin.host_header(), path);
         let options = RequestOptions {
             one_off: true,
             ..RequestOptions::default()
@@ -1006,12 +1000,7 @@ impl EventLoop {
     ) -> PoolRequestId {
         let now = Instant::now();
         if !head.headers.contains("host") {
-            let host = if origin.port == 80 {
-                origin.host.clone()
-            } else {
-                format!("{}:{}", origin.host, origin.port)
-            };
-            head.headers.append("Host", host);
+            head.headers.append("Host", origin.host_header());
         }
         if !head.headers.contains("connection") {
             head.headers
@@ -1179,9 +1168,11 @@ impl EventLoop {
             return;
         };
         if let Some(conn) = &mut client.conn
-            && config.timeout.is_some()
+            && conn.config() != &config
         {
-            // The request's own settings apply from now on this connection.
+            // The request's own settings (`timeout`, `continue_timeout`, limits) apply to it,
+            // whatever the connection's earlier requests asked for; a pooled connection is
+            // idle when it is assigned, so a fresh machine loses nothing.
             *conn = sansnet_http1::ClientConnection::new(now, config);
         }
         let started = client.start(now, request, head, &body, ended);

@@ -73,6 +73,33 @@ impl Origin {
     pub fn name(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+
+    /// The port a URL of this scheme has when it names none: 443 for `https` (and `wss`), 80
+    /// otherwise.
+    pub fn default_port(&self) -> u16 {
+        match self.scheme.as_str() {
+            "https" | "wss" => 443,
+            _ => 80,
+        }
+    }
+
+    /// The `Host` header Node's client sends for this origin when the application set none:
+    /// the host, in brackets if it is an IPv6 address, and `:port` unless the port is the
+    /// scheme's default (Node source `lib/_http_client.js` › `ClientRequest`, which compares
+    /// with the agent's `defaultPort`: 80 for `http`, 443 for `https`; RFC 9110 §7.2).
+    pub fn host_header(&self) -> String {
+        let bracket = self.host.contains(':') && !self.host.starts_with('[');
+        let host = if bracket {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == self.default_port() {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
 }
 
 /// A request made through the agent; assigned by [`Agent::request`], counting up.
@@ -853,6 +880,23 @@ mod tests {
 
     fn drain(agent: &mut Agent) -> Vec<AgentAction> {
         std::iter::from_fn(|| agent.poll_action()).collect()
+    }
+
+    /// Node's client omits the port from `Host` exactly when it is the scheme's default
+    /// (`lib/_http_client.js` › `ClientRequest`): an `https` request to 443 sends no `:443`
+    /// (it used to), one to 80 keeps `:80`; IPv6 literals get their brackets.
+    #[test]
+    fn host_header_omits_only_the_schemes_default_port() {
+        let host = |scheme, host, port| Origin::new(scheme, host, port).host_header();
+        assert_eq!(host("http", "example.com", 80), "example.com");
+        assert_eq!(host("http", "example.com", 443), "example.com:443");
+        assert_eq!(host("http", "example.com", 8080), "example.com:8080");
+        assert_eq!(host("https", "example.com", 443), "example.com");
+        assert_eq!(host("https", "example.com", 80), "example.com:80");
+        assert_eq!(host("https", "127.0.0.1", 8443), "127.0.0.1:8443");
+        assert_eq!(host("http", "::1", 8080), "[::1]:8080");
+        assert_eq!(host("https", "::1", 443), "[::1]");
+        assert_eq!(host("http", "[::1]", 8080), "[::1]:8080");
     }
 
     fn connect(connection: u64) -> AgentAction {

@@ -547,6 +547,11 @@ impl ClientConnection {
 
     // ---- getters ------------------------------------------------------------------------
 
+    /// The settings in force.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
     /// Whether another request may be sent now and the connection reused: nothing in flight,
     /// and every response so far allowed keep-alive.
     pub fn is_reusable(&self) -> bool {

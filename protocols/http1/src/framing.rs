@@ -26,7 +26,6 @@ pub(crate) enum Framing {
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code, reason = "the client role reads response framing")]
 pub(crate) enum ResponseFraming {
     /// No body: a response to HEAD, a 1xx, 204 or 304, or a 2xx to CONNECT (items 1–2).
     None,
@@ -106,7 +105,6 @@ pub(crate) fn request_framing(
 /// twice is [`ProtocolError::InvalidTransferEncoding`]; `Content-Length` follows the request rules
 /// (RFC 9112 §6.3 item 5); with neither header the body runs to the close
 /// (docs/node-semantics.md#http-body-neither-header).
-#[allow(dead_code, reason = "the client role reads response framing")]
 pub(crate) fn response_framing(
     request_method: &[u8],
     status: u16,
