@@ -243,11 +243,7 @@ impl SocketEntry {
             }
             let result = {
                 let mut slices = [IoSlice::new(&[]); crate::tls::MAX_SLICES];
-                let mut n = 0;
-                for (slot, chunk) in slices.iter_mut().zip(tls.out()) {
-                    *slot = IoSlice::new(chunk);
-                    n += 1;
-                }
+                let n = tls.fill(&mut slices);
                 self.stream.write_vectored(&slices[..n])
             };
             match wrote(result) {

@@ -11,7 +11,8 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::BytesMut;
+use sansnet_core::Transmit;
 use sansnet_tcp::Socket;
 use sansnet_tls::{TlsConnection, TlsEvent};
 
@@ -25,7 +26,7 @@ pub(crate) const MAX_SLICES: usize = 16;
 pub(crate) struct TlsLayer {
     pub(crate) conn: TlsConnection,
     /// Ciphertext taken from the machine, not yet written; the front may be partly written.
-    out: VecDeque<Bytes>,
+    out: Transmit,
     /// Whether `Secure` events reach the application (not for the HTTP client's pooled
     /// connections, whose owner is the agent).
     announce: bool,
@@ -56,7 +57,7 @@ impl TlsLayer {
         conn.handle_timeout(now);
         Self {
             conn,
-            out: VecDeque::new(),
+            out: Transmit::default(),
             announce,
             shutdown: Shutdown::No,
             failure: None,
@@ -140,9 +141,9 @@ impl TlsLayer {
         moved
     }
 
-    /// The chunks waiting to be written, for a vectored write.
-    pub(crate) fn out(&self) -> impl Iterator<Item = &Bytes> {
-        self.out.iter().take(MAX_SLICES)
+    /// Fills `slices` with the chunks waiting to be written, for a vectored write.
+    pub(crate) fn fill<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        self.out.fill(slices)
     }
 
     /// Refills the outgoing queue from the machine when it is empty; returns whether there is
@@ -153,7 +154,7 @@ impl TlsLayer {
         }
         if self.out.is_empty() {
             while let Some(chunk) = self.conn.poll_transmit() {
-                self.out.push_back(chunk);
+                self.out.push(chunk);
             }
         }
         !self.out.is_empty()
@@ -168,19 +169,8 @@ impl TlsLayer {
     }
 
     /// `n` ciphertext bytes were written.
-    pub(crate) fn advance(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(front) = self.out.front_mut() else {
-                return;
-            };
-            if front.len() <= n {
-                n -= front.len();
-                self.out.pop_front();
-            } else {
-                front.advance(n);
-                n = 0;
-            }
-        }
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.out.advance(n);
     }
 
     /// Hands the TLS machine's events on: `Secure` to the application; the peer's

@@ -11,8 +11,8 @@ use crate::framing::{self, ResponseFraming};
 use crate::head::{ends_in_chunked, head_verdict};
 use crate::headers::{is_field_value, is_token};
 use crate::response::put_header;
-use crate::transmit::Transmit;
 use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
+use sansnet_core::Transmit;
 
 /// Settings of a client connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

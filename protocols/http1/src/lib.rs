@@ -135,7 +135,6 @@ mod headers;
 pub mod interop;
 mod response;
 mod server;
-mod transmit;
 
 pub use agent::{Agent, AgentAction, AgentConfig, ConnectionId, Origin, PoolRequestId, Scheduling};
 pub use client::{

@@ -13,11 +13,11 @@ use crate::head::{ends_in_chunked, head_verdict};
 use crate::response::{
     client_error_reply, put_decimal, put_head_start, put_header, put_hex, start_head,
 };
-use crate::transmit::Transmit;
 use crate::{
     Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
     ServerEvent, UsageError, Version,
 };
+use sansnet_core::Transmit;
 
 /// Header slots tried first; a head with more fields is parsed again with room for all.
 const FAST_HEADERS: usize = 32;

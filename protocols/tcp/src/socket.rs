@@ -4,7 +4,8 @@ use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
+use sansnet_core::Transmit;
 
 use crate::state::{ReadHalf, ReadyState, State, WriteHalf};
 use crate::{Action, Error, SocketConfig, SocketEvent, UsageError};
@@ -32,10 +33,8 @@ use crate::{Action, Error, SocketConfig, SocketEvent, UsageError};
 pub struct Socket {
     state: State,
     config: SocketConfig,
-    /// Bytes accepted by `write` and not yet reported written. INVARIANT: no empty `Bytes`,
-    /// and `queued` is the sum of their lengths.
-    queue: VecDeque<Bytes>,
-    queued: usize,
+    /// Bytes accepted by `write` and not yet reported written.
+    queue: Transmit,
     /// A `write` returned false; `Drain` is owed when the queue empties.
     need_drain: bool,
     paused: bool,
@@ -80,8 +79,7 @@ impl Socket {
     fn new(now: Instant, state: State, config: SocketConfig) -> Self {
         let mut socket = Self {
             state,
-            queue: VecDeque::new(),
-            queued: 0,
+            queue: Transmit::default(),
             need_drain: false,
             paused: false,
             destroy_on_finish: false,
@@ -157,20 +155,7 @@ impl Socket {
         if !matches!(self.state, State::Open { .. }) || n == 0 {
             return;
         }
-        let mut left = n.min(self.queued);
-        self.queued -= left;
-        while left > 0 {
-            let Some(front) = self.queue.front_mut() else {
-                break;
-            };
-            if front.len() > left {
-                front.advance(left);
-                left = 0;
-            } else {
-                left -= front.len();
-                self.queue.pop_front();
-            }
-        }
+        self.queue.advance(n);
         self.touch(now);
         self.progress();
     }
@@ -227,7 +212,7 @@ impl Socket {
             return Err(UsageError::WriteAfterEnd.into());
         }
         self.enqueue(data);
-        let below = self.queued < self.config.high_water_mark;
+        let below = self.queue.len() < self.config.high_water_mark;
         if !below {
             self.need_drain = true;
         }
@@ -363,17 +348,12 @@ impl Socket {
         if !matches!(self.state, State::Open { .. }) {
             return 0;
         }
-        let mut filled = 0;
-        for (slot, chunk) in out.iter_mut().zip(&self.queue) {
-            *slot = IoSlice::new(chunk);
-            filled += 1;
-        }
-        filled
+        self.queue.fill(out)
     }
 
     /// True when there are bytes to write now.
     pub fn wants_write(&self) -> bool {
-        matches!(self.state, State::Open { .. }) && self.queued > 0
+        matches!(self.state, State::Open { .. }) && !self.queue.is_empty()
     }
 
     /// True when the driver should read from the OS socket: open, reading, not paused.
@@ -411,7 +391,7 @@ impl Socket {
 
     /// `socket.bufferSize` / `writableLength`: bytes queued and not yet written.
     pub fn buffer_size(&self) -> usize {
-        self.queued
+        self.queue.len()
     }
 
     /// `socket.readyState` (docs/node-semantics.md#net-ready-state).
@@ -449,10 +429,7 @@ impl Socket {
 
     fn enqueue(&mut self, data: Bytes) {
         self.bytes_written += data.len() as u64;
-        if !data.is_empty() {
-            self.queued += data.len();
-            self.queue.push_back(data);
-        }
+        self.queue.push(data);
     }
 
     fn emit_end(&mut self, now: Instant) {
@@ -485,7 +462,7 @@ impl Socket {
         let State::Open { read, write } = self.state else {
             return;
         };
-        if self.queued > 0 {
+        if !self.queue.is_empty() {
             return;
         }
         if self.need_drain {
@@ -529,7 +506,6 @@ impl Socket {
         }
         self.state = State::Closed;
         self.queue.clear();
-        self.queued = 0;
         self.need_drain = false;
         self.deadline = None;
         self.actions.push_back(Action::Close { reset });

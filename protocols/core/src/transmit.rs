@@ -6,16 +6,17 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes};
 
-/// A queue of outbound chunks. INVARIANT: no chunk is empty, and `len` is their total size.
+/// A queue of outbound chunks, written front first. INVARIANT: no chunk is empty, and `len`
+/// is their total size.
 #[derive(Debug, Default)]
-pub(crate) struct Transmit {
+pub struct Transmit {
     chunks: VecDeque<Bytes>,
     len: usize,
 }
 
 impl Transmit {
     /// Appends `bytes` (an empty chunk is dropped).
-    pub(crate) fn push(&mut self, bytes: Bytes) {
+    pub fn push(&mut self, bytes: Bytes) {
         if !bytes.is_empty() {
             self.len += bytes.len();
             self.chunks.push_back(bytes);
@@ -23,7 +24,7 @@ impl Transmit {
     }
 
     /// Drops the first `n` bytes (clamped to what is queued), as the transport took them.
-    pub(crate) fn advance(&mut self, n: usize) {
+    pub fn advance(&mut self, n: usize) {
         let mut left = n.min(self.len);
         self.len -= left;
         while left > 0 {
@@ -41,7 +42,7 @@ impl Transmit {
     }
 
     /// Fills `out` with the chunks, front first; returns how many slices were filled.
-    pub(crate) fn fill<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+    pub fn fill<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut filled = 0;
         for (slot, chunk) in out.iter_mut().zip(&self.chunks) {
             *slot = IoSlice::new(chunk);
@@ -51,19 +52,29 @@ impl Transmit {
     }
 
     /// Takes the first chunk whole.
-    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+    pub fn pop(&mut self) -> Option<Bytes> {
         let chunk = self.chunks.pop_front()?;
         self.len -= chunk.len();
         Some(chunk)
     }
 
     /// Bytes queued.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many chunks are queued.
+    pub fn chunks(&self) -> usize {
+        self.chunks.len()
+    }
+
     /// Drops everything.
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.chunks.clear();
         self.len = 0;
     }
