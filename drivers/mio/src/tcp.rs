@@ -238,12 +238,12 @@ impl SocketEntry {
         let mut moved = false;
         loop {
             moved |= tls.encrypt(now, &mut self.machine);
-            if !tls.refill() {
-                break;
-            }
             let result = {
                 let mut slices = [IoSlice::new(&[]); crate::tls::MAX_SLICES];
                 let n = tls.fill(&mut slices);
+                if n == 0 {
+                    break;
+                }
                 self.stream.write_vectored(&slices[..n])
             };
             match wrote(result) {

@@ -12,7 +12,6 @@ use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use sansnet_core::Transmit;
 use sansnet_tcp::Socket;
 use sansnet_tls::{TlsConnection, TlsEvent};
 
@@ -25,8 +24,6 @@ pub(crate) const MAX_SLICES: usize = 16;
 #[derive(Debug)]
 pub(crate) struct TlsLayer {
     pub(crate) conn: TlsConnection,
-    /// Ciphertext taken from the machine, not yet written; the front may be partly written.
-    out: Transmit,
     /// Whether `Secure` events reach the application (not for the HTTP client's pooled
     /// connections, whose owner is the agent).
     announce: bool,
@@ -57,7 +54,6 @@ impl TlsLayer {
         conn.handle_timeout(now);
         Self {
             conn,
-            out: Transmit::default(),
             announce,
             shutdown: Shutdown::No,
             failure: None,
@@ -107,11 +103,7 @@ impl TlsLayer {
 
     /// Whether the FIN may go now (asked for, and every ciphertext byte before it written).
     pub(crate) fn take_fin(&mut self) -> bool {
-        if self.shutdown == Shutdown::Asked
-            && !self.abandoned
-            && self.out.is_empty()
-            && !self.conn.wants_write()
-        {
+        if self.shutdown == Shutdown::Asked && !self.abandoned && !self.conn.wants_write() {
             self.shutdown = Shutdown::Sent;
             return true;
         }
@@ -141,36 +133,24 @@ impl TlsLayer {
         moved
     }
 
-    /// Fills `slices` with the chunks waiting to be written, for a vectored write.
+    /// Fills `slices` with the ciphertext waiting to be written, for a vectored write; none
+    /// once the OS socket failed.
     pub(crate) fn fill<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
-        self.out.fill(slices)
-    }
-
-    /// Refills the outgoing queue from the machine when it is empty; returns whether there is
-    /// anything to write (never once the OS socket failed).
-    pub(crate) fn refill(&mut self) -> bool {
         if self.abandoned {
-            return false;
+            return 0;
         }
-        if self.out.is_empty() {
-            while let Some(chunk) = self.conn.poll_transmit() {
-                self.out.push(chunk);
-            }
-        }
-        !self.out.is_empty()
+        self.conn.transmit_chunks(slices)
     }
 
     /// The OS socket failed and the socket machine was told: the ciphertext waiting to go is
-    /// dropped, as the socket machine drops its queue when it is destroyed, and none is
-    /// offered again.
+    /// never offered again, as the socket machine drops its queue when it is destroyed.
     pub(crate) fn abandon(&mut self) {
         self.abandoned = true;
-        self.out.clear();
     }
 
     /// `n` ciphertext bytes were written.
     pub(crate) fn advance(&mut self, n: usize) {
-        self.out.advance(n);
+        self.conn.advance_transmit(n);
     }
 
     /// Hands the TLS machine's events on: `Secure` to the application; the peer's

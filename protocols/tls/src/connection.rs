@@ -2,13 +2,14 @@
 //! in, plaintext and events out; plaintext in, ciphertext out; the handshake deadline).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, ErrorKind, Write};
+use std::io::{BufRead, ErrorKind, IoSlice, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ProtocolVersion, ServerConfig};
+use sansnet_core::Transmit;
 
 use crate::config::DEFAULT_HANDSHAKE_TIMEOUT;
 use crate::{Error, HandshakeInfo, Protocol, TlsEvent};
@@ -17,6 +18,11 @@ use crate::{Error, HandshakeInfo, Protocol, TlsEvent};
 /// [`TlsConnection::handle_input`] stops taking ciphertext (it may overshoot by what one
 /// read of ciphertext decrypts to, a few records).
 pub const READ_LIMIT: usize = 64 * 1024;
+
+/// How much ciphertext may wait for the transport before [`TlsConnection::write`] takes no
+/// more: rustls's own default buffer limit, so moving ciphertext out of rustls after every
+/// call does not make the write side unbounded.
+pub const WRITE_LIMIT: usize = 64 * 1024;
 
 /// One TLS session, server or client: ciphertext from the transport goes in through
 /// [`handle_input`](Self::handle_input); decrypted bytes for the inner machine come out of
@@ -58,6 +64,12 @@ pub struct TlsConnection {
     closing: bool,
     close_sent: bool,
     plaintext: VecDeque<Bytes>,
+    /// Ciphertext taken from rustls, waiting for the transport: after every input and command
+    /// it holds all rustls has, so [`transmit_chunks`](Self::transmit_chunks) can read it.
+    out: Transmit,
+    /// Where rustls writes ciphertext; each batch leaves as one `Bytes` split off it, and its
+    /// capacity is reused once the transport has let go of earlier batches.
+    out_buf: BytesMut,
     /// INVARIANT: the sum of the lengths in `plaintext`.
     plaintext_len: usize,
     events: VecDeque<TlsEvent>,
@@ -105,6 +117,8 @@ impl TlsConnection {
             closing: false,
             close_sent: false,
             plaintext: VecDeque::new(),
+            out: Transmit::default(),
+            out_buf: BytesMut::new(),
             plaintext_len: 0,
             events: VecDeque::new(),
         }
@@ -122,9 +136,10 @@ impl TlsConnection {
         self.info.as_ref()
     }
 
-    /// True while ciphertext waits in [`poll_transmit`](Self::poll_transmit).
+    /// True while ciphertext waits for the transport
+    /// ([`transmit_chunks`](Self::transmit_chunks) or [`poll_transmit`](Self::poll_transmit)).
     pub fn wants_write(&self) -> bool {
-        self.conn.wants_write()
+        !self.out.is_empty() || self.conn.wants_write()
     }
 
     /// True while [`handle_input`](Self::handle_input) would take ciphertext: the session is
@@ -169,6 +184,7 @@ impl TlsConnection {
                 self.fail(Error::from_rustls(&e));
             }
         }
+        self.pull();
     }
 
     /// The transport's FIN. Without the peer's `close_notify` first this is
@@ -180,6 +196,7 @@ impl TlsConnection {
         if !self.peer_closed {
             self.fail(Error::Truncated);
         }
+        self.pull();
     }
 
     /// The timer fired: at or after the deadline of [`poll_timeout`](Self::poll_timeout), an
@@ -190,18 +207,24 @@ impl TlsConnection {
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
             self.fail(Error::HandshakeTimeout);
         }
+        self.pull();
     }
 
     // Commands.
 
-    /// Encrypts application bytes; returns how many were taken (rustls buffers up to 64 KiB
-    /// of ciphertext, or of plaintext before the handshake finishes, which is sent once it
-    /// does). Takes 0 after [`close`](Self::close) or an error.
+    /// Encrypts application bytes; returns how many were taken: no more than leaves
+    /// [`WRITE_LIMIT`] of ciphertext waiting (before the handshake finishes rustls holds up
+    /// to 64 KiB of plaintext, sent once it does). Takes 0 after [`close`](Self::close) or an
+    /// error.
     pub fn write(&mut self, plaintext: &[u8]) -> usize {
-        if self.failed || self.closing {
+        let room = WRITE_LIMIT.saturating_sub(self.out.len());
+        if self.failed || self.closing || room == 0 {
             return 0;
         }
-        self.conn.writer().write(plaintext).unwrap_or(0)
+        let plaintext = &plaintext[..plaintext.len().min(room)];
+        let taken = self.conn.writer().write(plaintext).unwrap_or(0);
+        self.pull();
+        taken
     }
 
     /// Ends our side with `close_notify` (Node `socket.end()`), queued after everything
@@ -211,6 +234,7 @@ impl TlsConnection {
     pub fn close(&mut self) {
         self.closing = true;
         self.send_close_if_due();
+        self.pull();
     }
 
     /// Sets the handshake timeout (Node `handshakeTimeout`, default 120 s; zero: none).
@@ -227,19 +251,25 @@ impl TlsConnection {
         Some(chunk)
     }
 
-    /// Ciphertext to send, in order (handshake messages, records, alerts).
+    /// Ciphertext to send, in order (handshake messages, records, alerts), a chunk at a time:
+    /// the same queue as [`transmit_chunks`](Self::transmit_chunks), for callers that write
+    /// whole chunks.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if !self.conn.wants_write() {
-            return None;
-        }
-        let mut out = Vec::new();
-        while self.conn.wants_write() {
-            match self.conn.write_tls(&mut out) {
-                Ok(n) if n > 0 => {}
-                _ => break,
-            }
-        }
-        Some(Bytes::from(out))
+        self.pull();
+        self.out.pop()
+    }
+
+    /// Fills `out` with the ciphertext waiting for the transport, front first, for one
+    /// vectored write; returns how many slices it filled. Report what the transport took with
+    /// [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        self.out.fill(out)
+    }
+
+    /// The transport took the first `n` bytes of [`transmit_chunks`](Self::transmit_chunks)
+    /// (partial writes are normal; `n` beyond what waits is clamped).
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.out.advance(n);
     }
 
     /// The next event, in order.
@@ -256,6 +286,19 @@ impl TlsConnection {
     }
 
     // Internals.
+
+    /// Moves the ciphertext rustls has into [`Self::out`], as one chunk.
+    fn pull(&mut self) {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut (&mut self.out_buf).writer()) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
+        if !self.out_buf.is_empty() {
+            self.out.push(self.out_buf.split().freeze());
+        }
+    }
 
     fn start_clock(&mut self, now: Instant) {
         self.started.get_or_insert(now);

@@ -116,8 +116,9 @@
 //! # Limits
 //!
 //! At most [`READ_LIMIT`] (64 KiB, plus a read's worth) of plaintext waits to be read before
-//! `handle_input` leaves ciphertext unconsumed; rustls holds at most 64 KiB of outgoing
-//! ciphertext (or plaintext before the handshake), beyond which `write` takes less.
+//! `handle_input` leaves ciphertext unconsumed; at most [`WRITE_LIMIT`] (64 KiB, plus one
+//! write's records) of ciphertext waits for the transport, and rustls holds at most 64 KiB of
+//! plaintext before the handshake finishes; beyond them `write` takes less.
 //!
 //! # Panics
 //!
@@ -132,7 +133,7 @@ mod event;
 mod pem;
 
 pub use config::{ClientAuth, ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT, ServerOptions, provider};
-pub use connection::{READ_LIMIT, TlsConnection};
+pub use connection::{READ_LIMIT, TlsConnection, WRITE_LIMIT};
 pub use error::Error;
 pub use event::{HandshakeInfo, Protocol, TlsEvent};
 pub use pem::{Identity, certificates_from_pem};

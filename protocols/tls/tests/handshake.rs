@@ -646,6 +646,61 @@ fn write_is_bounded() {
     assert!(pair.client.write(&big) > 0);
 }
 
+/// Moves what `from` has to send into `to` through `transmit_chunks` and `advance_transmit`,
+/// as a driver's vectored writes would, taking at most `step` bytes per write.
+fn write_in_steps(
+    from: &mut TlsConnection,
+    to: &mut TlsConnection,
+    step: usize,
+    now: std::time::Instant,
+) {
+    let mut wire = BytesMut::new();
+    loop {
+        let mut slices = [std::io::IoSlice::new(&[]); 4];
+        let n = from.transmit_chunks(&mut slices);
+        let mut took = 0;
+        for slice in &slices[..n] {
+            let want = (step - took).min(slice.len());
+            wire.extend_from_slice(&slice[..want]);
+            took += want;
+            if took == step {
+                break;
+            }
+        }
+        if took == 0 {
+            break;
+        }
+        from.advance_transmit(took);
+    }
+    assert!(!from.wants_write(), "everything was written");
+    to.handle_input(now, &mut wire);
+}
+
+/// `transmit_chunks` and `advance_transmit` read the same queue as `poll_transmit`: a
+/// handshake and a message whose ciphertext leaves in writes of 7 bytes (partial writes, as
+/// the OS makes them) arrive whole.
+#[test]
+fn partial_writes_through_transmit_chunks() {
+    let setup = Setup::new(&["example.test"]);
+    let mut pair = setup.pair("example.test");
+    let now = pair.now;
+    for _ in 0..4 {
+        write_in_steps(&mut pair.client, &mut pair.server, 7, now);
+        write_in_steps(&mut pair.server, &mut pair.client, 7, now);
+    }
+    assert!(
+        connected(&events(&mut pair.client)),
+        "the client finished its handshake"
+    );
+    assert!(
+        connected(&events(&mut pair.server)),
+        "the server finished its handshake"
+    );
+    assert_eq!(pair.client.write(b"hello through partial writes"), 28);
+    write_in_steps(&mut pair.client, &mut pair.server, 7, now);
+    assert_eq!(plaintext(&mut pair.server), b"hello through partial writes");
+}
+
 /// Configuration faults: a key that does not match its certificate, an invalid host name.
 #[test]
 fn config_errors() {
