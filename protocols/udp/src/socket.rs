@@ -670,7 +670,7 @@ impl Socket {
     }
 
     /// The checks of `setRecvBufferSize()` and `setSendBufferSize()` (Node source
-    /// `lib/internal/dgram.js` › `bufferSize` and `src/udp_wrap.cc` › `BufferSize`).
+    /// `lib/dgram.js` › `bufferSize` and `src/udp_wrap.cc` › `BufferSize`).
     fn set_buffer_size(
         &mut self,
         size: usize,

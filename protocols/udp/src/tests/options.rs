@@ -1,6 +1,7 @@
 //! Socket options (Node docs `dgram.md` › `socket.setBroadcast()` to `socket.setTTL()`):
 //! each bad argument gives the code Node 20 throws for it, changing nothing; each valid call
-//! queues one `Action::SetOption`.
+//! queues one `Action::SetOption` (docs/node-semantics.md#dgram-options,
+//! docs/node-semantics.md#dgram-buffer-size).
 //!
 //! The expected codes were confirmed with Node v20.20.2 on Linux, for example
 //! `node -e "const s = require('dgram').createSocket('udp4'); s.bind(0, () => s.setTTL(0))"`
