@@ -1,7 +1,8 @@
 //! Fuzzes `sansnet_udp::Socket` with arbitrary sequences of commands and driver inputs,
 //! draining per the contract after each and asserting the invariants: no panic, failed
 //! commands change nothing, nothing leaves before the bind or over the size limit, the queue
-//! stays bounded, every accepted send gets exactly one `Sent`, `Close` comes once and last.
+//! stays bounded, every accepted send gets exactly one `Sent`, `Close` comes once and last,
+//! socket options are requested only while bound.
 #![no_main]
 
 use std::collections::BTreeSet;
@@ -12,7 +13,10 @@ use std::time::{Duration, Instant};
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use sansnet_udp::{Action, Datagram, Error, Family, SendId, Socket, SocketConfig, SocketEvent};
+use sansnet_udp::{
+    Action, Datagram, Error, Family, MulticastInterface, SendId, Socket, SocketConfig, SocketEvent,
+    SocketOption,
+};
 
 /// Payloads are slices of this, so large datagrams cost no allocation.
 static ZEROS: [u8; 65_600] = [0; 65_600];
@@ -63,6 +67,17 @@ enum Op {
     },
     IoError(u8),
     Wait(u16),
+    /// A socket option command: `which` picks it, the rest are its arguments.
+    SetOption {
+        which: u8,
+        flag: bool,
+        value: u32,
+        group: Peer,
+        source: Peer,
+        interface: Option<Peer>,
+    },
+    /// The driver reports an option's failure.
+    OptionError(u8),
 }
 
 /// A small address space, so connected-peer filtering is hit often.
@@ -74,6 +89,25 @@ struct Peer {
 }
 
 impl Peer {
+    /// An interface: IPv4 by address, IPv6 by index.
+    fn interface(&self) -> MulticastInterface {
+        if self.v6 {
+            MulticastInterface::V6(u32::from(self.host))
+        } else {
+            MulticastInterface::V4(Ipv4Addr::new(127, 0, 0, self.host))
+        }
+    }
+
+    /// A group address: multicast unless `port` is odd.
+    fn group(&self) -> IpAddr {
+        let unicast = self.port % 2 == 1;
+        match (self.v6, unicast) {
+            (false, false) => IpAddr::V4(Ipv4Addr::new(239, 255, 0, self.host)),
+            (true, false) => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+            (false, true) | (true, true) => self.addr().ip(),
+        }
+    }
+
     fn addr(&self) -> SocketAddr {
         let host = self.host % 3;
         let ip = if self.v6 {
@@ -208,6 +242,39 @@ impl Checker {
             }
             Op::IoError(index) => self.socket.handle_io_error(now, kind(*index)),
             Op::Wait(millis) => self.now += Duration::from_millis(u64::from(*millis)),
+            Op::SetOption {
+                which,
+                flag,
+                value,
+                group,
+                source,
+                interface,
+            } => {
+                let (flag, value) = (*flag, *value);
+                let (group, source) = (group.group(), source.addr().ip());
+                let interface = interface.as_ref().map(Peer::interface);
+                let size = usize::try_from(value).unwrap_or(usize::MAX);
+                self.command(|s, now| match which % 11 {
+                    0 => s.set_broadcast(now, flag),
+                    1 => s.set_ttl(now, value % 300),
+                    2 => s.set_multicast_ttl(now, value % 300),
+                    3 => s.set_multicast_loopback(now, flag),
+                    4 => s.set_multicast_interface(
+                        now,
+                        interface.unwrap_or(MulticastInterface::V6(0)),
+                    ),
+                    5 => s.add_membership(now, group, interface),
+                    6 => s.drop_membership(now, group, interface),
+                    7 => s.add_source_specific_membership(now, source, group, interface),
+                    8 => s.drop_source_specific_membership(now, source, group, interface),
+                    9 => s.set_recv_buffer_size(now, size),
+                    _ => s.set_send_buffer_size(now, size),
+                });
+            }
+            Op::OptionError(index) => {
+                let option = SocketOption::Broadcast(true);
+                self.socket.handle_option_error(now, option, kind(*index));
+            }
         }
         self.drain();
     }
@@ -235,6 +302,12 @@ impl Checker {
         }
         while let Some(action) = self.socket.poll_action() {
             assert!(!self.close_action, "action after Action::Close: {action:?}");
+            if let Action::SetOption(option) = action {
+                assert!(
+                    self.socket.local_address().is_some(),
+                    "{option:?} requested while not bound"
+                );
+            }
             self.close_action = action == Action::Close;
         }
         while let Some(event) = self.socket.poll_event() {

@@ -488,7 +488,38 @@ impl EventLoop {
         self.udp_command(id, |socket, now| socket.close(now))
     }
 
-    /// Runs any command on the datagram socket machine, then its drain rule.
+    /// `socket.getRecvBufferSize()`: `SO_RCVBUF` as the OS reports it (Linux doubles what
+    /// `setRecvBufferSize()` asked for). Set it with [`EventLoop::udp_command`] and
+    /// [`sansnet_udp::Socket::set_recv_buffer_size`].
+    ///
+    /// # Errors
+    ///
+    /// `ERR_SOCKET_BUFFER_SIZE` ([`sansnet_udp::UsageError::BufferSizeNotBound`]) before the
+    /// bind, as Node 20; `ERR_SOCKET_DGRAM_NOT_RUNNING` once closed.
+    pub fn udp_recv_buffer_size(&self, id: UdpId) -> Result<usize, sansnet_udp::Error> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Udp(entry)) => entry.buffer_size(true),
+            _ => Err(sansnet_udp::UsageError::NotRunning.into()),
+        }
+    }
+
+    /// `socket.getSendBufferSize()`: `SO_SNDBUF` as the OS reports it.
+    ///
+    /// # Errors
+    ///
+    /// As [`EventLoop::udp_recv_buffer_size`].
+    pub fn udp_send_buffer_size(&self, id: UdpId) -> Result<usize, sansnet_udp::Error> {
+        match self.entries.get(&id.0) {
+            Some(Entry::Udp(entry)) => entry.buffer_size(false),
+            _ => Err(sansnet_udp::UsageError::NotRunning.into()),
+        }
+    }
+
+    /// Runs any command on the datagram socket machine, then its drain rule. The socket
+    /// options go through here, for example `setBroadcast(true)`:
+    /// `ev.udp_command(id, |socket, now| socket.set_broadcast(now, true))`; the driver sets
+    /// the option before this returns, and an option the OS refuses comes back as
+    /// [`sansnet_udp::SocketEvent::Error`].
     pub fn udp_command<T>(
         &mut self,
         id: UdpId,

@@ -2,15 +2,20 @@
 //!
 //! `connect()` is kept in the machine, which filters datagrams by peer and addresses sends to
 //! it; the OS socket stays unconnected, so `disconnect()` needs no `AF_UNSPEC` connect.
+//!
+//! Socket options ([`Action::SetOption`]) are set with socket2 on the bound socket; a
+//! failure goes back to the machine, which emits it as `'error'`.
 
 use std::collections::VecDeque;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use bytes::BytesMut;
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
-use sansnet_udp::{Action, Datagram, Socket, SocketEvent};
+use sansnet_udp::{Action, Datagram, MulticastInterface, Socket, SocketEvent, SocketOption};
+use socket2::SockRef;
 
 use crate::{Event, UdpId};
 
@@ -104,8 +109,37 @@ impl UdpEntry {
                 }
                 self.blocked = None;
             }
+            Action::SetOption(option) => {
+                let result = match &self.socket {
+                    Some(socket) => set_option(socket, option),
+                    None => Err(io::Error::from_raw_os_error(libc::EBADF)),
+                };
+                if let Err(e) = result {
+                    self.machine.handle_option_error(now, option, e.kind());
+                }
+            }
             _ => {}
         }
+    }
+
+    /// `getRecvBufferSize()` (`recv`) or `getSendBufferSize()`: `SO_RCVBUF` or `SO_SNDBUF`
+    /// as the OS reports it (Linux doubles the size set).
+    pub(crate) fn buffer_size(&self, recv: bool) -> Result<usize, sansnet_udp::Error> {
+        let Some(socket) = &self.socket else {
+            return Err(if self.machine.is_closed() {
+                sansnet_udp::UsageError::NotRunning
+            } else {
+                sansnet_udp::UsageError::BufferSizeNotBound
+            }
+            .into());
+        };
+        let socket = SockRef::from(socket);
+        let size = if recv {
+            socket.recv_buffer_size()
+        } else {
+            socket.send_buffer_size()
+        };
+        size.map_err(|e| sansnet_udp::Error::Io(e.kind()))
     }
 
     fn transmit(&mut self, now: Instant) -> bool {
@@ -156,4 +190,74 @@ impl UdpEntry {
         }
         (moved, self.readable)
     }
+}
+
+/// Carries out one [`Action::SetOption`] with `setsockopt(2)`, choosing the IPv4 or IPv6
+/// option the way libuv does: TTL, multicast TTL and loopback by the socket's family, the
+/// interface and memberships by the family of the address given.
+fn set_option(socket: &UdpSocket, option: SocketOption) -> io::Result<()> {
+    let ipv6 = socket.local_addr()?.is_ipv6();
+    let socket = SockRef::from(socket);
+    match option {
+        SocketOption::Broadcast(flag) => socket.set_broadcast(flag),
+        SocketOption::Ttl(ttl) if ipv6 => socket.set_unicast_hops_v6(u32::from(ttl)),
+        SocketOption::Ttl(ttl) => socket.set_ttl_v4(u32::from(ttl)),
+        SocketOption::MulticastTtl(ttl) if ipv6 => socket.set_multicast_hops_v6(u32::from(ttl)),
+        SocketOption::MulticastTtl(ttl) => socket.set_multicast_ttl_v4(u32::from(ttl)),
+        SocketOption::MulticastLoopback(flag) if ipv6 => socket.set_multicast_loop_v6(flag),
+        SocketOption::MulticastLoopback(flag) => socket.set_multicast_loop_v4(flag),
+        SocketOption::MulticastInterface(MulticastInterface::V4(address)) => {
+            socket.set_multicast_if_v4(&address)
+        }
+        SocketOption::MulticastInterface(MulticastInterface::V6(index)) => {
+            socket.set_multicast_if_v6(index)
+        }
+        SocketOption::AddMembership { group, interface } => match group {
+            IpAddr::V4(group) => socket.join_multicast_v4(&group, &interface_v4(interface)),
+            IpAddr::V6(group) => socket.join_multicast_v6(&group, interface_v6(interface)),
+        },
+        SocketOption::DropMembership { group, interface } => match group {
+            IpAddr::V4(group) => socket.leave_multicast_v4(&group, &interface_v4(interface)),
+            IpAddr::V6(group) => socket.leave_multicast_v6(&group, interface_v6(interface)),
+        },
+        SocketOption::AddSourceSpecificMembership {
+            source: IpAddr::V4(source),
+            group: IpAddr::V4(group),
+            interface,
+        } => socket.join_ssm_v4(&source, &group, &interface_v4(interface)),
+        SocketOption::DropSourceSpecificMembership {
+            source: IpAddr::V4(source),
+            group: IpAddr::V4(group),
+            interface,
+        } => socket.leave_ssm_v4(&source, &group, &interface_v4(interface)),
+        // socket2 has no `MCAST_JOIN_SOURCE_GROUP` for IPv6.
+        SocketOption::AddSourceSpecificMembership { .. }
+        | SocketOption::DropSourceSpecificMembership { .. } => {
+            Err(io::Error::from(io::ErrorKind::Unsupported))
+        }
+        SocketOption::RecvBufferSize(size) => socket.set_recv_buffer_size(to_usize(size)),
+        SocketOption::SendBufferSize(size) => socket.set_send_buffer_size(to_usize(size)),
+        _ => Err(io::Error::from(io::ErrorKind::Unsupported)),
+    }
+}
+
+/// The IPv4 interface of a membership: the one given, or `INADDR_ANY` (the kernel picks).
+fn interface_v4(interface: Option<MulticastInterface>) -> Ipv4Addr {
+    match interface {
+        Some(MulticastInterface::V4(address)) => address,
+        Some(MulticastInterface::V6(_)) | None => Ipv4Addr::UNSPECIFIED,
+    }
+}
+
+/// The IPv6 interface index of a membership: the one given, or 0 (the kernel picks).
+fn interface_v6(interface: Option<MulticastInterface>) -> u32 {
+    match interface {
+        Some(MulticastInterface::V6(index)) => index,
+        Some(MulticastInterface::V4(_)) | None => 0,
+    }
+}
+
+/// A buffer size for socket2, which takes `usize` (the machine keeps them within `i32`).
+fn to_usize(size: u32) -> usize {
+    usize::try_from(size).unwrap_or(usize::MAX)
 }

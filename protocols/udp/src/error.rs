@@ -6,6 +6,9 @@
 
 use std::fmt;
 use std::io::ErrorKind;
+use std::net::IpAddr;
+
+use crate::option::SocketOption;
 
 /// Everything that can go wrong with a datagram socket.
 ///
@@ -34,6 +37,15 @@ pub enum Error {
     },
     /// An OS error, as the driver reported it.
     Io(ErrorKind),
+    /// The OS refused a socket option the driver set
+    /// ([`Socket::handle_option_error`](crate::Socket::handle_option_error)); Node throws
+    /// this from the option method, with `syscall` naming it.
+    SocketOption {
+        /// The option that failed.
+        option: SocketOption,
+        /// The OS error.
+        kind: ErrorKind,
+    },
 }
 
 impl Error {
@@ -45,6 +57,10 @@ impl Error {
             Self::MessageTooLarge { .. } => "EMSGSIZE",
             Self::SendQueueFull { .. } => "ENOBUFS",
             Self::Io(kind) => errno_name(*kind),
+            Self::SocketOption { option, .. } if option.is_buffer_size() => {
+                "ERR_SOCKET_BUFFER_SIZE"
+            }
+            Self::SocketOption { kind, .. } => errno_name(*kind),
         }
     }
 }
@@ -61,6 +77,12 @@ impl fmt::Display for Error {
                 write!(f, "send queue is full at {limit} datagrams (ENOBUFS)")
             }
             Self::Io(kind) => write!(f, "{kind} ({})", errno_name(*kind)),
+            Self::SocketOption { option, kind } => write!(
+                f,
+                "{}: {kind} ({})",
+                option.node_method(),
+                errno_name(*kind)
+            ),
         }
     }
 }
@@ -108,6 +130,43 @@ pub enum UsageError {
     /// Any command after `close()`: `ERR_SOCKET_DGRAM_NOT_RUNNING`. Also the result of every
     /// send still pending when the socket closed.
     NotRunning,
+    /// A socket option (`setBroadcast()`, `setTTL()`, `addMembership()`, ...) on a socket
+    /// that is not bound yet: there is no OS socket, so Node's `EBADF`.
+    NotBound,
+    /// `setTTL(ttl)` outside 1..=255: `EINVAL`.
+    BadTtl {
+        /// The TTL given.
+        ttl: u32,
+    },
+    /// `setMulticastTTL(ttl)` above 255: `EINVAL`.
+    BadMulticastTtl {
+        /// The TTL given.
+        ttl: u32,
+    },
+    /// A membership for a group that is not a multicast address: `EINVAL`.
+    NotMulticast {
+        /// The address given as the group.
+        group: IpAddr,
+    },
+    /// A membership whose source or interface is of another family than its group: `EINVAL`.
+    MixedFamilies,
+    /// An IPv6 group or interface on a udp4 socket: `ENOPROTOOPT` (an IPv6 option on an
+    /// IPv4 socket).
+    Ipv6OnUdp4,
+    /// A buffer size above `u32::MAX`: `ERR_SOCKET_BAD_BUFFER_SIZE`.
+    BadBufferSize {
+        /// The size given.
+        size: usize,
+    },
+    /// A buffer size above `i32::MAX`, which the OS cannot take: `ERR_SOCKET_BUFFER_SIZE`
+    /// (libuv's `EINVAL`).
+    BufferSizeTooLarge {
+        /// The size given.
+        size: usize,
+    },
+    /// A buffer size set or read before the socket is bound: `ERR_SOCKET_BUFFER_SIZE`
+    /// (libuv's `EBADF`).
+    BufferSizeNotBound,
 }
 
 impl UsageError {
@@ -122,6 +181,14 @@ impl UsageError {
             Self::AlreadyConnected => "ERR_SOCKET_DGRAM_IS_CONNECTED",
             Self::NotConnected => "ERR_SOCKET_DGRAM_NOT_CONNECTED",
             Self::NotRunning => "ERR_SOCKET_DGRAM_NOT_RUNNING",
+            Self::NotBound => "EBADF",
+            Self::BadTtl { .. }
+            | Self::BadMulticastTtl { .. }
+            | Self::NotMulticast { .. }
+            | Self::MixedFamilies => "EINVAL",
+            Self::Ipv6OnUdp4 => "ENOPROTOOPT",
+            Self::BadBufferSize { .. } => "ERR_SOCKET_BAD_BUFFER_SIZE",
+            Self::BufferSizeTooLarge { .. } | Self::BufferSizeNotBound => "ERR_SOCKET_BUFFER_SIZE",
         }
     }
 }
@@ -145,6 +212,30 @@ impl fmt::Display for UsageError {
             Self::AlreadyConnected => f.write_str("socket is already connected"),
             Self::NotConnected => f.write_str("socket is not connected"),
             Self::NotRunning => f.write_str("socket is not running"),
+            Self::NotBound => f.write_str("socket is not bound (EBADF)"),
+            Self::BadTtl { ttl } => write!(f, "TTL {ttl} is outside 1..=255 (EINVAL)"),
+            Self::BadMulticastTtl { ttl } => {
+                write!(f, "multicast TTL {ttl} is outside 0..=255 (EINVAL)")
+            }
+            Self::NotMulticast { group } => {
+                write!(f, "{group} is not a multicast address (EINVAL)")
+            }
+            Self::MixedFamilies => {
+                f.write_str("source or interface and group are of different families (EINVAL)")
+            }
+            Self::Ipv6OnUdp4 => f.write_str("IPv6 option on a udp4 socket (ENOPROTOOPT)"),
+            Self::BadBufferSize { size } => {
+                write!(f, "buffer size {size} is not a 32-bit unsigned integer")
+            }
+            Self::BufferSizeTooLarge { size } => {
+                write!(
+                    f,
+                    "could not set buffer size {size}: above 2147483647 (EINVAL)"
+                )
+            }
+            Self::BufferSizeNotBound => {
+                f.write_str("could not get or set buffer size: socket is not bound (EBADF)")
+            }
         }
     }
 }

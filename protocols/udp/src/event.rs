@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::config::Family;
 use crate::error::Error;
+use crate::option::SocketOption;
 
 /// Identifies one accepted [`Socket::send`](crate::Socket::send), so its completion
 /// ([`SocketEvent::Sent`]) can be matched to it: the role of Node's `send()` callback.
@@ -70,6 +71,10 @@ pub enum Action {
     Disconnect,
     /// Close the OS socket, if there is one, and stop polling it. Nothing is reported back.
     Close,
+    /// Set this option on the bound OS socket (`setsockopt(2)`). Report a failure with
+    /// [`Socket::handle_option_error`](crate::Socket::handle_option_error); success is not
+    /// reported.
+    SetOption(SocketOption),
 }
 
 /// What the socket tells the application, in Node's emit order, taken from

@@ -17,8 +17,9 @@
 //!   bind, a connect, an arriving datagram, a finished send, an OS error. They never fail;
 //!   an input that does not fit the state is ignored;
 //! - **commands** ([`Socket::bind`], [`Socket::send`], [`Socket::connect`],
-//!   [`Socket::disconnect`], [`Socket::close`]) come from the application and return
-//!   `Result<_, Error>`; on `Err` nothing changed (Node throws these synchronously);
+//!   [`Socket::disconnect`], [`Socket::close`], and the socket options such as
+//!   [`Socket::set_broadcast`] or [`Socket::add_membership`]) come from the application and
+//!   return `Result<_, Error>`; on `Err` nothing changed (Node throws these synchronously);
 //! - **outputs** (`poll_*`): [`Socket::poll_transmit`] gives datagrams to send,
 //!   [`Socket::poll_action`] what to do to the OS socket, [`Socket::poll_event`] what to tell
 //!   the application.
@@ -106,6 +107,18 @@
 //! | `socket.address()` | [`Socket::local_address`] | |
 //! | `socket.remoteAddress()` | [`Socket::remote_address`] | |
 //! | `socket.getSendQueueCount()` | [`Socket::queued_datagrams`] | |
+//! | `socket.setBroadcast(flag)` | [`Socket::set_broadcast`] then [`Action::SetOption`]`(`[`SocketOption::Broadcast`]`)` | off |
+//! | `socket.setTTL(ttl)` (1..=255) | [`Socket::set_ttl`] then [`SocketOption::Ttl`] | the kernel's (64) |
+//! | `socket.setMulticastTTL(ttl)` (0..=255) | [`Socket::set_multicast_ttl`] then [`SocketOption::MulticastTtl`] | 1 |
+//! | `socket.setMulticastLoopback(flag)` | [`Socket::set_multicast_loopback`] then [`SocketOption::MulticastLoopback`] | on |
+//! | `socket.setMulticastInterface(iface)` | [`Socket::set_multicast_interface`] with a [`MulticastInterface`] (IPv4 address, or IPv6 interface index for `'::%scope'`) | the kernel's choice |
+//! | `socket.addMembership(group[, iface])` | [`Socket::add_membership`] then [`SocketOption::AddMembership`] | iface: the kernel's choice |
+//! | `socket.dropMembership(group[, iface])` | [`Socket::drop_membership`] then [`SocketOption::DropMembership`] | |
+//! | `socket.addSourceSpecificMembership(source, group[, iface])` | [`Socket::add_source_specific_membership`] then [`SocketOption::AddSourceSpecificMembership`] | |
+//! | `socket.dropSourceSpecificMembership(source, group[, iface])` | [`Socket::drop_source_specific_membership`] then [`SocketOption::DropSourceSpecificMembership`] | |
+//! | `socket.setRecvBufferSize(size)` / `setSendBufferSize(size)` | [`Socket::set_recv_buffer_size`] / [`Socket::set_send_buffer_size`] then [`SocketOption::RecvBufferSize`] / [`SocketOption::SendBufferSize`] | the kernel's |
+//! | `socket.getRecvBufferSize()` / `getSendBufferSize()` | read from the OS socket by the driver (`sansnet-mio`: `EventLoop::udp_recv_buffer_size`) | |
+//! | an option the OS refuses (Node throws it from the method) | [`Socket::handle_option_error`] then [`SocketEvent::Error`]`(`[`Error::SocketOption`]`)` | |
 //! | event `'listening'` | [`SocketEvent::Listening`] | |
 //! | event `'connect'` | [`SocketEvent::Connect`] | |
 //! | event `'message'(msg, rinfo)` | [`SocketEvent::Message`] with [`RemoteInfo`] | |
@@ -122,11 +135,16 @@
 //! [`Error::Usage`] ([`UsageError`]), returned by commands and changing nothing:
 //! `ERR_SOCKET_ALREADY_BOUND`, `ERR_BUFFER_OUT_OF_BOUNDS`, `ERR_SOCKET_BAD_PORT`,
 //! `ERR_SOCKET_DGRAM_IS_CONNECTED`, `ERR_SOCKET_DGRAM_NOT_CONNECTED`,
-//! `ERR_SOCKET_DGRAM_NOT_RUNNING`. What Node reports later arrives as an event:
+//! `ERR_SOCKET_DGRAM_NOT_RUNNING`, and for the socket options `EBADF` (not bound yet),
+//! `EINVAL` (TTL out of range, a group that is not multicast, mixed families), `ENOPROTOOPT`
+//! (IPv6 on udp4), `ERR_SOCKET_BAD_BUFFER_SIZE` and `ERR_SOCKET_BUFFER_SIZE`, each checked as
+//! Node 20 does. What Node reports later arrives as an event:
 //! a send's failure in its [`SocketEvent::Sent`] ([`Error::MessageTooLarge`] for `EMSGSIZE`,
 //! [`Error::SendQueueFull`] for `ENOBUFS`, [`Error::Io`] from the OS, or
 //! `ERR_SOCKET_DGRAM_NOT_RUNNING` when `close()` dropped it), and bind, connect and
-//! socket-level failures in [`SocketEvent::Error`].
+//! socket-level failures in [`SocketEvent::Error`], as are the options the OS refuses
+//! ([`Error::SocketOption`]: Node throws those from the method, but the driver applies an
+//! option only after the command returned).
 //!
 //! # Limits
 //!
@@ -134,10 +152,15 @@
 //!   `dgram.md` › `Note about UDP datagram size`).
 //! - [`SocketConfig::max_queued_datagrams`]: 1024 datagrams awaiting their result; Node has
 //!   no such bound. Actions are bounded by the state (at most a bind, a connect and a
-//!   disconnect between two drains) and events by the calls that cause them.
-//! - Not modelled: broadcast, TTL, multicast membership, buffer sizes, `ref`/`unref`, DNS
-//!   lookups (addresses are already resolved), and the `send()` forms taking a list of
-//!   buffers.
+//!   disconnect between two drains) plus one per option command, and events by the calls
+//!   that cause them.
+//! - Not modelled: `ref`/`unref`, DNS lookups (addresses are already resolved), interface
+//!   names (an IPv6 scope is given as its index), the `recvBufferSize`/`sendBufferSize`
+//!   options of `createSocket`, and the `send()` forms taking a list of buffers.
+//! - Options before the bind: Node lets libuv bind an unbound socket to `0.0.0.0:0` inside
+//!   `addMembership()` (no `'listening'`, and a later `bind()` fails with `EINVAL`); here
+//!   every option needs [`SocketEvent::Listening`] first and gives `EBADF` (buffer sizes:
+//!   `ERR_SOCKET_BUFFER_SIZE`) before it.
 //!
 //! # Panics
 //!
@@ -148,6 +171,7 @@
 mod config;
 mod error;
 mod event;
+mod option;
 mod socket;
 mod state;
 
@@ -157,4 +181,5 @@ mod tests;
 pub use config::{Family, SocketConfig};
 pub use error::{Error, UsageError};
 pub use event::{Action, Datagram, RemoteInfo, SendId, SocketEvent};
+pub use option::{MulticastInterface, SocketOption};
 pub use socket::Socket;

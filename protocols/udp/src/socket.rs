@@ -10,6 +10,7 @@ use bytes::Bytes;
 use crate::config::{Family, SocketConfig};
 use crate::error::{Error, UsageError};
 use crate::event::{Action, Datagram, RemoteInfo, SendId, SocketEvent};
+use crate::option::{MulticastInterface, SocketOption};
 use crate::state::{ConnectStep, State};
 
 /// Node's `dgram.Socket` as a state machine: commands in, actions, datagrams and events out.
@@ -274,6 +275,205 @@ impl Socket {
         Ok(())
     }
 
+    // Socket options (Node docs `dgram.md` › `socket.setBroadcast()` to
+    // `socket.setTTL()`): each checks its arguments as Node does, then needs a bound socket,
+    // and queues one `Action::SetOption`. Checked in Node's order: `close()` first, the
+    // arguments next, the bind last.
+
+    /// `setBroadcast(flag)`: lets `send()` reach broadcast addresses (`SO_BROADCAST`; Node
+    /// docs `dgram.md` › `socket.setBroadcast()`). Queues [`Action::SetOption`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`, [`UsageError::NotBound`] (`EBADF`) before
+    /// [`SocketEvent::Listening`].
+    pub fn set_broadcast(&mut self, now: Instant, flag: bool) -> Result<(), Error> {
+        self.set_option(SocketOption::Broadcast(flag))
+    }
+
+    /// `setTTL(ttl)`: the unicast TTL (hop limit) of outgoing datagrams (Node docs `dgram.md`
+    /// › `socket.setTTL()`). Queues [`Action::SetOption`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`; [`UsageError::BadTtl`] (`EINVAL`) unless
+    /// `ttl` is 1 to 255; [`UsageError::NotBound`] (`EBADF`) before
+    /// [`SocketEvent::Listening`].
+    pub fn set_ttl(&mut self, now: Instant, ttl: u32) -> Result<(), Error> {
+        self.check_running()?;
+        let valid = u8::try_from(ttl).ok().filter(|&ttl| ttl != 0);
+        let ttl = valid.ok_or(UsageError::BadTtl { ttl })?;
+        self.set_option(SocketOption::Ttl(ttl))
+    }
+
+    /// `setMulticastTTL(ttl)`: the TTL of outgoing multicast datagrams (Node docs `dgram.md`
+    /// › `socket.setMulticastTTL()`; 0 keeps them on the host). Queues
+    /// [`Action::SetOption`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`; [`UsageError::BadMulticastTtl`]
+    /// (`EINVAL`) above 255; [`UsageError::NotBound`] (`EBADF`) before
+    /// [`SocketEvent::Listening`].
+    pub fn set_multicast_ttl(&mut self, now: Instant, ttl: u32) -> Result<(), Error> {
+        self.check_running()?;
+        let ttl = u8::try_from(ttl).map_err(|_| UsageError::BadMulticastTtl { ttl })?;
+        self.set_option(SocketOption::MulticastTtl(ttl))
+    }
+
+    /// `setMulticastLoopback(flag)`: whether this host receives its own multicast datagrams
+    /// (Node docs `dgram.md` › `socket.setMulticastLoopback()`). Queues
+    /// [`Action::SetOption`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`, [`UsageError::NotBound`] (`EBADF`) before
+    /// [`SocketEvent::Listening`].
+    pub fn set_multicast_loopback(&mut self, now: Instant, flag: bool) -> Result<(), Error> {
+        self.set_option(SocketOption::MulticastLoopback(flag))
+    }
+
+    /// `setMulticastInterface(iface)`: the interface outgoing multicast datagrams leave by
+    /// (Node docs `dgram.md` › `socket.setMulticastInterface()`). Queues
+    /// [`Action::SetOption`]. An address that is no interface's fails in the driver
+    /// (`EADDRNOTAVAIL`, through [`Socket::handle_option_error`]).
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`; [`UsageError::Ipv6OnUdp4`]
+    /// (`ENOPROTOOPT`) for an IPv6 interface on udp4; [`UsageError::NotBound`] (`EBADF`)
+    /// before [`SocketEvent::Listening`].
+    pub fn set_multicast_interface(
+        &mut self,
+        now: Instant,
+        interface: MulticastInterface,
+    ) -> Result<(), Error> {
+        self.check_running()?;
+        if interface.is_ipv6() && self.config.family == Family::Udp4 {
+            return Err(UsageError::Ipv6OnUdp4.into());
+        }
+        self.set_option(SocketOption::MulticastInterface(interface))
+    }
+
+    /// `addMembership(group[, iface])`: joins a multicast group, on `interface` or one the
+    /// kernel picks (Node docs `dgram.md` › `socket.addMembership()`). Queues
+    /// [`Action::SetOption`]; joining twice fails in the driver (`EADDRINUSE`).
+    ///
+    /// Node lets libuv bind an unbound socket to `0.0.0.0:0` here, without `'listening'`,
+    /// and its later `bind()` then fails with `EINVAL`; this machine asks for the bind
+    /// first instead ([`UsageError::NotBound`]), as a socket that joins in its `bind()`
+    /// callback does.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`; then the arguments as
+    /// [`Socket::add_source_specific_membership`] checks its group and interface; then
+    /// [`UsageError::NotBound`] (`EBADF`) before [`SocketEvent::Listening`].
+    pub fn add_membership(
+        &mut self,
+        now: Instant,
+        group: IpAddr,
+        interface: Option<MulticastInterface>,
+    ) -> Result<(), Error> {
+        self.check_running()?;
+        self.check_group(None, group, interface)?;
+        self.set_option(SocketOption::AddMembership { group, interface })
+    }
+
+    /// `dropMembership(group[, iface])`: leaves a group joined with
+    /// [`Socket::add_membership`] (Node docs `dgram.md` › `socket.dropMembership()`).
+    /// Queues [`Action::SetOption`]; leaving a group not joined fails in the driver
+    /// (`EADDRNOTAVAIL`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::add_membership`].
+    pub fn drop_membership(
+        &mut self,
+        now: Instant,
+        group: IpAddr,
+        interface: Option<MulticastInterface>,
+    ) -> Result<(), Error> {
+        self.check_running()?;
+        self.check_group(None, group, interface)?;
+        self.set_option(SocketOption::DropMembership { group, interface })
+    }
+
+    /// `addSourceSpecificMembership(source, group[, iface])`: joins `group` for datagrams
+    /// from `source` only (Node docs `dgram.md` › `socket.addSourceSpecificMembership()`).
+    /// Queues [`Action::SetOption`].
+    ///
+    /// # Errors
+    ///
+    /// In this order: [`UsageError::NotRunning`] after `close()`;
+    /// [`UsageError::MixedFamilies`] (`EINVAL`) if `source` or `interface` is not of
+    /// `group`'s family; [`UsageError::Ipv6OnUdp4`] (`ENOPROTOOPT`) for an IPv6 group on
+    /// udp4; [`UsageError::NotMulticast`] (`EINVAL`) if `group` is not a multicast address;
+    /// [`UsageError::NotBound`] (`EBADF`) before [`SocketEvent::Listening`].
+    pub fn add_source_specific_membership(
+        &mut self,
+        now: Instant,
+        source: IpAddr,
+        group: IpAddr,
+        interface: Option<MulticastInterface>,
+    ) -> Result<(), Error> {
+        self.check_running()?;
+        self.check_group(Some(source), group, interface)?;
+        self.set_option(SocketOption::AddSourceSpecificMembership {
+            source,
+            group,
+            interface,
+        })
+    }
+
+    /// `dropSourceSpecificMembership(source, group[, iface])`: leaves a membership made
+    /// with [`Socket::add_source_specific_membership`] (Node docs `dgram.md` ›
+    /// `socket.dropSourceSpecificMembership()`). Queues [`Action::SetOption`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::add_source_specific_membership`].
+    pub fn drop_source_specific_membership(
+        &mut self,
+        now: Instant,
+        source: IpAddr,
+        group: IpAddr,
+        interface: Option<MulticastInterface>,
+    ) -> Result<(), Error> {
+        self.check_running()?;
+        self.check_group(Some(source), group, interface)?;
+        self.set_option(SocketOption::DropSourceSpecificMembership {
+            source,
+            group,
+            interface,
+        })
+    }
+
+    /// `setRecvBufferSize(size)`: `SO_RCVBUF` in bytes (Node docs `dgram.md` ›
+    /// `socket.setRecvBufferSize()`). Queues [`Action::SetOption`]; a size of 0 is accepted
+    /// and changes nothing, as in Node (libuv reads the size instead).
+    ///
+    /// # Errors
+    ///
+    /// In this order: [`UsageError::NotRunning`] after `close()`;
+    /// [`UsageError::BadBufferSize`] (`ERR_SOCKET_BAD_BUFFER_SIZE`) above `u32::MAX`;
+    /// [`UsageError::BufferSizeTooLarge`] (`ERR_SOCKET_BUFFER_SIZE`) above `i32::MAX`;
+    /// [`UsageError::BufferSizeNotBound`] (`ERR_SOCKET_BUFFER_SIZE`) before
+    /// [`SocketEvent::Listening`].
+    pub fn set_recv_buffer_size(&mut self, now: Instant, size: usize) -> Result<(), Error> {
+        self.set_buffer_size(size, SocketOption::RecvBufferSize)
+    }
+
+    /// `setSendBufferSize(size)`: `SO_SNDBUF` in bytes (Node docs `dgram.md` ›
+    /// `socket.setSendBufferSize()`), checked as [`Socket::set_recv_buffer_size`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::set_recv_buffer_size`].
+    pub fn set_send_buffer_size(&mut self, now: Instant, size: usize) -> Result<(), Error> {
+        self.set_buffer_size(size, SocketOption::SendBufferSize)
+    }
+
     // Inputs: what the driver observed. Never fail; ignored when they do not fit the state.
 
     /// The driver bound the socket to `local` (with the port the OS picked).
@@ -372,6 +572,21 @@ impl Socket {
         self.state.connect_failed();
         self.events.push_back(SocketEvent::Error(Error::Io(kind)));
     }
+
+    /// The OS refused the option of an [`Action::SetOption`] (`EADDRINUSE` for a group
+    /// joined twice, `EADDRNOTAVAIL` for an unknown interface, ...).
+    ///
+    /// Node throws these from the option method itself; the driver applies options after the
+    /// command returned, so the failure comes here and is emitted as [`SocketEvent::Error`]
+    /// with [`Error::SocketOption`], whose code is Node's (`ERR_SOCKET_BUFFER_SIZE` for
+    /// buffer sizes). Nothing else changes. Ignored after `close()`.
+    pub fn handle_option_error(&mut self, now: Instant, option: SocketOption, kind: ErrorKind) {
+        if self.state.is_closed() {
+            return;
+        }
+        self.events
+            .push_back(SocketEvent::Error(Error::SocketOption { option, kind }));
+    }
 }
 
 impl Socket {
@@ -410,6 +625,69 @@ impl Socket {
     /// sansnet machine is driven the same way.
     pub fn poll_timeout(&self) -> Option<Instant> {
         None
+    }
+
+    /// `ERR_SOCKET_DGRAM_NOT_RUNNING` after `close()`.
+    fn check_running(&self) -> Result<(), UsageError> {
+        if self.state.is_closed() {
+            Err(UsageError::NotRunning)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Queues `option` if the socket is running and bound.
+    fn set_option(&mut self, option: SocketOption) -> Result<(), Error> {
+        self.check_running()?;
+        if !self.state.is_bound() {
+            return Err(UsageError::NotBound.into());
+        }
+        self.actions.push_back(Action::SetOption(option));
+        Ok(())
+    }
+
+    /// The argument checks of the membership commands, in the order the kernel and libuv
+    /// make them (`uv_udp_set_membership`, `uv_udp_set_source_membership`).
+    fn check_group(
+        &self,
+        source: Option<IpAddr>,
+        group: IpAddr,
+        interface: Option<MulticastInterface>,
+    ) -> Result<(), UsageError> {
+        let mixed_source = source.is_some_and(|source| source.is_ipv6() != group.is_ipv6());
+        let mixed_interface =
+            interface.is_some_and(|interface| interface.is_ipv6() != group.is_ipv6());
+        if mixed_source || mixed_interface {
+            return Err(UsageError::MixedFamilies);
+        }
+        if group.is_ipv6() && self.config.family == Family::Udp4 {
+            return Err(UsageError::Ipv6OnUdp4);
+        }
+        if !group.is_multicast() {
+            return Err(UsageError::NotMulticast { group });
+        }
+        Ok(())
+    }
+
+    /// The checks of `setRecvBufferSize()` and `setSendBufferSize()` (Node source
+    /// `lib/dgram.js` › `bufferSize` and `src/udp_wrap.cc` › `BufferSize`).
+    fn set_buffer_size(
+        &mut self,
+        size: usize,
+        option: fn(u32) -> SocketOption,
+    ) -> Result<(), Error> {
+        self.check_running()?;
+        let bytes = u32::try_from(size).map_err(|_| UsageError::BadBufferSize { size })?;
+        if i32::try_from(bytes).is_err() {
+            return Err(UsageError::BufferSizeTooLarge { size }.into());
+        }
+        if !self.state.is_bound() {
+            return Err(UsageError::BufferSizeNotBound.into());
+        }
+        if bytes != 0 {
+            self.actions.push_back(Action::SetOption(option(bytes)));
+        }
+        Ok(())
     }
 
     /// The family's unspecified address with port 0: where implicit binds go.

@@ -19,6 +19,9 @@
 //! | `Bound{Connected(p)}` | `disconnect()` | `Bound` (disconnected) | `Action::Disconnect` | `#dgram-connect` | `connected_disconnect_accepts_everyone_again` |
 //! | any other | `disconnect()` | same | `Err(NotConnected)` | `#dgram-connect` | `unconnected_disconnect_not_connected` |
 //! | not `Closed` | `close()` | `Closed` | pending sends fail, `Action::Close`, `Close` | `#dgram-close` | `bound_close_emits_close_last` |
+//! | `Bound` | an option (`set_broadcast()`, `add_membership()`, ...) | same | `Action::SetOption` | `#dgram-options` | `bound_set_broadcast_requests_so_broadcast` |
+//! | `Unbound`, `Binding` | an option | same | `Err(NotBound)` (`EBADF`; buffer sizes `ERR_SOCKET_BUFFER_SIZE`) | `#dgram-options`, `#dgram-buffer-size` | `unbound_options_ebadf` |
+//! | `Bound` | `handle_option_error(o, k)` | same | `Error(SocketOption{o, k})` | `#dgram-options` | `option_error_emits_error_naming_the_method` |
 //! | `Closed` | any command | `Closed` | `Err(NotRunning)` | `#dgram-close` | `closed_commands_not_running` |
 //! | `Closed` | any input | `Closed` | nothing | `#dgram-close` | `closed_inputs_are_ignored` |
 //!

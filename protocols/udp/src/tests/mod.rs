@@ -7,4 +7,5 @@ mod bind;
 mod close;
 mod connect;
 mod message;
+mod options;
 mod send;
