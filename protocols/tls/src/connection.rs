@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ProtocolVersion, ServerConfig};
+use rustls::{ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig};
 
 use crate::config::DEFAULT_HANDSHAKE_TIMEOUT;
 use crate::{Error, HandshakeInfo, Protocol, TlsEvent};
@@ -341,6 +341,7 @@ impl TlsConnection {
                 .peer_certificates()
                 .map(<[_]>::to_vec)
                 .unwrap_or_default(),
+            session_reused: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
         }
     }
 }
