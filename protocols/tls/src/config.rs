@@ -197,8 +197,13 @@ pub struct ClientOptions {
     /// name (host, port, servername, `ca`, `cert` and the other TLS options) and keeps the
     /// newest one; rustls keys by the server name alone (the SNI host name, or the IP), so two
     /// ports of one host share an entry (the server there simply declines a ticket it did not
-    /// issue), and keeps up to 8 TLS 1.3 tickets per name, each used once. The oldest name is
-    /// dropped first when the cache is full, as in Node.
+    /// issue), and keeps up to 8 TLS 1.3 tickets per name. The oldest name is dropped first
+    /// when the cache is full, as in Node. rustls offers each TLS 1.3 ticket once (RFC 8446
+    /// §C.4, so that connections cannot be linked by their ticket), where Node offers its one
+    /// cached session again and again: against our server, which sends new tickets on every
+    /// connection, that makes no difference, but an OpenSSL server (Node's included) sends two
+    /// tickets after a full handshake and none after a resumed one, so there two connections
+    /// resume and the third does a full handshake again.
     pub max_cached_sessions: usize,
 }
 
