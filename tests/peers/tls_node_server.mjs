@@ -1,11 +1,12 @@
-// Node's `https` and `tls` modules as SERVERS for sansnet's TLS client (tests/tests/tls_peers.rs).
+// Node's `https` and `tls` modules as SERVERS for sansnet's TLS client (tests/tests/tls_peers.rs,
+// tests/tests/tls_resumption.rs).
 //
 // Usage: node tls_node_server.mjs CERT_PEM KEY_PEM [CLIENT_CA_PEM]
 //
 // Starts, on 127.0.0.1 port 0:
 // - an `https` server: `POST` echoes the body; any other method answers a JSON object with
 //   what Node saw of the TLS connection (`authorized`, `servername`, `alpn`, `protocol`, the
-//   client certificate's CN);
+//   client certificate's CN, `reused`: `isSessionReused()`);
 // - a `tls` echo server (ALPN `http/1.1`, or none if not offered).
 // With CLIENT_CA_PEM both require a client certificate signed by it (requestCert +
 // rejectUnauthorized). Prints {"https": N, "tls": N} once both listen; runs until killed.
@@ -37,6 +38,7 @@ const facts = (socket) => {
     alpn: socket.alpnProtocol || null,
     protocol: socket.getProtocol(),
     client_cn: peer && peer.subject ? peer.subject.CN : null,
+    reused: socket.isSessionReused(),
   };
 };
 

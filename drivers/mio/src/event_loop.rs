@@ -303,6 +303,9 @@ impl EventLoop {
     /// [`Event::Secure`] (`'secureConnect'`) after the handshake; a certificate that does not
     /// verify ends the socket with its TLS error instead (Node docs `tls.md` ›
     /// `Event: 'secureConnect'`). Writes made before the handshake finished go out after it.
+    /// The session cache lives in `tls`: connections given the same `Arc` resume each other's
+    /// sessions (`session_reused` in [`Event::Secure`]), as Node's `tls.connect({session})`
+    /// does by hand.
     pub fn connect_tls(
         &mut self,
         address: Address,
@@ -989,7 +992,10 @@ impl EventLoop {
     /// The TLS settings of `https:` requests and `wss:` connections from now on (Node's
     /// `https.request({ca, cert, key, rejectUnauthorized})`), built with
     /// `sansnet_tls::ClientOptions::build`. Without it they verify servers against Mozilla's
-    /// root certificates, as Node does with its bundled CA store.
+    /// root certificates, as Node does with its bundled CA store. Every `https:`/`wss:`
+    /// connection uses this one configuration, so they share its session cache, as the
+    /// connections of Node's `https.Agent` share its `maxCachedSessions` sessions: a new
+    /// connection to a server seen before resumes its session.
     pub fn set_https_config(&mut self, tls: Arc<ClientTlsConfig>) {
         self.https = Some(tls);
     }
@@ -1006,7 +1012,8 @@ impl EventLoop {
     }
 
     /// What the TLS handshake of `socket` settled (protocol, cipher suite, ALPN, SNI, the
-    /// peer's certificates), once it is done.
+    /// peer's certificates, whether the session was resumed: `isSessionReused()`), once it is
+    /// done.
     pub fn tls_info(&self, socket: SocketId) -> Option<&sansnet_tls::HandshakeInfo> {
         match self.entries.get(&socket.0) {
             Some(Entry::Socket(entry)) => entry.tls.as_ref().and_then(|t| t.conn.info()),

@@ -78,7 +78,8 @@
 //! | `https.createServer(options).listen()` | [`EventLoop::listen_https`] |
 //! | `tls.connect(options)` | [`EventLoop::connect_tls`], [`Event::Secure`] (`'secureConnect'`) |
 //! | `https.request(url)`, `new WebSocket('wss://...')` | [`EventLoop::http_request`] / [`EventLoop::ws_connect`] with an `https` origin; [`EventLoop::set_https_config`] |
-//! | `tlsSocket.getProtocol()`, `alpnProtocol`, `servername`, `getPeerCertificate()` | [`EventLoop::tls_info`] |
+//! | `tlsSocket.getProtocol()`, `alpnProtocol`, `servername`, `getPeerCertificate()`, `isSessionReused()` | [`EventLoop::tls_info`] |
+//! | `https.Agent` `maxCachedSessions` | `sansnet_tls::ClientOptions::max_cached_sessions` of the configuration given to [`EventLoop::set_https_config`] (the cache lives in it) |
 //! | `process.on('SIGTERM')` | [`EventLoop::watch_signal`], [`Event::Signal`] |
 //!
 //! # Features
@@ -208,7 +209,7 @@ pub enum Event {
         /// Which connection.
         socket: SocketId,
         /// What the handshake settled: protocol version, cipher suite, ALPN, SNI, the peer's
-        /// certificates.
+        /// certificates, whether an earlier session was resumed.
         info: Box<sansnet_tls::HandshakeInfo>,
     },
     /// A watched signal arrived (see [`EventLoop::watch_signal`]).

@@ -5,12 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::ClientCertVerifier;
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::server::{
+    ClientHello, NoServerSessionStorage, ResolvesServerCert, ServerSessionMemoryCache,
+    WebPkiClientVerifier,
+};
 use rustls::sign::CertifiedKey;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, ServerConfig,
@@ -22,6 +25,19 @@ use crate::{Error, Identity};
 /// Node's default `handshakeTimeout`: 120 s (Node docs `tls.md` › `tls.createServer()`
 /// (`handshakeTimeout`)).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Node's default `maxCachedSessions` of an `https.Agent`: 100 TLS sessions (Node docs `https.md`
+/// › `new Agent([options])` (`maxCachedSessions`)).
+pub const DEFAULT_MAX_CACHED_SESSIONS: usize = 100;
+
+/// How many sessions a server remembers by default for stateful resumption (TLS 1.2 session
+/// IDs, RFC 5246 §7.4.1.2): rustls's default of 256.
+pub const DEFAULT_SERVER_SESSION_CACHE: usize = 256;
+
+/// How many TLS 1.3 tickets rustls's client cache keeps per server name (rustls 0.23
+/// `src/client/handy.rs`, `MAX_TLS13_TICKETS_PER_SERVER`): its size counts tickets, so a cache
+/// for `n` server names is asked for `n` times this many.
+const RUSTLS_TICKETS_PER_SERVER: usize = 8;
 
 /// The crypto provider every configuration here uses: rustls's `ring` backend.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -63,11 +79,26 @@ pub struct ServerOptions {
     /// (`handshakeTimeout`)). Not part of the rustls configuration: give it to each connection with
     /// [`TlsConnection::set_handshake_timeout`](crate::TlsConnection::set_handshake_timeout).
     pub handshake_timeout: Duration,
+    /// Issue session tickets (RFC 8446 §4.6.1 for TLS 1.3, RFC 5077 for TLS 1.2), so that a
+    /// returning client resumes without a full handshake; on by default, as Node's server
+    /// issues them (Node docs `tls.md` › `Session resumption` › `Session tickets`). `false` is
+    /// Node's `secureOptions: SSL_OP_NO_TICKET`. The ticket keys are random per
+    /// [`build`](Self::build) and rotate every 6 hours (rustls's `ring` `Ticketer`); tickets
+    /// say they live 12 hours, where Node's say `sessionTimeout` (300 s).
+    pub session_tickets: bool,
+    /// How many sessions the server remembers itself for stateful resumption: TLS 1.2 session
+    /// IDs (RFC 5246 §7.4.1.2), and TLS 1.3 resumption when `session_tickets` is off
+    /// (default [`DEFAULT_SERVER_SESSION_CACHE`]; 0: none). Node keeps no such cache of its own
+    /// and resumes session IDs only through its `'newSession'`/`'resumeSession'` events (Node
+    /// docs `tls.md` › `Session resumption` › `Session identifiers`). With both this at 0 and
+    /// `session_tickets` off, every handshake is a full one.
+    pub session_cache: usize,
 }
 
 impl ServerOptions {
-    /// A server with one certificate, no SNI extras, no ALPN, no client certificates, and the
-    /// 120 s handshake timeout.
+    /// A server with one certificate, no SNI extras, no ALPN, no client certificates, the
+    /// 120 s handshake timeout, session tickets on and a session cache of
+    /// [`DEFAULT_SERVER_SESSION_CACHE`].
     pub fn new(identity: Identity) -> Self {
         Self {
             identity,
@@ -75,13 +106,18 @@ impl ServerOptions {
             alpn: Vec::new(),
             client_auth: ClientAuth::None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            session_tickets: true,
+            session_cache: DEFAULT_SERVER_SESSION_CACHE,
         }
     }
 
-    /// Builds the rustls configuration: TLS 1.2 and 1.3, rustls's safe default suites.
+    /// Builds the rustls configuration: TLS 1.2 and 1.3, rustls's safe default suites, and
+    /// session resumption as `session_tickets` and `session_cache` say. Connections resume
+    /// sessions of earlier connections on the same configuration only: build once per server
+    /// and share the result.
     ///
     /// Errors with [`Error::Config`] when a key does not match its certificate, a chain is
-    /// empty, or client authentication has no usable CA.
+    /// empty, client authentication has no usable CA, or the ticket keys cannot be made.
     pub fn build(&self) -> Result<Arc<ServerConfig>, Error> {
         let provider = provider();
         let certified = |identity: &Identity| {
@@ -114,6 +150,15 @@ impl ServerOptions {
         };
         let mut config = builder.with_cert_resolver(Arc::new(resolver));
         config.alpn_protocols.clone_from(&self.alpn);
+        if self.session_tickets {
+            config.ticketer = rustls::crypto::ring::Ticketer::new()
+                .map_err(|e| Error::Config(format!("session ticket keys: {e}")))?;
+        }
+        config.session_storage = if self.session_cache == 0 {
+            Arc::new(NoServerSessionStorage {})
+        } else {
+            ServerSessionMemoryCache::new(self.session_cache)
+        };
         Ok(Arc::new(config))
     }
 }
@@ -141,6 +186,25 @@ pub struct ClientOptions {
     /// The handshake timeout (default 120 s), given to each connection with
     /// [`TlsConnection::set_handshake_timeout`](crate::TlsConnection::set_handshake_timeout).
     pub handshake_timeout: Duration,
+    /// `maxCachedSessions` (default [`DEFAULT_MAX_CACHED_SESSIONS`], 100; 0 disables
+    /// resumption; Node docs `https.md` › `new Agent([options])` (`maxCachedSessions`)): how
+    /// many servers' sessions the built configuration remembers, so that a new connection to
+    /// one of them resumes (TLS 1.3 tickets, TLS 1.2 tickets or session IDs) instead of doing
+    /// a full handshake. The cache lives in the built configuration and is shared by every
+    /// connection made with it.
+    ///
+    /// Where this differs from Node's `https.Agent`: Node keys a session by the whole agent
+    /// name (host, port, servername, `ca`, `cert` and the other TLS options) and keeps the
+    /// newest one; rustls keys by the server name alone (the SNI host name, or the IP), so two
+    /// ports of one host share an entry (the server there simply declines a ticket it did not
+    /// issue), and keeps up to 8 TLS 1.3 tickets per name. The oldest name is dropped first
+    /// when the cache is full, as in Node. rustls offers each TLS 1.3 ticket once (RFC 8446
+    /// §C.4, so that connections cannot be linked by their ticket), where Node offers its one
+    /// cached session again and again: against our server, which sends new tickets on every
+    /// connection, that makes no difference, but an OpenSSL server (Node's included) sends two
+    /// tickets after a full handshake and none after a resumed one, so there two connections
+    /// resume and the third does a full handshake again.
+    pub max_cached_sessions: usize,
 }
 
 impl Default for ClientOptions {
@@ -152,6 +216,7 @@ impl Default for ClientOptions {
             alpn: Vec::new(),
             insecure_skip_verify: false,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_cached_sessions: DEFAULT_MAX_CACHED_SESSIONS,
         }
     }
 }
@@ -166,7 +231,9 @@ impl ClientOptions {
         }
     }
 
-    /// Builds the rustls configuration: TLS 1.2 and 1.3, rustls's safe default suites.
+    /// Builds the rustls configuration: TLS 1.2 and 1.3, rustls's safe default suites, and a
+    /// session cache of `max_cached_sessions` servers. Build once and share the result (as the
+    /// driver's `https:` agent does) so that connections resume each other's sessions.
     ///
     /// Errors with [`Error::Config`] when a CA certificate cannot be parsed or the client
     /// identity's key does not match its certificate.
@@ -209,6 +276,14 @@ impl ClientOptions {
                 .map_err(|e| Error::Config(format!("client certificate and key: {e}")))?,
         };
         config.alpn_protocols.clone_from(&self.alpn);
+        config.resumption = if self.max_cached_sessions == 0 {
+            Resumption::disabled()
+        } else {
+            Resumption::in_memory_sessions(
+                self.max_cached_sessions
+                    .saturating_mul(RUSTLS_TICKETS_PER_SERVER),
+            )
+        };
         Ok(Arc::new(config))
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ProtocolVersion, ServerConfig};
+use rustls::{ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig};
 use sansnet_core::Transmit;
 
 use crate::config::DEFAULT_HANDSHAKE_TIMEOUT;
@@ -384,6 +384,7 @@ impl TlsConnection {
                 .peer_certificates()
                 .map(<[_]>::to_vec)
                 .unwrap_or_default(),
+            session_reused: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
         }
     }
 }

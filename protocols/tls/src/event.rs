@@ -28,7 +28,7 @@ pub enum TlsEvent {
 }
 
 /// What the handshake negotiated, as Node's `getProtocol()`, `getCipher()`,
-/// `alpnProtocol`, `servername` and `getPeerCertificate()` report it.
+/// `alpnProtocol`, `servername`, `getPeerCertificate()` and `isSessionReused()` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeInfo {
     /// The protocol version (`getProtocol()`).
@@ -44,6 +44,10 @@ pub struct HandshakeInfo {
     /// The peer's certificate chain, leaf first; empty when the peer sent none (a client
     /// without a certificate).
     pub peer_certificates: Vec<CertificateDer<'static>>,
+    /// Whether the handshake resumed an earlier session (a ticket or a session ID) instead of
+    /// doing a full one (`isSessionReused()`, Node docs `tls.md` › `tlsSocket.isSessionReused()`).
+    /// A resumed session reports the peer certificates of the session it resumed.
+    pub session_reused: bool,
 }
 
 /// A TLS protocol version.

@@ -92,6 +92,10 @@
 //! | `'end'` after `close_notify` | [`TlsEvent::End`] | |
 //! | `'error'` / `'tlsClientError'` | [`TlsEvent::Error`] | |
 //! | `getProtocol()`, `getCipher()`, `alpnProtocol`, `servername`, `getPeerCertificate()` | [`HandshakeInfo`] | |
+//! | `isSessionReused()` | [`HandshakeInfo::session_reused`] | |
+//! | `https.Agent` `maxCachedSessions` (the client's session cache) | [`ClientOptions::max_cached_sessions`], kept in the built configuration | 100 |
+//! | session tickets (`secureOptions: SSL_OP_NO_TICKET` turns them off) | [`ServerOptions::session_tickets`] | on |
+//! | `'newSession'` / `'resumeSession'` (session IDs) | [`ServerOptions::session_cache`], built in | 256 sessions |
 //! | `cert`, `key`, `ca` (PEM) | [`Identity::from_pem`], [`certificates_from_pem`] | |
 //! | `SNICallback` / `addContext` | [`ServerOptions::sni`] | |
 //! | `ALPNProtocols` | [`ServerOptions::alpn`], [`ClientOptions::alpn`] | none |
@@ -100,6 +104,16 @@
 //! | `servername` (SNI) | the `host` of [`TlsConnection::client`] | none for an IP |
 //! | `handshakeTimeout` | [`TlsConnection::set_handshake_timeout`] | 120 s |
 //! | `socket.end()` | [`TlsConnection::close`] (`close_notify`) | |
+//!
+//! # Session resumption
+//!
+//! As in Node (Node docs `tls.md` › `Session resumption`), a server issues session tickets and a
+//! client remembers the sessions of up to 100 servers, so the second connection between them
+//! resumes (one round trip less on TLS 1.2, no certificate exchange or signature on either)
+//! and both sides report [`HandshakeInfo::session_reused`]. Both caches (and the ticket keys)
+//! live in the built rustls configurations: build each once and share it, as the driver does.
+//! The client's cache is keyed by server name, where Node's agent keys by its whole agent name
+//! (see [`ClientOptions::max_cached_sessions`]).
 //!
 //! # Features
 //!
@@ -132,7 +146,10 @@ mod error;
 mod event;
 mod pem;
 
-pub use config::{ClientAuth, ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT, ServerOptions, provider};
+pub use config::{
+    ClientAuth, ClientOptions, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CACHED_SESSIONS,
+    DEFAULT_SERVER_SESSION_CACHE, ServerOptions, provider,
+};
 pub use connection::{READ_LIMIT, TlsConnection, WRITE_LIMIT};
 pub use error::Error;
 pub use event::{HandshakeInfo, Protocol, TlsEvent};
