@@ -88,9 +88,28 @@ pub(crate) struct Http {
     sockets: HashMap<SocketId, bool>,
     /// Connections not read while their echo (HTTP or WebSocket) waits to drain.
     paused: HashSet<SocketId>,
+    /// With `--workers` above 1, this worker's index, sent as `X-Worker` on every routed response
+    /// (not on a 101 or a CONNECT's 200).
+    worker: Option<usize>,
 }
 
 impl Http {
+    /// The HTTP side of one worker; `worker` is its index when there are several.
+    pub(crate) fn new(worker: Option<usize>) -> Self {
+        Self {
+            worker,
+            ..Self::default()
+        }
+    }
+
+    /// `response` with the `X-Worker` header when there are several workers.
+    fn tagged(&self, response: Response) -> Response {
+        match self.worker {
+            Some(index) => response.header("X-Worker", index.to_string()),
+            None => response,
+        }
+    }
+
     /// Whether `socket` is a tunnel end the HTTP side handles.
     pub(crate) fn owns(&self, socket: SocketId) -> bool {
         self.tunnels.contains_key(&socket)
@@ -119,7 +138,8 @@ impl Http {
         }
     }
 
-    /// An upgrade request: a WebSocket on `/ws` or `/chat`; any other upgrade is answered as
+    /// An upgrade request: a WebSocket on `/ws` or `/chat` (a chat room per worker: with
+    /// `--workers`, a message reaches the members on the same worker only); any other upgrade is answered as
     /// the plain request it also is, and the connection closes after it.
     fn upgrade(&mut self, ev: &mut EventLoop, socket: SocketId, request: &Request, head: Bytes) {
         let path = request
@@ -234,13 +254,14 @@ impl Http {
             if let BodyFraming::ContentLength(n) = request.framing {
                 response = response.header("Content-Length", n.to_string());
             }
+            let response = self.tagged(response);
             // The body streams back as it arrives; `End` finishes the response.
             self.echoes.insert((socket, id));
             let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
             return;
         }
         let (status, content_type, body) = static_route(method, path);
-        let response = Response::new(status).header("Content-Type", content_type);
+        let response = self.tagged(Response::new(status).header("Content-Type", content_type));
         let body = Bytes::from_static(body.as_bytes());
         let _ = ev.respond(socket, id, response, body);
     }
