@@ -176,7 +176,8 @@ fn on_both_workers<T>(what: &str, mut open: impl FnMut() -> T, worker: fn(&T) ->
 /// SIGTERM with, on each worker, an idle keep-alive connection and a `POST /echo` whose body
 /// is streaming in: listeners close (a new connection is refused), the idle connections close
 /// at once, each upload keeps streaming and gets its whole echo before its connection closes,
-/// and the demo exits 0.
+/// and the demo exits 0 as soon as the last connection is closed, well before its 3 s grace
+/// period would destroy anything.
 #[test]
 fn sigterm_closes_every_worker_and_lets_in_flight_requests_finish() {
     let mut demo = start_http_demo_with("workers-close", &["--workers", "2"]);
@@ -288,13 +289,17 @@ fn sigterm_closes_every_worker_and_lets_in_flight_requests_finish() {
         );
     }
 
-    // The demo's connections are half-open HTTP sockets that the server has ended; it destroys
-    // what is left of them when its 3 s grace period runs out, so the bound is above that.
     let status = demo.guard.wait_timeout(Duration::from_secs(10));
     let took = signalled.elapsed();
     println!("exit status {status:?}, {took:?} after SIGTERM");
     assert!(
         status.is_some_and(|s| s.success()),
-        "SIGTERM must end the demo with exit status 0 within 10 s, got {status:?}"
+        "SIGTERM must end the demo with exit status 0, got {status:?}"
+    );
+    // The demo destroys connections still open 3 s after the signal; every one here closed
+    // before that, so the demo had no need to.
+    assert!(
+        took < Duration::from_millis(2_500),
+        "the demo took {took:?} to exit: it waited for its grace period, not for the requests"
     );
 }
