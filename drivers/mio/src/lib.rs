@@ -92,7 +92,9 @@
 //! addresses and ports), and each loop owns the connections it accepted until they close. This
 //! is Node's `cluster` without the primary process: there, workers share one listening handle
 //! or, with `reusePort`, each bind their own. Every listener on the port must set the option;
-//! otherwise the later bind fails with `EADDRINUSE`.
+//! otherwise the later bind fails with `EADDRINUSE`. Linux lets any socket of the same user
+//! that sets it join the port (`socket(7)`, `SO_REUSEPORT`), so set it only where sharing is
+//! meant.
 //!
 //! - **Port 0.** Each bind of port 0 picks a new port, so the first loop binds port 0 and the
 //!   others bind the port its `Listening` event reports.

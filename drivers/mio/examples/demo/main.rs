@@ -30,7 +30,8 @@
 //! process per core: the kernel spreads connections among the loops and each loop owns the ones
 //! it accepted. Worker 0 binds first; the others then bind the ports it got, so port 0 works.
 //! The UDP echo and the Unix socket stay on worker 0, which alone prints the `listening` lines
-//! (so they read as with one worker). Every routed HTTP response then carries `X-Worker: I`,
+//! (so they read as with one worker); it prints them once it is bound, and the other workers
+//! bind a moment later, so the very first connections may all reach worker 0. Every routed HTTP response then carries `X-Worker: I`,
 //! the index of the worker that answered, and the `/chat` room is per worker: a message reaches
 //! the members connected to the same worker, as in Node's `cluster` without IPC. Each worker
 //! gets SIGINT and SIGTERM through its own signal pipe and closes its own servers as above; the
