@@ -37,6 +37,10 @@ impl HttpLayer {
             return Some(event);
         }
         match event {
+            // Lingering close: once the machine is closed, what the peer still sends is read
+            // and dropped until its FIN ends the socket
+            // (docs/node-semantics.md#http-lingering-close).
+            SocketEvent::Data(_) | SocketEvent::End if self.conn.is_closed() => None,
             SocketEvent::Data(data) => {
                 self.conn.set_date(SystemTime::now());
                 append(&mut self.buf, data);
@@ -108,7 +112,11 @@ impl HttpLayer {
             out.push_back(Event::Http { socket: id, event });
         }
         if !self.handed_over {
-            match (self.conn.wants_read(), socket.is_paused()) {
+            // A closed machine wants nothing more, but the socket keeps reading: after the
+            // server's FIN only the peer's FIN closes a half-open socket, and a paused socket
+            // would never see it (docs/node-semantics.md#http-lingering-close).
+            let read = self.conn.wants_read() || self.conn.is_closed();
+            match (read, socket.is_paused()) {
                 (true, true) => socket.resume(now),
                 (false, false) => socket.pause(),
                 _ => {}

@@ -81,6 +81,35 @@
 //! | `tlsSocket.getProtocol()`, `alpnProtocol`, `servername`, `getPeerCertificate()`, `isSessionReused()` | [`EventLoop::tls_info`] |
 //! | `https.Agent` `maxCachedSessions` | `sansnet_tls::ClientOptions::max_cached_sessions` of the configuration given to [`EventLoop::set_https_config`] (the cache lives in it) |
 //! | `process.on('SIGTERM')` | [`EventLoop::watch_signal`], [`Event::Signal`] |
+//! | `server.listen({ reusePort: true })`, `cluster` workers sharing a port | `sansnet_tcp::ServerConfig::reuse_port`, one loop per thread (see [One loop per core](#one-loop-per-core)) |
+//!
+//! # One loop per core
+//!
+//! An [`EventLoop`] is single-threaded and stays so. To use every core, run one loop per
+//! thread, each with its own servers on the same address with
+//! `sansnet_tcp::ServerConfig::reuse_port` set: the driver sets `SO_REUSEPORT` before binding
+//! (Node's `reusePort`, Node docs `net.md` › `server.listen(options[, callback])`), the kernel
+//! spreads incoming connections among the listeners (Linux by a hash of the connection's
+//! addresses and ports), and each loop owns the connections it accepted until they close. This
+//! is Node's `cluster` without the primary process: there, workers share one listening handle
+//! or, with `reusePort`, each bind their own. Every listener on the port must set the option;
+//! otherwise the later bind fails with `EADDRINUSE`. Linux lets any socket of the same user
+//! that sets it join the port (`socket(7)`, `SO_REUSEPORT`), so set it only where sharing is
+//! meant.
+//!
+//! - **Port 0.** Each bind of port 0 picks a new port, so the first loop binds port 0 and the
+//!   others bind the port its `Listening` event reports.
+//! - **Shutdown.** Loops share nothing, so each closes its own servers:
+//!   [`EventLoop::watch_signal`] in every loop gives each its own signal pipe and its own
+//!   [`Event::Signal`], on which it calls [`EventLoop::close_server`] (`server.close()`: stop
+//!   accepting, close idle keep-alive connections, let in-flight requests finish). A loop is
+//!   done when its servers' `Close` events have come; the program exits once every thread has
+//!   returned. Connections waiting in a closed listener's accept queue are reset by the kernel,
+//!   as they are for a Node worker that closes its server.
+//! - **State** kept by the application (chat rooms, caches) is per loop unless it shares it
+//!   itself, as it is per worker in Node's `cluster` without IPC.
+//!
+//! The demo's `--workers N` runs its servers this way.
 //!
 //! # Features
 //!

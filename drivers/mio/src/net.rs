@@ -153,8 +153,14 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
-    /// Binds and listens with `backlog`; the TCP socket gets `SO_REUSEADDR`, as in Node.
-    pub(crate) fn bind(address: &Address, backlog: u32) -> io::Result<(Self, Address)> {
+    /// Binds and listens with `backlog`; the TCP socket gets `SO_REUSEADDR`, as in Node, and
+    /// `SO_REUSEPORT` when `reuse_port` is set (Node's `reusePort`, Node docs `net.md` ›
+    /// `server.listen(options[, callback])`). A Unix socket path ignores `reuse_port`.
+    pub(crate) fn bind(
+        address: &Address,
+        backlog: u32,
+        reuse_port: bool,
+    ) -> io::Result<(Self, Address)> {
         match address {
             Address::Tcp(addr) => {
                 let socket = socket2::Socket::new(
@@ -163,6 +169,9 @@ impl Listener {
                     Some(Protocol::TCP),
                 )?;
                 socket.set_reuse_address(true)?;
+                if reuse_port {
+                    socket.set_reuse_port(true)?;
+                }
                 socket.bind(&(*addr).into())?;
                 socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
                 socket.set_nonblocking(true)?;

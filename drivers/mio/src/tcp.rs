@@ -430,11 +430,16 @@ impl ServerEntry {
     ) {
         while let Some(action) = self.machine.poll_action() {
             match action {
-                ServerAction::Listen { address, backlog } => {
-                    let bound = Listener::bind(&address, backlog).and_then(|(mut l, bound)| {
-                        l.register(registry, Token(crate::event_loop::token(id.0)))?;
-                        Ok((l, bound))
-                    });
+                ServerAction::Listen {
+                    address,
+                    backlog,
+                    reuse_port,
+                } => {
+                    let bound =
+                        Listener::bind(&address, backlog, reuse_port).and_then(|(mut l, bound)| {
+                            l.register(registry, Token(crate::event_loop::token(id.0)))?;
+                            Ok((l, bound))
+                        });
                     match bound {
                         Ok((listener, bound)) => {
                             self.listener = Some(listener);

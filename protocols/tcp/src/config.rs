@@ -58,6 +58,12 @@ pub struct ServerConfig {
     /// The listen backlog (default 511, Node docs `net.md` › `server.listen()`), applied by the
     /// driver.
     pub backlog: u32,
+    /// `reusePort` of `server.listen(options)` (default false, Node docs `net.md` ›
+    /// `server.listen(options[, callback])`): the driver sets `SO_REUSEPORT` on the
+    /// listening socket, so several listeners (one per event loop or process, as in Node's
+    /// `cluster`) can bind the same address and the kernel spreads incoming connections among
+    /// them. Applied by the driver; ignored for Unix socket paths.
+    pub reuse_port: bool,
     /// The options every accepted socket starts with.
     pub socket: SocketConfig,
 }
@@ -67,6 +73,7 @@ impl Default for ServerConfig {
         Self {
             max_connections: None,
             backlog: DEFAULT_BACKLOG,
+            reuse_port: false,
             socket: SocketConfig::default(),
         }
     }

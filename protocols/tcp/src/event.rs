@@ -116,6 +116,8 @@ pub enum ServerAction {
         address: Address,
         /// The listen backlog.
         backlog: u32,
+        /// Set `SO_REUSEPORT` before binding ([`ServerConfig::reuse_port`](crate::ServerConfig)).
+        reuse_port: bool,
     },
     /// Stop accepting and close the listening socket (unlinking a Unix socket file the
     /// driver created, docs/node-semantics.md#unix-unlink-on-close). Accepted connections stay

@@ -94,6 +94,7 @@
 //! | `bytesRead`, `bytesWritten`, `bufferSize`, `readyState` | getters of [`Socket`] | |
 //! | `'listening'`, `'connection'`, `'drop'`, `'error'`, `'close'` | [`ServerEvent`] | |
 //! | `server.listen()`, `server.close()`, `maxConnections`, `getConnections()` | [`Server`] | unlimited |
+//! | `server.listen({ reusePort })` | [`ServerConfig::reuse_port`], applied by the driver | false |
 //!
 //! # Features
 //!

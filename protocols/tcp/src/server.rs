@@ -60,6 +60,7 @@ impl Server {
         self.actions.push_back(ServerAction::Listen {
             address,
             backlog: self.config.backlog,
+            reuse_port: self.config.reuse_port,
         });
         Ok(())
     }

@@ -1072,7 +1072,7 @@ proptest! {
                         binding = true;
                         prop_assert_eq!(
                             server.poll_action(),
-                            Some(ServerAction::Listen { address: address(), backlog: 511 })
+                            Some(ServerAction::Listen { address: address(), backlog: 511, reuse_port: false })
                         );
                     }
                     prop_assert_eq!(server.poll_event(), None, "Node docs net.md › server.listen(): nothing inside listen()");

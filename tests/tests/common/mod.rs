@@ -285,6 +285,11 @@ impl Drop for HttpDemo {
 /// Starts the demo (TCP, UDP, Unix, HTTP and HTTPS all on port 0 or a fresh path named after
 /// `name`) and waits for its `ca-cert`, `listening http` and `listening https` lines.
 pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
+    start_http_demo_with(name, &[])
+}
+
+/// [`start_http_demo`] with `extra` arguments (e.g. `--workers 2`).
+pub(crate) fn start_http_demo_with(name: &str, extra: &[&str]) -> HttpDemo {
     use std::process::{Command, Stdio};
     let unix_path = unix_path(name);
     let child = Command::new(demo_binary())
@@ -300,6 +305,7 @@ pub(crate) fn start_http_demo(name: &str) -> HttpDemo {
         ])
         .arg("--unix")
         .arg(&unix_path)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -91,6 +91,9 @@ pub(crate) struct Http {
     paused: HashSet<SocketId>,
     /// `/download` responses still streaming: the request and the bytes left to send.
     downloads: HashMap<SocketId, (RequestId, u64)>,
+    /// With `--workers` above 1, this worker's index, sent as `X-Worker` on every routed response
+    /// (not on a 101 or a CONNECT's 200).
+    worker: Option<usize>,
 }
 
 /// The most `/download` sends (1 GiB).
@@ -99,6 +102,22 @@ const MAX_DOWNLOAD: u64 = 1 << 30;
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
 
 impl Http {
+    /// The HTTP side of one worker; `worker` is its index when there are several.
+    pub(crate) fn new(worker: Option<usize>) -> Self {
+        Self {
+            worker,
+            ..Self::default()
+        }
+    }
+
+    /// `response` with the `X-Worker` header when there are several workers.
+    fn tagged(&self, response: Response) -> Response {
+        match self.worker {
+            Some(index) => response.header("X-Worker", index.to_string()),
+            None => response,
+        }
+    }
+
     /// Whether `socket` is a tunnel end the HTTP side handles.
     pub(crate) fn owns(&self, socket: SocketId) -> bool {
         self.tunnels.contains_key(&socket)
@@ -131,7 +150,8 @@ impl Http {
         }
     }
 
-    /// An upgrade request: a WebSocket on `/ws` or `/chat`; any other upgrade is answered as
+    /// An upgrade request: a WebSocket on `/ws` or `/chat` (a chat room per worker: with
+    /// `--workers`, a message reaches the members on the same worker only); any other upgrade is answered as
     /// the plain request it also is, and the connection closes after it.
     fn upgrade(&mut self, ev: &mut EventLoop, socket: SocketId, request: &Request, head: Bytes) {
         let path = request
@@ -277,6 +297,7 @@ impl Http {
             if let BodyFraming::ContentLength(n) = request.framing {
                 response = response.header("Content-Length", n.to_string());
             }
+            let response = self.tagged(response);
             // The body streams back as it arrives; `End` finishes the response.
             self.echoes.insert((socket, id));
             let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
@@ -289,9 +310,11 @@ impl Http {
                 .and_then(|n| std::str::from_utf8(n).ok()?.parse::<u64>().ok())
                 .filter(|&n| n <= MAX_DOWNLOAD);
             if let Some(bytes) = bytes {
-                let response = Response::new(200)
-                    .header("Content-Type", "application/octet-stream")
-                    .header("Content-Length", bytes.to_string());
+                let response = self.tagged(
+                    Response::new(200)
+                        .header("Content-Type", "application/octet-stream")
+                        .header("Content-Length", bytes.to_string()),
+                );
                 let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
                 self.downloads.insert(socket, (id, bytes));
                 self.download(ev, socket);
@@ -299,7 +322,7 @@ impl Http {
             }
         }
         let (status, content_type, body) = static_route(method, path);
-        let response = Response::new(status).header("Content-Type", content_type);
+        let response = self.tagged(Response::new(status).header("Content-Type", content_type));
         let body = Bytes::from_static(body.as_bytes());
         let _ = ev.respond(socket, id, response, body);
     }

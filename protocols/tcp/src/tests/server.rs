@@ -44,7 +44,8 @@ fn idle_listen_emits_listening_only_after_bind() {
         server.poll_action(),
         Some(ServerAction::Listen {
             address: addr(0),
-            backlog: 511
+            backlog: 511,
+            reuse_port: false,
         })
     );
     assert_eq!(server.address(), None);
@@ -164,6 +165,27 @@ fn idle_close_is_not_running() {
     assert_eq!(
         server.close(now),
         Err(Error::Usage(UsageError::ServerNotRunning))
+    );
+}
+
+/// Node docs `net.md` › `server.listen(options[, callback])` (`reusePort`): the setting reaches
+/// the driver in the listen action, with the backlog.
+#[test]
+fn idle_listen_with_reuse_port_asks_the_driver_for_it() {
+    let now = Instant::now();
+    let mut server = Server::new(ServerConfig {
+        reuse_port: true,
+        backlog: 7,
+        ..ServerConfig::default()
+    });
+    server.listen(now, addr(8080)).unwrap();
+    assert_eq!(
+        server.poll_action(),
+        Some(ServerAction::Listen {
+            address: addr(8080),
+            backlog: 7,
+            reuse_port: true,
+        })
     );
 }
 
