@@ -1,9 +1,12 @@
 //! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, resumable at any offset.
 //!
-//! [`apply_mask`] is the fast path, in safe code: 32-byte blocks XORed with the key repeated
-//! (a loop over fixed-size arrays that the compiler turns into vector instructions), then
-//! eight bytes at a time through a `u64`, then the last few bytes; unaligned loads are fine
-//! because every block is read as bytes. `apply_mask_scalar` (in test builds) is its
+//! [`apply_mask`] is the fast path, in safe code: the bytes before the first 32-byte boundary
+//! of the buffer's address one at a time, then 32-byte blocks XORed with the key repeated (a
+//! loop over fixed-size arrays that the compiler turns into vector instructions), then eight
+//! bytes at a time through a `u64`, then the last few bytes. Blocks are read as bytes, so any
+//! alignment is correct; aligning them is for speed: a payload starts 6 to 14 bytes into the
+//! read buffer, and unaligned vector loads and stores that straddle cache lines made the XOR
+//! a fifth slower than `memcpy` at 64 KiB (aligned, it keeps up with it). `apply_mask_scalar` (in test builds) is its
 //! byte-at-a-time twin and the reference the tests compare against. Masking is its own
 //! inverse, so both mask and unmask. Neither panics.
 
@@ -12,6 +15,22 @@
 /// `offset` is the number of payload bytes already processed, so a payload masked in pieces,
 /// each with the running offset, equals the payload masked whole.
 pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
+    if buf.len() < 64 {
+        // Too short for an aligned block to pay for the unaligned head.
+        return apply_mask_blocks(buf, mask, offset);
+    }
+    // `align_offset` may answer "impossible" (`usize::MAX`): then the whole buffer is head.
+    let head_len = buf.as_ptr().align_offset(32).min(buf.len());
+    let (head, body) = buf.split_at_mut(head_len);
+    let key = rotate(mask, offset);
+    for (b, k) in head.iter_mut().zip(key.iter().cycle()) {
+        *b ^= k;
+    }
+    apply_mask_blocks(body, mask, offset.wrapping_add(head_len));
+}
+
+/// [`apply_mask`] without the alignment of the blocks.
+fn apply_mask_blocks(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     let key = rotate(mask, offset);
     // Blocks and words are multiples of 4 bytes long, so each starts at key position 0.
     let word_key = [
