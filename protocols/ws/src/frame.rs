@@ -202,7 +202,7 @@ impl FrameHeader {
 }
 
 /// Room reserved in a [`HeaderArena`] at a time: many small frames fit before it is reused.
-const ARENA_ROOM: usize = 4096;
+const ARENA_ROOM: usize = 1024;
 
 /// Where a connection writes the frames it sends (small ones whole, large ones' headers) before
 /// they are split off as `Bytes`: the buffer is reused once the frames written into it have
