@@ -1,6 +1,7 @@
 //! Fuzz `sansnet_ws::Connection` with raw frame bytes in either role (the first byte picks the
 //! role and settings), fed whole and at fuzzed cuts: the same events and output, `Close` once
-//! and last, and output bounded by the input.
+//! and last, and output bounded by the input; fed whole with the direct path for whole
+//! messages forced off, the same again.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ struct Log {
     actions: Vec<Action>,
 }
 
-fn connection(bits: u8) -> Connection {
+fn connection(bits: u8, fast: bool) -> Connection {
     let role = if bits & 1 == 0 {
         Role::Server
     } else {
@@ -37,7 +38,9 @@ fn connection(bits: u8) -> Connection {
             *b = counter;
         }
     };
-    Connection::new(role, config, Box::new(entropy))
+    let mut conn = Connection::new(role, config, Box::new(entropy));
+    conn.set_fast_path(fast);
+    conn
 }
 
 fn settle(conn: &mut Connection, now: Instant, log: &mut Log) {
@@ -81,9 +84,9 @@ fn settle(conn: &mut Connection, now: Instant, log: &mut Log) {
         .extend(std::iter::from_fn(|| conn.poll_action()));
 }
 
-fn run(bits: u8, pieces: &[&[u8]]) -> Log {
+fn run(bits: u8, fast: bool, pieces: &[&[u8]]) -> Log {
     let now = Instant::now();
-    let mut conn = connection(bits);
+    let mut conn = connection(bits, fast);
     let mut log = Log::default();
     let mut buf = BytesMut::new();
     for piece in pieces {
@@ -110,7 +113,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let pieces = sansnet_fuzz::pieces(stream, sansnet_fuzz::positions(cut_data, stream.len()));
 
-    let mut whole = run(bits, &[stream]);
+    let mut whole = run(bits, true, &[stream]);
+    assert_eq!(whole, run(bits, false, &[stream]), "direct path vs general path");
     let closes = whole
         .events
         .iter()
@@ -126,7 +130,7 @@ fuzz_target!(|data: &[u8]| {
         whole.wire.len(),
         stream.len()
     );
-    let mut cut = run(bits, &pieces);
+    let mut cut = run(bits, true, &pieces);
     if bits & 4 != 0 {
         // Streaming: the valid start of a frame that turns out to be bad UTF-8 is delivered
         // when it came in an earlier read, and not when the bad byte came in the same read; the

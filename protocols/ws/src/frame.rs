@@ -9,6 +9,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
+use crate::mask::apply_mask;
 
 /// A frame's opcode (RFC 6455 §5.2, §11.8); the reserved values 0x3-0x7 and 0xB-0xF have none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,12 +201,12 @@ impl FrameHeader {
     }
 }
 
-/// Room reserved in a [`HeaderArena`] at a time: many headers fit before it is reused.
-const ARENA_ROOM: usize = 256;
+/// Room reserved in a [`HeaderArena`] at a time: many small frames fit before it is reused.
+const ARENA_ROOM: usize = 1024;
 
-/// Where a connection writes the headers of the frames it sends before they are split off as
-/// `Bytes`: the buffer is reused once the headers written into it have been sent, so sending
-/// allocates nothing in steady state.
+/// Where a connection writes the frames it sends (small ones whole, large ones' headers) before
+/// they are split off as `Bytes`: the buffer is reused once the frames written into it have
+/// been sent, so sending allocates nothing in steady state.
 #[derive(Debug, Default)]
 pub(crate) struct HeaderArena(BytesMut);
 
@@ -216,6 +217,24 @@ impl HeaderArena {
             self.0.reserve(ARENA_ROOM);
         }
         header.encode(&mut self.0);
+        self.0.split().freeze()
+    }
+
+    /// `header` and `payload` as one frame (see [`FrameHeader::encode`]), the payload masked
+    /// with the header's key if it has one (RFC 6455 §5.3).
+    pub(crate) fn encode_frame(&mut self, header: &FrameHeader, payload: &[u8]) -> Bytes {
+        let head = header.encoded_len();
+        let total = head + payload.len();
+        if self.0.capacity() < total {
+            self.0.reserve(total.max(ARENA_ROOM));
+        }
+        header.encode(&mut self.0);
+        self.0.extend_from_slice(payload);
+        if let Some(mask) = header.mask
+            && let Some(body) = self.0.get_mut(head..)
+        {
+            apply_mask(body, mask, 0);
+        }
         self.0.split().freeze()
     }
 }

@@ -93,12 +93,32 @@ struct Server {
 
 impl Server {
     fn new() -> Self {
+        Self::with(None)
+    }
+
+    /// A server with permessage-deflate agreed (RFC 7692) but a threshold above every message
+    /// here, so nothing is compressed either way.
+    #[cfg(feature = "deflate")]
+    fn deflate_unused() -> Self {
+        Self::with(Some(sansnet_ws::deflate::Agreed {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+            threshold: 64 * 1024,
+            level: 6,
+        }))
+    }
+
+    fn with(deflate: Option<sansnet_ws::deflate::Agreed>) -> Self {
         let config = Config {
             message_at_a_time: false,
             ..Config::default()
         };
+        let conn = Connection::new(Role::Server, config, Box::new(|_: &mut [u8]| {}))
+            .with_deflate(deflate);
         Self {
-            conn: Connection::new(Role::Server, config, Box::new(|_: &mut [u8]| {})),
+            conn,
             buf: BytesMut::with_capacity(4096),
             now: Instant::now(),
         }
@@ -148,10 +168,26 @@ fn allocations_for(server: &mut Server, frame: &[u8], count: usize) -> u64 {
 
 /// No allocation per message in steady state: after a warm-up, 10,000
 /// echoed messages (text and binary, 40 B to 4 KiB) allocate no more than 1,000 do, and in
-/// fact nothing at all: payloads are split from the read buffer, unmasked in place and sent
-/// back as the same `Bytes`.
+/// fact nothing at all: payloads are split from the read buffer and unmasked in place; sent
+/// back, a small one is copied next to its header in the connection's reused frame arena, a
+/// larger one is queued as the same `Bytes`.
 #[test]
 fn echoed_messages_allocate_nothing_in_steady_state() {
+    assert_no_allocations(Server::new);
+}
+
+/// The same with permessage-deflate agreed but unused (every message below the threshold, no
+/// RSV1): the codec costs nothing per message.
+#[cfg(feature = "deflate")]
+#[test]
+fn echoed_messages_allocate_nothing_with_deflate_agreed_but_unused() {
+    assert!(Server::deflate_unused().conn.deflate_enabled());
+    assert_no_allocations(Server::deflate_unused);
+}
+
+/// Text and binary messages, 40 B to 4 KiB (below and above the size up to which a sent
+/// payload is copied next to its header), echoed through a fresh server from `server`.
+fn assert_no_allocations(server: fn() -> Server) {
     let text = masked_frame(
         0x1,
         "{\"type\":\"chat\",\"text\":\"hello, world\"}".as_bytes(),
@@ -159,7 +195,7 @@ fn echoed_messages_allocate_nothing_in_steady_state() {
     let binary = masked_frame(0x2, &[0xa5; 128]);
     let large = masked_frame(0x2, &[0x5a; 4096]);
     for frame in [text, binary, large] {
-        let mut server = Server::new();
+        let mut server = server();
         allocations_for(&mut server, &frame, 100);
         let thousand = allocations_for(&mut server, &frame, 1_000);
         let ten_thousand = allocations_for(&mut server, &frame, 10_000);

@@ -517,3 +517,165 @@ mod deflate {
         }
     }
 }
+
+/// The twin of the direct path for whole messages: the same connection with it on and forced
+/// off ([`Connection::set_fast_path`]).
+mod fast_path {
+    use super::*;
+
+    /// Settings that change which path a frame takes or what it delivers.
+    #[derive(Debug, Clone)]
+    struct Settings {
+        role: Role,
+        max_payload: usize,
+        streaming: bool,
+        message_at_a_time: bool,
+        deflate: bool,
+    }
+
+    /// `max_payload`: the default, or a few bytes either side of one frame's payload length
+    /// (`near` picks the frame), so frames land on both sides of the limit.
+    fn settings(lengths: Vec<usize>) -> impl Strategy<Value = Settings> {
+        (
+            any::<bool>(),
+            prop_oneof![
+                1 => Just(None),
+                2 => (any::<prop::sample::Index>(), -2i64..=2).prop_map(Some),
+            ],
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                move |(client, near, streaming, message_at_a_time, deflate)| Settings {
+                    role: if client { Role::Client } else { Role::Server },
+                    max_payload: match near {
+                        None => 100 * 1024 * 1024,
+                        Some((index, delta)) => {
+                            let len = lengths[index.index(lengths.len())] as i64;
+                            (len + delta).max(0) as usize
+                        }
+                    },
+                    streaming,
+                    message_at_a_time,
+                    deflate,
+                },
+            )
+    }
+
+    fn connection(s: &Settings, fast: bool) -> Connection {
+        let config = Config {
+            max_payload: s.max_payload,
+            streaming: s.streaming,
+            message_at_a_time: s.message_at_a_time,
+            ..Config::default()
+        };
+        // Without the `deflate` feature `with_deflate` leaves it off.
+        let mut conn = Connection::new(s.role, config, entropy()).with_deflate(
+            s.deflate.then_some(sansnet_ws::deflate::Agreed {
+                server_no_context_takeover: false,
+                client_no_context_takeover: false,
+                server_max_window_bits: 15,
+                client_max_window_bits: 15,
+                threshold: 1024,
+                level: 6,
+            }),
+        );
+        conn.set_fast_path(fast);
+        conn
+    }
+
+    /// Everything observable after each read: the events, the bytes written, and the bytes
+    /// left in the read buffer; the input is read as a driver does (again while a read makes
+    /// progress, as `message_at_a_time` asks), then EOF.
+    fn observe(
+        s: &Settings,
+        fast: bool,
+        stream: &[u8],
+        cuts: &[usize],
+    ) -> Vec<(Vec<WsEvent>, Vec<u8>, Vec<u8>)> {
+        let now = Instant::now();
+        let mut conn = connection(s, fast);
+        let mut buf = BytesMut::new();
+        let mut steps = Vec::new();
+        let mut start = 0;
+        for end in cuts.iter().copied().chain(std::iter::once(stream.len())) {
+            buf.extend_from_slice(&stream[start..end]);
+            start = end;
+            for _ in 0..=stream.len() {
+                let before = buf.len();
+                conn.handle_input(now, &mut buf);
+                let events: Vec<WsEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
+                let progressed = buf.len() != before || !events.is_empty();
+                steps.push((events, drain_wire(&mut conn, now), buf.to_vec()));
+                if !progressed {
+                    break;
+                }
+            }
+        }
+        conn.handle_eof(now);
+        let events: Vec<WsEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
+        steps.push((events, drain_wire(&mut conn, now), buf.to_vec()));
+        steps
+    }
+
+    /// A frame the direct path may or may not take: first byte among the plain final data
+    /// frames (most often), fragments, controls, RSV bits and reserved opcodes; masked or not;
+    /// text that is valid UTF-8 or not, or binary; the 16-bit length form now and then (also
+    /// non-minimal).
+    fn any_frame() -> impl Strategy<Value = (Vec<u8>, usize)> {
+        (
+            prop_oneof![
+                6 => prop::sample::select(vec![0x81u8, 0x82]),
+                2 => prop::sample::select(vec![0x01u8, 0x02, 0x00, 0x80, 0x89, 0x8A, 0x88, 0xC1, 0xC2, 0xA1, 0x91]),
+                1 => any::<u8>(),
+            ],
+            prop_oneof![4 => Just(true), 1 => Just(false)],
+            prop_oneof![
+                "\\PC{0,60}".prop_map(String::into_bytes),
+                prop::collection::vec(any::<u8>(), 0..200),
+                (126usize..600).prop_map(|n| (0..n).map(|i| (i % 120) as u8).collect()),
+            ],
+            any::<[u8; 4]>(),
+            0u8..8,
+        )
+            .prop_map(|(b0, masked, payload, key, form)| {
+                let mask = masked.then_some(key);
+                let len = payload.len();
+                let bytes = if form == 0 && payload.len() <= 125 {
+                    // The 16-bit form for a short length (non-minimal, still accepted).
+                    let mut out = vec![b0, if masked { 0xFE } else { 0x7E }];
+                    out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+                    let framed = frame(b0, mask, &payload);
+                    out.extend_from_slice(&framed[2..]);
+                    out
+                } else {
+                    frame(b0, mask, &payload)
+                };
+                (bytes, len)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// RFC 6455 §5.2-§5.4, §8.1, docs/node-semantics.md#ws-any-fragmentation: random frames
+        /// under random settings, read whole and at random cuts, give the same events, the same
+        /// output and the same unread bytes with the direct path on and forced off.
+        #[test]
+        fn prop_fast_path_twin(
+            (frames, s) in prop::collection::vec(any_frame(), 1..6).prop_flat_map(|frames| {
+                let lengths: Vec<usize> = frames.iter().map(|(_, len)| *len).collect();
+                (Just(frames), settings(lengths))
+            }),
+            raw_cuts in prop::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let stream: Vec<u8> = frames.iter().flat_map(|(bytes, _)| bytes.iter().copied()).collect();
+            for cuts in [Vec::new(), cuts_for(stream.len(), &raw_cuts)] {
+                let fast = observe(&s, true, &stream, &cuts);
+                let general = observe(&s, false, &stream, &cuts);
+                prop_assert_eq!(fast, general, "cuts {:?}", cuts);
+            }
+        }
+    }
+}
