@@ -549,22 +549,7 @@ fn our_client_against_node_https_and_tls_servers() {
         "leaf and CA, as the server sent them"
     );
     assert_eq!(ev.tls_info(socket), Some(&*info));
-    let mut echoed = Vec::new();
-    until(
-        &mut ev,
-        "the TLS echo",
-        |event| match event {
-            Event::Socket {
-                socket: s,
-                event: SocketEvent::Data(data),
-            } if *s == socket => {
-                echoed.extend_from_slice(data);
-                (echoed.len() >= 13).then_some(())
-            }
-            _ => None,
-        },
-        |_, _| {},
-    );
+    let echoed = common::socket_data(&mut ev, socket, 13, "the TLS echo");
     assert_eq!(echoed, b"ping over tls");
     ev.end(socket, None).unwrap();
     until(

@@ -473,22 +473,7 @@ fn our_agent_and_connect_tls_resume_against_node() {
         assert_eq!(ev.tls_info(socket), Some(&*info));
         reused.push(info.session_reused);
         // The echo comes after the server's tickets: read it, then end.
-        let mut echoed = Vec::new();
-        until(
-            &mut ev,
-            "the TLS echo",
-            |event| match event {
-                Event::Socket {
-                    socket: s,
-                    event: SocketEvent::Data(data),
-                } if *s == socket => {
-                    echoed.extend_from_slice(data);
-                    (echoed.len() >= 4).then_some(())
-                }
-                _ => None,
-            },
-            |_, _| {},
-        );
+        let echoed = common::socket_data(&mut ev, socket, 4, "the TLS echo");
         assert_eq!(echoed, b"ping", "round {round}");
         ev.end(socket, None).unwrap();
         until(

@@ -974,3 +974,29 @@ pub(crate) const CHROMIUM_FLAGS: [&str; 8] = [
     "--disable-component-update",
     "--disable-sync",
 ];
+
+/// The `data` of `socket` until at least `len` bytes came; fails after [`WAIT`] naming `what`.
+pub(crate) fn socket_data(
+    ev: &mut EventLoop,
+    socket: sansnet_mio::SocketId,
+    len: usize,
+    what: &str,
+) -> Vec<u8> {
+    let mut got = Vec::new();
+    until(
+        ev,
+        what,
+        |event| match event {
+            Event::Socket {
+                socket: s,
+                event: sansnet_tcp::SocketEvent::Data(data),
+            } if *s == socket => {
+                got.extend_from_slice(data);
+                (got.len() >= len).then_some(())
+            }
+            _ => None,
+        },
+        |_, _| {},
+    );
+    got
+}
