@@ -37,7 +37,7 @@ fn read_to_data(c: &mut Criterion) {
             let mut buf = BytesMut::with_capacity(64 * 1024);
             b.iter(|| {
                 buf.extend_from_slice(input);
-                socket.handle_read(now, &mut buf);
+                socket.handle_input(now, &mut buf);
                 let event = socket.poll_event();
                 assert!(
                     matches!(event, Some(SocketEvent::Data(_))),

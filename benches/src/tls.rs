@@ -79,12 +79,12 @@ pub fn handshake(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) -> Opti
     let mut wire = BytesMut::new();
     for _ in 0..16 {
         let mut moved = false;
-        while let Some(chunk) = c.poll_transmit() {
+        while let Some(chunk) = c.poll_transmit(Instant::now()) {
             wire.extend_from_slice(&chunk);
             moved = true;
         }
         s.handle_input(now, &mut wire);
-        while let Some(chunk) = s.poll_transmit() {
+        while let Some(chunk) = s.poll_transmit(Instant::now()) {
             wire.extend_from_slice(&chunk);
             moved = true;
         }

@@ -185,7 +185,7 @@ fn run_ops(input: &Input) {
             Op::Connected => socket.handle_connected(now),
             Op::Read(bytes) => {
                 read_buf.extend_from_slice(bytes);
-                socket.handle_read(now, &mut read_buf);
+                socket.handle_input(now, &mut read_buf);
             }
             Op::Eof => socket.handle_eof(now),
             Op::Advance(n) => socket.advance_transmit(now, usize::from(*n)),
@@ -289,7 +289,7 @@ fn chunked_events(pieces: &[&[u8]], allow_half_open: bool) -> (Vec<u8>, Vec<Sock
     };
     for piece in pieces {
         let mut buf = BytesMut::from(*piece);
-        socket.handle_read(now, &mut buf);
+        socket.handle_input(now, &mut buf);
         assert!(buf.is_empty());
         collect(&mut socket);
     }

@@ -18,15 +18,13 @@ use sansnet_tls::TlsConnection;
 use sansnet_tls::rustls::{ClientConfig as ClientTlsConfig, ServerConfig as ServerTlsConfig};
 use sansnet_udp::SendId;
 
-use crate::client::{ClientLayer, Note};
-use crate::http::HttpLayer;
+use sansnet_stack::{ClientLayer, Connection, Note};
+
 use crate::ids::{IdMap, IdSet};
 use crate::net::{Reserve, Stream};
 use crate::tcp::{Readiness, ServerEntry, SocketEntry};
 use crate::timers::Timers;
-use crate::tls::TlsLayer;
 use crate::udp::UdpEntry;
-use crate::ws::WsLayer;
 use crate::{ClientError, ClientRequestEvent, Event, ServerId, SocketId, UdpId};
 
 /// The mio token of an entry id. Ids count up from 1 and become tokens as they are.
@@ -219,10 +217,10 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
             return Err(sansnet_http1::UsageError::Closed.into());
         };
-        let Some(http) = &mut entry.http else {
+        let Some(http) = entry.conn.http_mut() else {
             return Err(sansnet_http1::UsageError::Closed.into());
         };
-        let result = command(&mut http.conn, now);
+        let result = command(http, now);
         if !entry.flush_due {
             entry.flush_due = true;
             self.again.push_back(socket.0);
@@ -255,15 +253,15 @@ impl EventLoop {
             .entries
             .iter()
             .filter_map(|(&socket, entry)| match entry {
-                Entry::Socket(e) if e.server == Some(id) && e.http.is_some() => Some(socket),
+                Entry::Socket(e) if e.server == Some(id) => Some(socket),
                 _ => None,
             })
             .collect();
         for socket in http_connections {
             if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket)
-                && let Some(http) = &mut entry.http
+                && let Some(http) = entry.conn.http_mut()
             {
-                http.conn.close_when_idle(now);
+                http.close_when_idle(now);
             }
             self.service(socket, now);
         }
@@ -314,15 +312,11 @@ impl EventLoop {
         host: &str,
     ) -> SocketId {
         match TlsConnection::client(tls, host) {
-            Ok(conn) => self.connect_with(
-                address,
-                config,
-                Some(TlsLayer::new(Instant::now(), conn, true)),
-            ),
+            Ok(conn) => self.connect_with(address, config, Some(conn)),
             Err(error) => {
                 let id = SocketId(self.allocate());
                 let mut machine = Socket::connect(Instant::now(), config);
-                machine.destroy_with_error(Instant::now(), tls_error(&error));
+                machine.destroy_with_error(Instant::now(), sansnet_stack::tls_error(&error));
                 while let Some(event) = machine.poll_event() {
                     self.events.push_back(Event::Socket { socket: id, event });
                 }
@@ -335,23 +329,26 @@ impl EventLoop {
         &mut self,
         address: Address,
         config: SocketConfig,
-        tls: Option<TlsLayer>,
+        tls: Option<TlsConnection>,
     ) -> SocketId {
         let now = Instant::now();
         let id = SocketId(self.allocate());
-        let mut machine = Socket::connect(now, config);
+        let mut conn = Connection::connect(now, config);
+        if let Some(tls) = tls {
+            conn = conn.with_tls(now, tls, true);
+        }
         let stream = Stream::connect(&address).and_then(|mut stream| {
             stream.register(self.poll.registry(), Token(token(id.0)))?;
             Ok(stream)
         });
         match stream {
             Ok(stream) => {
-                let mut entry = SocketEntry::new(machine, stream, None);
-                entry.tls = tls.map(Box::new);
+                let entry = SocketEntry::new(conn, stream, None);
                 self.entries.insert(id.0, Entry::Socket(Box::new(entry)));
                 self.service(id.0, now);
             }
             Err(e) => {
+                let machine = conn.socket_mut();
                 machine.handle_io_error(now, e.kind());
                 while let Some(event) = machine.poll_event() {
                     self.events.push_back(Event::Socket { socket: id, event });
@@ -422,7 +419,7 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&id.0) else {
             return Err(sansnet_tcp::UsageError::Destroyed.into());
         };
-        let result = command(&mut entry.machine, now);
+        let result = command(entry.conn.socket_mut(), now);
         self.service(id.0, now);
         result
     }
@@ -431,7 +428,7 @@ impl EventLoop {
     /// it has closed.
     pub fn socket(&self, id: SocketId) -> Option<&Socket> {
         match self.entries.get(&id.0) {
-            Some(Entry::Socket(entry)) => Some(&entry.machine),
+            Some(Entry::Socket(entry)) => Some(entry.conn.socket()),
             _ => None,
         }
     }
@@ -632,19 +629,7 @@ impl EventLoop {
             }
             // Only stream sockets arm timers: dgram sockets and servers have none.
             if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
-                entry.machine.handle_timeout(now);
-                if let Some(http) = &mut entry.http {
-                    http.handle_timeout(now);
-                }
-                if let Some(client) = &mut entry.client {
-                    client.handle_timeout(now);
-                }
-                if let Some(ws) = &mut entry.ws {
-                    ws.handle_timeout(now);
-                }
-                if let Some(tls) = &mut entry.tls {
-                    tls.conn.handle_timeout(now);
-                }
+                entry.conn.handle_timeout(now);
                 self.service(id, now);
             }
         }
@@ -688,20 +673,22 @@ impl EventLoop {
                         self.connection_closed(ServerId(id), socket_id, now);
                         continue;
                     }
-                    let mut machine = Socket::accepted(now, config.clone());
-                    let mut entry_tls = None;
+                    let mut conn = Connection::accepted(now, config.clone());
                     if let Some(tls) = &tls {
                         match TlsConnection::server(tls.clone()) {
-                            Ok(mut conn) => {
-                                conn.set_handshake_timeout(handshake_timeout);
-                                entry_tls = Some(Box::new(TlsLayer::new(now, conn, true)));
+                            Ok(mut tls) => {
+                                tls.set_handshake_timeout(handshake_timeout);
+                                conn = conn.with_tls(now, tls, true);
                             }
-                            Err(error) => machine.destroy_with_error(now, tls_error(&error)),
+                            Err(error) => conn
+                                .socket_mut()
+                                .destroy_with_error(now, sansnet_stack::tls_error(&error)),
                         }
                     }
-                    let mut entry = SocketEntry::new(machine, stream, Some(ServerId(id)));
-                    entry.tls = entry_tls;
-                    entry.http = http.clone().map(|http| Box::new(HttpLayer::new(now, http)));
+                    if let Some(http) = &http {
+                        conn = conn.serve_http(now, http.clone());
+                    }
+                    let entry = SocketEntry::new(conn, stream, Some(ServerId(id)));
                     self.entries
                         .insert(socket_id, Entry::Socket(Box::new(entry)));
                     self.service(socket_id, now);
@@ -754,7 +741,7 @@ impl EventLoop {
                     &mut self.scratch,
                 ) {
                     let server = entry.server;
-                    if entry.client.is_some() {
+                    if entry.conn.client_mut().is_some() {
                         self.client_notes(id, now);
                     }
                     self.entries.remove(&id);
@@ -763,15 +750,7 @@ impl EventLoop {
                         self.connection_closed(server, id, now);
                     }
                 } else {
-                    let http = entry.http.as_ref().and_then(|http| http.poll_timeout());
-                    let client = entry.client.as_ref().and_then(|c| c.poll_timeout());
-                    let ws = entry.ws.as_ref().and_then(|w| w.poll_timeout());
-                    let tls = entry.tls.as_ref().and_then(|t| t.conn.poll_timeout());
-                    let at = [entry.machine.poll_timeout(), http, client, ws, tls]
-                        .into_iter()
-                        .flatten()
-                        .min();
-                    self.timers.set(id, at);
+                    self.timers.set(id, entry.conn.poll_timeout());
                 }
                 self.client_notes(id, now);
             }
@@ -830,17 +809,15 @@ impl EventLoop {
         };
         match sansnet_ws::handshake::accept_with(request, protocols, &config.deflate) {
             Ok(accepted) => {
-                let config = crate::ws::message_at_a_time(config);
+                let config = sansnet_stack::ws_config(config);
                 let conn = sansnet_ws::Connection::server(config, accepted.response)
                     .with_deflate(accepted.deflate);
-                let mut layer = WsLayer::new(conn);
-                layer.feed(now, head);
-                entry.ws = Some(Box::new(layer));
+                entry.conn.start_ws(now, conn, head);
                 self.service(socket.0, now);
                 Ok(accepted.protocol)
             }
             Err(rejected) => {
-                let _ = entry.machine.end(now, Some(rejected.response));
+                let _ = entry.conn.socket_mut().end(now, Some(rejected.response));
                 self.service(socket.0, now);
                 Err(rejected.error.into())
             }
@@ -857,7 +834,7 @@ impl EventLoop {
         protocols: &[&str],
         config: sansnet_ws::Config,
     ) -> PoolRequestId {
-        let mut entropy = crate::ws::os_entropy;
+        let mut entropy = crate::entropy::os_entropy;
         let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols)
             .with_deflate(config.deflate.clone());
         let request = handshake.request(&origin.host_header(), path);
@@ -901,10 +878,10 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
             return Err(sansnet_ws::UsageError::Closed.into());
         };
-        let Some(ws) = &mut entry.ws else {
+        let Some(ws) = entry.conn.ws_mut() else {
             return Err(sansnet_ws::UsageError::Closed.into());
         };
-        let result = command(&mut ws.conn, now);
+        let result = command(ws, now);
         self.service(socket.0, now);
         result
     }
@@ -937,13 +914,11 @@ impl EventLoop {
                         if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) {
                             let conn = sansnet_ws::Connection::new(
                                 sansnet_ws::Role::Client,
-                                crate::ws::message_at_a_time(config),
-                                Box::new(crate::ws::os_entropy),
+                                sansnet_stack::ws_config(config),
+                                Box::new(crate::entropy::os_entropy),
                             )
                             .with_deflate(opened.deflate);
-                            let mut layer = WsLayer::new(conn);
-                            layer.feed(now, head.clone());
-                            entry.ws = Some(Box::new(layer));
+                            entry.conn.start_ws(now, conn, head.clone());
                         }
                         self.events.push_back(Event::WsOpen {
                             request,
@@ -1016,7 +991,7 @@ impl EventLoop {
     /// done.
     pub fn tls_info(&self, socket: SocketId) -> Option<&sansnet_tls::HandshakeInfo> {
         match self.entries.get(&socket.0) {
-            Some(Entry::Socket(entry)) => entry.tls.as_ref().and_then(|t| t.conn.info()),
+            Some(Entry::Socket(entry)) => entry.conn.tls().and_then(|t| t.info()),
             _ => None,
         }
     }
@@ -1098,7 +1073,7 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket) else {
             return Ok(());
         };
-        let Some(client) = &mut entry.client else {
+        let Some(client) = entry.conn.client_mut() else {
             return Ok(());
         };
         let (Some(conn), Some((_, id))) = (&mut client.conn, client.current) else {
@@ -1163,19 +1138,18 @@ impl EventLoop {
         if self.agent.config().keep_alive {
             config.keep_alive = Some(self.agent.config().keep_alive_initial_delay);
         }
-        let machine = Socket::connect(now, config);
+        let mut conn = Connection::connect(now, config);
         let mut stream = Stream::connect(&Address::Tcp(addr)).map_err(|e| e.kind())?;
         stream
             .register(self.poll.registry(), Token(token(id)))
             .map_err(|e| e.kind())?;
-        let mut entry = SocketEntry::new(machine, stream, None);
         if origin.scheme == "https" {
-            let conn = TlsConnection::client(self.https_config()?, &origin.host)
+            let tls = TlsConnection::client(self.https_config()?, &origin.host)
                 .map_err(|_| io::ErrorKind::InvalidInput)?;
-            entry.tls = Some(Box::new(TlsLayer::new(now, conn, false)));
+            conn = conn.with_tls(now, tls, false);
         }
-        let client_config = ClientConfig::default();
-        entry.client = Some(Box::new(ClientLayer::new(connection, client_config)));
+        let conn = conn.serve_client(ClientLayer::new(connection, ClientConfig::default()));
+        let entry = SocketEntry::new(conn, stream, None);
         self.entries.insert(id, Entry::Socket(Box::new(entry)));
         self.pooled.insert(connection, id);
         self.service(id, now);
@@ -1202,7 +1176,7 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket) else {
             return;
         };
-        let Some(client) = &mut entry.client else {
+        let Some(client) = entry.conn.client_mut() else {
             return;
         };
         if let Some(conn) = &mut client.conn
@@ -1259,7 +1233,7 @@ impl EventLoop {
             let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) else {
                 return;
             };
-            let Some(client) = &mut entry.client else {
+            let Some(client) = entry.conn.client_mut() else {
                 return;
             };
             let Some(note) = client.notes.pop_front() else {
@@ -1340,7 +1314,7 @@ impl EventLoop {
                     if let Some((request, _)) = current {
                         client.current = None;
                         if !self.agent.handle_failed(now, connection, false) {
-                            self.finish_request(request, Some(error));
+                            self.finish_request(request, Some(ClientError::from(error)));
                         }
                     }
                 }
@@ -1370,13 +1344,13 @@ impl EventLoop {
         event: ClientRequestEvent,
     ) {
         self.requests.remove(&request);
-        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id)
-            && let Some(client) = &mut entry.client
-        {
-            client.current = None;
+        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
+            if let Some(client) = entry.conn.client_mut() {
+                client.current = None;
+            }
             // Reading resumes once the new owner is in place: a WebSocket machine attached
             // by `ws_answer` (inside `client_event`), or the application.
-            client.hold = false;
+            entry.conn.release();
         }
         self.client_event(now, request, event);
         self.client_event(now, request, ClientRequestEvent::Close);
@@ -1389,13 +1363,5 @@ impl EventLoop {
         let id = self.next_id;
         self.next_id += 1;
         id
-    }
-}
-
-/// A TLS error as the socket machine carries it (Node emits it as the socket's `'error'`).
-fn tls_error(error: &sansnet_tls::Error) -> sansnet_tcp::Error {
-    sansnet_tcp::Error::Layer {
-        code: error.code(),
-        message: error.to_string(),
     }
 }

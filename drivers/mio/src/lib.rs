@@ -132,16 +132,13 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-mod client;
+mod entropy;
 mod event_loop;
-mod http;
 mod ids;
 mod net;
 mod tcp;
 mod timers;
-mod tls;
 mod udp;
-mod ws;
 
 pub use event_loop::{EventLoop, RequestOptions};
 
@@ -336,3 +333,15 @@ impl std::fmt::Display for ClientError {
 }
 
 impl std::error::Error for ClientError {}
+
+impl From<sansnet_tcp::Error> for ClientError {
+    /// How a pooled connection's socket failure reaches its request: an OS error as `Io`, a
+    /// TLS failure (carried by the socket machine as a layer error) as `Tls`.
+    fn from(error: sansnet_tcp::Error) -> Self {
+        match error {
+            sansnet_tcp::Error::Io(kind) => Self::Io(kind),
+            sansnet_tcp::Error::Layer { code, message } => Self::Tls { code, message },
+            _ => Self::Io(std::io::ErrorKind::Other),
+        }
+    }
+}

@@ -6,15 +6,12 @@
 use std::io::{self, IoSlice};
 use std::time::Instant;
 
-use bytes::BytesMut;
 use mio::{Registry, Token};
-use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction, Socket, SocketEvent};
+use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction};
 
-use crate::client::ClientLayer;
-use crate::http::HttpLayer;
+use sansnet_stack::{Connection, Event as StackEvent};
+
 use crate::net::{Listener, Reserve, Stream};
-use crate::tls::TlsLayer;
-use crate::ws::WsLayer;
 use crate::{Event, ServerId, SocketId};
 
 /// How many bytes one read asks the OS for: the size of the event loop's scratch buffer.
@@ -31,10 +28,10 @@ pub(crate) struct Readiness {
     pub(crate) closed: bool,
 }
 
-/// One connection: the OS stream and its machine.
+/// One connection: the OS stream and its stack of machines.
 #[derive(Debug)]
 pub(crate) struct SocketEntry {
-    pub(crate) machine: Socket,
+    pub(crate) conn: Connection,
     pub(crate) stream: Stream,
     /// The server that accepted it, told when it closes.
     pub(crate) server: Option<ServerId>,
@@ -47,48 +44,26 @@ pub(crate) struct SocketEntry {
     closed_seen: bool,
     /// Events handed to the event loop that the application has not taken yet. Nothing more
     /// is read while there are any: the application answers one read's events before the
-    /// next read (or the peer's FIN) reaches the machine, as Node runs `'data'` listeners
+    /// next read (or the peer's FIN) reaches the machines, as Node runs `'data'` listeners
     /// before it reads on. So an echo written in answer to `data` goes out before the FIN
-    /// that the machine sends after `end`.
+    /// that the socket machine sends after `end`.
     pub(crate) undelivered: usize,
-    /// The HTTP server machine riding on this connection, for sockets an HTTP server
-    /// accepted.
-    pub(crate) http: Option<Box<HttpLayer>>,
-    /// The HTTP client machine, for connections the agent opened.
-    pub(crate) client: Option<Box<ClientLayer>>,
-    /// The WebSocket machine, once the HTTP machine handed the connection over.
-    pub(crate) ws: Option<Box<WsLayer>>,
-    /// An HTTP command ran and the drain rule is owed before the loop next waits (the
-    /// entry is in the loop's `again` queue once).
+    /// A command ran and the drain rule is owed before the loop next waits (the entry is in
+    /// the loop's `again` queue once).
     pub(crate) flush_due: bool,
-    /// The TLS machine between the OS stream and `machine`, for TLS connections.
-    pub(crate) tls: Option<Box<TlsLayer>>,
-    /// Bytes read and not yet consumed (plaintext, or ciphertext for a TLS connection). It
-    /// holds exactly what was read: reads land in the event loop's one scratch buffer and are
-    /// copied here, so an idle connection holds no buffer at all.
-    read_buf: BytesMut,
-    eof: bool,
-    eof_reported: bool,
 }
 
 impl SocketEntry {
-    pub(crate) fn new(machine: Socket, stream: Stream, server: Option<ServerId>) -> Self {
+    pub(crate) fn new(conn: Connection, stream: Stream, server: Option<ServerId>) -> Self {
         Self {
             connecting: server.is_none(),
-            machine,
+            conn,
             stream,
             server,
             readable: true,
             closed_seen: false,
             undelivered: 0,
-            http: None,
-            client: None,
-            ws: None,
             flush_due: false,
-            tls: None,
-            read_buf: BytesMut::new(),
-            eof: false,
-            eof_reported: false,
         }
     }
 
@@ -107,18 +82,18 @@ impl SocketEntry {
             match self.stream.finish_connect() {
                 Ok(true) => {
                     self.connecting = false;
-                    self.machine.handle_connected(now);
+                    self.conn.handle_connected(now);
                 }
                 Ok(false) => {}
                 Err(e) => {
                     self.connecting = false;
-                    io_failed(&mut self.machine, self.tls.as_deref_mut(), now, e.kind());
+                    self.conn.handle_io_error(now, e.kind());
                 }
             }
         }
     }
 
-    /// One drain-rule round, repeated until nothing moves; returns whether the machine
+    /// One drain-rule round, repeated until nothing moves; returns whether the socket
     /// closed (the entry is then removed and its server told).
     pub(crate) fn service(
         &mut self,
@@ -128,7 +103,6 @@ impl SocketEntry {
         out: &mut std::collections::VecDeque<Event>,
         scratch: &mut [u8],
     ) -> bool {
-        let mut closed = false;
         self.flush_due = false;
         let mut rounds = 0u32;
         loop {
@@ -141,84 +115,54 @@ impl SocketEntry {
                 "socket {id:?}: the drain rule does not settle"
             );
             let mut moved = self.flush(now);
-            while let Some(action) = self.machine.poll_action() {
+            while let Some(action) = self.conn.poll_action() {
                 moved = true;
                 self.apply(now, action, registry);
             }
-            let held = self.client.as_ref().is_some_and(|c| c.hold);
-            if !self.connecting && self.undelivered == 0 && !held && self.machine.wants_read() {
+            let caught_up = self.undelivered == 0;
+            if caught_up && self.conn.wants_read() {
                 moved |= self.read(now, scratch);
             }
-            if let Some(tls) = &mut self.tls {
-                let (settled, delivered) = tls.settle(id, out);
-                moved |= settled;
-                self.undelivered += delivered;
-            }
-            while let Some(event) = self.machine.poll_event() {
+            moved |= self.conn.drive(now, caught_up);
+            while let Some(event) = self.conn.poll_event() {
                 moved = true;
-                closed |= matches!(event, SocketEvent::Close { .. });
-                let event = match (&mut self.http, &mut self.client) {
-                    _ if self.ws.is_some() => {
-                        match self.ws.as_mut().map(|ws| ws.intercept(now, event)) {
-                            Some(Some(event)) => event,
-                            _ => continue,
-                        }
-                    }
-                    (Some(http), _) => match http.intercept(now, event) {
-                        Some(event) => event,
-                        None => continue,
-                    },
-                    (None, Some(client)) => match client.intercept(now, event) {
-                        Some(event) => event,
-                        None => continue,
-                    },
-                    (None, None) => event,
+                let event = match event {
+                    StackEvent::Socket(event) => Event::Socket { socket: id, event },
+                    StackEvent::Http(event) => Event::Http { socket: id, event },
+                    StackEvent::Ws(event) => Event::Ws { socket: id, event },
+                    StackEvent::Secure(info) => Event::Secure { socket: id, info },
+                    _ => continue,
                 };
                 self.undelivered += 1;
-                out.push_back(Event::Socket { socket: id, event });
-            }
-            if let Some(http) = &mut self.http {
-                let (pumped, delivered) = http.pump(now, id, &mut self.machine, out);
-                moved |= pumped;
-                self.undelivered += delivered;
-            }
-            if let Some(client) = &mut self.client {
-                moved |= client.pump(now, &mut self.machine);
-            }
-            if let Some(ws) = &mut self.ws {
-                let taken = self.undelivered == 0;
-                let (pumped, delivered) = ws.pump(now, id, &mut self.machine, out, taken);
-                moved |= pumped;
-                self.undelivered += delivered;
+                out.push_back(event);
             }
             if !moved {
-                return closed;
+                return self.conn.is_closed();
             }
         }
     }
 
-    /// Writes what the machine offers until it is empty or the OS would block; through the
-    /// TLS machine for a TLS connection.
+    /// Writes what the stack offers until it is empty or the OS would block.
     fn flush(&mut self, now: Instant) -> bool {
-        if self.tls.is_some() {
-            return self.flush_tls(now);
-        }
         let mut moved = false;
-        while self.machine.wants_write() {
+        loop {
             let result = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = self.machine.transmit_chunks(&mut slices);
+                let n = self.conn.transmit_chunks(&mut slices);
+                if n == 0 {
+                    break;
+                }
                 self.stream.write_vectored(&slices[..n])
             };
             match wrote(result) {
                 Wrote::Bytes(0) => {}
                 Wrote::Bytes(n) => {
-                    self.machine.advance_transmit(now, n);
+                    self.conn.advance_transmit(now, n);
                     moved = true;
                 }
                 Wrote::Blocked => break,
                 Wrote::Failed(kind) => {
-                    io_failed(&mut self.machine, None, now, kind);
+                    self.conn.handle_io_error(now, kind);
                     return true;
                 }
             }
@@ -226,59 +170,8 @@ impl SocketEntry {
         moved
     }
 
-    /// The TLS flush: plaintext into the TLS machine, its ciphertext to the OS, then the FIN
-    /// the socket machine asked for, or the destroy a TLS failure calls for.
-    fn flush_tls(&mut self, now: Instant) -> bool {
-        let Some(tls) = &mut self.tls else {
-            return false;
-        };
-        if self.connecting {
-            return false;
-        }
-        let mut moved = false;
-        loop {
-            moved |= tls.encrypt(now, &mut self.machine);
-            let result = {
-                let mut slices = [IoSlice::new(&[]); crate::tls::MAX_SLICES];
-                let n = tls.fill(&mut slices);
-                if n == 0 {
-                    break;
-                }
-                self.stream.write_vectored(&slices[..n])
-            };
-            match wrote(result) {
-                Wrote::Bytes(n) => {
-                    tls.advance(n);
-                    moved |= n > 0;
-                }
-                Wrote::Blocked => break,
-                Wrote::Failed(kind) => {
-                    io_failed(&mut self.machine, Some(tls), now, kind);
-                    return true;
-                }
-            }
-        }
-        if tls.take_fin() {
-            moved = true;
-            match self.stream.shutdown_write() {
-                Err(e) if e.kind() != io::ErrorKind::NotConnected => {
-                    io_failed(&mut self.machine, Some(tls), now, e.kind());
-                }
-                _ => {}
-            }
-        }
-        moved | tls.fail(now, &mut self.machine)
-    }
-
     fn apply(&mut self, now: Instant, action: Action, registry: &Registry) {
         let result = match action {
-            // Over TLS the FIN follows `close_notify` (see `flush_tls`).
-            Action::Shutdown if self.tls.is_some() => {
-                if let Some(tls) = &mut self.tls {
-                    tls.shut_down();
-                }
-                Ok(())
-            }
             Action::Shutdown => match self.stream.shutdown_write() {
                 // The peer is already gone; the next read reports how.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
@@ -296,25 +189,20 @@ impl SocketEntry {
             _ => Ok(()),
         };
         if let Err(e) = result {
-            io_failed(&mut self.machine, self.tls.as_deref_mut(), now, e.kind());
+            self.conn.handle_io_error(now, e.kind());
         }
     }
 
-    /// Feeds kept bytes, or reads once (into `scratch`, keeping only what arrived); reports
-    /// EOF once every byte before it was consumed.
+    /// Reads once from the OS into `scratch` and hands the stack what arrived.
     fn read(&mut self, now: Instant, scratch: &mut [u8]) -> bool {
-        // Kept bytes first; a TLS machine may also hold plaintext from earlier input.
-        if (!self.read_buf.is_empty() || self.tls.is_some()) && self.feed(now) {
-            return true;
-        }
-        let mut moved = false;
-        while self.readable && !self.eof && !moved {
+        while self.readable {
             match self.stream.read(scratch) {
-                Ok(0) => self.eof = true,
+                Ok(0) => {
+                    self.conn.handle_eof(now);
+                    return true;
+                }
                 Ok(n) => {
-                    self.read_buf.extend_from_slice(&scratch[..n]);
-                    self.feed(now);
-                    moved = true;
+                    self.conn.handle_input(now, &scratch[..n]);
                     // A read that did not fill the buffer emptied the socket's queue (as
                     // tokio takes it): the next edge says when more arrives, saving the
                     // read that would only say `WouldBlock`. Not once the peer's FIN or an
@@ -322,45 +210,17 @@ impl SocketEntry {
                     if n < scratch.len() && !self.closed_seen {
                         self.readable = false;
                     }
+                    return true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                 Err(e) => {
-                    io_failed(&mut self.machine, self.tls.as_deref_mut(), now, e.kind());
+                    self.conn.handle_io_error(now, e.kind());
                     return true;
                 }
             }
         }
-        // The peer's `close_notify`: its end, after every byte before it was taken.
-        if !moved
-            && self.read_buf.is_empty()
-            && let Some(tls) = &mut self.tls
-            && tls.take_peer_end()
-        {
-            self.machine.handle_eof(now);
-            return true;
-        }
-        if self.eof && self.read_buf.is_empty() && !self.eof_reported && !moved {
-            self.eof_reported = true;
-            match &mut self.tls {
-                Some(tls) => tls.conn.handle_eof(now),
-                None => self.machine.handle_eof(now),
-            }
-            moved = true;
-        }
-        moved
-    }
-
-    /// Hands `read_buf` to the machine (through the TLS machine for a TLS connection);
-    /// returns whether any of it was taken.
-    fn feed(&mut self, now: Instant) -> bool {
-        match &mut self.tls {
-            Some(tls) => tls.feed(now, &mut self.read_buf, &mut self.machine),
-            None => {
-                self.machine.handle_read(now, &mut self.read_buf);
-                true
-            }
-        }
+        false
     }
 }
 
@@ -381,17 +241,6 @@ fn wrote(result: io::Result<usize>) -> Wrote {
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Wrote::Bytes(0),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Wrote::Blocked,
         Err(e) => Wrote::Failed(e.kind()),
-    }
-}
-
-/// An OS error on a connection (a failed connect, read, write or shutdown): the socket
-/// machine ends with it (`error`, then `close(true)`, as Node reports it), and the TLS
-/// ciphertext waiting to go is dropped, as the socket machine drops its own queue, so nothing
-/// tries to write to the failed socket again.
-fn io_failed(machine: &mut Socket, tls: Option<&mut TlsLayer>, now: Instant, kind: io::ErrorKind) {
-    machine.handle_io_error(now, kind);
-    if let Some(tls) = tls {
-        tls.abandon();
     }
 }
 

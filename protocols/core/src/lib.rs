@@ -44,6 +44,10 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod action;
+mod machine;
 mod transmit;
 
+pub use action::{Action, Actions};
+pub use machine::Machine;
 pub use transmit::Transmit;

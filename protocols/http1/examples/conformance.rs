@@ -563,7 +563,7 @@ impl RunState {
             self.transmitted.extend_from_slice(&chunk);
         }
         while let Some(action) = conn.poll_action() {
-            if matches!(action, Action::Shutdown | Action::Destroy) {
+            if matches!(action, Action::Shutdown | Action::Close { reset: false }) {
                 self.close = true;
             }
         }
@@ -774,7 +774,7 @@ impl ResponseRunState {
     fn drain(&mut self, conn: &mut ClientConnection, now: Instant) {
         while conn.pop_transmit(now).is_some() {}
         while let Some(action) = conn.poll_action() {
-            if matches!(action, Action::Shutdown | Action::Destroy) {
+            if matches!(action, Action::Shutdown | Action::Close { reset: false }) {
                 self.close = true;
             }
         }

@@ -12,7 +12,7 @@ use crate::head::{ends_in_chunked, head_verdict};
 use crate::headers::{is_field_value, is_token};
 use crate::response::put_header;
 use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
-use sansnet_core::Transmit;
+use sansnet_core::{Actions, Transmit};
 
 /// Settings of a client connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,7 +227,7 @@ pub struct ClientConnection {
     /// Bytes ready for the transport.
     out: Transmit,
     events: VecDeque<ClientEvent>,
-    actions: VecDeque<Action>,
+    actions: Actions,
     closed: bool,
     partial_head: bool,
     idle_deadline: Option<Instant>,
@@ -302,7 +302,7 @@ impl ClientConnection {
             next_id: 0,
             out: Transmit::default(),
             events: VecDeque::new(),
-            actions: VecDeque::new(),
+            actions: Actions::default(),
             closed: false,
             partial_head: false,
             idle_deadline,
@@ -416,7 +416,7 @@ impl ClientConnection {
         self.recv = Recv::Done;
         self.inflight.clear();
         self.out.clear();
-        self.close(Action::Destroy);
+        self.close(Action::Close { reset: false });
     }
 
     // ---- inputs -------------------------------------------------------------------------
@@ -513,7 +513,7 @@ impl ClientConnection {
 
     /// The next thing the driver must do with the transport.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.actions.poll(self.out.is_empty())
     }
 
     /// Fills `out` with the request bytes to write.
@@ -950,7 +950,7 @@ impl ClientConnection {
         });
         self.recv = Recv::Done;
         self.inflight.clear();
-        self.close(Action::Destroy);
+        self.close(Action::Close { reset: false });
     }
 
     fn hand_over(&mut self) {
@@ -958,7 +958,7 @@ impl ClientConnection {
         self.closed = true;
         self.idle_deadline = None;
         self.inflight.clear();
-        self.actions.push_back(Action::HandOver);
+        self.actions.push(Action::HandOver);
     }
 
     /// After every input and command: close once the server's side is over and nothing is
@@ -976,7 +976,7 @@ impl ClientConnection {
         }
         self.closed = true;
         self.idle_deadline = None;
-        self.actions.push_back(action);
+        self.actions.push(action);
         self.events.push_back(ClientEvent::Close);
     }
 
@@ -1087,4 +1087,48 @@ fn finish_response_parse(
         reason,
         fields,
     }))
+}
+
+impl sansnet_core::Machine for ClientConnection {
+    type Event = ClientEvent;
+
+    fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
+        Self::handle_input(self, now, input);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        Self::handle_eof(self, now);
+    }
+
+    fn wants_read(&self) -> bool {
+        Self::wants_read(self)
+    }
+
+    fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        Self::transmit_chunks(self, out)
+    }
+
+    fn advance_transmit(&mut self, now: Instant, n: usize) {
+        Self::advance_transmit(self, now, n);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        Self::pop_transmit(self, now)
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Self::poll_action(self)
+    }
+
+    fn poll_event(&mut self) -> Option<ClientEvent> {
+        Self::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now);
+    }
 }

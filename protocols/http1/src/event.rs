@@ -134,15 +134,9 @@ pub enum ServerEvent {
     Close,
 }
 
-/// What the machine asks the driver to do with the transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Action {
-    /// Write everything queued, then send FIN (`socket.end()`).
-    Shutdown,
-    /// Close now without writing more (`socket.destroy()`).
-    Destroy,
-    /// Stop driving this machine: the transport now belongs to the application (after
-    /// `Connect` or `Upgrade`); first write what is still queued.
-    HandOver,
-}
+/// What a connection machine asks of the socket beneath it: the contract's one
+/// [`sansnet_core::Action`]. An HTTP machine offers `Shutdown` (`socket.end()`) and `HandOver`
+/// (after `Connect` or `Upgrade`: the transport now belongs to the application) once every
+/// byte before them was taken from its queue, and `Close { reset: false }` (`socket.destroy()`)
+/// at once.
+pub use sansnet_core::Action;

@@ -17,7 +17,7 @@ use crate::{
     Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
     ServerEvent, UsageError, Version,
 };
-use sansnet_core::Transmit;
+use sansnet_core::{Actions, Transmit};
 
 /// Header slots tried first; a head with more fields is parsed again with room for all.
 const FAST_HEADERS: usize = 32;
@@ -62,7 +62,7 @@ pub struct ServerConnection {
     /// Bytes of an unfinished head are waiting in the driver's buffer.
     partial_head: bool,
     events: VecDeque<ServerEvent>,
-    actions: VecDeque<Action>,
+    actions: Actions,
     closed: bool,
     /// The application paused reading (`req.pause()`): nothing is parsed until `resume`.
     paused: bool,
@@ -174,7 +174,7 @@ impl ServerConnection {
             need_drain: false,
             partial_head: false,
             events: VecDeque::new(),
-            actions: VecDeque::new(),
+            actions: Actions::default(),
             closed: false,
             paused: false,
             server_closing: false,
@@ -238,7 +238,7 @@ impl ServerConnection {
             self.recv = Recv::Done;
             self.slots.clear();
             self.heads.clear();
-            self.close(Action::Destroy);
+            self.close(Action::Close { reset: false });
         } else if due(self.headers_deadline) || due(self.request_deadline) {
             self.headers_deadline = None;
             self.request_deadline = None;
@@ -476,7 +476,7 @@ impl ServerConnection {
             self.slots.clear();
             self.heads.clear();
             self.out.clear();
-            self.close(Action::Destroy);
+            self.close(Action::Close { reset: false });
         }
     }
 
@@ -489,7 +489,7 @@ impl ServerConnection {
 
     /// The next thing the driver must do with the transport.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.actions.poll(self.out.is_empty())
     }
 
     /// Fills `out` with the response bytes to write, front first; returns how many slices.
@@ -716,7 +716,7 @@ impl ServerConnection {
                 self.slots.clear();
                 self.heads.clear();
                 self.heads.clear();
-                self.close(Action::Destroy);
+                self.close(Action::Close { reset: false });
             }
             return;
         }
@@ -954,7 +954,7 @@ impl ServerConnection {
         self.headers_deadline = None;
         self.request_deadline = None;
         self.idle_deadline = None;
-        self.actions.push_back(Action::HandOver);
+        self.actions.push(Action::HandOver);
     }
 
     // ---- sending ------------------------------------------------------------------------
@@ -1239,7 +1239,7 @@ impl ServerConnection {
         self.headers_deadline = None;
         self.request_deadline = None;
         self.idle_deadline = None;
-        self.actions.push_back(action);
+        self.actions.push(action);
         self.events.push_back(ServerEvent::Close);
     }
 }
@@ -1438,6 +1438,51 @@ fn head_checks(
         expect,
         is_upgrade: framing::is_upgrade(version_minor, headers, options),
     })
+}
+
+
+impl sansnet_core::Machine for ServerConnection {
+    type Event = ServerEvent;
+
+    fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
+        Self::handle_input(self, now, input);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        Self::handle_eof(self, now);
+    }
+
+    fn wants_read(&self) -> bool {
+        Self::wants_read(self)
+    }
+
+    fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        Self::transmit_chunks(self, out)
+    }
+
+    fn advance_transmit(&mut self, now: Instant, n: usize) {
+        Self::advance_transmit(self, now, n);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        Self::pop_transmit(self, now)
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Self::poll_action(self)
+    }
+
+    fn poll_event(&mut self) -> Option<ServerEvent> {
+        Self::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now);
+    }
 }
 
 #[cfg(test)]

@@ -726,7 +726,7 @@ fn awaiting_response_te_with_content_length_is_error() {
     );
     assert!(!retryable);
     assert_eq!(names(&c.events), ["Error", "Close"]);
-    assert_eq!(c.actions, [Action::Destroy]);
+    assert_eq!(c.actions, [Action::Close { reset: false }]);
 }
 
 /// RFC 9112 §6.3 items 6–7: a response with neither header is close-delimited and completes at EOF.
@@ -881,7 +881,7 @@ fn awaiting_response_eof_before_any_byte_get_is_retryable() {
     assert_eq!(err, protocol(ProtocolError::ConnectionClosedBeforeResponse));
     assert!(retryable);
     assert_eq!(names(&c.events), ["Error", "Close"]);
-    assert_eq!(c.actions, [Action::Destroy]);
+    assert_eq!(c.actions, [Action::Close { reset: false }]);
 }
 
 /// RFC 9112 §9.3.1: EOF before any byte of the response of a POST: not retryable (not idempotent).

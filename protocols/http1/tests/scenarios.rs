@@ -886,7 +886,7 @@ fn connect_without_listener_destroys_without_response() {
     let mut c = Conn::quiet();
     c.feed(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
-    assert_eq!(c.take_actions(), vec![Action::Destroy]);
+    assert_eq!(c.take_actions(), vec![Action::Close { reset: false }]);
     assert!(c.take_wire().is_empty());
 }
 
@@ -1257,7 +1257,7 @@ fn idle_keep_alive_timeout_destroys_connection() {
     assert!(c.take_actions().is_empty());
     c.timeout_at(Duration::from_secs(6));
     assert_eq!(c.take_events(), vec![ServerEvent::Close]);
-    assert_eq!(c.take_actions(), vec![Action::Destroy]);
+    assert_eq!(c.take_actions(), vec![Action::Close { reset: false }]);
     assert!(c.take_wire().is_empty());
 }
 

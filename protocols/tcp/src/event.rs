@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -45,26 +44,10 @@ pub enum SocketEvent {
     },
 }
 
-/// What a [`Socket`](crate::Socket) asks the driver to do to its OS socket.
-///
-/// Read interest and bytes to write are levels (`wants_read`, `transmit_chunks`); these are
-/// one-shot requests, each to be carried out once, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Action {
-    /// Shut down the write side (send FIN); every queued byte has been written before.
-    Shutdown,
-    /// Close the OS socket; `reset` asks for an RST (SO_LINGER 0) instead of a FIN.
-    Close {
-        /// Close with RST (`resetAndDestroy()`).
-        reset: bool,
-    },
-    /// Set `TCP_NODELAY` to this value (`setNoDelay`).
-    SetNoDelay(bool),
-    /// Set `SO_KEEPALIVE`; `Some(delay)` enables it with `TCP_KEEPIDLE = delay` (Node docs `net.md`
-    /// › `socket.setKeepAlive()`).
-    SetKeepAlive(Option<Duration>),
-}
+/// What a [`Socket`](crate::Socket) asks the driver to do to its OS socket: the contract's one
+/// [`sansnet_core::Action`]. The socket offers `Shutdown` once its queue is written, `Close`
+/// when it is destroyed, and the socket options (`SetNoDelay`, `SetKeepAlive`) as they are set.
+pub use sansnet_core::Action;
 
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

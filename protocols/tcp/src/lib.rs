@@ -57,7 +57,7 @@
 //!     wire.extend_from_slice(slice);
 //! }
 //! client.advance_transmit(now, wire.len());
-//! server.handle_read(now, &mut wire);
+//! server.handle_input(now, &mut wire);
 //! assert_eq!(server.poll_event(), Some(SocketEvent::Data(Bytes::from_static(b"hello"))));
 //!
 //! // The client ends: FIN goes out once its queue is empty.
@@ -108,7 +108,7 @@
 //!
 //! # Limits
 //!
-//! Incoming bytes are never buffered here: `handle_read` hands them on as one `Data` event, or
+//! Incoming bytes are never buffered here: `handle_input` hands them on as one `Data` event, or
 //! leaves them with the driver while paused. The write queue holds what the application wrote;
 //! like Node's, it is bounded by the application honouring `write() == false`. Event and action
 //! queues hold at most a few entries per input.

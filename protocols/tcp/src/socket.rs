@@ -5,7 +5,7 @@ use std::io::{ErrorKind, IoSlice};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use sansnet_core::Transmit;
+use sansnet_core::{Actions, Transmit};
 
 use crate::state::{ReadHalf, ReadyState, State, WriteHalf};
 use crate::{Action, Error, SocketConfig, SocketEvent, UsageError};
@@ -44,7 +44,7 @@ pub struct Socket {
     bytes_read: u64,
     bytes_written: u64,
     events: VecDeque<SocketEvent>,
-    actions: VecDeque<Action>,
+    actions: Actions,
 }
 
 impl Socket {
@@ -87,7 +87,7 @@ impl Socket {
             bytes_read: 0,
             bytes_written: 0,
             events: VecDeque::new(),
-            actions: VecDeque::new(),
+            actions: Actions::default(),
             config,
         };
         socket.set_timeout(now, socket.config.timeout);
@@ -118,7 +118,7 @@ impl Socket {
     /// into one `Data` event (split off without copying); otherwise nothing is consumed and
     /// the driver keeps the bytes for later (Node docs `net.md` › `Event: 'data'`,
     /// `socket.pause()`).
-    pub fn handle_read(&mut self, now: Instant, buf: &mut BytesMut) {
+    pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
         if buf.is_empty() || !self.wants_read() {
             return;
         }
@@ -129,7 +129,7 @@ impl Socket {
     }
 
     /// The peer sent FIN (a read returned 0 bytes). The driver reports it only after every
-    /// byte read before it was consumed by [`Socket::handle_read`] (Node docs `net.md` ›
+    /// byte read before it was consumed by [`Socket::handle_input`] (Node docs `net.md` ›
     /// `Event: 'end'`).
     pub fn handle_eof(&mut self, now: Instant) {
         let State::Open {
@@ -158,6 +158,18 @@ impl Socket {
         self.queue.advance(n);
         self.touch(now);
         self.progress();
+    }
+
+    /// Takes the first queued chunk whole, as written (for a layer beneath that queues it
+    /// itself, such as TLS): the same as [`Socket::advance_transmit`] by its length.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        if !matches!(self.state, State::Open { .. }) {
+            return None;
+        }
+        let chunk = self.queue.pop()?;
+        self.touch(now);
+        self.progress();
+        Some(chunk)
     }
 
     /// The OS reported an error on this socket (a refused connect, a reset, a failed write):
@@ -316,7 +328,7 @@ impl Socket {
     pub fn set_no_delay(&mut self, no_delay: bool) {
         self.config.no_delay = no_delay;
         if matches!(self.state, State::Open { .. }) {
-            self.actions.push_back(Action::SetNoDelay(no_delay));
+            self.actions.push(Action::SetNoDelay(no_delay));
         }
     }
 
@@ -325,7 +337,7 @@ impl Socket {
     pub fn set_keep_alive(&mut self, keep_alive: Option<Duration>) {
         self.config.keep_alive = keep_alive;
         if matches!(self.state, State::Open { .. }) {
-            self.actions.push_back(Action::SetKeepAlive(keep_alive));
+            self.actions.push(Action::SetKeepAlive(keep_alive));
         }
     }
 
@@ -338,7 +350,8 @@ impl Socket {
 
     /// The next thing the driver must do to the OS socket.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        // The socket queues `Shutdown` only once its queue is written.
+        self.actions.poll(true)
     }
 
     /// Fills `out` with the queued bytes to write, front first, and returns how many slices it
@@ -476,7 +489,7 @@ impl Socket {
                 read,
                 write: WriteHalf::Finished,
             };
-            self.actions.push_back(Action::Shutdown);
+            self.actions.push(Action::Shutdown);
             self.events.push_back(SocketEvent::Finish);
             if self.destroy_on_finish {
                 self.close(false, false);
@@ -508,21 +521,65 @@ impl Socket {
         self.queue.clear();
         self.need_drain = false;
         self.deadline = None;
-        self.actions.push_back(Action::Close { reset });
+        self.actions.push(Action::Close { reset });
         self.events.push_back(SocketEvent::Close { had_error });
     }
 
     fn queue_socket_options(&mut self) {
         if self.config.no_delay {
-            self.actions.push_back(Action::SetNoDelay(true));
+            self.actions.push(Action::SetNoDelay(true));
         }
         if let Some(delay) = self.config.keep_alive {
-            self.actions.push_back(Action::SetKeepAlive(Some(delay)));
+            self.actions.push(Action::SetKeepAlive(Some(delay)));
         }
     }
 
     /// Activity: re-arm the idle timer (Node docs `net.md` › `socket.setTimeout()`).
     fn touch(&mut self, now: Instant) {
         self.deadline = self.config.timeout.map(|timeout| now + timeout);
+    }
+}
+
+impl sansnet_core::Machine for Socket {
+    type Event = SocketEvent;
+
+    fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
+        Self::handle_input(self, now, input);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        Self::handle_eof(self, now);
+    }
+
+    fn wants_read(&self) -> bool {
+        Self::wants_read(self)
+    }
+
+    fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        Self::transmit_chunks(self, out)
+    }
+
+    fn advance_transmit(&mut self, now: Instant, n: usize) {
+        Self::advance_transmit(self, now, n);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        Self::poll_transmit(self, now)
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Self::poll_action(self)
+    }
+
+    fn poll_event(&mut self) -> Option<SocketEvent> {
+        Self::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now);
     }
 }

@@ -8,7 +8,7 @@
 //! | `Connecting` | `handle_connected` | `Open{read: Open}` | `Connect`, `Ready` | `#net-connect-ready` |
 //! | `Connecting` | `handle_io_error` | `Closed` | `Error`, `Close{true}` | `#net-connect-error` |
 //! | `Connecting` / `Open` | `write` | same | bytes queued; `false` at the high-water mark | `#net-write-while-connecting`, `#net-write-backpressure` |
-//! | `Open` | `handle_read` | same | `Data` | `#net-data-order` |
+//! | `Open` | `handle_input` | same | `Data` | `#net-data-order` |
 //! | `Open{read: Open}` | `handle_eof`, not paused | `read: Ended` | `End`; then `end()` unless half-open | `#net-end-after-data`, `#net-end-closes-by-default` |
 //! | `Open{read: Open}` | `handle_eof`, paused | `read: EofPending` | `End` on `resume` | `#net-pause-resume`, `#net-end-after-data` |
 //! | `write: Open` | `end` | `write: Ending` | | `#net-end` |

@@ -75,7 +75,7 @@ fn feed_pieces(pieces: &[&[u8]], allow_half_open: bool) -> Vec<SocketEvent> {
     let mut events = Vec::new();
     for piece in pieces {
         let mut buf = BytesMut::from(*piece);
-        socket.handle_read(now, &mut buf);
+        socket.handle_input(now, &mut buf);
         assert!(buf.is_empty(), "a flowing socket consumes every read");
         events.extend(drain_events(&mut socket));
     }
@@ -478,7 +478,7 @@ impl Model {
         if !self.read_buf.is_empty() {
             let wanted = self.socket.wants_read();
             let len = self.read_buf.len();
-            self.socket.handle_read(now, &mut self.read_buf);
+            self.socket.handle_input(now, &mut self.read_buf);
             if wanted {
                 prop_assert!(
                     self.read_buf.is_empty(),
@@ -839,7 +839,7 @@ impl Side {
                 moved = true;
             }
             if !self.read_buf.is_empty() {
-                self.socket.handle_read(now, &mut self.read_buf);
+                self.socket.handle_input(now, &mut self.read_buf);
             }
             if inbound.at_eof() && self.read_buf.is_empty() && !self.eof_reported {
                 self.eof_reported = true;

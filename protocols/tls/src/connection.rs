@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig};
-use sansnet_core::Transmit;
+use sansnet_core::{Action, Transmit};
 
 use crate::config::DEFAULT_HANDSHAKE_TIMEOUT;
 use crate::{Error, HandshakeInfo, Protocol, TlsEvent};
@@ -63,6 +63,8 @@ pub struct TlsConnection {
     /// plaintext written before it goes first.
     closing: bool,
     close_sent: bool,
+    /// The `Shutdown` action (the transport's FIN after `close_notify`) was offered.
+    fin_offered: bool,
     plaintext: VecDeque<Bytes>,
     /// Ciphertext taken from rustls, waiting for the transport: after every input and command
     /// it holds all rustls has, so [`transmit_chunks`](Self::transmit_chunks) can read it.
@@ -116,6 +118,7 @@ impl TlsConnection {
             peer_closed: false,
             closing: false,
             close_sent: false,
+            fin_offered: false,
             plaintext: VecDeque::new(),
             out: Transmit::default(),
             out_buf: BytesMut::new(),
@@ -254,7 +257,7 @@ impl TlsConnection {
     /// Ciphertext to send, in order (handshake messages, records, alerts), a chunk at a time:
     /// the same queue as [`transmit_chunks`](Self::transmit_chunks), for callers that write
     /// whole chunks.
-    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Bytes> {
         self.pull();
         self.out.pop()
     }
@@ -268,8 +271,19 @@ impl TlsConnection {
 
     /// The transport took the first `n` bytes of [`transmit_chunks`](Self::transmit_chunks)
     /// (partial writes are normal; `n` beyond what waits is clamped).
-    pub fn advance_transmit(&mut self, n: usize) {
+    pub fn advance_transmit(&mut self, _now: Instant, n: usize) {
         self.out.advance(n);
+    }
+
+    /// What to do to the transport: [`Action::Shutdown`] (its FIN) once, after
+    /// [`close`](Self::close) and once every ciphertext byte before it (the `close_notify`)
+    /// was taken.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        if self.closing && !self.fin_offered && !self.wants_write() {
+            self.fin_offered = true;
+            return Some(Action::Shutdown);
+        }
+        None
     }
 
     /// The next event, in order.
@@ -386,5 +400,49 @@ impl TlsConnection {
                 .unwrap_or_default(),
             session_reused: self.conn.handshake_kind() == Some(HandshakeKind::Resumed),
         }
+    }
+}
+
+impl sansnet_core::Machine for TlsConnection {
+    type Event = TlsEvent;
+
+    fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
+        Self::handle_input(self, now, input);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        Self::handle_eof(self, now);
+    }
+
+    fn wants_read(&self) -> bool {
+        Self::wants_read(self)
+    }
+
+    fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        Self::transmit_chunks(self, out)
+    }
+
+    fn advance_transmit(&mut self, now: Instant, n: usize) {
+        Self::advance_transmit(self, now, n);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        Self::poll_transmit(self, now)
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Self::poll_action(self)
+    }
+
+    fn poll_event(&mut self) -> Option<TlsEvent> {
+        Self::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now);
     }
 }

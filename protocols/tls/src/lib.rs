@@ -33,7 +33,7 @@
 //!    handshake clock;
 //! 2. bytes read from the transport go to `handle_input(now, &mut buf)`; a FIN to
 //!    `handle_eof(now)`; the timer at `poll_timeout()` to `handle_timeout(now)`;
-//! 3. after each: write out every `poll_transmit()`; hand each `poll_event()` on; feed every
+//! 3. after each: write out every `poll_transmit(now)`; hand each `poll_event()` on; feed every
 //!    `read_plaintext()` chunk to the inner machine's `handle_input`; pass the inner
 //!    machine's transmit chunks to `write` (advancing the inner machine by what it took);
 //!    re-arm the timer from `poll_timeout()`;
@@ -68,7 +68,7 @@
 //! // Move ciphertext one way: all `from` has to send, into `to`.
 //! fn pipe(from: &mut TlsConnection, to: &mut TlsConnection, now: Instant) {
 //!     let mut wire = BytesMut::new();
-//!     while let Some(chunk) = from.poll_transmit() {
+//!     while let Some(chunk) = from.poll_transmit(Instant::now()) {
 //!         wire.extend_from_slice(&chunk);
 //!     }
 //!     to.handle_input(now, &mut wire);

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::{Ca, Pair, Setup, connected, error_of, events, plaintext, transmit};
@@ -540,7 +540,7 @@ fn handshake_timeout_fires_at_deadline() {
         None,
         "no clock before the first input"
     );
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     server.set_handshake_timeout(Duration::from_secs(2));
     server.handle_timeout(start);
     let deadline = server.poll_timeout().unwrap();
@@ -584,7 +584,7 @@ fn handshake_timeout_not_after_secure_connect() {
 fn garbage_to_server_is_protocol_error_with_alert() {
     let setup = Setup::new(&["example.test"]);
     let mut server = TlsConnection::server(setup.server.build().unwrap()).unwrap();
-    let now = std::time::Instant::now();
+    let now = Instant::now();
     let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"[..]);
     server.handle_input(now, &mut input);
     let error = error_of(&events(&mut server)).unwrap();
@@ -655,7 +655,7 @@ fn write_in_steps(
     from: &mut TlsConnection,
     to: &mut TlsConnection,
     step: usize,
-    now: std::time::Instant,
+    now: Instant,
 ) {
     let mut wire = BytesMut::new();
     loop {
@@ -673,7 +673,7 @@ fn write_in_steps(
         if took == 0 {
             break;
         }
-        from.advance_transmit(took);
+        from.advance_transmit(Instant::now(), took);
     }
     assert!(!from.wants_write(), "everything was written");
     to.handle_input(now, &mut wire);

@@ -5,6 +5,7 @@ use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
+use sansnet_core::Actions;
 
 use crate::close::{check_app_close, encode_close_payload, parse_close_payload};
 #[cfg(feature = "deflate")]
@@ -67,7 +68,7 @@ pub struct Connection {
     close_sent: bool,
     close_received: Option<(u16, String)>,
     events: VecDeque<WsEvent>,
-    actions: VecDeque<Action>,
+    actions: Actions,
     deadline: Option<Instant>,
     /// Whole small messages already in the read buffer skip the per-frame state machine
     /// ([`Connection::read_whole_message`]); off only in tests, which compare both paths.
@@ -149,7 +150,7 @@ impl Connection {
             close_sent: false,
             close_received: None,
             events: VecDeque::new(),
-            actions: VecDeque::new(),
+            actions: Actions::default(),
             deadline: None,
             fast_path: true,
         }
@@ -255,7 +256,7 @@ impl Connection {
             (Some((code, reason)), true) => (*code, reason.clone()),
             _ => (1006, String::new()),
         };
-        self.finish(code, reason, clean, Action::Close);
+        self.finish(code, reason, clean, Action::Close { reset: false });
     }
 
     /// Time passed: a closing handshake that took longer than `close_timeout` ends here.
@@ -267,7 +268,7 @@ impl Connection {
                 Some((code, reason)) if clean => (*code, reason.clone()),
                 _ => (1006, String::new()),
             };
-            self.finish(code, reason, clean, Action::Close);
+            self.finish(code, reason, clean, Action::Close { reset: false });
         }
     }
 
@@ -366,7 +367,7 @@ impl Connection {
     pub fn terminate(&mut self) {
         self.out.clear();
         self.out_len = 0;
-        self.finish(1006, String::new(), false, Action::Close);
+        self.finish(1006, String::new(), false, Action::Close { reset: false });
     }
 
     // ---- outputs ------------------------------------------------------------------------
@@ -378,7 +379,7 @@ impl Connection {
 
     /// The next thing the driver must do with the TCP connection.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.actions.poll(self.out.is_empty())
     }
 
     /// Fills `out` with the frames to write.
@@ -810,7 +811,7 @@ impl Connection {
         self.state = ReadyState::Closed;
         self.recv = Recv::Discard;
         self.deadline = None;
-        self.actions.push_back(action);
+        self.actions.push(action);
         self.events.push_back(WsEvent::Close {
             code,
             reason,
@@ -889,5 +890,49 @@ impl Connection {
         }
         self.out_len += bytes.len();
         self.out.push_back((bytes, app));
+    }
+}
+
+impl sansnet_core::Machine for Connection {
+    type Event = WsEvent;
+
+    fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
+        Self::handle_input(self, now, input);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        Self::handle_eof(self, now);
+    }
+
+    fn wants_read(&self) -> bool {
+        Self::wants_read(self)
+    }
+
+    fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        Self::transmit_chunks(self, out)
+    }
+
+    fn advance_transmit(&mut self, now: Instant, n: usize) {
+        Self::advance_transmit(self, now, n);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        Self::pop_transmit(self, now)
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Self::poll_action(self)
+    }
+
+    fn poll_event(&mut self) -> Option<WsEvent> {
+        Self::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now);
     }
 }

@@ -95,12 +95,8 @@ pub enum WsEvent {
     },
 }
 
-/// What the machine asks the driver to do with the TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Action {
-    /// Write everything queued, then end TCP (FIN).
-    Shutdown,
-    /// Close TCP now.
-    Close,
-}
+/// What the WebSocket machine asks of the socket beneath it: the contract's one
+/// [`sansnet_core::Action`]. It offers `Shutdown` (end TCP after the closing handshake) once
+/// every frame before it was taken from its queue, and `Close { reset: false }` (close TCP now)
+/// at once.
+pub use sansnet_core::Action;

@@ -916,7 +916,7 @@ fn open_eof_without_close_reports_1006() {
         }
         conn.handle_eof(now);
         assert_eq!(events(&mut conn), vec![close_event(1006, "", false)]);
-        assert_eq!(actions(&mut conn), vec![Action::Close]);
+        assert_eq!(actions(&mut conn), vec![Action::Close { reset: false }]);
         assert_eq!(conn.ready_state(), ReadyState::Closed);
         conn.handle_eof(now);
         assert_eq!(events(&mut conn), vec![], "Close comes once");
@@ -948,9 +948,14 @@ fn closing_client_started_server_closes_tcp_first() {
         feed(&mut s, now, &to_server),
         vec![close_event(4001, "done", true)]
     );
-    assert_eq!(actions(&mut s), vec![Action::Shutdown]);
     assert_eq!(s.ready_state(), ReadyState::Closed);
+    assert_eq!(
+        actions(&mut s),
+        vec![],
+        "the FIN waits for the close frame queued before it (sansnet_core::Action)"
+    );
     let to_client = wire(&mut s, now);
+    assert_eq!(actions(&mut s), vec![Action::Shutdown]);
     assert_eq!(frames(&to_client)[0].payload[..2], 4001u16.to_be_bytes());
     assert_eq!(feed(&mut c, now, &to_client), vec![]);
     assert_eq!(
@@ -972,7 +977,7 @@ fn closing_client_started_server_closes_tcp_first() {
         ),
         "{got:?}"
     );
-    assert_eq!(actions(&mut c), vec![Action::Close]);
+    assert_eq!(actions(&mut c), vec![Action::Close { reset: false }]);
     assert_eq!(c.ready_state(), ReadyState::Closed);
 }
 
@@ -1005,7 +1010,7 @@ fn closing_server_started_handshake() {
     assert_eq!(actions(&mut s), vec![Action::Shutdown]);
     c.handle_eof(now);
     assert_eq!(events(&mut c), vec![close_event(1000, "restart", true)]);
-    assert_eq!(actions(&mut c), vec![Action::Close]);
+    assert_eq!(actions(&mut c), vec![Action::Close { reset: false }]);
 }
 
 /// RFC 6455 §7.1.1: a client whose server never closes TCP closes it itself after `close_timeout`.
@@ -1028,7 +1033,7 @@ fn closing_client_close_timeout() {
         matches!(got.as_slice(), [WsEvent::Close { code: 1000, .. }]),
         "{got:?}"
     );
-    assert_eq!(actions(&mut c), vec![Action::Close]);
+    assert_eq!(actions(&mut c), vec![Action::Close { reset: false }]);
     assert_eq!(c.poll_timeout(), None);
 }
 
@@ -1042,7 +1047,7 @@ fn closing_unanswered_close_times_out_1006() {
     assert_eq!(deadline, now + Config::default().close_timeout);
     s.handle_timeout(deadline);
     assert_eq!(events(&mut s), vec![close_event(1006, "", false)]);
-    assert_eq!(actions(&mut s), vec![Action::Close]);
+    assert_eq!(actions(&mut s), vec![Action::Close { reset: false }]);
 }
 
 /// docs/node-semantics.md#ws-api-close-args (WHATWG `close()`): codes other than 1000 and 3000-4999

@@ -166,7 +166,8 @@ fn step(now: std::time::Instant, end: &mut End, out: &mut Link, inbound: &mut Li
                 out.shutdown();
                 end.os_closed = true;
             }
-            Action::SetNoDelay(_) | Action::SetKeepAlive(_) => {}
+            Action::HandOver => panic!("a socket machine never hands over"),
+            _ => {}
         }
     }
     // Read what arrived.
@@ -175,7 +176,7 @@ fn step(now: std::time::Instant, end: &mut End, out: &mut Link, inbound: &mut Li
             moved = true;
         }
         if !end.read_buf.is_empty() {
-            end.socket.handle_read(now, &mut end.read_buf);
+            end.socket.handle_input(now, &mut end.read_buf);
         }
         if inbound.at_eof() && end.read_buf.is_empty() && !end.eof_reported {
             end.eof_reported = true;

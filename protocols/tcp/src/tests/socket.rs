@@ -81,10 +81,10 @@ fn established_reads_emit_data_in_order() {
     let (mut socket, now) = socket_established(SocketConfig::default());
     let mut buf = BytesMut::from(&b"abc"[..]);
     let ptr = buf.as_ptr();
-    socket.handle_read(now, &mut buf);
+    socket.handle_input(now, &mut buf);
     assert!(buf.is_empty());
     let mut buf2 = BytesMut::from(&b"de"[..]);
-    socket.handle_read(now, &mut buf2);
+    socket.handle_input(now, &mut buf2);
     let events = events(&mut socket);
     assert_eq!(
         events,
@@ -112,12 +112,12 @@ fn established_pause_stops_data_and_resume_restarts_it() {
     socket.pause();
     assert!(!socket.wants_read());
     let mut buf = BytesMut::from(&b"held"[..]);
-    socket.handle_read(now, &mut buf);
+    socket.handle_input(now, &mut buf);
     assert_eq!(&buf[..], b"held", "a paused socket consumes nothing");
     assert!(events(&mut socket).is_empty());
     socket.resume(now);
     assert!(socket.wants_read());
-    socket.handle_read(now, &mut buf);
+    socket.handle_input(now, &mut buf);
     assert_eq!(
         events(&mut socket),
         vec![SocketEvent::Data(Bytes::from_static(b"held"))]
@@ -146,7 +146,7 @@ fn accepted_pause_on_connect_reads_nothing_until_resume() {
 fn established_eof_while_paused_emits_end_on_resume() {
     let (mut socket, now) = socket_established(half_open());
     let mut buf = BytesMut::from(&b"x"[..]);
-    socket.handle_read(now, &mut buf);
+    socket.handle_input(now, &mut buf);
     socket.pause();
     socket.handle_eof(now);
     assert_eq!(
@@ -370,7 +370,7 @@ fn established_idle_timeout_fires_without_closing_and_rearms_on_activity() {
     socket.handle_timeout(t0 + Duration::from_millis(99));
     assert!(events(&mut socket).is_empty(), "not before the deadline");
     let t1 = t0 + Duration::from_millis(50);
-    socket.handle_read(t1, &mut BytesMut::from(&b"activity"[..]));
+    socket.handle_input(t1, &mut BytesMut::from(&b"activity"[..]));
     assert_eq!(socket.poll_timeout(), Some(t1 + Duration::from_millis(100)));
     let _ = events(&mut socket);
     socket.handle_timeout(t1 + Duration::from_millis(100));
@@ -415,7 +415,7 @@ fn established_reset_emits_error_then_close_once() {
     socket.handle_io_error(now, RESET);
     socket.handle_io_error(now, RESET);
     socket.handle_eof(now);
-    socket.handle_read(now, &mut BytesMut::from(&b"late"[..]));
+    socket.handle_input(now, &mut BytesMut::from(&b"late"[..]));
     assert_eq!(
         events(&mut socket),
         vec![

@@ -243,7 +243,7 @@ impl Split {
 /// Everything `conn` has to send, as one buffer.
 pub(crate) fn transmit(conn: &mut TlsConnection) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(chunk) = conn.poll_transmit() {
+    while let Some(chunk) = conn.poll_transmit(Instant::now()) {
         assert!(!chunk.is_empty(), "poll_transmit gave an empty chunk");
         out.extend_from_slice(&chunk);
     }

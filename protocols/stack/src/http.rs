@@ -1,16 +1,17 @@
-//! The HTTP server layer: a `sansnet_http1::ServerConnection` riding on a connection's
-//! `sansnet_tcp::Socket`. The socket's `data` and `end` feed the HTTP machine; the HTTP
-//! machine's response bytes are written to the socket, within its high-water mark; its
-//! actions become `end()`, `destroy()` or a hand-over of the raw socket to the application.
+//! The HTTP server layer: a `sansnet_http1::ServerConnection` riding on the socket machine.
+//! The socket's `data` and `end` feed the HTTP machine; its response bytes go into the socket
+//! within its high-water mark; its actions become `end()`, `destroy()` or a hand-over of the
+//! raw socket to the application.
 
 use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
-use sansnet_http1::{Action, ServerConnection};
+use bytes::BytesMut;
+use sansnet_http1::ServerConnection;
 use sansnet_tcp::{Socket, SocketEvent};
 
-use crate::{Event, SocketId};
+use crate::Event;
+use crate::pump::{append, pump};
 
 /// The HTTP machine of one connection and the bytes it has not consumed yet.
 #[derive(Debug)]
@@ -18,7 +19,7 @@ pub(crate) struct HttpLayer {
     pub(crate) conn: ServerConnection,
     buf: BytesMut,
     /// After `Connect` or `Upgrade`: the socket's events go to the application as they are.
-    handed_over: bool,
+    pub(crate) handed_over: bool,
 }
 
 impl HttpLayer {
@@ -60,56 +61,32 @@ impl HttpLayer {
     }
 
     /// Moves response bytes into the socket, carries out the HTTP machine's actions and
-    /// queues its events; returns (whether anything moved, events queued).
+    /// queues its events; returns whether anything moved.
     pub(crate) fn pump(
         &mut self,
         now: Instant,
-        id: SocketId,
         socket: &mut Socket,
         out: &mut VecDeque<Event>,
-    ) -> (bool, usize) {
-        let mut moved = false;
-        let mut delivered = 0;
+    ) -> bool {
         if self.handed_over {
-            return (false, 0);
+            return false;
         }
+        let mut moved = false;
         // New input may be waiting if reading was paused and is allowed again.
         if !self.buf.is_empty() && self.conn.wants_read() {
             let before = self.buf.len();
             self.conn.handle_input(now, &mut self.buf);
             moved |= self.buf.len() != before;
         }
-        let mut drained = false;
-        while socket.buffer_size() < socket.config().high_water_mark {
-            let Some(chunk) = self.conn.pop_transmit(now) else {
-                drained = true;
-                break;
-            };
-            moved = true;
-            // A closed socket drops the bytes; its `close` reaches the application anyway.
-            let _ = socket.write(now, chunk);
-        }
-        // An end or a hand-over waits until every byte before it is in the socket: the
-        // machine asks for them when its response is complete, which may be before the
-        // socket's high-water mark let all of it in.
-        while drained && let Some(action) = self.conn.poll_action() {
-            moved = true;
-            match action {
-                Action::Shutdown => {
-                    let _ = socket.end(now, None);
-                }
-                Action::Destroy => socket.destroy(now),
-                Action::HandOver => {
-                    self.handed_over = true;
-                    socket.resume(now);
-                }
-                _ => {}
-            }
+        let pumped = pump(now, &mut self.conn, socket);
+        moved |= pumped.moved;
+        if pumped.handed_over {
+            self.handed_over = true;
+            socket.resume(now);
         }
         while let Some(event) = self.conn.poll_event() {
             moved = true;
-            delivered += 1;
-            out.push_back(Event::Http { socket: id, event });
+            out.push_back(Event::Http(event));
         }
         if !self.handed_over {
             // A closed machine wants nothing more, but the socket keeps reading: after the
@@ -122,10 +99,9 @@ impl HttpLayer {
                 _ => {}
             }
         }
-        (moved, delivered)
+        moved
     }
 
-    /// The earlier of the two machines' deadlines.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         if self.handed_over {
             None
@@ -138,17 +114,5 @@ impl HttpLayer {
         if !self.handed_over {
             self.conn.handle_timeout(now);
         }
-    }
-}
-
-/// Appends `data` to `buf`, reusing `data`'s memory when `buf` is empty.
-fn append(buf: &mut BytesMut, data: Bytes) {
-    if buf.is_empty() {
-        match data.try_into_mut() {
-            Ok(data) => *buf = data,
-            Err(data) => buf.extend_from_slice(&data),
-        }
-    } else {
-        buf.extend_from_slice(&data);
     }
 }

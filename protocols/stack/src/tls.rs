@@ -1,61 +1,53 @@
-//! The TLS layer: a `sansnet_tls::TlsConnection` between the OS stream and a connection's
-//! `sansnet_tcp::Socket`.
+//! The TLS layer: a `sansnet_tls::TlsConnection` between the transport and the socket
+//! machine.
 //!
-//! Ciphertext read from the OS goes into the TLS machine; the plaintext it yields is what the
-//! socket machine reads, so every layer above (HTTP, WebSocket, the application of a raw
+//! Ciphertext from the transport goes into the TLS machine; the plaintext it yields is what
+//! the socket machine reads, so every layer above (HTTP, WebSocket, the application of a raw
 //! socket) sees a plain socket. What the socket machine writes is encrypted on its way out.
 //! The socket machine's FIN becomes `close_notify` then FIN; the peer's `close_notify` is its
-//! end; a TLS failure (after its alert went out) destroys the socket with the TLS error.
+//! end; a TLS failure (after its alert had its chance to go) destroys the socket with the TLS
+//! error.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use sansnet_core::Action;
 use sansnet_tcp::Socket;
 use sansnet_tls::{TlsConnection, TlsEvent};
 
-use crate::{Event, SocketId};
+use crate::Event;
 
-/// How many ciphertext chunks one vectored write gathers.
-pub(crate) const MAX_SLICES: usize = 16;
+/// How many plaintext chunks one encryption round gathers.
+const MAX_SLICES: usize = 16;
 
-/// The TLS machine of one connection and the ciphertext on its way out.
+/// The TLS machine of one connection.
 #[derive(Debug)]
 pub(crate) struct TlsLayer {
     pub(crate) conn: TlsConnection,
     /// Whether `Secure` events reach the application (not for the HTTP client's pooled
     /// connections, whose owner is the agent).
     announce: bool,
-    /// The socket machine asked for FIN: it goes out after `close_notify`.
-    shutdown: Shutdown,
     /// A fatal TLS error, applied to the socket machine once the alert had its chance to go.
     failure: Option<sansnet_tls::Error>,
     /// The peer's `close_notify` arrived and the socket machine has not been told yet: it is
-    /// told as the OS FIN is, once the application took every event of the data before it.
+    /// told as the transport's FIN is, once the application took every event of the data
+    /// before it.
     peer_ended: bool,
-    /// The OS socket failed (`EPIPE`, `ECONNRESET`, ...) and the socket machine has its
+    /// The transport failed (`EPIPE`, `ECONNRESET`, ...) and the socket machine has its
     /// error: no ciphertext is offered again, so nothing retries a write that cannot go.
-    abandoned: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shutdown {
-    No,
-    Asked,
-    Sent,
+    pub(crate) abandoned: bool,
 }
 
 impl TlsLayer {
-    /// A layer for `conn`, whose handshake clock (Node's `handshakeTimeout`, Node docs `tls.md` ›
-    /// `tls.createServer()` (`handshakeTimeout`)) starts `now`, when the TCP connection is accepted
-    /// or opened.
+    /// A layer for `conn`, whose handshake clock (Node docs `tls.md` › `tls.createServer()`
+    /// (`handshakeTimeout`)) starts `now`, when the TCP connection is accepted or opened.
     pub(crate) fn new(now: Instant, mut conn: TlsConnection, announce: bool) -> Self {
         conn.handle_timeout(now);
         Self {
             conn,
             announce,
-            shutdown: Shutdown::No,
             failure: None,
             peer_ended: false,
             abandoned: false,
@@ -82,7 +74,7 @@ impl TlsLayer {
                 let mut plain = plain
                     .try_into_mut()
                     .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-                socket.handle_read(now, &mut plain);
+                socket.handle_input(now, &mut plain);
             }
             moved |= got;
             // Taking plaintext made room: the rest of the input may go in now.
@@ -91,23 +83,6 @@ impl TlsLayer {
             }
         }
         moved
-    }
-
-    /// The socket machine's `Shutdown`: `close_notify` now, FIN once it is written.
-    pub(crate) fn shut_down(&mut self) {
-        if self.shutdown == Shutdown::No {
-            self.conn.close();
-            self.shutdown = Shutdown::Asked;
-        }
-    }
-
-    /// Whether the FIN may go now (asked for, and every ciphertext byte before it written).
-    pub(crate) fn take_fin(&mut self) -> bool {
-        if self.shutdown == Shutdown::Asked && !self.abandoned && !self.conn.wants_write() {
-            self.shutdown = Shutdown::Sent;
-            return true;
-        }
-        false
     }
 
     /// Moves plaintext from the socket machine into the TLS machine, as much as it takes.
@@ -133,48 +108,27 @@ impl TlsLayer {
         moved
     }
 
-    /// Fills `slices` with the ciphertext waiting to be written, for a vectored write; none
-    /// once the OS socket failed.
-    pub(crate) fn fill<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
-        if self.abandoned {
-            return 0;
-        }
-        self.conn.transmit_chunks(slices)
-    }
-
-    /// The OS socket failed and the socket machine was told: the ciphertext waiting to go is
-    /// never offered again, as the socket machine drops its queue when it is destroyed.
-    pub(crate) fn abandon(&mut self) {
-        self.abandoned = true;
-    }
-
-    /// `n` ciphertext bytes were written.
-    pub(crate) fn advance(&mut self, n: usize) {
-        self.conn.advance_transmit(n);
+    /// The transport's FIN, once `close_notify` and everything before it was written.
+    pub(crate) fn poll_fin(&mut self) -> bool {
+        !self.abandoned && self.conn.poll_action() == Some(Action::Shutdown)
     }
 
     /// Hands the TLS machine's events on: `Secure` to the application; the peer's
     /// `close_notify` is kept for [`Self::take_peer_end`], a failure for [`Self::fail`].
-    /// Returns (moved, events queued for the application).
-    pub(crate) fn settle(&mut self, id: SocketId, out: &mut VecDeque<Event>) -> (bool, usize) {
+    pub(crate) fn settle(&mut self, out: &mut VecDeque<Event>) -> bool {
         let mut moved = false;
-        let mut delivered = 0;
         while let Some(event) = self.conn.poll_event() {
             moved = true;
             match event {
                 TlsEvent::SecureConnect(info) if self.announce => {
-                    out.push_back(Event::Secure {
-                        socket: id,
-                        info: Box::new(info),
-                    });
-                    delivered += 1;
+                    out.push_back(Event::Secure(Box::new(info)));
                 }
                 TlsEvent::End => self.peer_ended = true,
                 TlsEvent::Error(error) if self.failure.is_none() => self.failure = Some(error),
                 _ => {}
             }
         }
-        (moved, delivered)
+        moved
     }
 
     /// Whether the peer's `close_notify` is waiting to reach the socket machine as its end;
@@ -189,13 +143,7 @@ impl TlsLayer {
         let Some(error) = self.failure.take() else {
             return false;
         };
-        socket.destroy_with_error(
-            now,
-            sansnet_tcp::Error::Layer {
-                code: error.code(),
-                message: error.to_string(),
-            },
-        );
+        socket.destroy_with_error(now, crate::tls_error(&error));
         true
     }
 }

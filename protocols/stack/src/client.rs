@@ -1,8 +1,8 @@
-//! The HTTP client layer: a `sansnet_http1::ClientConnection` riding on a connection's
-//! `sansnet_tcp::Socket`, opened and reused as the `sansnet_http1::Agent` decides.
+//! The HTTP client layer: a `sansnet_http1::ClientConnection` riding on the socket machine,
+//! opened and reused as a `sansnet_http1::Agent` decides.
 //!
-//! The layer only moves bytes and collects what happened as [`Note`]s; the event loop, which
-//! owns the agent and the requests, acts on them.
+//! The layer only moves bytes and collects what happened as [`Note`]s; the owner of the agent
+//! and its requests (the driver today) acts on them.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -10,51 +10,56 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sansnet_http1::{
-    Action, ClientConfig, ClientConnection, ClientEvent, ConnectionId, PoolRequestId, RequestId,
+    ClientConfig, ClientConnection, ClientEvent, ConnectionId, PoolRequestId, RequestId,
 };
 use sansnet_tcp::{Socket, SocketEvent};
 
-/// What happened on a client connection, for the event loop to act on.
+use crate::pump::{append, pump};
+
+/// What happened on a client connection, for the agent's owner to act on.
 #[derive(Debug)]
 #[allow(
     clippy::large_enum_variant,
     reason = "notes live for one turn of the loop; boxing would allocate per HTTP event, and \
               `ClientEvent` is large because its headers are stored inline to avoid exactly that"
 )]
-pub(crate) enum Note {
+pub enum Note {
     /// TCP is up: the agent may assign a request.
     Connected,
     /// The TCP connect failed.
     ConnectFailed(ErrorKind),
     /// An event of the HTTP machine.
     Http(ClientEvent),
-    /// The socket failed after connecting (reset, a TLS failure, ...).
-    SocketError(crate::ClientError),
+    /// The socket failed after connecting (a reset, a TLS failure, ...).
+    SocketError(sansnet_tcp::Error),
     /// The socket closed.
     Closed,
 }
 
 /// The HTTP client machine of one pooled connection.
 #[derive(Debug)]
-pub(crate) struct ClientLayer {
+pub struct ClientLayer {
     /// The agent's name for this connection.
-    pub(crate) connection: ConnectionId,
+    pub connection: ConnectionId,
     config: ClientConfig,
     /// Created once TCP is up.
-    pub(crate) conn: Option<ClientConnection>,
+    pub conn: Option<ClientConnection>,
     /// The request this connection carries now: the agent's id and the machine's id.
-    pub(crate) current: Option<(PoolRequestId, RequestId)>,
+    pub current: Option<(PoolRequestId, RequestId)>,
     /// The current response's `Keep-Alive: timeout` hint, for the agent.
-    pub(crate) keep_alive_hint: Option<std::time::Duration>,
+    pub keep_alive_hint: Option<std::time::Duration>,
     buf: BytesMut,
     handed_over: bool,
-    /// Reading waits for the event loop after a hand-over.
-    pub(crate) hold: bool,
-    pub(crate) notes: VecDeque<Note>,
+    /// Reading waits for the agent's owner after a hand-over, until it has decided who gets
+    /// the socket.
+    pub hold: bool,
+    /// What happened, in order.
+    pub notes: VecDeque<Note>,
 }
 
 impl ClientLayer {
-    pub(crate) fn new(connection: ConnectionId, config: ClientConfig) -> Self {
+    /// A layer for the agent's `connection`; its machine is made with `config` once TCP is up.
+    pub fn new(connection: ConnectionId, config: ClientConfig) -> Self {
         Self {
             connection,
             config,
@@ -81,13 +86,7 @@ impl ClientLayer {
             }
             SocketEvent::Data(data) => {
                 if let Some(conn) = &mut self.conn {
-                    if self.buf.is_empty() {
-                        self.buf = data
-                            .try_into_mut()
-                            .unwrap_or_else(|d| BytesMut::from(&d[..]));
-                    } else {
-                        self.buf.extend_from_slice(&data);
-                    }
+                    append(&mut self.buf, data);
                     conn.handle_input(now, &mut self.buf);
                 }
             }
@@ -100,13 +99,6 @@ impl ClientLayer {
                 self.notes.push_back(Note::ConnectFailed(kind));
             }
             SocketEvent::Error(error) => {
-                let error = match error {
-                    sansnet_tcp::Error::Io(kind) => crate::ClientError::Io(kind),
-                    sansnet_tcp::Error::Layer { code, message } => {
-                        crate::ClientError::Tls { code, message }
-                    }
-                    _ => crate::ClientError::Io(ErrorKind::Other),
-                };
                 self.notes.push_back(Note::SocketError(error));
             }
             SocketEvent::Close { .. } => {
@@ -138,33 +130,14 @@ impl ClientLayer {
         if self.handed_over {
             return false;
         }
-        let mut moved = false;
-        let mut drained = false;
-        while socket.buffer_size() < socket.config().high_water_mark {
-            let Some(chunk) = conn.pop_transmit(now) else {
-                drained = true;
-                break;
-            };
-            moved = true;
-            let _ = socket.write(now, chunk);
+        let pumped = pump(now, conn, socket);
+        if pumped.handed_over {
+            // Nothing more is read until the owner has decided who gets the socket (a
+            // WebSocket machine, or the application as a raw socket).
+            self.handed_over = true;
+            self.hold = true;
         }
-        // An end waits until every request byte before it is in the socket.
-        while drained && let Some(action) = conn.poll_action() {
-            moved = true;
-            match action {
-                Action::Shutdown => {
-                    let _ = socket.end(now, None);
-                }
-                Action::Destroy => socket.destroy(now),
-                Action::HandOver => {
-                    // Nothing more is read until the event loop has decided who gets the
-                    // socket (a WebSocket machine, or the application as a raw socket).
-                    self.handed_over = true;
-                    self.hold = true;
-                }
-                _ => {}
-            }
-        }
+        let mut moved = pumped.moved;
         while let Some(event) = conn.poll_event() {
             moved = true;
             self.notes.push_back(Note::Http(event));
@@ -185,8 +158,9 @@ impl ClientLayer {
         }
     }
 
-    /// Sends `head` and any buffered body on this connection's machine.
-    pub(crate) fn start(
+    /// Sends `head` and any buffered `body` (and the end, if `ended`) on this connection's
+    /// machine, as the agent's `request`.
+    pub fn start(
         &mut self,
         now: Instant,
         request: PoolRequestId,

@@ -1,0 +1,404 @@
+//! `Connection`: one connection's machines composed, driven as one machine.
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, IoSlice};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use sansnet_core::Action;
+use sansnet_tcp::{Socket, SocketConfig};
+use sansnet_tls::TlsConnection;
+
+use crate::Event;
+use crate::client::ClientLayer;
+use crate::http::HttpLayer;
+use crate::tls::TlsLayer;
+use crate::ws::WsLayer;
+
+/// The machine above the socket machine.
+#[derive(Debug)]
+enum Upper {
+    /// None: the application reads and writes the socket itself (`net.Socket`).
+    Raw,
+    /// An HTTP/1.1 server connection (`http.Server`).
+    Http(Box<HttpLayer>),
+    /// A pooled HTTP/1.1 client connection (`http.Agent`).
+    Client(Box<ClientLayer>),
+    /// A WebSocket, after the HTTP machine handed the socket over.
+    Ws(Box<WsLayer>),
+}
+
+/// One connection as a stack of sans-I/O machines: optional TLS at the bottom, the TCP
+/// socket machine (Node's `net.Socket`) above it, and optionally an HTTP/1.1 server, an
+/// HTTP/1.1 client or a WebSocket machine on top.
+///
+/// The runtime owns the OS socket and moves bytes, readiness and time; the stack does the
+/// rest: TLS records, `close_notify` before the FIN, backpressure between the layers, the
+/// hand-over on `Upgrade`/`CONNECT` with the bytes read past the head, one deadline for all.
+///
+/// One round of the drain rule, repeated until nothing moves:
+///
+/// 1. write [`Connection::transmit_chunks`] to the OS, reporting [`Connection::advance_transmit`];
+/// 2. carry out each [`Connection::poll_action`] on the OS socket;
+/// 3. if [`Connection::wants_read`] (and the application took every earlier event), read
+///    once: [`Connection::handle_input`], or [`Connection::handle_eof`] on end of stream;
+/// 4. [`Connection::drive`] (whether the application took every earlier event);
+/// 5. hand each [`Connection::poll_event`] to the application.
+///
+/// and call [`Connection::handle_timeout`] at [`Connection::poll_timeout`].
+#[derive(Debug)]
+pub struct Connection {
+    socket: Socket,
+    tls: Option<TlsLayer>,
+    upper: Upper,
+    /// Bytes read from the transport and not consumed yet (ciphertext under TLS).
+    input: BytesMut,
+    /// Input arrived since the last `drive`: its events go to the application before the
+    /// stack looks for an end of stream.
+    fresh: bool,
+    connecting: bool,
+    eof: bool,
+    eof_reported: bool,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+}
+
+impl Connection {
+    fn new(socket: Socket, connecting: bool) -> Self {
+        Self {
+            socket,
+            tls: None,
+            upper: Upper::Raw,
+            input: BytesMut::new(),
+            fresh: false,
+            connecting,
+            eof: false,
+            eof_reported: false,
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// A connection the runtime accepted (`net.Server`'s `connection`).
+    pub fn accepted(now: Instant, config: SocketConfig) -> Self {
+        Self::new(Socket::accepted(now, config), false)
+    }
+
+    /// A connection the runtime is opening (`net.connect()`); tell it
+    /// [`Connection::handle_connected`] once the OS connect finished.
+    pub fn connect(now: Instant, config: SocketConfig) -> Self {
+        Self::new(Socket::connect(now, config), true)
+    }
+
+    /// Puts `tls` beneath the socket machine (`tls.connect()`, `tls.Server`); its handshake
+    /// clock starts `now`. `announce`: whether its `secureConnect` reaches the application as
+    /// [`Event::Secure`] (not for the agent's pooled connections).
+    pub fn with_tls(mut self, now: Instant, tls: TlsConnection, announce: bool) -> Self {
+        self.tls = Some(TlsLayer::new(now, tls, announce));
+        self
+    }
+
+    /// Runs an HTTP/1.1 server connection above the socket (`http.Server`): the socket's
+    /// `data` and `end` become [`Event::Http`]; `error`, `timeout` and `close` still arrive as
+    /// [`Event::Socket`], and so does everything after `Connect` or `Upgrade`.
+    pub fn serve_http(mut self, now: Instant, config: sansnet_http1::ServerConfig) -> Self {
+        self.upper = Upper::Http(Box::new(HttpLayer::new(now, config)));
+        self
+    }
+
+    /// Runs a pooled HTTP/1.1 client connection above the socket (`http.Agent`); what happens
+    /// is noted in [`Connection::client_mut`]'s `notes`, not in [`Connection::poll_event`].
+    pub fn serve_client(mut self, client: ClientLayer) -> Self {
+        self.upper = Upper::Client(Box::new(client));
+        self
+    }
+
+    /// After the HTTP machine handed the socket over: runs `ws` (made with
+    /// [`crate::ws_config`]) above the socket, fed first with `head`, the bytes read past the
+    /// HTTP head. Its events arrive as [`Event::Ws`].
+    pub fn start_ws(&mut self, now: Instant, ws: sansnet_ws::Connection, head: Bytes) {
+        self.upper = Upper::Ws(Box::new(WsLayer::new(now, ws, head)));
+    }
+
+    /// Lets a client connection handed over read again: its new owner is in place (a raw
+    /// socket for the application, or a WebSocket started with [`Connection::start_ws`]).
+    pub fn release(&mut self) {
+        if let Upper::Client(client) = &mut self.upper {
+            client.hold = false;
+        }
+    }
+
+    // ---- inputs from the runtime ---------------------------------------------------------
+
+    /// The OS finished `connect`.
+    pub fn handle_connected(&mut self, now: Instant) {
+        self.connecting = false;
+        self.socket.handle_connected(now);
+    }
+
+    /// Bytes read from the transport (ciphertext under TLS).
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.input.extend_from_slice(data);
+        self.fresh = true;
+        self.feed(now);
+    }
+
+    /// The transport's end of stream (the OS read returned 0).
+    pub fn handle_eof(&mut self, _now: Instant) {
+        self.eof = true;
+    }
+
+    /// An OS error on the transport (a failed connect, read, write, shutdown or socket
+    /// option): the socket machine ends with it (`error`, then `close(true)`, as Node reports
+    /// it), and the TLS ciphertext waiting to go is dropped, as the socket machine drops its
+    /// own queue, so nothing tries to write to the failed socket again.
+    pub fn handle_io_error(&mut self, now: Instant, kind: ErrorKind) {
+        self.connecting = false;
+        self.socket.handle_io_error(now, kind);
+        if let Some(tls) = &mut self.tls {
+            tls.abandoned = true;
+        }
+    }
+
+    /// Time passed: every layer's deadlines at or before `now` fire.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.socket.handle_timeout(now);
+        match &mut self.upper {
+            Upper::Raw => {}
+            Upper::Http(http) => http.handle_timeout(now),
+            Upper::Client(client) => client.handle_timeout(now),
+            Upper::Ws(ws) => ws.conn.handle_timeout(now),
+        }
+        if let Some(tls) = &mut self.tls {
+            tls.conn.handle_timeout(now);
+        }
+    }
+
+    // ---- outputs to the runtime ----------------------------------------------------------
+
+    /// Whether the runtime should read the transport now: connected, not at its end, the
+    /// socket machine reading (not paused, under its limits) and nothing read earlier still
+    /// waiting to go in.
+    pub fn wants_read(&self) -> bool {
+        !self.connecting
+            && !self.eof
+            && self.input.is_empty()
+            && !self.held()
+            && self.socket.wants_read()
+    }
+
+    /// Fills `out` with the bytes to write to the transport (ciphertext under TLS), front
+    /// first; returns how many slices were filled.
+    pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        match &self.tls {
+            Some(tls) if self.connecting || tls.abandoned => 0,
+            Some(tls) => tls.conn.transmit_chunks(out),
+            None => self.socket.transmit_chunks(out),
+        }
+    }
+
+    /// The transport took `n` bytes of [`Connection::transmit_chunks`].
+    pub fn advance_transmit(&mut self, now: Instant, n: usize) {
+        match &mut self.tls {
+            Some(tls) => {
+                tls.conn.advance_transmit(now, n);
+                // Room in the TLS machine: more plaintext goes in at once.
+                tls.encrypt(now, &mut self.socket);
+            }
+            None => self.socket.advance_transmit(now, n),
+        }
+    }
+
+    /// What to do to the OS socket: `Shutdown` (FIN), `Close` (deregister; `reset`: RST),
+    /// and the socket options.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline of any layer.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let upper = match &self.upper {
+            Upper::Raw => None,
+            Upper::Http(http) => http.poll_timeout(),
+            Upper::Client(client) => client.poll_timeout(),
+            Upper::Ws(ws) => ws.conn.poll_timeout(),
+        };
+        let tls = self.tls.as_ref().and_then(|t| t.conn.poll_timeout());
+        [self.socket.poll_timeout(), upper, tls]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Moves everything between the layers that can move: plaintext into TLS, the socket
+    /// machine's actions, input waiting from earlier reads (when `caught_up`: the application
+    /// took every event handed to it), TLS events, socket events into the upper machine, the
+    /// upper machine's bytes into the socket. Returns whether anything moved; the runtime
+    /// repeats its round while something does.
+    pub fn drive(&mut self, now: Instant, caught_up: bool) -> bool {
+        let mut moved = false;
+        if let Some(tls) = &mut self.tls {
+            // A failure found in an earlier round: its alert has had its write.
+            moved |= tls.fail(now, &mut self.socket);
+            if !self.connecting {
+                moved |= tls.encrypt(now, &mut self.socket);
+            }
+        }
+        while let Some(action) = self.socket.poll_action() {
+            moved = true;
+            match (action, &mut self.tls) {
+                // Over TLS the FIN follows `close_notify`.
+                (Action::Shutdown, Some(tls)) => {
+                    tls.conn.close();
+                    tls.encrypt(now, &mut self.socket);
+                }
+                (action, _) => self.actions.push_back(action),
+            }
+        }
+        if let Some(tls) = &mut self.tls
+            && tls.poll_fin()
+        {
+            moved = true;
+            self.actions.push_back(Action::Shutdown);
+        }
+        if caught_up && !self.connecting && !self.held() && self.socket.wants_read() {
+            moved |= self.read_kept(now);
+        }
+        self.fresh = false;
+        if let Some(tls) = &mut self.tls {
+            moved |= tls.settle(&mut self.events);
+        }
+        while let Some(event) = self.socket.poll_event() {
+            moved = true;
+            let event = match &mut self.upper {
+                Upper::Raw => Some(event),
+                Upper::Http(http) => http.intercept(now, event),
+                Upper::Client(client) => client.intercept(now, event),
+                Upper::Ws(ws) => {
+                    ws.intercept(now, event);
+                    None
+                }
+            };
+            if let Some(event) = event {
+                self.events.push_back(Event::Socket(event));
+            }
+        }
+        moved |= match &mut self.upper {
+            Upper::Raw => false,
+            Upper::Http(http) => http.pump(now, &mut self.socket, &mut self.events),
+            Upper::Client(client) => client.pump(now, &mut self.socket),
+            Upper::Ws(ws) => ws.pump(now, &mut self.socket, &mut self.events, caught_up),
+        };
+        moved
+    }
+
+    /// Whether the socket machine closed (its `close` was emitted, or kept by the upper
+    /// machine): the runtime drops the connection once it has taken its events.
+    pub fn is_closed(&self) -> bool {
+        self.socket.is_closed()
+    }
+
+    // ---- the machines, for commands and getters ------------------------------------------
+
+    /// The socket machine (`write`, `end`, `destroy`, `pause`, getters, ...).
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The socket machine, for commands.
+    pub fn socket_mut(&mut self) -> &mut Socket {
+        &mut self.socket
+    }
+
+    /// The TLS machine, for TLS connections.
+    pub fn tls(&self) -> Option<&TlsConnection> {
+        self.tls.as_ref().map(|t| &t.conn)
+    }
+
+    /// The HTTP server machine, until it hands the socket over.
+    pub fn http_mut(&mut self) -> Option<&mut sansnet_http1::ServerConnection> {
+        match &mut self.upper {
+            Upper::Http(http) if !http.handed_over => Some(&mut http.conn),
+            _ => None,
+        }
+    }
+
+    /// The pooled HTTP client layer.
+    pub fn client_mut(&mut self) -> Option<&mut ClientLayer> {
+        match &mut self.upper {
+            Upper::Client(client) => Some(client),
+            _ => None,
+        }
+    }
+
+    /// The WebSocket machine, once started.
+    pub fn ws_mut(&mut self) -> Option<&mut sansnet_ws::Connection> {
+        match &mut self.upper {
+            Upper::Ws(ws) => Some(&mut ws.conn),
+            _ => None,
+        }
+    }
+
+    // ---- internals -----------------------------------------------------------------------
+
+    /// A client connection handed over waits for its new owner before reading on.
+    fn held(&self) -> bool {
+        matches!(&self.upper, Upper::Client(client) if client.hold)
+    }
+
+    /// Hands `input` to the lowest layer; returns whether any of it was taken.
+    fn feed(&mut self, now: Instant) -> bool {
+        match &mut self.tls {
+            Some(tls) => tls.feed(now, &mut self.input, &mut self.socket),
+            None if self.input.is_empty() => false,
+            None => {
+                self.socket.handle_input(now, &mut self.input);
+                true
+            }
+        }
+    }
+
+    /// Input kept from earlier reads, then the end of stream once every byte before it was
+    /// taken and its events handed on.
+    fn read_kept(&mut self, now: Instant) -> bool {
+        if self.fresh {
+            return false;
+        }
+        // A TLS machine may hold plaintext from earlier input.
+        if (!self.input.is_empty() || self.tls.is_some()) && self.feed(now) {
+            return true;
+        }
+        if !self.input.is_empty() {
+            return false;
+        }
+        // The peer's `close_notify`: its end, after every byte before it was taken.
+        if let Some(tls) = &mut self.tls
+            && tls.take_peer_end()
+        {
+            self.socket.handle_eof(now);
+            return true;
+        }
+        if self.eof && !self.eof_reported {
+            self.eof_reported = true;
+            match &mut self.tls {
+                Some(tls) => tls.conn.handle_eof(now),
+                None => self.socket.handle_eof(now),
+            }
+            return true;
+        }
+        false
+    }
+}
+
+/// A TLS error as the socket machine carries it (Node emits it as the socket's `'error'`).
+pub fn tls_error(error: &sansnet_tls::Error) -> sansnet_tcp::Error {
+    sansnet_tcp::Error::Layer {
+        code: error.code(),
+        message: error.to_string(),
+    }
+}
