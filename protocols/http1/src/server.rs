@@ -1440,7 +1440,6 @@ fn head_checks(
     })
 }
 
-
 impl sansnet_core::Machine for ServerConnection {
     type Event = ServerEvent;
 

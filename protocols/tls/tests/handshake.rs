@@ -651,12 +651,7 @@ fn write_is_bounded() {
 
 /// Moves what `from` has to send into `to` through `transmit_chunks` and `advance_transmit`,
 /// as a driver's vectored writes would, taking at most `step` bytes per write.
-fn write_in_steps(
-    from: &mut TlsConnection,
-    to: &mut TlsConnection,
-    step: usize,
-    now: Instant,
-) {
+fn write_in_steps(from: &mut TlsConnection, to: &mut TlsConnection, step: usize, now: Instant) {
     let mut wire = BytesMut::new();
     loop {
         let mut slices = [std::io::IoSlice::new(&[]); 4];
