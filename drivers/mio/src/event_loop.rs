@@ -9,35 +9,22 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mio::net::UnixStream;
 use mio::{Events, Interest, Poll, Token};
-use sansnet_http1::{
-    Agent, AgentAction, AgentConfig, ClientConfig, ClientEvent, ClientRequest,
-    ConnectionId as PooledConnection, Origin, PoolRequestId,
-};
 use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
 use sansnet_tls::TlsConnection;
 use sansnet_tls::rustls::{ClientConfig as ClientTlsConfig, ServerConfig as ServerTlsConfig};
 use sansnet_udp::SendId;
 
-use sansnet_stack::{ClientLayer, Connection, Note};
+use sansnet_stack::{Connection, Endpoint};
 
-use crate::ids::{IdMap, IdSet};
+use crate::ids::{IdMap, token};
 use crate::net::{Reserve, Stream};
 use crate::tcp::{Readiness, ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::udp::UdpEntry;
-use crate::{ClientError, ClientRequestEvent, Event, ServerId, SocketId, UdpId};
-
-/// The mio token of an entry id. Ids count up from 1 and become tokens as they are.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "ids are allocated one by one from 1"
-)]
-pub(crate) fn token(id: u64) -> usize {
-    id as usize
-}
+use crate::{Event, ServerId, SocketId, UdpId};
 
 #[derive(Debug)]
-enum Entry {
+pub(crate) enum Entry {
     Server(Box<ServerEntry>),
     Socket(Box<SocketEntry>),
     Udp(Box<UdpEntry>),
@@ -52,28 +39,17 @@ enum Entry {
 /// carried out, events are queued for the next `next_event`.
 #[derive(Debug)]
 pub struct EventLoop {
-    poll: Poll,
+    pub(crate) poll: Poll,
     mio_events: Events,
     next_id: u64,
-    entries: IdMap<u64, Entry>,
-    timers: Timers,
+    pub(crate) entries: IdMap<u64, Entry>,
+    pub(crate) timers: Timers,
     /// Entries to serve again without waiting for readiness: a datagram socket that spent
     /// its receive budget, a stream socket whose events the application has all taken.
-    again: VecDeque<u64>,
-    events: VecDeque<Event>,
-    /// The HTTP client's connection pool.
-    agent: Agent,
-    /// HTTP client requests not yet over.
-    requests: IdMap<PoolRequestId, PendingRequest>,
-    /// The agent's connections and the socket entries carrying them.
-    pooled: IdMap<PooledConnection, u64>,
-    /// WebSocket clients waiting for their 101: the handshake to check it with.
-    ws_pending: IdMap<PoolRequestId, (sansnet_ws::handshake::ClientHandshake, sansnet_ws::Config)>,
-    /// WebSocket clients answered, whose remaining request events are swallowed.
-    ws_done: IdSet<PoolRequestId>,
-    /// The TLS settings of `https:` requests and `wss:` connections (Node's
-    /// `https.globalAgent` options); Mozilla's root certificates unless replaced.
-    https: Option<Arc<ClientTlsConfig>>,
+    pub(crate) again: VecDeque<u64>,
+    pub(crate) events: VecDeque<Event>,
+    /// The HTTP client: the agent, its requests and WebSocket clients.
+    pub(crate) endpoint: Endpoint,
     /// Every socket reads into this buffer; only the bytes that arrived are kept.
     scratch: Vec<u8>,
     /// The descriptor held back for when `accept` runs out of them.
@@ -81,28 +57,7 @@ pub struct EventLoop {
 }
 
 /// The timer id of the agent (entry ids start at 1).
-const AGENT_TIMER: u64 = 0;
-
-/// An HTTP client request: what the application asked for, kept until it is over so that it
-/// can be sent again on a fresh connection when that is safe.
-#[derive(Debug)]
-struct PendingRequest {
-    head: ClientRequest,
-    body: Vec<Bytes>,
-    ended: bool,
-    config: ClientConfig,
-    /// The socket entry carrying it, once assigned.
-    socket: Option<u64>,
-}
-
-/// Options of [`EventLoop::http_request`].
-#[derive(Debug, Clone, Default)]
-pub struct RequestOptions {
-    /// Node's `agent: false`: a connection of its own, closed after the response.
-    pub one_off: bool,
-    /// Settings of the client machine (timeouts, `continue_timeout`).
-    pub client: ClientConfig,
-}
+pub(crate) const AGENT_TIMER: u64 = 0;
 
 impl EventLoop {
     /// A loop with nothing in it.
@@ -115,12 +70,7 @@ impl EventLoop {
             timers: Timers::default(),
             again: VecDeque::new(),
             events: VecDeque::new(),
-            agent: Agent::new(AgentConfig::default()),
-            requests: IdMap::default(),
-            pooled: IdMap::default(),
-            ws_pending: IdMap::default(),
-            ws_done: IdSet::default(),
-            https: None,
+            endpoint: Endpoint::default(),
             scratch: vec![0; crate::tcp::READ_CHUNK],
             reserve: Reserve::new(),
         })
@@ -577,7 +527,7 @@ impl EventLoop {
                 }
                 return Ok(Some(event));
             }
-            if self.entries.is_empty() && self.requests.is_empty() {
+            if self.entries.is_empty() && self.endpoint.is_idle() {
                 return Ok(None);
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -623,8 +573,8 @@ impl EventLoop {
         }
         while let Some(id) = self.timers.pop_due(now) {
             if id == AGENT_TIMER {
-                self.agent.handle_timeout(now);
-                self.agent_actions(now);
+                self.endpoint.handle_timeout(now);
+                self.endpoint_actions(now);
                 continue;
             }
             // Only stream sockets arm timers: dgram sockets and servers have none.
@@ -721,7 +671,7 @@ impl EventLoop {
     }
 
     /// Runs the drain rule of entry `id`, re-arms its timer, and removes it once closed.
-    fn service(&mut self, id: u64, now: Instant) {
+    pub(crate) fn service(&mut self, id: u64, now: Instant) {
         let registry = self.poll.registry();
         match self.entries.get_mut(&id) {
             Some(Entry::Server(entry)) => {
@@ -733,17 +683,25 @@ impl EventLoop {
                 }
             }
             Some(Entry::Socket(entry)) => {
-                if entry.service(
+                let closed = entry.service(
                     SocketId(id),
                     now,
                     registry,
                     &mut self.events,
                     &mut self.scratch,
-                ) {
+                );
+                // A pooled HTTP client connection: the endpoint acts on what happened on it.
+                let client = entry.conn.client_mut().is_some();
+                if client
+                    && self
+                        .endpoint
+                        .handle_connection(now, SocketId(id), &mut entry.conn)
+                    && !closed
+                {
+                    self.again.push_back(id);
+                }
+                if closed {
                     let server = entry.server;
-                    if entry.conn.client_mut().is_some() {
-                        self.client_notes(id, now);
-                    }
                     self.entries.remove(&id);
                     self.timers.set(id, None);
                     if let Some(server) = server {
@@ -752,7 +710,9 @@ impl EventLoop {
                 } else {
                     self.timers.set(id, entry.conn.poll_timeout());
                 }
-                self.client_notes(id, now);
+                if client {
+                    self.endpoint_actions(now);
+                }
             }
             Some(Entry::Udp(entry)) => {
                 let (closed, again) = entry.service(UdpId(id), now, registry, &mut self.events);
@@ -787,205 +747,6 @@ impl EventLoop {
         }
     }
 
-    // ---- WebSocket ------------------------------------------------------------------------
-
-    /// Accepts the WebSocket asked for by an `upgrade` request on `socket` (the `Upgrade`
-    /// event's request and head): writes the 101 and runs a `sansnet_ws::Connection` on the
-    /// socket, whose events arrive as [`Event::Ws`]. A request that is not a valid WebSocket
-    /// handshake gets 400 (or 426) and the socket is closed. permessage-deflate is agreed to
-    /// when offered and `config.deflate` allows it (`ws_command(socket, |c, _|
-    /// Ok(c.deflate_enabled()))` tells). Returns the chosen subprotocol.
-    pub fn ws_accept(
-        &mut self,
-        socket: SocketId,
-        request: &sansnet_http1::Request,
-        head: Bytes,
-        protocols: &[&str],
-        config: sansnet_ws::Config,
-    ) -> Result<Option<String>, sansnet_ws::Error> {
-        let now = Instant::now();
-        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
-            return Err(sansnet_ws::UsageError::Closed.into());
-        };
-        match sansnet_ws::handshake::accept_with(request, protocols, &config.deflate) {
-            Ok(accepted) => {
-                let config = sansnet_stack::ws_config(config);
-                let conn = sansnet_ws::Connection::server(config, accepted.response)
-                    .with_deflate(accepted.deflate);
-                entry.conn.start_ws(now, conn, head);
-                self.service(socket.0, now);
-                Ok(accepted.protocol)
-            }
-            Err(rejected) => {
-                let _ = entry.conn.socket_mut().end(now, Some(rejected.response));
-                self.service(socket.0, now);
-                Err(rejected.error.into())
-            }
-        }
-    }
-
-    /// `new WebSocket(ws://host:port/path)`: an upgrade request on a connection of its own,
-    /// offering permessage-deflate per `config.deflate`; [`Event::WsOpen`] or
-    /// [`Event::WsOpenFailed`] follows.
-    pub fn ws_connect(
-        &mut self,
-        origin: Origin,
-        path: &str,
-        protocols: &[&str],
-        config: sansnet_ws::Config,
-    ) -> PoolRequestId {
-        let mut entropy = crate::entropy::os_entropy;
-        let handshake = sansnet_ws::handshake::ClientHandshake::new(&mut entropy, protocols)
-            .with_deflate(config.deflate.clone());
-        let request = handshake.request(&origin.host_header(), path);
-        let options = RequestOptions {
-            one_off: true,
-            ..RequestOptions::default()
-        };
-        let id = self.http_request(origin, request, options);
-        self.ws_pending.insert(id, (handshake, config));
-        let _ = self.http_end(id, None);
-        id
-    }
-
-    /// `ws.send(message)`: `Ok(false)` at the high-water mark (`Drain` follows).
-    pub fn ws_send(
-        &mut self,
-        socket: SocketId,
-        message: sansnet_ws::Message,
-    ) -> Result<bool, sansnet_ws::Error> {
-        self.ws_command(socket, |conn, now| conn.send(now, message))
-    }
-
-    /// `ws.close(code, reason)`.
-    pub fn ws_close(
-        &mut self,
-        socket: SocketId,
-        code: Option<u16>,
-        reason: &str,
-    ) -> Result<(), sansnet_ws::Error> {
-        self.ws_command(socket, |conn, now| conn.close(now, code, reason))
-    }
-
-    /// Runs any command on the WebSocket machine of `socket` (`ping`, `terminate`, getters),
-    /// then the drain rule.
-    pub fn ws_command<T>(
-        &mut self,
-        socket: SocketId,
-        command: impl FnOnce(&mut sansnet_ws::Connection, Instant) -> Result<T, sansnet_ws::Error>,
-    ) -> Result<T, sansnet_ws::Error> {
-        let now = Instant::now();
-        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
-            return Err(sansnet_ws::UsageError::Closed.into());
-        };
-        let Some(ws) = entry.conn.ws_mut() else {
-            return Err(sansnet_ws::UsageError::Closed.into());
-        };
-        let result = command(ws, now);
-        self.service(socket.0, now);
-        result
-    }
-
-    /// A WebSocket client's request got its answer: open the WebSocket or report why not.
-    fn ws_answer(&mut self, now: Instant, request: PoolRequestId, event: &ClientRequestEvent) {
-        let Some((handshake, config)) = self.ws_pending.get(&request) else {
-            return;
-        };
-        if matches!(
-            event,
-            ClientRequestEvent::Upgrade { .. }
-                | ClientRequestEvent::Response(_)
-                | ClientRequestEvent::Error(_)
-        ) {
-            self.ws_done.insert(request);
-        }
-        match event {
-            ClientRequestEvent::Upgrade {
-                socket,
-                response,
-                head,
-            } => {
-                let outcome = handshake.open(response);
-                let config = config.clone();
-                self.ws_pending.remove(&request);
-                match outcome {
-                    Ok(opened) => {
-                        let protocol = opened.protocol;
-                        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) {
-                            let conn = sansnet_ws::Connection::new(
-                                sansnet_ws::Role::Client,
-                                sansnet_stack::ws_config(config),
-                                Box::new(crate::entropy::os_entropy),
-                            )
-                            .with_deflate(opened.deflate);
-                            entry.conn.start_ws(now, conn, head.clone());
-                        }
-                        self.events.push_back(Event::WsOpen {
-                            request,
-                            socket: *socket,
-                            protocol,
-                        });
-                        self.service(socket.0, now);
-                    }
-                    Err(error) => {
-                        let error = sansnet_ws::Error::from(error).to_string();
-                        self.events
-                            .push_back(Event::WsOpenFailed { request, error });
-                        self.destroy(*socket);
-                    }
-                }
-            }
-            ClientRequestEvent::Response(response) => {
-                self.ws_pending.remove(&request);
-                let error = sansnet_ws::Error::from(sansnet_ws::HandshakeError::NotSwitching(
-                    response.status,
-                ));
-                self.events.push_back(Event::WsOpenFailed {
-                    request,
-                    error: error.to_string(),
-                });
-            }
-            ClientRequestEvent::Error(error) => {
-                self.ws_pending.remove(&request);
-                self.events.push_back(Event::WsOpenFailed {
-                    request,
-                    error: error.to_string(),
-                });
-            }
-            _ => {}
-        }
-    }
-
-    // ---- HTTP client ----------------------------------------------------------------------
-
-    /// Replaces the HTTP client's agent (`new http.Agent(config)`); requests in progress on
-    /// the old one are not affected only if there are none, so call it first.
-    pub fn set_agent(&mut self, config: AgentConfig) {
-        self.agent = Agent::new(config);
-    }
-
-    /// The TLS settings of `https:` requests and `wss:` connections from now on (Node's
-    /// `https.request({ca, cert, key, rejectUnauthorized})`), built with
-    /// `sansnet_tls::ClientOptions::build`. Without it they verify servers against Mozilla's
-    /// root certificates, as Node does with its bundled CA store. Every `https:`/`wss:`
-    /// connection uses this one configuration, so they share its session cache, as the
-    /// connections of Node's `https.Agent` share its `maxCachedSessions` sessions: a new
-    /// connection to a server seen before resumes its session.
-    pub fn set_https_config(&mut self, tls: Arc<ClientTlsConfig>) {
-        self.https = Some(tls);
-    }
-
-    fn https_config(&mut self) -> Result<Arc<ClientTlsConfig>, io::ErrorKind> {
-        if let Some(config) = &self.https {
-            return Ok(config.clone());
-        }
-        let config = sansnet_tls::ClientOptions::with_mozilla_roots()
-            .build()
-            .map_err(|_| io::ErrorKind::InvalidInput)?;
-        self.https = Some(config.clone());
-        Ok(config)
-    }
-
     /// What the TLS handshake of `socket` settled (protocol, cipher suite, ALPN, SNI, the
     /// peer's certificates, whether the session was resumed: `isSessionReused()`), once it is
     /// done.
@@ -996,370 +757,7 @@ impl EventLoop {
         }
     }
 
-    /// The HTTP client's agent, for its counts (`queued`, `busy`, `free`).
-    pub fn agent(&self) -> &Agent {
-        &self.agent
-    }
-
-    /// `http.request(options)`: a request to `origin` through the agent. Add the body with
-    /// [`EventLoop::http_write`] and finish with [`EventLoop::http_end`]; events arrive as
-    /// [`Event::HttpClient`]. `Host` is added when missing, and `Connection` as Node's agent
-    /// sets it (Node docs `http.md` › `new Agent()`, `Class: http.Agent`).
-    pub fn http_request(
-        &mut self,
-        origin: Origin,
-        mut head: ClientRequest,
-        options: RequestOptions,
-    ) -> PoolRequestId {
-        let now = Instant::now();
-        if !head.headers.contains("host") {
-            head.headers.append("Host", origin.host_header());
-        }
-        if !head.headers.contains("connection") {
-            head.headers
-                .append("Connection", self.agent.connection_header(options.one_off));
-        }
-        let request = self.agent.request(now, origin, options.one_off);
-        let pending = PendingRequest {
-            head,
-            body: Vec::new(),
-            ended: false,
-            config: options.client,
-            socket: None,
-        };
-        self.requests.insert(request, pending);
-        self.agent_actions(now);
-        request
-    }
-
-    /// `req.write(data)`: buffered until the request has a connection.
-    pub fn http_write(
-        &mut self,
-        request: PoolRequestId,
-        data: Bytes,
-    ) -> Result<(), sansnet_http1::Error> {
-        self.client_body(request, Some(data), false)
-    }
-
-    /// `req.end([data])`.
-    pub fn http_end(
-        &mut self,
-        request: PoolRequestId,
-        data: Option<Bytes>,
-    ) -> Result<(), sansnet_http1::Error> {
-        self.client_body(request, data, true)
-    }
-
-    fn client_body(
-        &mut self,
-        request: PoolRequestId,
-        data: Option<Bytes>,
-        end: bool,
-    ) -> Result<(), sansnet_http1::Error> {
-        let now = Instant::now();
-        let Some(pending) = self.requests.get_mut(&request) else {
-            return Err(sansnet_http1::UsageError::UnknownRequest.into());
-        };
-        if pending.ended {
-            return Err(sansnet_http1::UsageError::WriteAfterEnd.into());
-        }
-        if let Some(data) = &data {
-            pending.body.push(data.clone());
-        }
-        pending.ended |= end;
-        let Some(socket) = pending.socket else {
-            return Ok(());
-        };
-        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket) else {
-            return Ok(());
-        };
-        let Some(client) = entry.conn.client_mut() else {
-            return Ok(());
-        };
-        let (Some(conn), Some((_, id))) = (&mut client.conn, client.current) else {
-            return Ok(());
-        };
-        let result = match (data, end) {
-            (data, true) => conn.end(now, id, data),
-            (Some(data), false) => conn.write(now, id, data),
-            (None, false) => Ok(()),
-        };
-        self.service(socket, now);
-        result
-    }
-
-    /// Carries out what the agent asks: open, assign, close, fail.
-    fn agent_actions(&mut self, now: Instant) {
-        while let Some(action) = self.agent.poll_action() {
-            match action {
-                AgentAction::Connect { connection, origin } => {
-                    if let Err(kind) = self.open_pooled(now, connection, &origin) {
-                        self.agent.handle_connect_failed(now, connection, kind);
-                    }
-                }
-                AgentAction::Assign {
-                    request,
-                    connection,
-                    reused,
-                } => {
-                    self.assign(now, request, connection, reused);
-                }
-                AgentAction::Close { connection } => {
-                    if let Some(&socket) = self.pooled.get(&connection) {
-                        self.destroy(SocketId(socket));
-                    }
-                }
-                AgentAction::Fail { request, error } => {
-                    self.finish_request(request, Some(ClientError::Io(error)));
-                }
-                _ => {}
-            }
-        }
-        self.timers.set(AGENT_TIMER, self.agent.poll_timeout());
-    }
-
-    /// Opens the socket of a pooled connection (only IP literals and `localhost` resolve
-    /// without a lookup; other names go through the system resolver).
-    fn open_pooled(
-        &mut self,
-        now: Instant,
-        connection: PooledConnection,
-        origin: &Origin,
-    ) -> Result<(), io::ErrorKind> {
-        use std::net::ToSocketAddrs;
-        let addr = (origin.host.as_str(), origin.port)
-            .to_socket_addrs()
-            .map_err(|_| io::ErrorKind::NotFound)?
-            .next()
-            .ok_or(io::ErrorKind::NotFound)?;
-        let id = self.allocate();
-        let mut config = SocketConfig::default();
-        config.no_delay = true;
-        if self.agent.config().keep_alive {
-            config.keep_alive = Some(self.agent.config().keep_alive_initial_delay);
-        }
-        let mut conn = Connection::connect(now, config);
-        let mut stream = Stream::connect(&Address::Tcp(addr)).map_err(|e| e.kind())?;
-        stream
-            .register(self.poll.registry(), Token(token(id)))
-            .map_err(|e| e.kind())?;
-        if origin.scheme == "https" {
-            let tls = TlsConnection::client(self.https_config()?, &origin.host)
-                .map_err(|_| io::ErrorKind::InvalidInput)?;
-            conn = conn.with_tls(now, tls, false);
-        }
-        let conn = conn.serve_client(ClientLayer::new(connection, ClientConfig::default()));
-        let entry = SocketEntry::new(conn, stream, None);
-        self.entries.insert(id, Entry::Socket(Box::new(entry)));
-        self.pooled.insert(connection, id);
-        self.service(id, now);
-        Ok(())
-    }
-
-    fn assign(
-        &mut self,
-        now: Instant,
-        request: PoolRequestId,
-        connection: PooledConnection,
-        reused: bool,
-    ) {
-        let Some(&socket) = self.pooled.get(&connection) else {
-            self.finish_request(request, Some(ClientError::Io(io::ErrorKind::NotConnected)));
-            return;
-        };
-        let Some(pending) = self.requests.get_mut(&request) else {
-            return;
-        };
-        pending.socket = Some(socket);
-        let (head, body, ended) = (pending.head.clone(), pending.body.clone(), pending.ended);
-        let config = pending.config.clone();
-        let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket) else {
-            return;
-        };
-        let Some(client) = entry.conn.client_mut() else {
-            return;
-        };
-        if let Some(conn) = &mut client.conn
-            && conn.config() != &config
-        {
-            // The request's own settings (`timeout`, `continue_timeout`, limits) apply to it,
-            // whatever the connection's earlier requests asked for; a pooled connection is
-            // idle when it is assigned, so a fresh machine loses nothing.
-            *conn = sansnet_http1::ClientConnection::new(now, config);
-        }
-        let started = client.start(now, request, head, &body, ended);
-        let event = ClientRequestEvent::Socket {
-            socket: SocketId(socket),
-            reused,
-        };
-        self.client_event(now, request, event);
-        if let Err(error) = started {
-            self.finish_request(request, Some(ClientError::Http(error)));
-        }
-        self.service(socket, now);
-    }
-
-    /// Emits `Error` (if any) and `Close` for `request` and forgets it.
-    fn finish_request(&mut self, request: PoolRequestId, error: Option<ClientError>) {
-        if self.requests.remove(&request).is_none() {
-            return;
-        }
-        let now = Instant::now();
-        if let Some(error) = error {
-            self.client_event(now, request, ClientRequestEvent::Error(error));
-        }
-        self.client_event(now, request, ClientRequestEvent::Close);
-    }
-
-    /// Hands a client request's event to the application, or to the WebSocket handshake
-    /// waiting for it.
-    fn client_event(&mut self, now: Instant, request: PoolRequestId, event: ClientRequestEvent) {
-        if self.ws_pending.contains_key(&request) {
-            self.ws_answer(now, request, &event);
-        } else if self.ws_done.contains(&request) {
-            // The rest of a WebSocket client's request (its close, a refused body) is the
-            // driver's business, not the application's.
-            if event == ClientRequestEvent::Close {
-                self.ws_done.remove(&request);
-            }
-        } else {
-            self.events.push_back(Event::HttpClient { request, event });
-        }
-    }
-
-    /// Acts on what happened on client connection `id`.
-    fn client_notes(&mut self, id: u64, now: Instant) {
-        loop {
-            let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) else {
-                return;
-            };
-            let Some(client) = entry.conn.client_mut() else {
-                return;
-            };
-            let Some(note) = client.notes.pop_front() else {
-                break;
-            };
-            let connection = client.connection;
-            let current = client.current;
-            let reusable = client.conn.as_ref().is_some_and(|c| c.is_reusable());
-            match note {
-                Note::Connected => {
-                    // The request is assigned now, before whatever the same read brought
-                    // (a TLS handshake failure must reach it as its error).
-                    self.agent.handle_connected(now, connection);
-                    self.agent_actions(now);
-                }
-                Note::ConnectFailed(kind) => {
-                    self.pooled.remove(&connection);
-                    self.agent.handle_connect_failed(now, connection, kind);
-                }
-                Note::Http(event) => {
-                    let Some((request, _)) = current else {
-                        continue;
-                    };
-                    let socket = SocketId(id);
-                    match event {
-                        ClientEvent::Continue { .. } => {
-                            self.client_event(now, request, ClientRequestEvent::Continue);
-                        }
-                        ClientEvent::Information(head) => {
-                            self.client_event(now, request, ClientRequestEvent::Information(head));
-                        }
-                        ClientEvent::Response(head) => {
-                            client.keep_alive_hint = head.keep_alive_timeout();
-                            self.client_event(now, request, ClientRequestEvent::Response(head));
-                        }
-                        ClientEvent::Data { data, .. } => {
-                            self.client_event(now, request, ClientRequestEvent::Data(data));
-                        }
-                        ClientEvent::End { trailers, .. } => {
-                            client.current = None;
-                            let hint = client.keep_alive_hint.take();
-                            self.client_event(now, request, ClientRequestEvent::End(trailers));
-                            self.finish_request(request, None);
-                            self.agent
-                                .handle_done_with_hint(now, connection, reusable, hint);
-                        }
-                        ClientEvent::Upgrade { response, head } => {
-                            let event = ClientRequestEvent::Upgrade {
-                                socket,
-                                response,
-                                head,
-                            };
-                            self.hand_over_client(id, now, connection, request, event);
-                        }
-                        ClientEvent::Connect { response, head } => {
-                            let event = ClientRequestEvent::Connect {
-                                socket,
-                                response,
-                                head,
-                            };
-                            self.hand_over_client(id, now, connection, request, event);
-                        }
-                        ClientEvent::Timeout => {
-                            self.client_event(now, request, ClientRequestEvent::Timeout);
-                        }
-                        ClientEvent::Error {
-                            error, retryable, ..
-                        } => {
-                            client.current = None;
-                            if !self.agent.handle_failed(now, connection, retryable) {
-                                self.finish_request(request, Some(ClientError::Http(error)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                Note::SocketError(error) => {
-                    if let Some((request, _)) = current {
-                        client.current = None;
-                        if !self.agent.handle_failed(now, connection, false) {
-                            self.finish_request(request, Some(ClientError::from(error)));
-                        }
-                    }
-                }
-                Note::Closed => {
-                    if let Some((request, _)) = current {
-                        client.current = None;
-                        let error = sansnet_http1::ProtocolError::ConnectionClosedBeforeResponse;
-                        if !self.agent.handle_failed(now, connection, false) {
-                            self.finish_request(request, Some(ClientError::Http(error.into())));
-                        }
-                    }
-                    self.pooled.remove(&connection);
-                    self.agent.handle_closed(now, connection);
-                }
-            }
-        }
-        self.agent_actions(now);
-    }
-
-    /// After `Upgrade`/`Connect`: the socket leaves the pool and becomes a raw socket.
-    fn hand_over_client(
-        &mut self,
-        id: u64,
-        now: Instant,
-        connection: PooledConnection,
-        request: PoolRequestId,
-        event: ClientRequestEvent,
-    ) {
-        self.requests.remove(&request);
-        if let Some(Entry::Socket(entry)) = self.entries.get_mut(&id) {
-            if let Some(client) = entry.conn.client_mut() {
-                client.current = None;
-            }
-            // Reading resumes once the new owner is in place: a WebSocket machine attached
-            // by `ws_answer` (inside `client_event`), or the application.
-            entry.conn.release();
-        }
-        self.client_event(now, request, event);
-        self.client_event(now, request, ClientRequestEvent::Close);
-        self.pooled.remove(&connection);
-        self.agent.handle_closed(now, connection);
-        self.again.push_back(id);
-    }
-
-    fn allocate(&mut self) -> u64 {
+    pub(crate) fn allocate(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         id

@@ -2,14 +2,11 @@
 //! rustc uses) instead of SipHash. The ids come from the loop itself, never from a peer, so
 //! there is nothing to defend against; a lookup per event is on the hot path.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A map keyed by an id.
 pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
-
-/// A set of ids.
-pub(crate) type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
 /// The Fx hash: each word is mixed in with a rotate, an xor and a multiply.
 #[derive(Debug, Default, Clone, Copy)]
@@ -35,6 +32,15 @@ impl Hasher for IdHasher {
     }
 }
 
+/// The mio token of an entry id. Ids count up from 1 and become tokens as they are.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "ids are allocated one by one from 1"
+)]
+pub(crate) fn token(id: u64) -> usize {
+    id as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,7 +48,7 @@ mod tests {
     #[test]
     fn sequential_ids_spread_over_the_high_bits() {
         // hashbrown picks a group by the high bits: consecutive ids must not share them.
-        let tops: IdSet<u64> = (1..=64u64)
+        let tops: std::collections::HashSet<u64> = (1..=64u64)
             .map(|id| {
                 let mut hasher = IdHasher::default();
                 hasher.write_u64(id);

@@ -132,6 +132,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod client;
 mod entropy;
 mod event_loop;
 mod ids;
@@ -140,25 +141,16 @@ mod tcp;
 mod timers;
 mod udp;
 
-pub use event_loop::{EventLoop, RequestOptions};
+pub use event_loop::EventLoop;
+pub use sansnet_stack::{ClientError, ClientRequestEvent, RequestOptions, SocketId, WsOpenError};
 
 /// A server created by [`EventLoop::listen`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerId(pub u64);
 
-/// A TCP or Unix stream socket, connected by [`EventLoop::connect`] or accepted by a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SocketId(pub u64);
-
 /// A datagram socket created by [`EventLoop::udp_socket`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UdpId(pub u64);
-
-impl From<sansnet_tcp::ConnectionId> for SocketId {
-    fn from(id: sansnet_tcp::ConnectionId) -> Self {
-        Self(id.0)
-    }
-}
 
 /// What the loop tells the application: a machine's event, tagged with whose it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,7 +217,7 @@ pub enum Event {
         /// The id `ws_connect` returned.
         request: sansnet_http1::PoolRequestId,
         /// Why.
-        error: String,
+        error: WsOpenError,
     },
     /// The TLS handshake of `socket` finished: Node's `'secureConnect'` on a connection made
     /// with [`EventLoop::connect_tls`], `'secureConnection'` on one a TLS or HTTPS server
@@ -240,108 +232,4 @@ pub enum Event {
     },
     /// A watched signal arrived (see [`EventLoop::watch_signal`]).
     Signal(i32),
-}
-
-/// An event of an HTTP client request, named after Node's `ClientRequest` events, in the
-/// order Node emits them: `Socket`, then `Continue`/`Information`, `Response`, the body's
-/// `Data` and `End`, and `Close` last; or `Error` then `Close`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientRequestEvent {
-    /// `'socket'`: the request got a connection; `reused` is Node's `req.reusedSocket`.
-    Socket {
-        /// The connection.
-        socket: SocketId,
-        /// Whether it carried an earlier request.
-        reused: bool,
-    },
-    /// `'continue'`: `100 Continue` arrived.
-    Continue,
-    /// `'information'`: a 1xx other than 100 and 101.
-    Information(sansnet_http1::ResponseHead),
-    /// `'response'`: the final response head.
-    Response(sansnet_http1::ResponseHead),
-    /// The response's `'data'`.
-    Data(bytes::Bytes),
-    /// The response's `'end'`, with its trailers.
-    End(sansnet_http1::Headers),
-    /// `'upgrade'`: a 101; `socket` is now a raw socket, its events come as [`Event::Socket`].
-    Upgrade {
-        /// The raw socket.
-        socket: SocketId,
-        /// The 101 response.
-        response: sansnet_http1::ResponseHead,
-        /// Bytes read past the 101 head.
-        head: bytes::Bytes,
-    },
-    /// `'connect'`: the response to a CONNECT; `socket` is now a raw socket.
-    Connect {
-        /// The raw socket.
-        socket: SocketId,
-        /// The response.
-        response: sansnet_http1::ResponseHead,
-        /// Bytes read past the response head.
-        head: bytes::Bytes,
-    },
-    /// `'timeout'`: the connection was idle for the configured time; nothing is aborted.
-    Timeout,
-    /// `'error'`: the request failed (connect refused, reset, malformed response, ...).
-    Error(ClientError),
-    /// `'close'`: the request is over. Always last.
-    Close,
-}
-
-/// Why an HTTP client request failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The connection failed (`ECONNREFUSED`, `ECONNRESET`, `ENOTFOUND`, ...).
-    Io(std::io::ErrorKind),
-    /// The response broke HTTP, or the server closed early (`socket hang up`).
-    Http(sansnet_http1::Error),
-    /// The TLS layer of an `https:` request failed: the server's certificate did not verify,
-    /// an alert, or a stream cut without `close_notify` (codes as Node's: `CERT_HAS_EXPIRED`,
-    /// `ERR_TLS_CERT_ALTNAME_INVALID`, ...).
-    Tls {
-        /// The code.
-        code: &'static str,
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl ClientError {
-    /// Node's code for this error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Io(std::io::ErrorKind::NotFound) => "ENOTFOUND",
-            Self::Io(kind) => sansnet_tcp::io_code(*kind),
-            Self::Http(error) => error.code(),
-            Self::Tls { code, .. } => code,
-        }
-    }
-}
-
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Io(kind) => write!(f, "{kind} ({})", self.code()),
-            Self::Http(error) => error.fmt(f),
-            Self::Tls { code, message } => write!(f, "{message} ({code})"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-impl From<sansnet_tcp::Error> for ClientError {
-    /// How a pooled connection's socket failure reaches its request: an OS error as `Io`, a
-    /// TLS failure (carried by the socket machine as a layer error) as `Tls`.
-    fn from(error: sansnet_tcp::Error) -> Self {
-        match error {
-            sansnet_tcp::Error::Io(kind) => Self::Io(kind),
-            sansnet_tcp::Error::Layer { code, message } => Self::Tls { code, message },
-            _ => Self::Io(std::io::ErrorKind::Other),
-        }
-    }
 }

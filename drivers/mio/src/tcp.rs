@@ -286,7 +286,7 @@ impl ServerEntry {
                 } => {
                     let bound =
                         Listener::bind(&address, backlog, reuse_port).and_then(|(mut l, bound)| {
-                            l.register(registry, Token(crate::event_loop::token(id.0)))?;
+                            l.register(registry, Token(crate::ids::token(id.0)))?;
                             Ok((l, bound))
                         });
                     match bound {

@@ -84,7 +84,7 @@ impl UdpEntry {
             Action::Bind(address) => {
                 let bound = crate::net::bind_udp(address, self.machine.config().reuse_address)
                     .and_then(|mut socket| {
-                        let token = Token(crate::event_loop::token(id.0));
+                        let token = Token(crate::ids::token(id.0));
                         registry.register(
                             &mut socket,
                             token,

@@ -69,14 +69,18 @@
 
 mod client;
 mod connection;
+mod endpoint;
 mod http;
 mod pump;
+mod request;
 mod tls;
 mod ws;
 
 pub use client::{ClientLayer, Note};
 pub use connection::Connection;
 pub use connection::tls_error;
+pub use endpoint::{Endpoint, EndpointAction, EndpointEvent};
+pub use request::{ClientError, ClientRequestEvent, RequestOptions, SocketId, WsOpenError};
 pub use ws::config as ws_config;
 
 /// What a [`Connection`] tells its application.
