@@ -13,11 +13,12 @@ use sansnet_stack::{EndpointAction, EndpointEvent, RequestOptions};
 use sansnet_tcp::Address;
 use sansnet_tls::rustls::ClientConfig as ClientTlsConfig;
 
+use crate::event::Event;
 use crate::event_loop::{Entry, EventLoop};
 use crate::ids::token;
 use crate::net::Stream;
 use crate::tcp::SocketEntry;
-use crate::{Event, SocketId};
+use sansnet_stack::SocketId;
 
 impl EventLoop {
     /// Accepts the WebSocket asked for by an `upgrade` request on `socket` (the `Upgrade`

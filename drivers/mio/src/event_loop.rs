@@ -16,12 +16,13 @@ use sansnet_udp::SendId;
 
 use sansnet_stack::{Connection, Endpoint};
 
+use crate::event::{Event, ServerId, UdpId};
 use crate::ids::{IdMap, token};
 use crate::net::{Reserve, Stream};
 use crate::tcp::{Readiness, ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::udp::UdpEntry;
-use crate::{Event, ServerId, SocketId, UdpId};
+use sansnet_stack::SocketId;
 
 #[derive(Debug)]
 pub(crate) enum Entry {

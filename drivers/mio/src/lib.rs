@@ -134,6 +134,7 @@
 
 mod client;
 mod entropy;
+mod event;
 mod event_loop;
 mod ids;
 mod net;
@@ -141,95 +142,6 @@ mod tcp;
 mod timers;
 mod udp;
 
+pub use event::{Event, ServerId, UdpId};
 pub use event_loop::EventLoop;
 pub use sansnet_stack::{ClientError, ClientRequestEvent, RequestOptions, SocketId, WsOpenError};
-
-/// A server created by [`EventLoop::listen`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServerId(pub u64);
-
-/// A datagram socket created by [`EventLoop::udp_socket`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UdpId(pub u64);
-
-/// What the loop tells the application: a machine's event, tagged with whose it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// An event of a server (`listening`, `connection`, `drop`, `error`, `close`).
-    Server {
-        /// Which server.
-        server: ServerId,
-        /// The event.
-        event: sansnet_tcp::ServerEvent,
-    },
-    /// An event of a stream socket (`connect`, `data`, `end`, `drain`, ..., `close`).
-    Socket {
-        /// Which socket.
-        socket: SocketId,
-        /// The event.
-        event: sansnet_tcp::SocketEvent,
-    },
-    /// An event of a datagram socket (`listening`, `message`, `error`, `close`, send results).
-    Udp {
-        /// Which socket.
-        socket: UdpId,
-        /// The event.
-        event: sansnet_udp::SocketEvent,
-    },
-    /// An event of the HTTP machine on a connection an HTTP server accepted (`request`,
-    /// body `data`/`end`, `checkContinue`, `connect`, `upgrade`, `clientError`, ...). Answer
-    /// with [`EventLoop::respond`] or [`EventLoop::http_command`]. After `Connect` or
-    /// `Upgrade` the connection's events come as [`Event::Socket`]: it is a raw socket.
-    Http {
-        /// Which connection.
-        socket: SocketId,
-        /// The event.
-        event: sansnet_http1::ServerEvent,
-    },
-    /// An event of an HTTP client request made with [`EventLoop::http_request`].
-    HttpClient {
-        /// Which request.
-        request: sansnet_http1::PoolRequestId,
-        /// The event.
-        event: ClientRequestEvent,
-    },
-    /// An event of a WebSocket (`message`, `ping`, `pong`, `error`, `close`), on a connection
-    /// accepted with [`EventLoop::ws_accept`] or opened with [`EventLoop::ws_connect`].
-    Ws {
-        /// Which connection.
-        socket: SocketId,
-        /// The event.
-        event: sansnet_ws::WsEvent,
-    },
-    /// `'open'`: the WebSocket asked for with [`EventLoop::ws_connect`] is up on `socket`.
-    WsOpen {
-        /// The id `ws_connect` returned.
-        request: sansnet_http1::PoolRequestId,
-        /// The connection, for `ws_send` and `ws_close`.
-        socket: SocketId,
-        /// The subprotocol the server chose.
-        protocol: Option<String>,
-    },
-    /// The WebSocket asked for with [`EventLoop::ws_connect`] could not be opened (refused,
-    /// not a 101, a bad accept value, ...).
-    WsOpenFailed {
-        /// The id `ws_connect` returned.
-        request: sansnet_http1::PoolRequestId,
-        /// Why.
-        error: WsOpenError,
-    },
-    /// The TLS handshake of `socket` finished: Node's `'secureConnect'` on a connection made
-    /// with [`EventLoop::connect_tls`], `'secureConnection'` on one a TLS or HTTPS server
-    /// accepted (Node docs `tls.md` › `Event: 'secureConnection'`, `Event: 'secureConnect'`).
-    /// [`EventLoop::tls_info`] keeps the same facts.
-    Secure {
-        /// Which connection.
-        socket: SocketId,
-        /// What the handshake settled: protocol version, cipher suite, ALPN, SNI, the peer's
-        /// certificates, whether an earlier session was resumed.
-        info: Box<sansnet_tls::HandshakeInfo>,
-    },
-    /// A watched signal arrived (see [`EventLoop::watch_signal`]).
-    Signal(i32),
-}

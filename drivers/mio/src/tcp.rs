@@ -11,8 +11,9 @@ use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction};
 
 use sansnet_stack::{Connection, Event as StackEvent};
 
+use crate::event::{Event, ServerId};
 use crate::net::{Listener, Reserve, Stream};
-use crate::{Event, ServerId, SocketId};
+use sansnet_stack::SocketId;
 
 /// How many bytes one read asks the OS for: the size of the event loop's scratch buffer.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;

@@ -17,7 +17,7 @@ use mio::{Interest, Registry, Token};
 use sansnet_udp::{Action, Datagram, MulticastInterface, Socket, SocketEvent, SocketOption};
 use socket2::SockRef;
 
-use crate::{Event, UdpId};
+use crate::event::{Event, UdpId};
 
 /// The largest UDP payload, so no datagram is ever truncated on receive.
 const MAX_DATAGRAM: usize = 64 * 1024;
