@@ -23,6 +23,10 @@
 //!
 //! # The contract
 //!
+//! The contract is the one of every sansnet machine, written down once in `sansnet-core`'s
+//! crate docs: `ServerConnection` and `ClientConnection` implement `sansnet_core::Machine`, and its actions are
+//! `sansnet_core::Action`. In this crate:
+//!
 //! - **inputs**: [`ServerConnection::handle_input`] (consumes what it parses, leaves the rest
 //!   in the caller's buffer), [`ServerConnection::handle_eof`],
 //!   [`ServerConnection::handle_timeout`], [`ServerConnection::advance_transmit`],

@@ -12,6 +12,10 @@
 //!
 //! # The contract
 //!
+//! The contract is the one of every sansnet machine, written down once in `sansnet-core`'s
+//! crate docs: [`Socket`] implements `sansnet_core::Machine`, and its actions are
+//! `sansnet_core::Action`. In this crate:
+//!
 //! Every method is one of four kinds:
 //!
 //! - **inputs**, `handle_*` and [`Socket::advance_transmit`]: what the driver saw. `now`

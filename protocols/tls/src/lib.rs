@@ -23,6 +23,10 @@
 //!
 //! # The contract
 //!
+//! The contract is the one of every sansnet machine, written down once in `sansnet-core`'s
+//! crate docs: [`TlsConnection`] implements `sansnet_core::Machine`, and its actions are
+//! `sansnet_core::Action`. In this crate:
+//!
 //! [`TlsConnection`] sorts its methods into getters, inputs ([`TlsConnection::handle_input`],
 //! [`TlsConnection::handle_eof`], [`TlsConnection::handle_timeout`]; `now` first, never
 //! fail), commands ([`TlsConnection::write`], [`TlsConnection::close`]) and outputs

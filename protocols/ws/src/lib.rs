@@ -13,6 +13,10 @@
 //!
 //! # The contract
 //!
+//! The contract is the one of every sansnet machine, written down once in `sansnet-core`'s
+//! crate docs: [`Connection`] implements `sansnet_core::Machine`, and its actions are
+//! `sansnet_core::Action`. In this crate:
+//!
 //! Inputs ([`Connection::handle_input`], [`Connection::handle_eof`],
 //! [`Connection::handle_timeout`], [`Connection::advance_transmit`]) take `now` first and
 //! never fail; commands ([`Connection::send`], [`Connection::ping`], [`Connection::close`])
