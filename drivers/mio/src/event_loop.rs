@@ -10,11 +10,10 @@ use bytes::Bytes;
 use mio::net::UnixStream;
 use mio::{Events, Interest, Poll, Token};
 use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
-use sansnet_tls::TlsConnection;
 use sansnet_tls::rustls::{ClientConfig as ClientTlsConfig, ServerConfig as ServerTlsConfig};
 use sansnet_udp::SendId;
 
-use sansnet_stack::{Connection, Endpoint};
+use sansnet_stack::{Acceptor, Connection, Endpoint};
 
 use crate::event::{Event, ServerId, UdpId};
 use crate::ids::{IdMap, token};
@@ -142,11 +141,17 @@ impl EventLoop {
         tls: Option<Arc<ServerTlsConfig>>,
     ) -> ServerId {
         let id = ServerId(self.allocate());
+        let mut acceptor = Acceptor::new(config.socket.clone());
+        if let Some(tls) = tls {
+            acceptor = acceptor.with_tls(tls);
+        }
+        if let Some(http) = http {
+            acceptor = acceptor.with_http(http);
+        }
         let mut server = Server::new(config);
         // A new server is idle, so listen cannot fail.
         let _ = server.listen(Instant::now(), address);
-        let mut entry = ServerEntry::new(server, http);
-        entry.tls = tls;
+        let entry = ServerEntry::new(server, acceptor);
         self.entries.insert(id.0, Entry::Server(Box::new(entry)));
         self.service(id.0, Instant::now());
         id
@@ -226,7 +231,7 @@ impl EventLoop {
     /// (`handshakeTimeout`)). Applies to connections accepted from now on.
     pub fn set_handshake_timeout(&mut self, id: ServerId, timeout: Duration) {
         if let Some(Entry::Server(entry)) = self.entries.get_mut(&id.0) {
-            entry.handshake_timeout = timeout;
+            entry.acceptor.set_handshake_timeout(timeout);
         }
     }
 
@@ -242,7 +247,7 @@ impl EventLoop {
 
     /// `net.connect(address)`: `Connect` or `Error` (e.g. `ECONNREFUSED`) follows.
     pub fn connect(&mut self, address: Address, config: SocketConfig) -> SocketId {
-        self.connect_with(address, config, None)
+        self.connect_with(address, Connection::connect(Instant::now(), config))
     }
 
     /// `tls.connect({host, port, ...})`: a TCP connection with a TLS client machine under its
@@ -262,45 +267,32 @@ impl EventLoop {
         tls: Arc<ClientTlsConfig>,
         host: &str,
     ) -> SocketId {
-        match TlsConnection::client(tls, host) {
-            Ok(conn) => self.connect_with(address, config, Some(conn)),
-            Err(error) => {
-                let id = SocketId(self.allocate());
-                let mut machine = Socket::connect(Instant::now(), config);
-                machine.destroy_with_error(Instant::now(), sansnet_stack::tls_error(&error));
-                while let Some(event) = machine.poll_event() {
-                    self.events.push_back(Event::Socket { socket: id, event });
-                }
-                id
-            }
-        }
+        let now = Instant::now();
+        let conn = Connection::connect(now, config).with_tls_client(now, tls, host);
+        self.connect_with(address, conn)
     }
 
-    fn connect_with(
-        &mut self,
-        address: Address,
-        config: SocketConfig,
-        tls: Option<TlsConnection>,
-    ) -> SocketId {
+    fn connect_with(&mut self, address: Address, mut conn: Connection) -> SocketId {
         let now = Instant::now();
         let id = SocketId(self.allocate());
-        let mut conn = Connection::connect(now, config);
-        if let Some(tls) = tls {
-            conn = conn.with_tls(now, tls, true);
-        }
-        let stream = Stream::connect(&address).and_then(|mut stream| {
-            stream.register(self.poll.registry(), Token(token(id.0)))?;
-            Ok(stream)
+        // A TLS session that could not be made has failed the socket already.
+        let stream = (!conn.is_closed()).then(|| {
+            Stream::connect(&address).and_then(|mut stream| {
+                stream.register(self.poll.registry(), Token(token(id.0)))?;
+                Ok(stream)
+            })
         });
         match stream {
-            Ok(stream) => {
+            Some(Ok(stream)) => {
                 let entry = SocketEntry::new(conn, stream, None);
                 self.entries.insert(id.0, Entry::Socket(Box::new(entry)));
                 self.service(id.0, now);
             }
-            Err(e) => {
+            failed => {
                 let machine = conn.socket_mut();
-                machine.handle_io_error(now, e.kind());
+                if let Some(Err(e)) = failed {
+                    machine.handle_io_error(now, e.kind());
+                }
                 while let Some(event) = machine.poll_event() {
                     self.events.push_back(Event::Socket { socket: id, event });
                 }
@@ -606,13 +598,8 @@ impl EventLoop {
                 self.next_id = next;
                 // `Connection` events come before anything the new sockets emit.
                 self.service(id, now);
-                let (config, http, tls, handshake_timeout) = match self.entries.get(&id) {
-                    Some(Entry::Server(entry)) => (
-                        entry.machine.config().socket.clone(),
-                        entry.http.clone(),
-                        entry.tls.clone(),
-                        entry.handshake_timeout,
-                    ),
+                let acceptor = match self.entries.get(&id) {
+                    Some(Entry::Server(entry)) => entry.acceptor.clone(),
                     _ => return,
                 };
                 for (socket_id, mut stream) in admitted {
@@ -624,21 +611,7 @@ impl EventLoop {
                         self.connection_closed(ServerId(id), socket_id, now);
                         continue;
                     }
-                    let mut conn = Connection::accepted(now, config.clone());
-                    if let Some(tls) = &tls {
-                        match TlsConnection::server(tls.clone()) {
-                            Ok(mut tls) => {
-                                tls.set_handshake_timeout(handshake_timeout);
-                                conn = conn.with_tls(now, tls, true);
-                            }
-                            Err(error) => conn
-                                .socket_mut()
-                                .destroy_with_error(now, sansnet_stack::tls_error(&error)),
-                        }
-                    }
-                    if let Some(http) = &http {
-                        conn = conn.serve_http(now, http.clone());
-                    }
+                    let conn = acceptor.accept(now);
                     let entry = SocketEntry::new(conn, stream, Some(ServerId(id)));
                     self.entries
                         .insert(socket_id, Entry::Socket(Box::new(entry)));

@@ -1,20 +1,21 @@
 //! sansnet-mio: the thin mio event loop that runs sansnet's machines over real sockets, with
-//! an API in the spirit of Node's `net` and `dgram`.
+//! an API in the spirit of Node's `net`, `dgram`, `http`, `tls` and `ws`.
 //!
-//! The driver owns the OS sockets, the timers and the signal pipe, and does nothing else: it
-//! moves bytes, readiness and time between the OS and the machines of `sansnet-tcp` and
-//! `sansnet-udp`, and carries out what they ask (shut down, close, set `TCP_NODELAY`, bind).
-//! Every protocol decision is the machines'. The protocol machines stack on a connection's
-//! socket machine: `sansnet-tls` below it (ciphertext from the OS in, plaintext to the socket
-//! machine out, and back), `sansnet-http1` and then `sansnet-ws` above it.
+//! The driver owns the OS sockets, readiness, the timers, the signal pipe and randomness, and
+//! does nothing else. Every protocol decision, and every decision of how the machines stack,
+//! is in `sansnet-stack`: each stream socket runs a `sansnet_stack::Connection` (TLS, the
+//! socket machine, HTTP/1.1 or WebSocket, the hand-over on Upgrade and CONNECT), each server
+//! makes its connections with a `sansnet_stack::Acceptor`, and the HTTP client is a
+//! `sansnet_stack::Endpoint` whose requests to open, use and close connections the driver
+//! carries out. Datagram sockets run a `sansnet_udp::Socket`.
 //!
 //! # The driver loop
 //!
-//! For every ready OS socket, due timer, or application command, the driver runs the
-//! machine's drain rule: write what `transmit_chunks` offers (vectored, partial writes
-//! expected), carry out each `poll_action`, read while `wants_read` (bounded per turn so one
-//! connection cannot starve the others), queue each `poll_event` for the application, and
-//! re-arm the machine's timer from `poll_timeout`.
+//! For every ready OS socket, due timer, or application command, the driver runs the stack's
+//! drain rule: write what `transmit_chunks` offers (vectored, partial writes expected), carry
+//! out each `poll_action` on the OS socket, read once while `wants_read` and the application
+//! has taken every earlier event of that socket, `drive` the stack, queue each `poll_event`
+//! for the application, and re-arm the socket's timer from `poll_timeout`.
 //!
 //! # Application API
 //!

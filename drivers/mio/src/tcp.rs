@@ -9,7 +9,7 @@ use std::time::Instant;
 use mio::{Registry, Token};
 use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction};
 
-use sansnet_stack::{Connection, Event as StackEvent};
+use sansnet_stack::{Acceptor, Connection, Event as StackEvent};
 
 use crate::event::{Event, ServerId};
 use crate::net::{Listener, Reserve, Stream};
@@ -125,7 +125,7 @@ impl SocketEntry {
                 moved |= self.read(now, scratch);
             }
             moved |= self.conn.drive(now, caught_up);
-            while let Some(event) = self.conn.poll_event() {
+            while let Some(event) = self.conn.poll_stack_event() {
                 moved = true;
                 let event = match event {
                     StackEvent::Socket(event) => Event::Socket { socket: id, event },
@@ -137,6 +137,11 @@ impl SocketEntry {
                 self.undelivered += 1;
                 out.push_back(event);
             }
+            while let Some(event) = self.conn.poll_http_event() {
+                moved = true;
+                self.undelivered += 1;
+                out.push_back(Event::Http { socket: id, event });
+            }
             if !moved {
                 return self.conn.is_closed();
             }
@@ -146,13 +151,10 @@ impl SocketEntry {
     /// Writes what the stack offers until it is empty or the OS would block.
     fn flush(&mut self, now: Instant) -> bool {
         let mut moved = false;
-        loop {
+        while self.conn.wants_write() {
             let result = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let n = self.conn.transmit_chunks(&mut slices);
-                if n == 0 {
-                    break;
-                }
                 self.stream.write_vectored(&slices[..n])
             };
             match wrote(result) {
@@ -245,28 +247,21 @@ fn wrote(result: io::Result<usize>) -> Wrote {
     }
 }
 
-/// One server: its machine and, while listening, its listener.
+/// One server: its machine, while listening its listener, and the stack each connection it
+/// accepts gets.
 #[derive(Debug)]
 pub(crate) struct ServerEntry {
     pub(crate) machine: Server,
     listener: Option<Listener>,
-    /// For an HTTP server: the settings of the HTTP machine each connection gets.
-    pub(crate) http: Option<sansnet_http1::ServerConfig>,
-    /// For a TLS server: the settings of the TLS machine each connection gets.
-    pub(crate) tls: Option<std::sync::Arc<sansnet_tls::rustls::ServerConfig>>,
-    /// For a TLS server: how long each connection's handshake may take (Node docs `tls.md` ›
-    /// `tls.createServer()` (`handshakeTimeout`)).
-    pub(crate) handshake_timeout: std::time::Duration,
+    pub(crate) acceptor: Acceptor,
 }
 
 impl ServerEntry {
-    pub(crate) fn new(machine: Server, http: Option<sansnet_http1::ServerConfig>) -> Self {
+    pub(crate) fn new(machine: Server, acceptor: Acceptor) -> Self {
         Self {
             machine,
             listener: None,
-            http,
-            tls: None,
-            handshake_timeout: sansnet_tls::DEFAULT_HANDSHAKE_TIMEOUT,
+            acceptor,
         }
     }
 

@@ -39,12 +39,14 @@ pub struct Actions {
 
 impl Actions {
     /// Queues `action` behind the others.
+    #[inline]
     pub fn push(&mut self, action: Action) {
         self.queue.push_back(action);
     }
 
     /// The next action that may be carried out now, given whether the machine's transmit
     /// queue is empty (`Shutdown` and `HandOver` wait for it, and so does what follows them).
+    #[inline]
     pub fn poll(&mut self, transmit_empty: bool) -> Option<Action> {
         match self.queue.front()? {
             Action::Shutdown | Action::HandOver if !transmit_empty => None,
@@ -53,11 +55,13 @@ impl Actions {
     }
 
     /// Whether no action waits.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 
     /// Drops every waiting action.
+    #[inline]
     pub fn clear(&mut self) {
         self.queue.clear();
     }

@@ -16,6 +16,7 @@ pub struct Transmit {
 
 impl Transmit {
     /// Appends `bytes` (an empty chunk is dropped).
+    #[inline]
     pub fn push(&mut self, bytes: Bytes) {
         if !bytes.is_empty() {
             self.len += bytes.len();
@@ -24,6 +25,7 @@ impl Transmit {
     }
 
     /// Drops the first `n` bytes (clamped to what is queued), as the transport took them.
+    #[inline]
     pub fn advance(&mut self, n: usize) {
         let mut left = n.min(self.len);
         self.len -= left;
@@ -42,6 +44,7 @@ impl Transmit {
     }
 
     /// Fills `out` with the chunks, front first; returns how many slices were filled.
+    #[inline]
     pub fn fill<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut filled = 0;
         for (slot, chunk) in out.iter_mut().zip(&self.chunks) {
@@ -52,6 +55,7 @@ impl Transmit {
     }
 
     /// Takes the first chunk whole.
+    #[inline]
     pub fn pop(&mut self) -> Option<Bytes> {
         let chunk = self.chunks.pop_front()?;
         self.len -= chunk.len();
@@ -59,21 +63,25 @@ impl Transmit {
     }
 
     /// Bytes queued.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether nothing is queued.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// How many chunks are queued.
+    #[inline]
     pub fn chunks(&self) -> usize {
         self.chunks.len()
     }
 
     /// Drops everything.
+    #[inline]
     pub fn clear(&mut self) {
         self.chunks.clear();
         self.len = 0;

@@ -2,12 +2,14 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sansnet_core::Action;
 use sansnet_tcp::{Socket, SocketConfig};
 use sansnet_tls::TlsConnection;
+use sansnet_tls::rustls::ClientConfig as TlsClientConfig;
 
 use crate::Event;
 use crate::client::ClientLayer;
@@ -98,6 +100,20 @@ impl Connection {
         self
     }
 
+    /// Puts a TLS client session for `host` beneath the socket machine (`tls.connect()`):
+    /// `host` is the name the server's certificate must carry and the SNI sent (none for an
+    /// IP literal). If the session cannot be made (a name that is no DNS name), the socket
+    /// machine is destroyed with the TLS error instead, for the application to see.
+    pub fn with_tls_client(mut self, now: Instant, tls: Arc<TlsClientConfig>, host: &str) -> Self {
+        match TlsConnection::client(tls, host) {
+            Ok(tls) => self.with_tls(now, tls, true),
+            Err(error) => {
+                self.socket.destroy_with_error(now, tls_error(&error));
+                self
+            }
+        }
+    }
+
     /// Runs an HTTP/1.1 server connection above the socket (`http.Server`): the socket's
     /// `data` and `end` become [`Event::Http`]; `error`, `timeout` and `close` still arrive as
     /// [`Event::Socket`], and so does everything after `Connect` or `Upgrade`.
@@ -137,6 +153,7 @@ impl Connection {
     }
 
     /// Bytes read from the transport (ciphertext under TLS).
+    #[inline]
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.input.extend_from_slice(data);
         self.fresh = true;
@@ -179,6 +196,7 @@ impl Connection {
     /// Whether the runtime should read the transport now: connected, not at its end, the
     /// socket machine reading (not paused, under its limits) and nothing read earlier still
     /// waiting to go in.
+    #[inline]
     pub fn wants_read(&self) -> bool {
         !self.connecting
             && !self.eof
@@ -187,8 +205,18 @@ impl Connection {
             && self.socket.wants_read()
     }
 
+    /// Whether bytes wait for the transport ([`Connection::transmit_chunks`] would fill any).
+    #[inline]
+    pub fn wants_write(&self) -> bool {
+        match &self.tls {
+            Some(tls) => !self.connecting && !tls.abandoned && tls.conn.wants_write(),
+            None => self.socket.wants_write(),
+        }
+    }
+
     /// Fills `out` with the bytes to write to the transport (ciphertext under TLS), front
     /// first; returns how many slices were filled.
+    #[inline]
     pub fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         match &self.tls {
             Some(tls) if self.connecting || tls.abandoned => 0,
@@ -198,6 +226,7 @@ impl Connection {
     }
 
     /// The transport took `n` bytes of [`Connection::transmit_chunks`].
+    #[inline]
     pub fn advance_transmit(&mut self, now: Instant, n: usize) {
         match &mut self.tls {
             Some(tls) => {
@@ -211,16 +240,41 @@ impl Connection {
 
     /// What to do to the OS socket: `Shutdown` (FIN), `Close` (deregister; `reset`: RST),
     /// and the socket options.
+    #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
     /// The next event for the application.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
+        match self.events.pop_front() {
+            Some(event) => Some(event),
+            None => self.poll_http_event().map(Event::Http),
+        }
+    }
+
+    /// The next event of the stack itself, leaving the HTTP server machine's events for
+    /// [`Connection::poll_http_event`]: a runtime that hands events on by value takes those
+    /// without the [`Event`] wrapper, one move of a large value fewer per event. Take these
+    /// first: [`Connection::poll_event`] is this, then that.
+    #[inline]
+    pub fn poll_stack_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
+    /// The HTTP server machine's next event (after every [`Connection::poll_stack_event`]);
+    /// its events wait in its own queue, behind the socket's, as `drive` leaves them.
+    #[inline]
+    pub fn poll_http_event(&mut self) -> Option<sansnet_http1::ServerEvent> {
+        match &mut self.upper {
+            Upper::Http(http) => http.conn.poll_event(),
+            _ => None,
+        }
+    }
+
     /// The earliest deadline of any layer.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let upper = match &self.upper {
             Upper::Raw => None,
@@ -290,7 +344,7 @@ impl Connection {
         }
         moved |= match &mut self.upper {
             Upper::Raw => false,
-            Upper::Http(http) => http.pump(now, &mut self.socket, &mut self.events),
+            Upper::Http(http) => http.pump(now, &mut self.socket),
             Upper::Client(client) => client.pump(now, &mut self.socket),
             Upper::Ws(ws) => ws.pump(now, &mut self.socket, &mut self.events, caught_up),
         };
@@ -299,6 +353,7 @@ impl Connection {
 
     /// Whether the socket machine closed (its `close` was emitted, or kept by the upper
     /// machine): the runtime drops the connection once it has taken its events.
+    #[inline]
     pub fn is_closed(&self) -> bool {
         self.socket.is_closed()
     }
@@ -395,10 +450,8 @@ impl Connection {
     }
 }
 
-/// A TLS error as the socket machine carries it (Node emits it as the socket's `'error'`).
+/// A TLS error as the socket machine carries it (Node emits it as the socket's `'error'`):
+/// typed, with Node's code.
 pub fn tls_error(error: &sansnet_tls::Error) -> sansnet_tcp::Error {
-    sansnet_tcp::Error::Layer {
-        code: error.code(),
-        message: error.to_string(),
-    }
+    sansnet_tcp::Error::Layer(sansnet_tcp::LayerError::new(error.code(), error.clone()))
 }

@@ -3,14 +3,12 @@
 //! within its high-water mark; its actions become `end()`, `destroy()` or a hand-over of the
 //! raw socket to the application.
 
-use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
 
 use bytes::BytesMut;
 use sansnet_http1::ServerConnection;
 use sansnet_tcp::{Socket, SocketEvent};
 
-use crate::Event;
 use crate::pump::{append, pump};
 
 /// The HTTP machine of one connection and the bytes it has not consumed yet.
@@ -61,13 +59,8 @@ impl HttpLayer {
     }
 
     /// Moves response bytes into the socket, carries out the HTTP machine's actions and
-    /// queues its events; returns whether anything moved.
-    pub(crate) fn pump(
-        &mut self,
-        now: Instant,
-        socket: &mut Socket,
-        out: &mut VecDeque<Event>,
-    ) -> bool {
+    /// adjusts the socket's reading; returns whether anything moved.
+    pub(crate) fn pump(&mut self, now: Instant, socket: &mut Socket) -> bool {
         if self.handed_over {
             return false;
         }
@@ -84,10 +77,8 @@ impl HttpLayer {
             self.handed_over = true;
             socket.resume(now);
         }
-        while let Some(event) = self.conn.poll_event() {
-            moved = true;
-            out.push_back(Event::Http(event));
-        }
+        // The HTTP machine's events stay in its queue until [`Connection::poll_event`] takes
+        // them, after the socket's own: one move of each (large) event fewer.
         if !self.handed_over {
             // A closed machine wants nothing more, but the socket keeps reading: after the
             // server's FIN only the peer's FIN closes a half-open socket, and a paused socket

@@ -1,7 +1,17 @@
-//! One network connection's sansnet machines composed into one sans-I/O value: optional TLS
-//! (`sansnet-tls`) at the bottom, the TCP socket machine (`sansnet-tcp`, Node's `net.Socket`)
-//! above it, and an HTTP/1.1 server, a pooled HTTP/1.1 client (`sansnet-http1`) or a
-//! WebSocket (`sansnet-ws`) on top, with the hand-over on `Upgrade` and `CONNECT`.
+//! One network connection's sansnet machines composed into one sans-I/O value, and the HTTP
+//! client endpoint beside them: what a runtime drives.
+//!
+//! - [`Connection`]: optional TLS (`sansnet-tls`) at the bottom, the TCP socket machine
+//!   (`sansnet-tcp`, Node's `net.Socket`) above it, and an HTTP/1.1 server, a pooled HTTP/1.1
+//!   client (`sansnet-http1`) or a WebSocket (`sansnet-ws`) on top, with the hand-over on
+//!   `Upgrade` and `CONNECT` (the bytes read past the head go to the new owner), one
+//!   [`Connection::poll_timeout`] for all, and failures as typed errors of the layer that
+//!   failed.
+//! - [`Acceptor`]: the stack a server gives each connection it accepts.
+//! - [`Endpoint`]: the HTTP client (Node's `http.request` with its `Agent`, and
+//!   `new WebSocket(url)`): it asks its runtime to open a socket to an origin
+//!   ([`EndpointAction`]), takes back what happened on its connections, and emits Node's
+//!   request events, as quinn-proto's `Endpoint` is to its `Connection`s.
 //!
 //! Each machine follows the contract of `sansnet-core` (its `Machine` trait and `Action`s);
 //! this crate is the glue between them, written once, so that a runtime only owns sockets,
@@ -15,6 +25,7 @@
 //!         conn.handle_input(now, bytes) or conn.handle_eof(now)
 //!     let moved = conn.drive(now, the application took every event)
 //!     for event in conn.poll_event(): hand it to the application
+//!     for a client connection: endpoint.handle_connection(now, socket, &mut conn)
 //!     if nothing moved: break
 //! }
 //! at conn.poll_timeout(): conn.handle_timeout(now)
@@ -67,6 +78,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod acceptor;
 mod client;
 mod connection;
 mod endpoint;
@@ -76,6 +88,7 @@ mod request;
 mod tls;
 mod ws;
 
+pub use acceptor::Acceptor;
 pub use client::{ClientLayer, Note};
 pub use connection::Connection;
 pub use connection::tls_error;

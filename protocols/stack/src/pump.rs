@@ -47,6 +47,7 @@ pub(crate) fn pump<M: Machine>(now: Instant, machine: &mut M, socket: &mut Socke
 
 /// Appends `data` to `buf`, reusing `data`'s memory when `buf` is empty (the socket's `data`
 /// chunk becomes the upper machine's input without a copy).
+#[inline]
 pub(crate) fn append(buf: &mut BytesMut, data: Bytes) {
     if buf.is_empty() {
         match data.try_into_mut() {

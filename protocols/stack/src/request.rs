@@ -83,12 +83,7 @@ pub enum ClientError {
     /// The TLS layer of an `https:` request failed: the server's certificate did not verify,
     /// an alert, or a stream cut without `close_notify` (codes as Node's: `CERT_HAS_EXPIRED`,
     /// `ERR_TLS_CERT_ALTNAME_INVALID`, ...).
-    Tls {
-        /// The code.
-        code: &'static str,
-        /// What went wrong.
-        message: String,
-    },
+    Tls(sansnet_tls::Error),
 }
 
 impl ClientError {
@@ -98,7 +93,7 @@ impl ClientError {
             Self::Io(std::io::ErrorKind::NotFound) => "ENOTFOUND",
             Self::Io(kind) => sansnet_tcp::io_code(*kind),
             Self::Http(error) => error.code(),
-            Self::Tls { code, .. } => code,
+            Self::Tls(error) => error.code(),
         }
     }
 }
@@ -108,7 +103,7 @@ impl std::fmt::Display for ClientError {
         match self {
             Self::Io(kind) => write!(f, "{kind} ({})", self.code()),
             Self::Http(error) => error.fmt(f),
-            Self::Tls { code, message } => write!(f, "{message} ({code})"),
+            Self::Tls(error) => write!(f, "{error} ({})", error.code()),
         }
     }
 }
@@ -121,7 +116,10 @@ impl From<sansnet_tcp::Error> for ClientError {
     fn from(error: sansnet_tcp::Error) -> Self {
         match error {
             sansnet_tcp::Error::Io(kind) => Self::Io(kind),
-            sansnet_tcp::Error::Layer { code, message } => Self::Tls { code, message },
+            sansnet_tcp::Error::Layer(layer) => match layer.downcast_ref::<sansnet_tls::Error>() {
+                Some(error) => Self::Tls(error.clone()),
+                None => Self::Io(std::io::ErrorKind::Other),
+            },
             _ => Self::Io(std::io::ErrorKind::Other),
         }
     }

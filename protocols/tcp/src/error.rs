@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::ErrorKind;
+use std::sync::Arc;
 
 /// Everything that can go wrong on a socket or a server.
 ///
@@ -19,13 +20,61 @@ pub enum Error {
     /// A protocol layered between the OS socket and this machine failed (TLS: a certificate
     /// that does not verify, a fatal alert, a stream cut without `close_notify`). The driver
     /// ends the socket with it through [`Socket::destroy_with_error`](crate::Socket::destroy_with_error),
-    /// and Node emits it as the socket's `'error'`.
-    Layer {
-        /// The layer's code for it (`ERR_TLS_CERT_ALTNAME_INVALID`, `CERT_HAS_EXPIRED`, ...).
-        code: &'static str,
-        /// What went wrong, for people.
-        message: String,
-    },
+    /// and Node emits it as the socket's `'error'`. The layer's own error travels typed
+    /// inside ([`LayerError::downcast_ref`]).
+    Layer(LayerError),
+}
+
+/// The error of a protocol layered beneath the socket machine (TLS), carried as the layer's
+/// own typed value, as `std::io::Error` carries a custom error: `sansnet-tcp` does not depend
+/// on the layer's crate, and its users get the value back with [`LayerError::downcast_ref`].
+#[derive(Debug, Clone)]
+pub struct LayerError {
+    code: &'static str,
+    error: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl LayerError {
+    /// `error`, with Node's `code` for it (`ERR_TLS_CERT_ALTNAME_INVALID`, `CERT_HAS_EXPIRED`,
+    /// ...).
+    pub fn new(code: &'static str, error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            code,
+            error: Arc::new(error),
+        }
+    }
+
+    /// Node's code for it.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The layer's error, if it is an `E` (for TLS, `sansnet_tls::Error`).
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.error.downcast_ref()
+    }
+
+    /// The layer's error.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.error
+    }
+}
+
+/// Two layer errors are equal when they have the same code and read the same.
+impl PartialEq for LayerError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && (Arc::ptr_eq(&self.error, &other.error)
+                || self.error.to_string() == other.error.to_string())
+    }
+}
+
+impl Eq for LayerError {}
+
+impl fmt::Display for LayerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.error, self.code)
+    }
 }
 
 /// A command called in the wrong state: the caller's fault.
@@ -48,7 +97,7 @@ impl Error {
         match self {
             Self::Usage(usage) => usage.code(),
             Self::Io(kind) => io_code(*kind),
-            Self::Layer { code, .. } => code,
+            Self::Layer(layer) => layer.code(),
         }
     }
 }
@@ -96,7 +145,7 @@ impl fmt::Display for Error {
                 f.write_str("this socket has been ended by the other party (EPIPE)")
             }
             Self::Io(kind) => write!(f, "{kind} ({})", io_code(*kind)),
-            Self::Layer { code, message } => write!(f, "{message} ({code})"),
+            Self::Layer(layer) => layer.fmt(f),
         }
     }
 }
@@ -136,10 +185,13 @@ mod tests {
             Error::from(UsageError::WriteAfterEnd).code(),
             "ERR_STREAM_WRITE_AFTER_END"
         );
-        let layer = Error::Layer {
-            code: "CERT_HAS_EXPIRED",
-            message: "certificate has expired".into(),
+        let expired = std::io::Error::other("certificate has expired");
+        let layer = Error::Layer(LayerError::new("CERT_HAS_EXPIRED", expired));
+        let Error::Layer(inner) = &layer else {
+            unreachable!()
         };
+        assert!(inner.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(layer, layer.clone());
         assert_eq!(layer.code(), "CERT_HAS_EXPIRED");
         assert_eq!(
             layer.to_string(),

@@ -134,7 +134,7 @@ mod state;
 mod tests;
 
 pub use config::{DEFAULT_BACKLOG, DEFAULT_HIGH_WATER_MARK, ServerConfig, SocketConfig};
-pub use error::{Error, UsageError, io_code};
+pub use error::{Error, LayerError, UsageError, io_code};
 pub use event::{Action, Address, ConnectionId, ServerAction, ServerEvent, SocketEvent};
 pub use server::{Admission, Server};
 pub use socket::Socket;

@@ -896,42 +896,52 @@ impl Connection {
 impl sansnet_core::Machine for Connection {
     type Event = WsEvent;
 
+    #[inline]
     fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
         Self::handle_input(self, now, input);
     }
 
+    #[inline]
     fn handle_eof(&mut self, now: Instant) {
         Self::handle_eof(self, now);
     }
 
+    #[inline]
     fn wants_read(&self) -> bool {
         Self::wants_read(self)
     }
 
+    #[inline]
     fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         Self::transmit_chunks(self, out)
     }
 
+    #[inline]
     fn advance_transmit(&mut self, now: Instant, n: usize) {
         Self::advance_transmit(self, now, n);
     }
 
+    #[inline]
     fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         Self::pop_transmit(self, now)
     }
 
+    #[inline]
     fn poll_action(&mut self) -> Option<Action> {
         Self::poll_action(self)
     }
 
+    #[inline]
     fn poll_event(&mut self) -> Option<WsEvent> {
         Self::poll_event(self)
     }
 
+    #[inline]
     fn poll_timeout(&self) -> Option<Instant> {
         Self::poll_timeout(self)
     }
 
+    #[inline]
     fn handle_timeout(&mut self, now: Instant) {
         Self::handle_timeout(self, now);
     }
