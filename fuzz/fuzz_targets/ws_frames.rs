@@ -114,7 +114,11 @@ fuzz_target!(|data: &[u8]| {
     let pieces = sansnet_fuzz::pieces(stream, sansnet_fuzz::positions(cut_data, stream.len()));
 
     let mut whole = run(bits, true, &[stream]);
-    assert_eq!(whole, run(bits, false, &[stream]), "direct path vs general path");
+    assert_eq!(
+        whole,
+        run(bits, false, &[stream]),
+        "direct path vs general path"
+    );
     let closes = whole
         .events
         .iter()

@@ -4,7 +4,7 @@
 //! offers, carry out its actions, read while it wants to read, then hand its events on.
 
 use std::io::{self, IoSlice};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use mio::{Registry, Token};
 use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction};
@@ -205,6 +205,7 @@ impl SocketEntry {
                     return true;
                 }
                 Ok(n) => {
+                    self.conn.set_date(SystemTime::now());
                     self.conn.handle_input(now, &scratch[..n]);
                     // A read that did not fill the buffer emptied the socket's queue (as
                     // tokio takes it): the next edge says when more arrives, saving the

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use sansnet_core::Action;
@@ -150,6 +150,14 @@ impl Connection {
     pub fn handle_connected(&mut self, now: Instant) {
         self.connecting = false;
         self.socket.handle_connected(now);
+    }
+
+    /// The wall-clock time, for the `Date` header of an HTTP server's responses (Node's
+    /// `sendDate`); the runtime gives it before it hands over input, as it gives `now`.
+    pub fn set_date(&mut self, time: SystemTime) {
+        if let Upper::Http(http) = &mut self.upper {
+            http.conn.set_date(time);
+        }
     }
 
     /// Bytes read from the transport (ciphertext under TLS).

@@ -3,7 +3,7 @@
 //! within its high-water mark; its actions become `end()`, `destroy()` or a hand-over of the
 //! raw socket to the application.
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use sansnet_http1::ServerConnection;
@@ -41,7 +41,6 @@ impl HttpLayer {
             // (docs/node-semantics.md#http-lingering-close).
             SocketEvent::Data(_) | SocketEvent::End if self.conn.is_closed() => None,
             SocketEvent::Data(data) => {
-                self.conn.set_date(SystemTime::now());
                 append(&mut self.buf, data);
                 self.conn.handle_input(now, &mut self.buf);
                 None
