@@ -128,7 +128,7 @@ fn pump(
     now: Instant,
 ) {
     for _ in 0..16 {
-        while let Some(chunk) = tls.poll_transmit() {
+        while let Some(chunk) = tls.poll_transmit(now) {
             *sent += chunk.len();
         }
         let mut moved = false;
@@ -156,7 +156,7 @@ fn pump(
             log.http.push(event);
         }
         while let Some(chunk) = http.pop_transmit(now) {
-            tls.write(&chunk);
+            tls.write(Instant::now(), &chunk);
             moved = true;
         }
         if !moved {

@@ -316,7 +316,7 @@ impl Connection {
             match (action, &mut self.tls) {
                 // Over TLS the FIN follows `close_notify`.
                 (Action::Shutdown, Some(tls)) => {
-                    tls.conn.close();
+                    tls.conn.close(now);
                     tls.encrypt(now, &mut self.socket);
                 }
                 (action, _) => self.actions.push_back(action),

@@ -93,7 +93,7 @@ impl TlsLayer {
             let n = socket.transmit_chunks(&mut slices);
             let mut taken = 0;
             for slice in &slices[..n] {
-                let accepted = self.conn.write(slice);
+                let accepted = self.conn.write(now, slice);
                 taken += accepted;
                 if accepted < slice.len() {
                     break;

@@ -219,7 +219,8 @@ impl TlsConnection {
     /// [`WRITE_LIMIT`] of ciphertext waiting (before the handshake finishes rustls holds up
     /// to 64 KiB of plaintext, sent once it does). Takes 0 after [`close`](Self::close) or an
     /// error.
-    pub fn write(&mut self, plaintext: &[u8]) -> usize {
+    pub fn write(&mut self, now: Instant, plaintext: &[u8]) -> usize {
+        self.start_clock(now);
         let room = WRITE_LIMIT.saturating_sub(self.out.len());
         if self.failed || self.closing || room == 0 {
             return 0;
@@ -234,7 +235,8 @@ impl TlsConnection {
     /// written before it (after the handshake, if that is still going). Idempotent; later
     /// [`write`](Self::write)s take 0. The driver sends the transport's FIN once
     /// [`wants_write`](Self::wants_write) is false.
-    pub fn close(&mut self) {
+    pub fn close(&mut self, now: Instant) {
+        self.start_clock(now);
         self.closing = true;
         self.send_close_if_due();
         self.pull();

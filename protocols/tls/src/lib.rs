@@ -67,7 +67,7 @@
 //! let now = Instant::now();
 //! let mut client = TlsConnection::client(client_options.build().unwrap(), "example.test").unwrap();
 //! let mut server = TlsConnection::server(server_config).unwrap();
-//! assert_eq!(client.write(b"hello"), 5); // held until the handshake is done
+//! assert_eq!(client.write(Instant::now(), b"hello"), 5); // held until the handshake is done
 //!
 //! // Move ciphertext one way: all `from` has to send, into `to`.
 //! fn pipe(from: &mut TlsConnection, to: &mut TlsConnection, now: Instant) {

@@ -27,7 +27,7 @@ fn handshake_then_data_both_ways() {
     let setup = Setup::new(&["example.test"]);
     let mut pair = setup.pair("example.test");
     assert!(pair.client.is_handshaking());
-    assert_eq!(pair.client.write(b"early "), 6);
+    assert_eq!(pair.client.write(Instant::now(), b"early "), 6);
     pair.drive();
     let client_events = events(&mut pair.client);
     let server_events = events(&mut pair.server);
@@ -53,8 +53,8 @@ fn handshake_then_data_both_ways() {
     assert!(!pair.client.is_handshaking() && !pair.server.is_handshaking());
     assert_eq!(pair.client.poll_timeout(), None);
 
-    assert_eq!(pair.server.write(b"pong"), 4);
-    assert_eq!(pair.client.write(b"ping"), 4);
+    assert_eq!(pair.server.write(Instant::now(), b"pong"), 4);
+    assert_eq!(pair.client.write(Instant::now(), b"ping"), 4);
     pair.drive();
     assert_eq!(plaintext(&mut pair.server), b"early ping");
     assert_eq!(plaintext(&mut pair.client), b"pong");
@@ -74,7 +74,7 @@ fn second_connection_same_config_same_info() {
         pair.drive();
         assert!(connected(&events(&mut pair.client)));
         assert!(connected(&events(&mut pair.server)));
-        assert_eq!(pair.client.write(b"again"), 5);
+        assert_eq!(pair.client.write(Instant::now(), b"again"), 5);
         pair.drive();
         assert_eq!(plaintext(&mut pair.server), b"again");
         infos.push(pair.client.info().unwrap().clone());
@@ -91,7 +91,7 @@ fn tls12_only_client_negotiates_tls12() {
     let mut setup = Setup::new(&["example.test"]);
     setup.tls12 = true;
     let mut pair = setup.pair("example.test");
-    assert_eq!(pair.server.write(b"hi"), 2);
+    assert_eq!(pair.server.write(Instant::now(), b"hi"), 2);
     pair.drive();
     let info = pair.client.info().expect("connected").clone();
     assert_eq!(info.protocol, Protocol::Tls12);
@@ -131,7 +131,7 @@ fn client_unknown_ca_is_unknown_issuer() {
     assert_eq!(server_error, Error::AlertReceived("unknown_ca".into()));
     assert_eq!(server_error.code(), "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA");
     // After the error, nothing more comes out and writes are refused.
-    assert_eq!(pair.client.write(b"x"), 0);
+    assert_eq!(pair.client.write(Instant::now(), b"x"), 0);
     assert!(!pair.client.is_handshaking());
     assert_eq!(pair.client.poll_timeout(), None);
 }
@@ -397,7 +397,7 @@ fn mtls_good_client_certificate_accepted() {
         pair.server.info().unwrap().peer_certificates,
         client_identity.chain
     );
-    assert_eq!(pair.client.write(b"authenticated"), 13);
+    assert_eq!(pair.client.write(Instant::now(), b"authenticated"), 13);
     pair.drive();
     assert_eq!(plaintext(&mut pair.server), b"authenticated");
 }
@@ -433,7 +433,7 @@ fn mtls_wrong_ca_certificate_refused() {
     let other = Ca::new("other");
     setup.client.identity = Some(other.leaf(&["client.test"]));
     let mut pair = setup.pair("example.test");
-    pair.client.write(b"secret");
+    pair.client.write(Instant::now(), b"secret");
     pair.drive();
     assert_eq!(
         events(&mut pair.server),
@@ -468,18 +468,18 @@ fn close_notify_is_end_not_error() {
     pair.drive();
     events(&mut pair.client);
     events(&mut pair.server);
-    assert_eq!(pair.client.write(b"last words"), 10);
-    pair.client.close();
-    pair.client.close();
-    assert_eq!(pair.client.write(b"more"), 0);
+    assert_eq!(pair.client.write(Instant::now(), b"last words"), 10);
+    pair.client.close(Instant::now());
+    pair.client.close(Instant::now());
+    assert_eq!(pair.client.write(Instant::now(), b"more"), 0);
     pair.drive();
     assert_eq!(plaintext(&mut pair.server), b"last words");
     assert_eq!(events(&mut pair.server), vec![TlsEvent::End]);
     pair.server.handle_eof(pair.now);
     assert_eq!(events(&mut pair.server), vec![]);
     // The server may still answer (half-close), then closes too.
-    assert_eq!(pair.server.write(b"bye"), 3);
-    pair.server.close();
+    assert_eq!(pair.server.write(Instant::now(), b"bye"), 3);
+    pair.server.close(Instant::now());
     pair.drive();
     assert_eq!(plaintext(&mut pair.client), b"bye");
     assert_eq!(events(&mut pair.client), vec![TlsEvent::End]);
@@ -494,7 +494,7 @@ fn fin_without_close_notify_is_truncated() {
     let mut pair = setup.pair("example.test");
     pair.drive();
     events(&mut pair.server);
-    pair.client.write(b"partial");
+    pair.client.write(Instant::now(), b"partial");
     pair.drive();
     pair.server.handle_eof(pair.now);
     assert_eq!(plaintext(&mut pair.server), b"partial");
@@ -519,8 +519,8 @@ fn fin_without_close_notify_is_truncated() {
 fn close_before_handshake_keeps_order() {
     let setup = Setup::new(&["example.test"]);
     let mut pair = setup.pair("example.test");
-    pair.client.write(b"request");
-    pair.client.close();
+    pair.client.write(Instant::now(), b"request");
+    pair.client.close(Instant::now());
     pair.drive();
     assert_eq!(plaintext(&mut pair.server), b"request");
     let server_events = events(&mut pair.server);
@@ -611,7 +611,7 @@ fn unread_plaintext_bounds_input() {
     let mut wire = BytesMut::new();
     let mut sent = 0;
     for _ in 0..16 {
-        sent += pair.client.write(&chunk);
+        sent += pair.client.write(Instant::now(), &chunk);
         wire.extend_from_slice(&transmit(&mut pair.client));
     }
     assert_eq!(sent, 16 * chunk.len());
@@ -638,15 +638,19 @@ fn write_is_bounded() {
     let setup = Setup::new(&["example.test"]);
     let mut pair = setup.pair("example.test");
     let big = vec![1u8; 1 << 20];
-    let before = pair.client.write(&big);
+    let before = pair.client.write(Instant::now(), &big);
     assert!(before > 0 && before <= 64 * 1024, "{before}");
     pair.drive();
-    let after = pair.client.write(&big);
+    let after = pair.client.write(Instant::now(), &big);
     assert!(after > 0 && after <= 80 * 1024, "{after}");
     assert!(pair.client.wants_write());
-    assert_eq!(pair.client.write(&big), 0, "full until transmitted");
+    assert_eq!(
+        pair.client.write(Instant::now(), &big),
+        0,
+        "full until transmitted"
+    );
     transmit(&mut pair.client);
-    assert!(pair.client.write(&big) > 0);
+    assert!(pair.client.write(Instant::now(), &big) > 0);
 }
 
 /// Moves what `from` has to send into `to` through `transmit_chunks` and `advance_transmit`,
@@ -694,7 +698,11 @@ fn partial_writes_through_transmit_chunks() {
         connected(&events(&mut pair.server)),
         "the server finished its handshake"
     );
-    assert_eq!(pair.client.write(b"hello through partial writes"), 28);
+    assert_eq!(
+        pair.client
+            .write(Instant::now(), b"hello through partial writes"),
+        28
+    );
     write_in_steps(&mut pair.client, &mut pair.server, 7, now);
     assert_eq!(plaintext(&mut pair.server), b"hello through partial writes");
 }

@@ -120,9 +120,9 @@ proptest! {
             match op {
                 Op::Write(side, len) => {
                     let conn = if side { &mut pair.client } else { &mut pair.server };
-                    conn.write(&vec![b'a'; len]);
+                    conn.write(Instant::now(), &vec![b'a'; len]);
                 }
-                Op::Close(side) => if side { pair.client.close() } else { pair.server.close() },
+                Op::Close(side) => if side { pair.client.close(Instant::now()) } else { pair.server.close(Instant::now()) },
                 Op::Drive(sizes) => pair.drive_with(&Split::Sizes(sizes)),
                 Op::Eof(side) => if side {
                     pair.client.handle_eof(now)

@@ -13,6 +13,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use common::{Pair, Setup, connected, events, plaintext};
 use sansnet_tls::rustls::client::Resumption;
@@ -27,8 +28,8 @@ fn connect(
     host: &str,
 ) -> (HandshakeInfo, HandshakeInfo) {
     let mut pair = Pair::new(server.clone(), client.clone(), host);
-    assert_eq!(pair.client.write(b"c"), 1);
-    assert_eq!(pair.server.write(b"s"), 1);
+    assert_eq!(pair.client.write(Instant::now(), b"c"), 1);
+    assert_eq!(pair.server.write(Instant::now(), b"s"), 1);
     pair.drive();
     assert!(connected(&events(&mut pair.client)), "client connected");
     assert!(connected(&events(&mut pair.server)), "server connected");

@@ -95,7 +95,7 @@ fn https_ciphertext_split_at_every_byte() {
     check_https(&whole);
     let longest = {
         let mut pair = setup.pair("example.test");
-        pair.client.write(b"x");
+        pair.client.write(Instant::now(), b"x");
         pair.drive();
         pair.client_flights
             .iter()
@@ -218,14 +218,14 @@ fn websocket_messages_through_tls() {
     let mut closed = false;
     for _ in 0..20 {
         while let Some(frame) = ws_c.pop_transmit(now) {
-            assert_eq!(pair.client.write(&frame), frame.len());
+            assert_eq!(pair.client.write(Instant::now(), &frame), frame.len());
         }
         while let Some(frame) = ws_s.pop_transmit(now) {
-            assert_eq!(pair.server.write(&frame), frame.len());
+            assert_eq!(pair.server.write(Instant::now(), &frame), frame.len());
         }
         // The server's WebSocket machine ends the transport: TLS sends close_notify.
         if ws_s.poll_action().is_some() {
-            pair.server.close();
+            pair.server.close(Instant::now());
         }
         pair.drive_with(&Split::Sizes(vec![1000, 7, 333]));
         s_buf.extend_from_slice(&plaintext(&mut pair.server));

@@ -346,7 +346,7 @@ pub(crate) fn https_exchange_with(setup: &Setup, split: &Split, body: Bytes) -> 
     for _ in 0..200 {
         let mut moved = false;
         while let Some(chunk) = http_c.pop_transmit(now) {
-            assert_eq!(pair.client.write(&chunk), chunk.len());
+            assert_eq!(pair.client.write(Instant::now(), &chunk), chunk.len());
             moved = true;
         }
         // Two flights of response before the client reads: enough to fill its plaintext.
@@ -392,7 +392,7 @@ pub(crate) fn https_exchange_with(setup: &Setup, split: &Split, body: Bytes) -> 
                 t.held_back = pair.held_back;
                 return t;
             }
-            pair.client.close();
+            pair.client.close(Instant::now());
             closing = true;
         }
     }
@@ -410,7 +410,7 @@ fn write_response(http: &mut ServerConnection, tls: &mut TlsConnection, now: Ins
             let mut taken = 0;
             let mut full = false;
             for slice in &slices[..n] {
-                let written = tls.write(slice);
+                let written = tls.write(Instant::now(), slice);
                 taken += written;
                 if written < slice.len() {
                     full = true;
