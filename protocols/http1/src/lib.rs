@@ -133,8 +133,10 @@ mod head;
 mod headers;
 #[cfg(feature = "http")]
 pub mod interop;
+mod recv;
 mod response;
 mod server;
+mod state;
 
 pub use agent::{Agent, AgentAction, AgentConfig, ConnectionId, Origin, PoolRequestId, Scheduling};
 pub use client::{

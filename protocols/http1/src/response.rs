@@ -47,6 +47,10 @@ impl Response {
                 return Err(UsageError::InvalidHeader);
             }
         }
+        // What goes out must pass the crate's own `Content-Length` rules, as a peer applies them.
+        if crate::framing::content_length(&self.headers).is_err() {
+            return Err(UsageError::InvalidHeader);
+        }
         Ok(())
     }
 }
