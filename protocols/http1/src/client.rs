@@ -11,7 +11,7 @@ use crate::framing::{self, Framing};
 use crate::head::{Role, StartLine, ends_in_chunked, parse_head};
 use crate::headers::{is_field_value, is_token};
 use crate::recv::{BodyItem, Receiver};
-use crate::response::put_header;
+use crate::response::{CHUNK_LINE_ROOM, HEAD_ROOM, put_decimal, put_header, put_hex};
 use crate::state::{BodyReader, Recv};
 use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
 use sansnet_core::Transmit;
@@ -235,6 +235,9 @@ pub struct ClientConnection {
     out: Transmit,
     events: VecDeque<ClientEvent>,
     actions: VecDeque<Action>,
+    /// Where request heads and chunk-size lines are written before they are split off as
+    /// `Bytes`: the buffer is reused once they are written, so requests allocate nothing.
+    arena: BytesMut,
     idle_deadline: Option<Instant>,
 }
 
@@ -292,6 +295,7 @@ impl ClientConnection {
             out: Transmit::default(),
             events: VecDeque::new(),
             actions: VecDeque::new(),
+            arena: BytesMut::new(),
             idle_deadline,
         }
     }
@@ -571,13 +575,14 @@ impl ClientConnection {
         else {
             return OutFraming::Empty;
         };
-        let mut head = BytesMut::with_capacity(256);
+        let head = &mut self.arena;
+        head.reserve(HEAD_ROOM);
         head.put_slice(&request.method);
         head.put_u8(b' ');
         head.put_slice(&request.target);
         head.put_slice(b" HTTP/1.1\r\n");
         for (name, value) in request.headers.iter() {
-            put_header(&mut head, name, value);
+            put_header(head, name, value);
         }
         // `validate` made sure that a `Content-Length` parses.
         let user_length = framing::content_length(&request.headers).ok().flatten();
@@ -597,17 +602,20 @@ impl ClientConnection {
             OutFraming::Chunked
         } else if let Some(length) = known_length {
             if length > 0 || !bodiless_by_default {
-                put_header(&mut head, b"Content-Length", length.to_string().as_bytes());
+                head.put_slice(b"Content-Length: ");
+                put_decimal(head, length as u64);
+                head.put_slice(b"\r\n");
             }
             OutFraming::Length(length as u64)
         } else if bodiless_by_default {
             OutFraming::Empty
         } else {
-            put_header(&mut head, b"Transfer-Encoding", b"chunked");
+            put_header(head, b"Transfer-Encoding", b"chunked");
             OutFraming::Chunked
         };
         head.put_slice(b"\r\n");
-        self.emit(head.freeze());
+        let head = head.split().freeze();
+        self.emit(head);
         framing
     }
 
@@ -642,9 +650,7 @@ impl ClientConnection {
                         Ok(())
                     }
                     OutFraming::Chunked => {
-                        self.emit(Bytes::from(format!("{:x}\r\n", data.len())));
-                        self.emit(data);
-                        self.emit(Bytes::from_static(b"\r\n"));
+                        self.emit_chunk(data);
                         Ok(())
                     }
                 }
@@ -668,9 +674,7 @@ impl ClientConnection {
         };
         for data in held {
             if framing == OutFraming::Chunked {
-                self.emit(Bytes::from(format!("{:x}\r\n", data.len())));
-                self.emit(data);
-                self.emit(Bytes::from_static(b"\r\n"));
+                self.emit_chunk(data);
             } else {
                 self.emit(data);
             }
@@ -682,6 +686,18 @@ impl ClientConnection {
         } else {
             self.inflight[index].send = Send::Body(framing);
         }
+    }
+
+    /// One chunk of a chunked body (RFC 9112 §7.1): its size line, written into the arena, the
+    /// data, and the CRLF.
+    fn emit_chunk(&mut self, data: Bytes) {
+        self.arena.reserve(CHUNK_LINE_ROOM);
+        put_hex(&mut self.arena, data.len() as u64);
+        self.arena.put_slice(b"\r\n");
+        let size_line = self.arena.split().freeze();
+        self.emit(size_line);
+        self.emit(data);
+        self.emit(Bytes::from_static(b"\r\n"));
     }
 
     fn emit(&mut self, bytes: Bytes) {

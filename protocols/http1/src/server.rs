@@ -11,7 +11,8 @@ use crate::framing::{Expect, Framing, parse_content_length};
 use crate::head::{HeadChecks, ParsedHead, Role, StartLine, ends_in_chunked, parse_head};
 use crate::recv::{BodyItem, Receiver};
 use crate::response::{
-    client_error_reply, put_decimal, put_head_start, put_header, put_hex, start_head,
+    CHUNK_LINE_ROOM, HEAD_ROOM, client_error_reply, put_decimal, put_head_start, put_header,
+    put_hex, start_head,
 };
 use crate::state::Recv;
 use crate::{
@@ -19,10 +20,6 @@ use crate::{
     ServerEvent, UsageError, Version,
 };
 use sansnet_core::Transmit;
-
-/// Room reserved in the head arena before a response head is written into it: one common
-/// head fits, and the arena's buffer is reused once the heads written into it have left.
-const HEAD_ROOM: usize = 512;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -404,6 +401,9 @@ impl ServerConnection {
             }
         };
         match framing {
+            OutFraming::Chunked if trailers.is_none_or(Headers::is_empty) => {
+                self.emit(index, Bytes::from_static(b"0\r\n\r\n"));
+            }
             OutFraming::Chunked => {
                 self.arena.reserve(HEAD_ROOM);
                 self.arena.put_slice(b"0\r\n");
@@ -1077,7 +1077,7 @@ impl ServerConnection {
                 self.emit(index, data);
             }
             OutFraming::Chunked => {
-                self.arena.reserve(HEAD_ROOM);
+                self.arena.reserve(CHUNK_LINE_ROOM);
                 put_hex(&mut self.arena, data.len() as u64);
                 self.arena.put_slice(b"\r\n");
                 let size_line = self.arena.split().freeze();
