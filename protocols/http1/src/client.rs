@@ -717,7 +717,8 @@ impl ClientConnection {
         }
         let request_method = self.inflight.front().map_or(&b""[..], |r| &r.method[..]);
         let role = Role::Client { request_method };
-        let parsed = match parse_head(buf, role, self.config.max_header_size) {
+        let max_size = self.config.max_header_size;
+        let parsed = match parse_head(buf, role, max_size, self.recv.fields_mut()) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return false,
             Err(error) => {
@@ -760,7 +761,7 @@ impl ClientConnection {
             status,
             reason: head.slice(reason.clone()),
             version,
-            headers: parsed.fields.to_headers(&head),
+            headers: self.recv.fields().to_headers(&head),
             body,
             keep_alive,
             start,

@@ -55,7 +55,8 @@ pub(crate) enum StartLine {
     },
 }
 
-/// A head that parsed: byte offsets into it (nothing is copied), and the verdict of the header
+/// A head that parsed: byte offsets into it (nothing is copied; the fields' offsets are in the
+/// caller's [`FieldOffsets`], so that this stays small to move), and the verdict of the header
 /// checks, made while the fields were borrowed from the read buffer.
 #[derive(Debug)]
 pub(crate) struct ParsedHead {
@@ -65,8 +66,6 @@ pub(crate) struct ParsedHead {
     pub(crate) start_line: StartLine,
     /// `x` of `HTTP/1.x`.
     pub(crate) version_minor: u8,
-    /// The fields the message carries (a request's first `maxHeadersCount`).
-    pub(crate) fields: FieldOffsets,
     /// The checks' verdict: the facts the machines act on, or the fault.
     pub(crate) checks: Result<HeadChecks, ProtocolError>,
 }
@@ -97,12 +96,17 @@ pub(crate) struct FieldOffsets {
 }
 
 impl FieldOffsets {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             stack: [[0; 4]; FAST_HEADERS],
             stack_len: 0,
             heap: Vec::new(),
         }
+    }
+
+    fn clear(&mut self) {
+        self.stack_len = 0;
+        self.heap.clear();
     }
 
     fn push(&mut self, field: [usize; 4]) {
@@ -135,18 +139,21 @@ impl FieldOffsets {
 }
 
 /// Parses the head at the front of `buf` as `role` reads it: `Ok(None)` while incomplete. The
-/// verdict does not depend on how the input was cut (see [`head_verdict`]).
+/// verdict does not depend on how the input was cut (see [`head_verdict`]). The fields'
+/// offsets go into `fields` (the message's: a request's first `maxHeadersCount`).
 pub(crate) fn parse_head(
     buf: &[u8],
     role: Role<'_>,
     max_size: usize,
+    fields: &mut FieldOffsets,
 ) -> Result<Option<ParsedHead>, ProtocolError> {
     let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
-    if let Some(verdict) = parse_with(buf, role, max_size, &mut fast, true) {
+    if let Some(verdict) = parse_with(buf, role, max_size, &mut fast, true, fields) {
         return verdict;
     }
     let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-    parse_with(buf, role, max_size, &mut room, false).unwrap_or(Err(ProtocolError::HeadTooLarge))
+    parse_with(buf, role, max_size, &mut room, false, fields)
+        .unwrap_or(Err(ProtocolError::HeadTooLarge))
 }
 
 /// One parse with `slots` for the fields; `None` when `first_try` ran out of slots.
@@ -156,6 +163,7 @@ fn parse_with<'b>(
     max_size: usize,
     slots: &mut [Header<'b>],
     first_try: bool,
+    fields: &mut FieldOffsets,
 ) -> Option<Result<Option<ParsedHead>, ProtocolError>> {
     let fails = |prefix: &[u8]| parser_fails(prefix, role, max_size);
     let out_of_slots =
@@ -169,7 +177,7 @@ fn parse_with<'b>(
             }
             head_verdict(buf, max_size, status, fails).and_then(|head_len| {
                 head_len
-                    .map(|head_len| request_head(buf, role, head_len, &request))
+                    .map(|head_len| request_head(buf, role, head_len, &request, fields))
                     .transpose()
             })
         }
@@ -181,7 +189,7 @@ fn parse_with<'b>(
             }
             head_verdict(buf, max_size, status, fails).and_then(|head_len| {
                 head_len
-                    .map(|head_len| response_head(buf, role, head_len, &response))
+                    .map(|head_len| response_head(buf, role, head_len, &response, fields))
                     .transpose()
             })
         }
@@ -224,9 +232,9 @@ fn range(buf: &[u8], part: &[u8]) -> Range<usize> {
     start..start + part.len()
 }
 
-/// The fields of `headers` (slices of `buf`) as offsets, the first `limit` of them.
-fn field_offsets(buf: &[u8], headers: &[Header<'_>], limit: usize) -> FieldOffsets {
-    let mut fields = FieldOffsets::new();
+/// The fields of `headers` (slices of `buf`) as offsets into `fields`, the first `limit` of them.
+fn field_offsets(buf: &[u8], headers: &[Header<'_>], limit: usize, fields: &mut FieldOffsets) {
+    fields.clear();
     for header in headers.iter().take(limit) {
         let name = offset(buf, header.name.as_bytes());
         let value = offset(buf, header.value);
@@ -237,7 +245,6 @@ fn field_offsets(buf: &[u8], headers: &[Header<'_>], limit: usize) -> FieldOffse
             value + header.value.len(),
         ]);
     }
-    fields
 }
 
 /// A complete request head taken apart.
@@ -246,6 +253,7 @@ fn request_head(
     role: Role<'_>,
     head_len: usize,
     request: &httparse::Request<'_, '_>,
+    fields: &mut FieldOffsets,
 ) -> Result<ParsedHead, ProtocolError> {
     let (Some(method), Some(target), Some(version)) =
         (request.method, request.path, request.version)
@@ -261,6 +269,7 @@ fn request_head(
         } => max_headers_count,
         Role::Client { .. } => usize::MAX,
     };
+    field_offsets(buf, request.headers, limit, fields);
     Ok(ParsedHead {
         head_len,
         start_line: StartLine::Request {
@@ -268,7 +277,6 @@ fn request_head(
             target: range(buf, target.as_bytes()),
         },
         version_minor: version,
-        fields: field_offsets(buf, request.headers, limit),
         checks: head_checks(role, method.as_bytes(), 0, version, request.headers),
     })
 }
@@ -279,6 +287,7 @@ fn response_head(
     role: Role<'_>,
     head_len: usize,
     response: &httparse::Response<'_, '_>,
+    fields: &mut FieldOffsets,
 ) -> Result<ParsedHead, ProtocolError> {
     let (Some(version), Some(status)) = (response.version, response.code) else {
         return Err(ProtocolError::InvalidHead);
@@ -297,11 +306,11 @@ fn response_head(
     } else {
         line_end..line_end
     };
+    field_offsets(buf, response.headers, usize::MAX, fields);
     Ok(ParsedHead {
         head_len,
         start_line: StartLine::Response { status, reason },
         version_minor: version,
-        fields: field_offsets(buf, response.headers, usize::MAX),
         checks: head_checks(role, b"", status, version, response.headers),
     })
 }

@@ -9,6 +9,7 @@ use crate::RequestId;
 use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
 use crate::error::ProtocolError;
 use crate::framing::Framing;
+use crate::head::FieldOffsets;
 use crate::state::{BodyReader, Recv};
 
 /// One piece of a body.
@@ -36,6 +37,8 @@ pub(crate) struct Receiver<X> {
     position: u64,
     decoder: ChunkedDecoder,
     limits: ChunkedLimits,
+    /// The offsets of the last head's fields, reused from head to head.
+    fields: FieldOffsets,
 }
 
 impl<X> Receiver<X> {
@@ -46,6 +49,7 @@ impl<X> Receiver<X> {
             position: 0,
             decoder: ChunkedDecoder::new(limits),
             limits,
+            fields: FieldOffsets::new(),
         }
     }
 
@@ -57,6 +61,16 @@ impl<X> Receiver<X> {
     /// Offset in the connection's byte stream of the next byte to read.
     pub(crate) fn position(&self) -> u64 {
         self.position
+    }
+
+    /// Where the head parser puts the fields' offsets.
+    pub(crate) fn fields_mut(&mut self) -> &mut FieldOffsets {
+        &mut self.fields
+    }
+
+    /// The offsets of the fields of the last head parsed.
+    pub(crate) fn fields(&self) -> &FieldOffsets {
+        &self.fields
     }
 
     /// Moves to `next` if the transition table allows it; the state left, if it did.

@@ -596,7 +596,8 @@ impl ServerConnection {
             require_host: self.config.require_host_header,
             max_headers_count: self.config.max_headers_count,
         };
-        let parsed = match parse_head(buf, role, self.config.max_header_size) {
+        let max_size = self.config.max_header_size;
+        let parsed = match parse_head(buf, role, max_size, self.recv.fields_mut()) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return false,
             Err(error) => {
@@ -668,7 +669,7 @@ impl ServerConnection {
             method: head.slice(method.clone()),
             target: head.slice(target.clone()),
             version,
-            headers: parsed.fields.to_headers(head),
+            headers: self.recv.fields().to_headers(head),
             framing: body_framing,
             keep_alive: keep_alive && !at_limit,
             expect_continue: expect == Expect::Continue,
