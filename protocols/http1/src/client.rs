@@ -13,7 +13,7 @@ use crate::headers::{is_field_value, is_token};
 use crate::recv::{BodyItem, Receiver};
 use crate::response::{CHUNK_LINE_ROOM, HEAD_ROOM, put_decimal, put_header, put_hex};
 use crate::state::{BodyReader, Recv};
-use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
+use crate::{Action, Error, Headers, ProtocolError, RawHeaders, RequestId, UsageError, Version};
 use sansnet_core::Transmit;
 
 /// Settings of a client connection.
@@ -116,8 +116,8 @@ pub struct ResponseHead {
     pub reason: Bytes,
     /// `res.httpVersion`.
     pub version: Version,
-    /// `res.rawHeaders`.
-    pub headers: Headers,
+    /// `res.rawHeaders`: names as sent, values trimmed, as offsets into the head.
+    pub headers: RawHeaders,
     /// How the body is delimited.
     pub body: ResponseBody,
     /// Whether the connection may carry another request after this response.
@@ -180,7 +180,7 @@ pub enum ClientEvent {
         /// Which request.
         id: RequestId,
         /// `res.rawTrailers`.
-        trailers: Headers,
+        trailers: RawHeaders,
         /// Offset just past the response in the connection's byte stream.
         end: u64,
     },
@@ -430,7 +430,7 @@ impl ClientConnection {
                 let id = *id;
                 self.events.push_back(ClientEvent::End {
                     id,
-                    trailers: Headers::new(),
+                    trailers: RawHeaders::new(),
                     end: self.recv.position(),
                 });
                 self.inflight.pop_front();
@@ -761,7 +761,7 @@ impl ClientConnection {
             status,
             reason: head.slice(reason.clone()),
             version,
-            headers: self.recv.fields().to_headers(&head),
+            headers: self.recv.fields().to_raw(&head),
             body,
             keep_alive,
             start,
@@ -826,7 +826,7 @@ impl ClientConnection {
         }
         self.events.push_back(ClientEvent::Response(response));
         if body == ResponseBody::None {
-            self.finish_response(id, Headers::new());
+            self.finish_response(id, RawHeaders::new());
         } else {
             self.recv.start_body(id, checks.framing, ());
         }
@@ -852,7 +852,7 @@ impl ClientConnection {
                 true
             }
             Ok(Some((id, BodyItem::End(trailers)))) => {
-                self.finish_response(id, trailers.into_iter().collect());
+                self.finish_response(id, RawHeaders::from(trailers));
                 true
             }
             Err(error) => {
@@ -862,7 +862,7 @@ impl ClientConnection {
         }
     }
 
-    fn finish_response(&mut self, id: RequestId, trailers: Headers) {
+    fn finish_response(&mut self, id: RequestId, trailers: RawHeaders) {
         self.events.push_back(ClientEvent::End {
             id,
             trailers,

@@ -12,7 +12,7 @@ use httparse::Header;
 
 use crate::framing::{self, Expect, Framing, Message, parse_content_length};
 use crate::headers::trim_ows;
-use crate::{Headers, ProtocolError};
+use crate::{ProtocolError, RawHeaders};
 
 /// Header slots tried first; a head with more fields is parsed again with room for all.
 const FAST_HEADERS: usize = 32;
@@ -123,18 +123,12 @@ impl FieldOffsets {
         self.stack[..self.stack_len].iter().chain(&self.heap)
     }
 
-    /// The fields as `Headers` sharing `head`'s bytes.
-    pub(crate) fn to_headers(&self, head: &Bytes) -> Headers {
-        let mut headers = Headers::new();
-        for &[name_start, name_end, value_start, value_end] in self.iter() {
-            if name_start <= name_end && value_start <= value_end && value_end <= head.len() {
-                headers.append(
-                    head.slice(name_start..name_end),
-                    head.slice(value_start..value_end),
-                );
-            }
-        }
-        headers
+    /// The fields as offsets into `head` (each field line starts with its name).
+    pub(crate) fn to_raw(&self, head: &Bytes) -> RawHeaders {
+        let count = self.stack_len + self.heap.len();
+        let first = self.iter().next().map_or(0, |field| field[0]);
+        let starts = self.iter().map(|field| field[0]);
+        RawHeaders::from_lines(head.clone(), first, count, starts)
     }
 }
 

@@ -16,8 +16,8 @@ use crate::response::{
 };
 use crate::state::Recv;
 use crate::{
-    Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
-    ServerEvent, UsageError, Version,
+    Action, BodyFraming, Error, Headers, ProtocolError, RawHeaders, Request, RequestId, Response,
+    ServerConfig, ServerEvent, UsageError, Version,
 };
 use sansnet_core::Transmit;
 
@@ -669,7 +669,7 @@ impl ServerConnection {
             method: head.slice(method.clone()),
             target: head.slice(target.clone()),
             version,
-            headers: self.recv.fields().to_headers(head),
+            headers: self.recv.fields().to_raw(head),
             framing: body_framing,
             keep_alive: keep_alive && !at_limit,
             expect_continue: expect == Expect::Continue,
@@ -756,7 +756,7 @@ impl ServerConnection {
             body_framing,
             BodyFraming::None | BodyFraming::ContentLength(0)
         ) {
-            self.finish_request(id, Headers::new, upgrade_request, buf, discard);
+            self.finish_request(id, RawHeaders::new, upgrade_request, buf, discard);
             return;
         }
         let plan = BodyPlan {
@@ -797,7 +797,7 @@ impl ServerConnection {
                     .recv
                     .finish_body(Recv::idle())
                     .and_then(|plan| plan.upgrade);
-                let trailers = move || trailers.into_iter().collect();
+                let trailers = move || RawHeaders::from(trailers);
                 self.finish_request(id, trailers, upgrade, buf, discard);
                 true
             }
@@ -815,7 +815,7 @@ impl ServerConnection {
     fn finish_request(
         &mut self,
         id: RequestId,
-        trailers: impl FnOnce() -> Headers,
+        trailers: impl FnOnce() -> RawHeaders,
         upgrade: Option<Box<Request>>,
         buf: &mut BytesMut,
         discard: bool,
