@@ -30,12 +30,8 @@ fn server_side(bytes: &[u8], protocols: &[&str]) {
         };
         match accept(&request, protocols) {
             Ok(accepted) => {
-                let key = request
-                    .headers
-                    .get("sec-websocket-key")
-                    .cloned()
-                    .unwrap_or_default();
-                let key = String::from_utf8_lossy(&key);
+                let key = request.headers.get("sec-websocket-key").unwrap_or_default();
+                let key = String::from_utf8_lossy(key);
                 let want = accept_key(key.trim().as_bytes());
                 let text = String::from_utf8_lossy(&accepted.response);
                 assert!(text.starts_with("HTTP/1.1 101 "), "{text}");

@@ -361,7 +361,7 @@ fn upgrade_101_hands_over_raw_socket() {
         response
             .headers
             .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case(b"upgrade") && &v[..] == b"foo")
+            .any(|(n, v)| n.eq_ignore_ascii_case(b"upgrade") && v == b"foo")
     );
     assert!(
         !events.iter().any(|e| matches!(
@@ -560,7 +560,7 @@ fn keep_alive_timeout_zero_hint_is_not_pooled() {
     assert!(
         head.headers
             .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case(b"keep-alive") && &v[..] == b"timeout=0"),
+            .any(|(n, v)| n.eq_ignore_ascii_case(b"keep-alive") && v == b"timeout=0"),
         "Node 20 announces Keep-Alive: timeout=0 for keepAliveTimeout 200: {head:?}"
     );
     let (first, _) = client_socket(&events).unwrap();

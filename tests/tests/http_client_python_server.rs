@@ -59,7 +59,7 @@ fn header<'a>(head: &'a sansnet_http1::ResponseHead, name: &str) -> Option<&'a [
     head.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| &v[..])
+        .map(|(_, v)| v)
 }
 
 /// `python3 -m http.server --bind 127.0.0.1 0 --directory DIR`, port read from its

@@ -69,7 +69,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sansnet_http1::{
-    Action, BodyFraming, ClientConfig, ClientConnection, ClientEvent, ClientRequest, Headers,
+    Action, BodyFraming, ClientConfig, ClientConnection, ClientEvent, ClientRequest, RawHeaders,
     Request, Response, ResponseBody, ResponseHead, ServerConfig, ServerConnection, ServerEvent,
 };
 use serde_json::{Map, Value};
@@ -889,7 +889,7 @@ impl ResponseRunState {
     }
 }
 
-fn header_pairs(headers: &Headers) -> Fields {
+fn header_pairs(headers: &RawHeaders) -> Fields {
     headers
         .iter()
         .map(|(n, v)| (n.to_vec(), v.to_vec()))

@@ -4,14 +4,16 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
-use crate::framing::{self, ResponseFraming};
-use crate::head::{ends_in_chunked, head_verdict};
+use crate::chunked::ChunkedLimits;
+use crate::framing::{self, Framing};
+use crate::head::{Role, StartLine, ends_in_chunked, parse_head};
 use crate::headers::{is_field_value, is_token};
-use crate::response::put_header;
-use crate::{Action, Error, Headers, ProtocolError, RequestId, UsageError, Version};
+use crate::recv::{BodyItem, Receiver};
+use crate::response::{CHUNK_LINE_ROOM, HEAD_ROOM, put_decimal, put_header, put_hex};
+use crate::state::{BodyReader, Recv};
+use crate::{Action, Error, Headers, ProtocolError, RawHeaders, RequestId, UsageError, Version};
 use sansnet_core::{Actions, Transmit};
 
 /// Settings of a client connection.
@@ -82,6 +84,10 @@ impl ClientRequest {
                 return Err(UsageError::InvalidHeader);
             }
         }
+        // What goes out must pass the crate's own `Content-Length` rules, as a peer applies them.
+        if framing::content_length(&self.headers).is_err() {
+            return Err(UsageError::InvalidHeader);
+        }
         Ok(())
     }
 }
@@ -110,8 +116,8 @@ pub struct ResponseHead {
     pub reason: Bytes,
     /// `res.httpVersion`.
     pub version: Version,
-    /// `res.rawHeaders`.
-    pub headers: Headers,
+    /// `res.rawHeaders`: names as sent, values trimmed, as offsets into the head.
+    pub headers: RawHeaders,
     /// How the body is delimited.
     pub body: ResponseBody,
     /// Whether the connection may carry another request after this response.
@@ -174,7 +180,7 @@ pub enum ClientEvent {
         /// Which request.
         id: RequestId,
         /// `res.rawTrailers`.
-        trailers: Headers,
+        trailers: RawHeaders,
         /// Offset just past the response in the connection's byte stream.
         end: u64,
     },
@@ -221,15 +227,17 @@ pub struct ClientConnection {
     config: ClientConfig,
     /// Requests sent (or being sent) and not yet answered, oldest first.
     inflight: VecDeque<InFlight>,
-    recv: Recv,
-    position: u64,
+    /// The receiving side: its state (`Closed`/`HandedOver` once `Close` was emitted), the
+    /// stream offset, the chunked decoder.
+    recv: Receiver<()>,
     next_id: u64,
     /// Bytes ready for the transport.
     out: Transmit,
     events: VecDeque<ClientEvent>,
     actions: Actions,
-    closed: bool,
-    partial_head: bool,
+    /// Where request heads and chunk-size lines are written before they are split off as
+    /// `Bytes`: the buffer is reused once they are written, so requests allocate nothing.
+    arena: BytesMut,
     idle_deadline: Option<Instant>,
 }
 
@@ -272,39 +280,22 @@ enum OutFraming {
     Chunked,
 }
 
-#[derive(Debug)]
-enum Recv {
-    Head,
-    Fixed {
-        id: RequestId,
-        remaining: u64,
-    },
-    Chunked {
-        id: RequestId,
-        decoder: Box<ChunkedDecoder>,
-    },
-    UntilClose {
-        id: RequestId,
-    },
-    Done,
-    HandedOver,
-}
-
 impl ClientConnection {
     /// A connection that is up at `now`.
     pub fn new(now: Instant, config: ClientConfig) -> Self {
         let idle_deadline = config.timeout.map(|t| now + t);
         Self {
+            recv: Receiver::new(ChunkedLimits {
+                max_extensions: config.max_chunk_extensions,
+                max_trailers: config.max_header_size,
+            }),
             config,
             inflight: VecDeque::new(),
-            recv: Recv::Head,
-            position: 0,
             next_id: 0,
             out: Transmit::default(),
             events: VecDeque::new(),
             actions: Actions::default(),
-            closed: false,
-            partial_head: false,
+            arena: BytesMut::new(),
             idle_deadline,
         }
     }
@@ -320,7 +311,7 @@ impl ClientConnection {
         now: Instant,
         request: ClientRequest,
     ) -> Result<RequestId, Error> {
-        if self.closed {
+        if self.is_closed() {
             return Err(UsageError::Closed.into());
         }
         request.validate()?;
@@ -333,17 +324,7 @@ impl ClientConnection {
         }
         let id = RequestId(self.next_id);
         self.next_id += 1;
-        let options = {
-            let raw: Vec<httparse::Header<'_>> = request
-                .headers
-                .iter()
-                .map(|(n, v)| httparse::Header {
-                    name: std::str::from_utf8(n).unwrap_or(""),
-                    value: v,
-                })
-                .collect();
-            framing::connection_options(&raw)
-        };
+        let options = framing::connection_options(&request.headers);
         let expects = request
             .headers
             .get_all("expect")
@@ -413,7 +394,6 @@ impl ClientConnection {
 
     /// `req.destroy()`: close now.
     pub fn destroy(&mut self) {
-        self.recv = Recv::Done;
         self.inflight.clear();
         self.out.clear();
         self.close(Action::Close { reset: false });
@@ -426,22 +406,11 @@ impl ClientConnection {
         if !buf.is_empty() {
             self.touch(now);
         }
-        while !self.closed {
-            let progressed = match self.recv {
-                Recv::Head => self.read_head(buf),
-                Recv::Fixed { .. } => self.read_fixed(buf),
-                Recv::Chunked { .. } => self.read_chunked(buf),
-                Recv::UntilClose { id } => {
-                    if buf.is_empty() {
-                        false
-                    } else {
-                        let data = buf.split().freeze();
-                        self.position += data.len() as u64;
-                        self.events.push_back(ClientEvent::Data { id, data });
-                        true
-                    }
-                }
-                Recv::Done | Recv::HandedOver => false,
+        loop {
+            let progressed = match self.recv.state() {
+                Recv::Head { .. } => self.read_head(buf),
+                Recv::Body { .. } => self.read_body(buf),
+                Recv::Done | Recv::Closed | Recv::HandedOver => false,
             };
             if !progressed {
                 break;
@@ -452,32 +421,39 @@ impl ClientConnection {
 
     /// The server closed its side.
     pub fn handle_eof(&mut self, now: Instant) {
-        match self.recv {
-            Recv::UntilClose { id } => {
+        match self.recv.state() {
+            Recv::Body {
+                id,
+                reader: BodyReader::UntilClose,
+                ..
+            } => {
+                let id = *id;
                 self.events.push_back(ClientEvent::End {
                     id,
-                    trailers: Headers::new(),
-                    end: self.position,
+                    trailers: RawHeaders::new(),
+                    end: self.recv.position(),
                 });
                 self.inflight.pop_front();
-                self.recv = Recv::Done;
+                self.recv.finish_body(Recv::Done);
             }
-            Recv::Head if !self.partial_head && self.inflight.is_empty() => self.recv = Recv::Done,
-            Recv::Head if !self.partial_head => {
+            Recv::Head { partial: false } if self.inflight.is_empty() => {
+                self.recv.enter(Recv::Done);
+            }
+            Recv::Head { partial: false } => {
                 let retryable = self.inflight.front().is_some_and(|r| idempotent(&r.method));
                 self.fail(ProtocolError::ConnectionClosedBeforeResponse, retryable);
             }
-            Recv::Head | Recv::Fixed { .. } | Recv::Chunked { .. } => {
+            Recv::Head { partial: true } | Recv::Body { .. } => {
                 self.fail(ProtocolError::UnexpectedEof, false);
             }
-            Recv::Done | Recv::HandedOver => {}
+            Recv::Done | Recv::Closed | Recv::HandedOver => {}
         }
         self.after(now);
     }
 
     /// Time passed: the `continue_timeout` releases a held body; idleness emits `Timeout`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         for index in 0..self.inflight.len() {
@@ -530,7 +506,7 @@ impl ClientConnection {
 
     /// When to call `handle_timeout`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed {
+        if self.is_closed() {
             return None;
         }
         let continues = self.inflight.iter().filter_map(|r| match r.send {
@@ -542,7 +518,7 @@ impl ClientConnection {
 
     /// Whether the driver should read.
     pub fn wants_read(&self) -> bool {
-        !self.closed && !matches!(self.recv, Recv::Done | Recv::HandedOver)
+        self.recv.state().is_reading()
     }
 
     // ---- getters ------------------------------------------------------------------------
@@ -555,7 +531,7 @@ impl ClientConnection {
     /// Whether another request may be sent now and the connection reused: nothing in flight,
     /// and every response so far allowed keep-alive.
     pub fn is_reusable(&self) -> bool {
-        !self.closed && self.inflight.is_empty() && matches!(self.recv, Recv::Head)
+        self.inflight.is_empty() && matches!(self.recv.state(), Recv::Head { .. })
     }
 
     /// Requests sent and not yet fully answered.
@@ -570,13 +546,13 @@ impl ClientConnection {
 
     /// Whether `Close` was emitted (or the connection handed over).
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.recv.state().is_closed()
     }
 
     // ---- sending ------------------------------------------------------------------------
 
     fn sending_index(&self, id: RequestId) -> Result<usize, Error> {
-        if self.closed {
+        if self.is_closed() {
             return Err(UsageError::Closed.into());
         }
         let index = self
@@ -599,19 +575,17 @@ impl ClientConnection {
         else {
             return OutFraming::Empty;
         };
-        let mut head = BytesMut::with_capacity(256);
+        let head = &mut self.arena;
+        head.reserve(HEAD_ROOM);
         head.put_slice(&request.method);
         head.put_u8(b' ');
         head.put_slice(&request.target);
         head.put_slice(b" HTTP/1.1\r\n");
         for (name, value) in request.headers.iter() {
-            put_header(&mut head, name, value);
+            put_header(head, name, value);
         }
-        let user_length = request
-            .headers
-            .get("content-length")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        // `validate` made sure that a `Content-Length` parses.
+        let user_length = framing::content_length(&request.headers).ok().flatten();
         let user_chunked = request
             .headers
             .get("transfer-encoding")
@@ -628,17 +602,20 @@ impl ClientConnection {
             OutFraming::Chunked
         } else if let Some(length) = known_length {
             if length > 0 || !bodiless_by_default {
-                put_header(&mut head, b"Content-Length", length.to_string().as_bytes());
+                head.put_slice(b"Content-Length: ");
+                put_decimal(head, length as u64);
+                head.put_slice(b"\r\n");
             }
             OutFraming::Length(length as u64)
         } else if bodiless_by_default {
             OutFraming::Empty
         } else {
-            put_header(&mut head, b"Transfer-Encoding", b"chunked");
+            put_header(head, b"Transfer-Encoding", b"chunked");
             OutFraming::Chunked
         };
         head.put_slice(b"\r\n");
-        self.emit(head.freeze());
+        let head = head.split().freeze();
+        self.emit(head);
         framing
     }
 
@@ -673,9 +650,7 @@ impl ClientConnection {
                         Ok(())
                     }
                     OutFraming::Chunked => {
-                        self.emit(Bytes::from(format!("{:x}\r\n", data.len())));
-                        self.emit(data);
-                        self.emit(Bytes::from_static(b"\r\n"));
+                        self.emit_chunk(data);
                         Ok(())
                     }
                 }
@@ -699,9 +674,7 @@ impl ClientConnection {
         };
         for data in held {
             if framing == OutFraming::Chunked {
-                self.emit(Bytes::from(format!("{:x}\r\n", data.len())));
-                self.emit(data);
-                self.emit(Bytes::from_static(b"\r\n"));
+                self.emit_chunk(data);
             } else {
                 self.emit(data);
             }
@@ -715,6 +688,18 @@ impl ClientConnection {
         }
     }
 
+    /// One chunk of a chunked body (RFC 9112 §7.1): its size line, written into the arena, the
+    /// data, and the CRLF.
+    fn emit_chunk(&mut self, data: Bytes) {
+        self.arena.reserve(CHUNK_LINE_ROOM);
+        put_hex(&mut self.arena, data.len() as u64);
+        self.arena.put_slice(b"\r\n");
+        let size_line = self.arena.split().freeze();
+        self.emit(size_line);
+        self.emit(data);
+        self.emit(Bytes::from_static(b"\r\n"));
+    }
+
     fn emit(&mut self, bytes: Bytes) {
         if !bytes.is_empty() {
             self.out.push(bytes);
@@ -724,18 +709,16 @@ impl ClientConnection {
     // ---- receiving ----------------------------------------------------------------------
 
     fn read_head(&mut self, buf: &mut BytesMut) -> bool {
-        while buf.starts_with(b"\r\n") {
-            buf.advance(2);
-            self.position += 2;
-        }
-        self.partial_head = !buf.is_empty();
-        if buf.is_empty() {
+        if !self.recv.start_head(buf) {
             return false;
         }
         if let Some(front) = self.inflight.front_mut() {
             front.answered = true;
         }
-        let parsed = match parse_response_head(buf, self.config.max_header_size) {
+        let request_method = self.inflight.front().map_or(&b""[..], |r| &r.method[..]);
+        let role = Role::Client { request_method };
+        let max_size = self.config.max_header_size;
+        let parsed = match parse_head(buf, role, max_size, self.recv.fields_mut()) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return false,
             Err(error) => {
@@ -743,58 +726,52 @@ impl ClientConnection {
                 return false;
             }
         };
-        self.partial_head = false;
         let Some(request) = self.inflight.front() else {
             self.fail(ProtocolError::UnsolicitedResponse, false);
             return false;
         };
-        let start = self.position;
-        let head = buf.split_to(parsed.head_len).freeze();
-        self.position += parsed.head_len as u64;
-        let raw = parsed.raw_headers(&head);
-        let status = parsed.status;
-        let version = if parsed.version_minor == 0 {
-            Version::Http10
-        } else {
-            Version::Http11
-        };
-        let options = framing::connection_options(&raw);
-        let body = match framing::response_framing(&request.method, status, &raw) {
-            Ok(ResponseFraming::None) => ResponseBody::None,
-            Ok(ResponseFraming::ContentLength(0)) => ResponseBody::None,
-            Ok(ResponseFraming::ContentLength(n)) => ResponseBody::ContentLength(n),
-            Ok(ResponseFraming::Chunked) => ResponseBody::Chunked,
-            Ok(ResponseFraming::Eof) => ResponseBody::UntilClose,
+        let checks = match parsed.checks {
+            Ok(checks) => checks,
             Err(error) => {
                 self.fail(error, false);
                 return false;
             }
         };
-        let keep_alive = framing::keep_alive(parsed.version_minor, options)
-            && body != ResponseBody::UntilClose
-            && !request.close;
+        let StartLine::Response { status, reason } = &parsed.start_line else {
+            return false;
+        };
+        let status = *status;
+        let (start, head) = self.recv.take_head(buf, parsed.head_len);
+        let version = if parsed.version_minor == 0 {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
+        let body = match checks.framing {
+            Framing::None | Framing::ContentLength(0) => ResponseBody::None,
+            Framing::ContentLength(n) => ResponseBody::ContentLength(n),
+            Framing::Chunked => ResponseBody::Chunked,
+            Framing::UntilClose => ResponseBody::UntilClose,
+        };
+        let keep_alive = checks.keep_alive && body != ResponseBody::UntilClose && !request.close;
         let id = request.id;
-        let is_connect = &request.method[..] == b"CONNECT";
+        let is_connect = checks.is_connect;
         let response = ResponseHead {
             id,
             status,
-            reason: head.slice(parsed.reason.clone()),
+            reason: head.slice(reason.clone()),
             version,
-            headers: raw
-                .iter()
-                .map(|h| (head.slice_ref(h.name.as_bytes()), head.slice_ref(h.value)))
-                .collect(),
+            headers: self.recv.fields().to_raw(&head),
             body,
             keep_alive,
             start,
-            head_end: self.position,
+            head_end: self.recv.position(),
         };
         match status {
             // Node hands the socket over on any 101, offered or not (`'upgrade'`, Node docs
             // `http.md` › `Event: 'upgrade'`).
             101 => {
-                let rest = buf.split().freeze();
-                self.position += rest.len() as u64;
+                let rest = self.recv.take_rest(buf);
                 let response = ResponseHead {
                     keep_alive: false,
                     ..response
@@ -823,8 +800,7 @@ impl ClientConnection {
             _ => {}
         }
         if is_connect {
-            let rest = buf.split().freeze();
-            self.position += rest.len() as u64;
+            let rest = self.recv.take_rest(buf);
             let response = ResponseHead {
                 keep_alive: false,
                 ..response
@@ -849,56 +825,19 @@ impl ClientConnection {
             front.close |= close_after;
         }
         self.events.push_back(ClientEvent::Response(response));
-        self.recv = match body {
-            ResponseBody::None => {
-                self.finish_response(id, Headers::new());
-                return true;
-            }
-            ResponseBody::ContentLength(n) => Recv::Fixed { id, remaining: n },
-            ResponseBody::Chunked => Recv::Chunked {
-                id,
-                decoder: Box::new(ChunkedDecoder::new(ChunkedLimits {
-                    max_extensions: self.config.max_chunk_extensions,
-                    max_trailers: self.config.max_header_size,
-                })),
-            },
-            ResponseBody::UntilClose => Recv::UntilClose { id },
-        };
-        true
-    }
-
-    fn read_fixed(&mut self, buf: &mut BytesMut) -> bool {
-        let Recv::Fixed { id, remaining } = &mut self.recv else {
-            return false;
-        };
-        if buf.is_empty() {
-            return false;
-        }
-        let take = usize::try_from(*remaining)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let data = buf.split_to(take).freeze();
-        *remaining -= take as u64;
-        self.position += take as u64;
-        let (id, done) = (*id, *remaining == 0);
-        self.events.push_back(ClientEvent::Data { id, data });
-        if done {
-            self.finish_response(id, Headers::new());
+        if body == ResponseBody::None {
+            self.finish_response(id, RawHeaders::new());
+        } else {
+            self.recv.start_body(id, checks.framing, ());
         }
         true
     }
 
-    fn read_chunked(&mut self, buf: &mut BytesMut) -> bool {
-        let Recv::Chunked { id, decoder } = &mut self.recv else {
-            return false;
-        };
-        let id = *id;
-        let before = buf.len();
-        let item = decoder.decode(buf);
-        self.position += (before - buf.len()) as u64;
-        match item {
+    /// Reads the body of the response being received: `Data` (and `Chunk`) events, then `End`.
+    fn read_body(&mut self, buf: &mut BytesMut) -> bool {
+        match self.recv.read_body(buf) {
             Ok(None) => false,
-            Ok(Some(ChunkItem::Header { size, extensions })) => {
+            Ok(Some((id, BodyItem::Chunk { size, extensions }))) => {
                 if self.config.chunk_events {
                     self.events.push_back(ClientEvent::Chunk {
                         id,
@@ -908,12 +847,12 @@ impl ClientConnection {
                 }
                 true
             }
-            Ok(Some(ChunkItem::Data(data))) => {
+            Ok(Some((id, BodyItem::Data(data)))) => {
                 self.events.push_back(ClientEvent::Data { id, data });
                 true
             }
-            Ok(Some(ChunkItem::End { trailers })) => {
-                self.finish_response(id, trailers.into_iter().collect());
+            Ok(Some((id, BodyItem::End(trailers)))) => {
+                self.finish_response(id, RawHeaders::from(trailers));
                 true
             }
             Err(error) => {
@@ -923,11 +862,11 @@ impl ClientConnection {
         }
     }
 
-    fn finish_response(&mut self, id: RequestId, trailers: Headers) {
+    fn finish_response(&mut self, id: RequestId, trailers: RawHeaders) {
         self.events.push_back(ClientEvent::End {
             id,
             trailers,
-            end: self.position,
+            end: self.recv.position(),
         });
         // A response that ends before its request's body was all sent: the body stops here,
         // so the server may still be waiting for it and the connection cannot carry another
@@ -938,7 +877,13 @@ impl ClientConnection {
             .is_some_and(|r| !matches!(r.send, Send::Done));
         let close = body_cut || self.inflight.front().is_some_and(|r| r.close);
         self.inflight.pop_front();
-        self.recv = if close { Recv::Done } else { Recv::Head };
+        let next = if close { Recv::Done } else { Recv::idle() };
+        if self.recv.finish_body(next).is_none() {
+            // A response without a body: still in `Head`.
+            if close {
+                self.recv.enter(Recv::Done);
+            }
+        }
     }
 
     fn fail(&mut self, error: ProtocolError, retryable: bool) {
@@ -948,14 +893,12 @@ impl ClientConnection {
             error: error.into(),
             retryable,
         });
-        self.recv = Recv::Done;
         self.inflight.clear();
         self.close(Action::Close { reset: false });
     }
 
     fn hand_over(&mut self) {
-        self.recv = Recv::HandedOver;
-        self.closed = true;
+        self.recv.enter(Recv::HandedOver);
         self.idle_deadline = None;
         self.inflight.clear();
         self.actions.push(Action::HandOver);
@@ -964,17 +907,16 @@ impl ClientConnection {
     /// After every input and command: close once the server's side is over and nothing is
     /// in flight.
     fn after(&mut self, _now: Instant) {
-        if !self.closed && matches!(self.recv, Recv::Done) {
+        if matches!(self.recv.state(), Recv::Done) {
             self.inflight.clear();
             self.close(Action::Shutdown);
         }
     }
 
     fn close(&mut self, action: Action) {
-        if self.closed {
+        if self.recv.enter(Recv::Closed).is_none() {
             return;
         }
-        self.closed = true;
         self.idle_deadline = None;
         self.actions.push(action);
         self.events.push_back(ClientEvent::Close);
@@ -991,102 +933,6 @@ fn idempotent(method: &[u8]) -> bool {
         method,
         b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
     )
-}
-
-#[derive(Debug)]
-struct ParsedResponse {
-    head_len: usize,
-    status: u16,
-    version_minor: u8,
-    reason: std::ops::Range<usize>,
-    fields: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
-}
-
-impl ParsedResponse {
-    fn raw_headers<'h>(&self, head: &'h Bytes) -> Vec<httparse::Header<'h>> {
-        self.fields
-            .iter()
-            .map(|(name, value)| httparse::Header {
-                name: std::str::from_utf8(&head[name.clone()]).unwrap_or(""),
-                value: &head[value.clone()],
-            })
-            .collect()
-    }
-}
-
-fn parse_response_head(
-    buf: &[u8],
-    max_size: usize,
-) -> Result<Option<ParsedResponse>, ProtocolError> {
-    let mut fast = [httparse::EMPTY_HEADER; 64];
-    let mut response = httparse::Response::new(&mut fast);
-    match response.parse(buf) {
-        Err(httparse::Error::TooManyHeaders) => {
-            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-            let mut response = httparse::Response::new(&mut room);
-            let status = response.parse(buf);
-            finish_response_parse(buf, max_size, status, &response)
-        }
-        status => finish_response_parse(buf, max_size, status, &response),
-    }
-}
-
-/// Whether the response parser fails on `prefix` (with room for every header).
-fn response_fails(prefix: &[u8], max_size: usize) -> bool {
-    let mut fast = [httparse::EMPTY_HEADER; 64];
-    match httparse::Response::new(&mut fast).parse(prefix) {
-        Err(httparse::Error::TooManyHeaders) => {
-            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-            httparse::Response::new(&mut room).parse(prefix).is_err()
-        }
-        status => status.is_err(),
-    }
-}
-
-fn finish_response_parse(
-    buf: &[u8],
-    max_size: usize,
-    status: Result<httparse::Status<usize>, httparse::Error>,
-    response: &httparse::Response<'_, '_>,
-) -> Result<Option<ParsedResponse>, ProtocolError> {
-    let Some(head_len) = head_verdict(buf, max_size, status, |p| response_fails(p, max_size))?
-    else {
-        return Ok(None);
-    };
-
-    let (Some(version), Some(code)) = (response.version, response.code) else {
-        return Err(ProtocolError::InvalidHead);
-    };
-    if !(100..=999).contains(&code) {
-        return Err(ProtocolError::InvalidStatus);
-    }
-    let range = |part: &[u8]| {
-        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
-        start..start + part.len()
-    };
-    // The reason phrase as sent, obs-text included (httparse only gives UTF-8 ones): what
-    // follows `HTTP/1.x NNN ` up to the end of the status line.
-    let line_end = buf
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .unwrap_or(0);
-    let reason = if line_end > 13 {
-        13..line_end
-    } else {
-        line_end..line_end
-    };
-    let fields = response
-        .headers
-        .iter()
-        .map(|h| (range(h.name.as_bytes()), range(h.value)))
-        .collect();
-    Ok(Some(ParsedResponse {
-        head_len,
-        status: code,
-        version_minor: version,
-        reason,
-        fields,
-    }))
 }
 
 impl sansnet_core::Machine for ClientConnection {

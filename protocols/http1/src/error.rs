@@ -88,7 +88,8 @@ pub enum UsageError {
     /// status is needed.
     InvalidStatus,
     /// A header name or value with bytes HTTP does not allow (`ERR_INVALID_HTTP_TOKEN`,
-    /// `ERR_INVALID_CHAR`).
+    /// `ERR_INVALID_CHAR`), or `Content-Length` on two lines or with a value that is not one
+    /// decimal number (a peer's parser would refuse the message, RFC 9110 §8.6).
     InvalidHeader,
     /// A body write on a response that has none (HEAD, 204, 304:
     /// `ERR_HTTP_BODY_NOT_ALLOWED`).

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::{Error, Headers};
+use crate::{Error, RawHeaders};
 
 /// Names one request on a connection; ids count up from 0 in arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,8 +49,8 @@ pub struct Request {
     pub target: Bytes,
     /// `req.httpVersion`.
     pub version: Version,
-    /// `req.rawHeaders`: names as sent, values trimmed.
-    pub headers: Headers,
+    /// `req.rawHeaders`: names as sent, values trimmed, as offsets into the head.
+    pub headers: RawHeaders,
     /// How the body is delimited.
     pub framing: BodyFraming,
     /// Whether the connection persists after this exchange (RFC 9112 §9.3).
@@ -100,7 +100,7 @@ pub enum ServerEvent {
         /// Which request.
         id: RequestId,
         /// `req.rawTrailers`.
-        trailers: Headers,
+        trailers: RawHeaders,
         /// Offset just past the message in the connection's byte stream.
         end: u64,
     },

@@ -11,32 +11,61 @@ use std::net::Ipv6Addr;
 
 use httparse::Header;
 
+use crate::Headers;
 use crate::error::ProtocolError;
 
-/// How the body of a request is delimited (RFC 9112 §6.3).
+/// How the body of a message is delimited (RFC 9112 §6.3): the one verdict both roles read
+/// bodies by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Framing {
-    /// No body (neither `Transfer-Encoding` nor `Content-Length`, item 6).
+    /// No body: a request with neither `Transfer-Encoding` nor `Content-Length`, a CONNECT
+    /// request, a response to HEAD, a 1xx, 204 or 304, or a 2xx to CONNECT (items 1, 2, 6).
     None,
     /// Exactly this many bytes (item 5).
     ContentLength(u64),
     /// The chunked transfer coding (item 3).
     Chunked,
+    /// Until the connection closes: responses only (items 4 and 7).
+    UntilClose,
 }
 
-/// How the body of a response is delimited (RFC 9112 §6.3).
+/// The message whose framing is decided, with what the decision depends on besides its headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ResponseFraming {
-    /// No body: a response to HEAD, a 1xx, 204 or 304, or a 2xx to CONNECT (items 1–2).
-    None,
-    /// Exactly this many bytes (item 5).
-    ContentLength(u64),
-    /// The chunked transfer coding (item 3).
-    Chunked,
-    /// Read until the connection closes (items 4 and 7).
-    Eof,
+pub(crate) enum Message<'m> {
+    /// A request (read by the server).
+    Request {
+        /// `x` of `HTTP/1.x`.
+        version_minor: u8,
+        /// Whether the method is CONNECT (its body is the tunnel).
+        is_connect: bool,
+    },
+    /// A response (read by the client) to a request with `request_method`.
+    Response {
+        /// The method of the request it answers.
+        request_method: &'m [u8],
+        /// The status code.
+        status: u16,
+    },
 }
 
+/// Header fields as the checks read them: the fields of a parsed head, or a [`Headers`] the
+/// application built.
+pub(crate) trait Fields {
+    /// Every field, in order, as `(name, value)`.
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
+}
+
+impl Fields for [Header<'_>] {
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.iter().map(|h| (h.name.as_bytes(), h.value))
+    }
+}
+
+impl Fields for Headers {
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.iter().map(|(n, v)| (&n[..], &v[..]))
+    }
+}
 /// The `Connection` options this crate acts on (RFC 9110 §7.6.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ConnectionOptions {
@@ -59,85 +88,74 @@ pub(crate) enum Expect {
     Other,
 }
 
-/// The body framing of a request with these headers (names case-insensitive).
+/// The body framing of `message` with these headers (names case-insensitive): the one place
+/// both roles decide how a body is delimited (RFC 9112 §6.3).
 ///
-/// In order: any `Transfer-Encoding` line (even empty) together with any `Content-Length` is
-/// [`ProtocolError::ContentLengthWithTransferEncoding`]
-/// (docs/node-semantics.md#http-duplicate-content-length); then `Transfer-Encoding` on HTTP/1.0 is
-/// [`ProtocolError::TransferEncodingInHttp10`] (RFC 9112 §6.1); a coding list (all lines, comma
-/// lists, OWS trimmed, empty elements ignored) that does not parse, does not end in `chunked`, or
-/// lists `chunked` twice is [`ProtocolError::InvalidTransferEncoding`] (RFC 9112 §6.3 item 4);
-/// otherwise it is [`Framing::Chunked`]. `Content-Length` on two lines is
-/// [`ProtocolError::DuplicateContentLength`], a value that is not `1*DIGIT` after trimming OWS (a
-/// list like `5, 5` included) or overflows u64 is [`ProtocolError::InvalidContentLength`] (RFC 9112
-/// §6.3 item 5).
-pub(crate) fn request_framing(
-    version_minor: u8,
-    headers: &[Header<'_>],
+/// A CONNECT request, a response to HEAD, a 1xx, 204 or 304, and a 2xx to CONNECT have no body
+/// whatever their headers say (RFC 9112 §6.3 items 1–2). Otherwise, in order: any
+/// `Transfer-Encoding` line (even empty) together with any `Content-Length` is
+/// [`ProtocolError::ContentLengthWithTransferEncoding`] in both kinds of message, as llhttp
+/// has it (docs/node-semantics.md#http-duplicate-content-length); `Transfer-Encoding` in an
+/// HTTP/1.0 request is [`ProtocolError::TransferEncodingInHttp10`] (RFC 9112 §6.1); a coding list
+/// (all lines, comma lists, OWS trimmed, empty elements ignored) that does not parse or lists
+/// `chunked` twice is [`ProtocolError::InvalidTransferEncoding`]; one ending in `chunked` is
+/// [`Framing::Chunked`]; one that does not is [`ProtocolError::InvalidTransferEncoding`] in a
+/// request and [`Framing::UntilClose`] in a response (RFC 9112 §6.3 item 4,
+/// docs/node-semantics.md#http-request-te-not-chunked, #http-body-te-until-close).
+/// `Content-Length` follows [`content_length`]. With neither header a request has no body and a
+/// response runs to the close (docs/node-semantics.md#http-body-neither-header).
+pub(crate) fn framing(
+    message: Message<'_>,
+    headers: &(impl Fields + ?Sized),
 ) -> Result<Framing, ProtocolError> {
+    let no_body = match message {
+        Message::Request { is_connect, .. } => is_connect,
+        Message::Response {
+            request_method,
+            status,
+        } => {
+            request_method == b"HEAD"
+                || (100..200).contains(&status)
+                || status == 204
+                || status == 304
+                || (request_method == b"CONNECT" && (200..300).contains(&status))
+        }
+    };
+    if no_body {
+        return Ok(Framing::None);
+    }
     let has_transfer_encoding = values(headers, "transfer-encoding").next().is_some();
     let has_content_length = values(headers, "content-length").next().is_some();
     if has_transfer_encoding && has_content_length {
         return Err(ProtocolError::ContentLengthWithTransferEncoding);
     }
     if has_transfer_encoding {
-        if version_minor == 0 {
+        if let Message::Request {
+            version_minor: 0, ..
+        } = message
+        {
             return Err(ProtocolError::TransferEncodingInHttp10);
         }
-        return match transfer_codings(headers)? {
-            Codings::Chunked => Ok(Framing::Chunked),
-            Codings::Absent | Codings::NotChunked => Err(ProtocolError::InvalidTransferEncoding),
+        return match (transfer_codings(headers)?, message) {
+            (Codings::Chunked, _) => Ok(Framing::Chunked),
+            (Codings::Absent | Codings::NotChunked, Message::Request { .. }) => {
+                Err(ProtocolError::InvalidTransferEncoding)
+            }
+            (Codings::Absent | Codings::NotChunked, Message::Response { .. }) => {
+                Ok(Framing::UntilClose)
+            }
         };
     }
-    Ok(match content_length(headers)? {
-        Some(n) => Framing::ContentLength(n),
-        None => Framing::None,
-    })
-}
-
-/// The body framing of a response to `request_method` with this status (RFC 9112 §6.3).
-///
-/// A response to HEAD, a 1xx, 204 or 304 has no body whatever its headers say, and so has a 2xx
-/// to CONNECT, which starts a tunnel (RFC 9112 §6.3 items 1–2). Otherwise `Transfer-Encoding` with
-/// `Content-Length` is rejected as in requests (llhttp does so for both kinds of message), a
-/// coding list ending in `chunked` is [`ResponseFraming::Chunked`], one that does not is
-/// [`ResponseFraming::Eof`] (RFC 9112 §6.3 item 4), a list that does not parse or applies `chunked`
-/// twice is [`ProtocolError::InvalidTransferEncoding`]; `Content-Length` follows the request rules
-/// (RFC 9112 §6.3 item 5); with neither header the body runs to the close
-/// (docs/node-semantics.md#http-body-neither-header).
-pub(crate) fn response_framing(
-    request_method: &[u8],
-    status: u16,
-    headers: &[Header<'_>],
-) -> Result<ResponseFraming, ProtocolError> {
-    if request_method == b"HEAD"
-        || (100..200).contains(&status)
-        || status == 204
-        || status == 304
-        || (request_method == b"CONNECT" && (200..300).contains(&status))
-    {
-        return Ok(ResponseFraming::None);
-    }
-    let has_transfer_encoding = values(headers, "transfer-encoding").next().is_some();
-    let has_content_length = values(headers, "content-length").next().is_some();
-    if has_transfer_encoding && has_content_length {
-        return Err(ProtocolError::ContentLengthWithTransferEncoding);
-    }
-    if has_transfer_encoding {
-        return Ok(match transfer_codings(headers)? {
-            Codings::Chunked => ResponseFraming::Chunked,
-            Codings::Absent | Codings::NotChunked => ResponseFraming::Eof,
-        });
-    }
-    Ok(match content_length(headers)? {
-        Some(n) => ResponseFraming::ContentLength(n),
-        None => ResponseFraming::Eof,
+    Ok(match (content_length(headers)?, message) {
+        (Some(n), _) => Framing::ContentLength(n),
+        (None, Message::Request { .. }) => Framing::None,
+        (None, Message::Response { .. }) => Framing::UntilClose,
     })
 }
 
 /// The `Connection` options of these headers: all lines, comma lists, OWS trimmed,
 /// case-insensitive (RFC 9110 §7.6.1).
-pub(crate) fn connection_options(headers: &[Header<'_>]) -> ConnectionOptions {
+pub(crate) fn connection_options(headers: &(impl Fields + ?Sized)) -> ConnectionOptions {
     let mut options = ConnectionOptions::default();
     for option in values(headers, "connection").flat_map(list_elements) {
         if option.eq_ignore_ascii_case(b"close") {
@@ -166,7 +184,7 @@ pub(crate) fn keep_alive(version_minor: u8, options: ConnectionOptions) -> bool 
 /// [`Expect::Continue`], even beside unknown members; an `Expect` line without one (an empty one
 /// included) is [`Expect::Other`]. RFC 9110 §10.1.1 makes the server ignore `100-continue` in an
 /// HTTP/1.0 request; that is the machine's decision.
-pub(crate) fn expect(headers: &[Header<'_>]) -> Expect {
+pub(crate) fn expect(headers: &(impl Fields + ?Sized)) -> Expect {
     let mut lines = values(headers, "expect").peekable();
     if lines.peek().is_none() {
         return Expect::None;
@@ -189,7 +207,7 @@ pub(crate) fn expect(headers: &[Header<'_>]) -> Expect {
 /// brackets; the port is digits only and may be empty, as RFC 3986 allows. An empty value is
 /// allowed (RFC 9112 §3.2, for a target without authority). Whether HTTP/1.0 needs `Host` is the
 /// machine's decision.
-pub(crate) fn check_host(headers: &[Header<'_>]) -> Result<(), ProtocolError> {
+pub(crate) fn check_host(headers: &(impl Fields + ?Sized)) -> Result<(), ProtocolError> {
     let mut lines = values(headers, "host");
     let (Some(value), None) = (lines.next(), lines.next()) else {
         return Err(ProtocolError::InvalidHost);
@@ -205,7 +223,7 @@ pub(crate) fn check_host(headers: &[Header<'_>]) -> Result<(), ProtocolError> {
 /// a non-empty `Upgrade` (RFC 9110 §7.8; an HTTP/1.0 `Upgrade` is ignored).
 pub(crate) fn is_upgrade(
     version_minor: u8,
-    headers: &[Header<'_>],
+    headers: &(impl Fields + ?Sized),
     options: ConnectionOptions,
 ) -> bool {
     version_minor >= 1
@@ -225,7 +243,7 @@ enum Codings {
 }
 
 /// Parses every `Transfer-Encoding` line as `#transfer-coding` (RFC 9112 §6.1, §7).
-fn transfer_codings(headers: &[Header<'_>]) -> Result<Codings, ProtocolError> {
+fn transfer_codings(headers: &(impl Fields + ?Sized)) -> Result<Codings, ProtocolError> {
     let mut codings = Codings::Absent;
     let mut chunked_seen = false;
     for element in values(headers, "transfer-encoding").flat_map(list_elements) {
@@ -296,8 +314,12 @@ fn quoted_string_len(s: &[u8]) -> Option<usize> {
     None
 }
 
-/// The `Content-Length` of these headers: one line of `1*DIGIT` (OWS trimmed) fitting u64.
-fn content_length(headers: &[Header<'_>]) -> Result<Option<u64>, ProtocolError> {
+/// The `Content-Length` of these headers: one line, whose value [`parse_content_length`] takes.
+/// A second line is [`ProtocolError::DuplicateContentLength`] even when the values agree
+/// (docs/node-semantics.md#http-duplicate-content-length).
+pub(crate) fn content_length(
+    headers: &(impl Fields + ?Sized),
+) -> Result<Option<u64>, ProtocolError> {
     let mut length = None;
     for value in values(headers, "content-length") {
         if length.is_some() {
@@ -308,8 +330,12 @@ fn content_length(headers: &[Header<'_>]) -> Result<Option<u64>, ProtocolError> 
     Ok(length)
 }
 
-/// Parses one `Content-Length` value (RFC 9110 §8.6): `1*DIGIT`, OWS trimmed, no overflow.
-fn parse_content_length(value: &[u8]) -> Result<u64, ProtocolError> {
+/// Parses one `Content-Length` value (RFC 9110 §8.6): `1*DIGIT`, OWS trimmed, fitting u64;
+/// anything else (a sign, a list like `5, 5`, inner spaces, no digit) is
+/// [`ProtocolError::InvalidContentLength`] (docs/node-semantics.md#http-body-invalid-length).
+/// The crate's only `Content-Length` parser: received heads, the head scan that rejects a bad
+/// line as soon as it is read, and the lengths the application sets all go through it.
+pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, ProtocolError> {
     let digits = trim_ows(value);
     if digits.is_empty() {
         return Err(ProtocolError::InvalidContentLength);
@@ -410,11 +436,14 @@ fn is_tchar(b: u8) -> bool {
 }
 
 /// The values of every line named `name` (ASCII case-insensitive), in order.
-fn values<'h>(headers: &'h [Header<'_>], name: &'static str) -> impl Iterator<Item = &'h [u8]> {
+fn values<'h, F: Fields + ?Sized>(
+    headers: &'h F,
+    name: &'static str,
+) -> impl Iterator<Item = &'h [u8]> + use<'h, F> {
     headers
-        .iter()
-        .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
+        .pairs()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v)
 }
 
 /// The non-empty, OWS-trimmed elements of a comma list (RFC 9110 §5.6.1).
@@ -448,6 +477,12 @@ fn trim_start_ows(value: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    impl Fields for Vec<Header<'_>> {
+        fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+            self[..].pairs()
+        }
+    }
+
     /// Headers from `(name, value)` pairs.
     fn h<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
         pairs
@@ -459,16 +494,27 @@ mod tests {
             .collect()
     }
 
+    fn request_framing(
+        version_minor: u8,
+        headers: &[Header<'_>],
+    ) -> Result<Framing, ProtocolError> {
+        let message = Message::Request {
+            version_minor,
+            is_connect: false,
+        };
+        framing(message, headers)
+    }
+
     fn req(pairs: &[(&str, &str)]) -> Result<Framing, ProtocolError> {
         request_framing(1, &h(pairs))
     }
 
-    fn resp(
-        method: &str,
-        status: u16,
-        pairs: &[(&str, &str)],
-    ) -> Result<ResponseFraming, ProtocolError> {
-        response_framing(method.as_bytes(), status, &h(pairs))
+    fn resp(method: &str, status: u16, pairs: &[(&str, &str)]) -> Result<Framing, ProtocolError> {
+        let message = Message::Response {
+            request_method: method.as_bytes(),
+            status,
+        };
+        framing(message, &h(pairs)[..])
     }
 
     /// RFC 9112 §6.3 item 6, docs/node-semantics.md#http-body-neither-header: a request with
@@ -682,13 +728,13 @@ mod tests {
         ] {
             assert_eq!(
                 resp(method, status, &junk),
-                Ok(ResponseFraming::None),
+                Ok(Framing::None),
                 "{method} {status}"
             );
         }
         assert_eq!(
             resp("GET", 304, &[("Content-Length", "10")]),
-            Ok(ResponseFraming::None)
+            Ok(Framing::None)
         );
     }
 
@@ -698,14 +744,14 @@ mod tests {
     fn response_to_connect_2xx_is_tunnel() {
         assert_eq!(
             resp("CONNECT", 200, &[("Content-Length", "5")]),
-            Ok(ResponseFraming::None)
+            Ok(Framing::None)
         );
-        assert_eq!(resp("CONNECT", 299, &[]), Ok(ResponseFraming::None));
+        assert_eq!(resp("CONNECT", 299, &[]), Ok(Framing::None));
         assert_eq!(
             resp("CONNECT", 407, &[("Content-Length", "5")]),
-            Ok(ResponseFraming::ContentLength(5))
+            Ok(Framing::ContentLength(5))
         );
-        assert_eq!(resp("connect", 200, &[]), Ok(ResponseFraming::Eof));
+        assert_eq!(resp("connect", 200, &[]), Ok(Framing::UntilClose));
     }
 
     /// RFC 9112 §6.3 items 3 and 5: chunked and `Content-Length` responses (llhttp
@@ -718,15 +764,15 @@ mod tests {
                 200,
                 &[("Content-Length-X", "0"), ("Transfer-Encoding", "chunked")]
             ),
-            Ok(ResponseFraming::Chunked)
+            Ok(Framing::Chunked)
         );
         assert_eq!(
             resp("GET", 200, &[("Content-Length", "\t42\t")]),
-            Ok(ResponseFraming::ContentLength(42))
+            Ok(Framing::ContentLength(42))
         );
         assert_eq!(
             resp("POST", 500, &[("Transfer-Encoding", "gzip, chunked")]),
-            Ok(ResponseFraming::Chunked)
+            Ok(Framing::Chunked)
         );
     }
 
@@ -748,7 +794,7 @@ mod tests {
         ] {
             assert_eq!(
                 resp("GET", 200, pairs),
-                Ok(ResponseFraming::Eof),
+                Ok(Framing::UntilClose),
                 "{pairs:?}"
             );
         }
@@ -803,7 +849,7 @@ mod tests {
     fn response_without_length_headers_reads_to_close() {
         assert_eq!(
             resp("GET", 200, &[("Server", "x")]),
-            Ok(ResponseFraming::Eof)
+            Ok(Framing::UntilClose)
         );
     }
 
@@ -1007,11 +1053,15 @@ mod tests {
                         value: &value[cut..],
                     }];
                     let _ = request_framing(1, &headers);
-                    let _ = response_framing(b"GET", 200, &headers);
-                    let _ = check_host(&headers);
-                    let o = connection_options(&headers);
-                    let _ = is_upgrade(1, &headers, o);
-                    let _ = expect(&headers);
+                    let message = Message::Response {
+                        request_method: b"GET",
+                        status: 200,
+                    };
+                    let _ = framing(message, &headers[..]);
+                    let _ = check_host(&headers[..]);
+                    let o = connection_options(&headers[..]);
+                    let _ = is_upgrade(1, &headers[..], o);
+                    let _ = expect(&headers[..]);
                 }
             }
         }

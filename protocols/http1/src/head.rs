@@ -1,8 +1,365 @@
-//! Checks on message heads shared by the server and client roles: line endings, partial
-//! `Content-Length` lines, transfer-coding lists (RFC 9112 §2.2, §6).
+//! The head parser both roles share: a request head (the server) or a response head (the
+//! client) parsed with `httparse` into offsets, with the verdict on line endings, partial
+//! `Content-Length` lines and the size limit that does not depend on how the input was cut
+//! (RFC 9112 §2.2, §6), and the header checks that decide the body's framing
+//! ([`crate::framing::framing`]), the connection's persistence and, for requests, `Host`,
+//! `Expect` and upgrades.
 
-use crate::ProtocolError;
+use std::ops::Range;
+
+use bytes::Bytes;
+use httparse::Header;
+
+use crate::framing::{self, Expect, Framing, Message, parse_content_length};
 use crate::headers::trim_ows;
+use crate::{ProtocolError, RawHeaders};
+
+/// Header slots tried first; a head with more fields is parsed again with room for all.
+const FAST_HEADERS: usize = 32;
+
+/// Which head is read, and what its checks depend on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Role<'a> {
+    /// The server reads a request head.
+    Server {
+        /// An HTTP/1.1 request must carry one valid `Host` (Node's `requireHostHeader`).
+        require_host: bool,
+        /// Fields past this many are dropped silently (Node docs `http.md` ›
+        /// `server.maxHeadersCount`); the checks still see them all.
+        max_headers_count: usize,
+    },
+    /// The client reads the head of a response to a request with `request_method` (empty when
+    /// no request is in flight).
+    Client {
+        /// The method of the request the response answers.
+        request_method: &'a [u8],
+    },
+}
+
+/// The start line of a parsed head, as offsets into the head.
+#[derive(Debug, Clone)]
+pub(crate) enum StartLine {
+    /// `method SP request-target SP HTTP-version` (RFC 9112 §3).
+    Request {
+        /// The method.
+        method: Range<usize>,
+        /// The request-target.
+        target: Range<usize>,
+    },
+    /// `HTTP-version SP status-code SP [ reason-phrase ]` (RFC 9112 §4).
+    Response {
+        /// The status code.
+        status: u16,
+        /// The reason phrase as sent (obs-text kept).
+        reason: Range<usize>,
+    },
+}
+
+/// A head that parsed: byte offsets into it (nothing is copied; the fields' offsets are in the
+/// caller's [`FieldOffsets`], so that this stays small to move), and the verdict of the header
+/// checks, made while the fields were borrowed from the read buffer.
+#[derive(Debug)]
+pub(crate) struct ParsedHead {
+    /// The head's length, blank line included.
+    pub(crate) head_len: usize,
+    /// The start line.
+    pub(crate) start_line: StartLine,
+    /// `x` of `HTTP/1.x`.
+    pub(crate) version_minor: u8,
+    /// The checks' verdict: the facts the machines act on, or the fault.
+    pub(crate) checks: Result<HeadChecks, ProtocolError>,
+}
+
+/// What the header checks found in a head that passed them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadChecks {
+    /// How the body is delimited.
+    pub(crate) framing: Framing,
+    /// Whether the message lets the connection persist (RFC 9112 §9.3).
+    pub(crate) keep_alive: bool,
+    /// What a request's `Expect` asks for (always `None` for HTTP/1.0 and responses).
+    pub(crate) expect: Expect,
+    /// A request asks to switch protocols (RFC 9110 §7.8).
+    pub(crate) is_upgrade: bool,
+    /// The request (or the request answered) is a CONNECT.
+    pub(crate) is_connect: bool,
+}
+
+/// `[name start, name end, value start, value end]` of each field in the head: on the stack
+/// for up to `FAST_HEADERS` fields, so that a common head is taken apart without allocating.
+#[derive(Debug)]
+pub(crate) struct FieldOffsets {
+    /// INVARIANT: `stack[..stack_len]` are filled; `heap` is empty unless `stack` is full.
+    stack: [[usize; 4]; FAST_HEADERS],
+    stack_len: usize,
+    heap: Vec<[usize; 4]>,
+}
+
+impl FieldOffsets {
+    pub(crate) fn new() -> Self {
+        Self {
+            stack: [[0; 4]; FAST_HEADERS],
+            stack_len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.stack_len = 0;
+        self.heap.clear();
+    }
+
+    fn push(&mut self, field: [usize; 4]) {
+        match self.stack.get_mut(self.stack_len) {
+            Some(slot) => {
+                *slot = field;
+                self.stack_len += 1;
+            }
+            None => self.heap.push(field),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[usize; 4]> {
+        self.stack[..self.stack_len].iter().chain(&self.heap)
+    }
+
+    /// The fields as offsets into `head` (each field line starts with its name).
+    pub(crate) fn to_raw(&self, head: &Bytes) -> RawHeaders {
+        let count = self.stack_len + self.heap.len();
+        let first = self.iter().next().map_or(0, |field| field[0]);
+        let starts = self.iter().map(|field| field[0]);
+        RawHeaders::from_lines(head.clone(), first, count, starts)
+    }
+}
+
+/// Parses the head at the front of `buf` as `role` reads it: `Ok(None)` while incomplete. The
+/// verdict does not depend on how the input was cut (see [`head_verdict`]). The fields'
+/// offsets go into `fields` (the message's: a request's first `maxHeadersCount`).
+pub(crate) fn parse_head(
+    buf: &[u8],
+    role: Role<'_>,
+    max_size: usize,
+    fields: &mut FieldOffsets,
+) -> Result<Option<ParsedHead>, ProtocolError> {
+    let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
+    if let Some(verdict) = parse_with(buf, role, max_size, &mut fast, true, fields) {
+        return verdict;
+    }
+    let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+    parse_with(buf, role, max_size, &mut room, false, fields)
+        .unwrap_or(Err(ProtocolError::HeadTooLarge))
+}
+
+/// One parse with `slots` for the fields; `None` when `first_try` ran out of slots.
+fn parse_with<'b>(
+    buf: &'b [u8],
+    role: Role<'_>,
+    max_size: usize,
+    slots: &mut [Header<'b>],
+    first_try: bool,
+    fields: &mut FieldOffsets,
+) -> Option<Result<Option<ParsedHead>, ProtocolError>> {
+    let fails = |prefix: &[u8]| parser_fails(prefix, role, max_size);
+    let out_of_slots =
+        |status: &Result<_, _>| first_try && matches!(status, Err(httparse::Error::TooManyHeaders));
+    let verdict = match role {
+        Role::Server { .. } => {
+            let mut request = httparse::Request::new(slots);
+            let status = request.parse(buf);
+            if out_of_slots(&status) {
+                return None;
+            }
+            head_verdict(buf, max_size, status, fails).and_then(|head_len| {
+                head_len
+                    .map(|head_len| request_head(buf, role, head_len, &request, fields))
+                    .transpose()
+            })
+        }
+        Role::Client { .. } => {
+            let mut response = httparse::Response::new(slots);
+            let status = response.parse(buf);
+            if out_of_slots(&status) {
+                return None;
+            }
+            head_verdict(buf, max_size, status, fails).and_then(|head_len| {
+                head_len
+                    .map(|head_len| response_head(buf, role, head_len, &response, fields))
+                    .transpose()
+            })
+        }
+    };
+    Some(verdict)
+}
+
+/// Whether `role`'s parser fails on `prefix` (with room for every field).
+fn parser_fails(prefix: &[u8], role: Role<'_>, max_size: usize) -> bool {
+    let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
+    match parse_status(prefix, role, &mut fast) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
+            parse_status(prefix, role, &mut room).is_err()
+        }
+        status => status.is_err(),
+    }
+}
+
+/// What `role`'s parser says of `buf`, with `slots` for the fields.
+fn parse_status<'b>(
+    buf: &'b [u8],
+    role: Role<'_>,
+    slots: &mut [Header<'b>],
+) -> Result<(), httparse::Error> {
+    match role {
+        Role::Server { .. } => httparse::Request::new(slots).parse(buf).map(|_| ()),
+        Role::Client { .. } => httparse::Response::new(slots).parse(buf).map(|_| ()),
+    }
+}
+
+/// The offset of `part` (a slice of `buf`) in `buf`.
+fn offset(buf: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize)
+}
+
+/// The offsets of `part` (a slice of `buf`) in `buf`.
+fn range(buf: &[u8], part: &[u8]) -> Range<usize> {
+    let start = offset(buf, part);
+    start..start + part.len()
+}
+
+/// The fields of `headers` (slices of `buf`) as offsets into `fields`, the first `limit` of them.
+fn field_offsets(buf: &[u8], headers: &[Header<'_>], limit: usize, fields: &mut FieldOffsets) {
+    fields.clear();
+    for header in headers.iter().take(limit) {
+        let name = offset(buf, header.name.as_bytes());
+        let value = offset(buf, header.value);
+        fields.push([
+            name,
+            name + header.name.len(),
+            value,
+            value + header.value.len(),
+        ]);
+    }
+}
+
+/// A complete request head taken apart.
+fn request_head(
+    buf: &[u8],
+    role: Role<'_>,
+    head_len: usize,
+    request: &httparse::Request<'_, '_>,
+    fields: &mut FieldOffsets,
+) -> Result<ParsedHead, ProtocolError> {
+    let (Some(method), Some(target), Some(version)) =
+        (request.method, request.path, request.version)
+    else {
+        return Err(ProtocolError::InvalidHead);
+    };
+    if !target.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ProtocolError::InvalidTarget);
+    }
+    let limit = match role {
+        Role::Server {
+            max_headers_count, ..
+        } => max_headers_count,
+        Role::Client { .. } => usize::MAX,
+    };
+    field_offsets(buf, request.headers, limit, fields);
+    Ok(ParsedHead {
+        head_len,
+        start_line: StartLine::Request {
+            method: range(buf, method.as_bytes()),
+            target: range(buf, target.as_bytes()),
+        },
+        version_minor: version,
+        checks: head_checks(role, method.as_bytes(), 0, version, request.headers),
+    })
+}
+
+/// A complete response head taken apart.
+fn response_head(
+    buf: &[u8],
+    role: Role<'_>,
+    head_len: usize,
+    response: &httparse::Response<'_, '_>,
+    fields: &mut FieldOffsets,
+) -> Result<ParsedHead, ProtocolError> {
+    let (Some(version), Some(status)) = (response.version, response.code) else {
+        return Err(ProtocolError::InvalidHead);
+    };
+    if !(100..=999).contains(&status) {
+        return Err(ProtocolError::InvalidStatus);
+    }
+    // The reason phrase as sent, obs-text included (httparse only gives UTF-8 ones): what
+    // follows `HTTP/1.x NNN ` up to the end of the status line.
+    let line_end = buf
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(0);
+    let reason = if line_end > 13 {
+        13..line_end
+    } else {
+        line_end..line_end
+    };
+    field_offsets(buf, response.headers, usize::MAX, fields);
+    Ok(ParsedHead {
+        head_len,
+        start_line: StartLine::Response { status, reason },
+        version_minor: version,
+        checks: head_checks(role, b"", status, version, response.headers),
+    })
+}
+
+/// The header checks on a head (RFC 9112 §6.3, §3.2, §9.3; RFC 9110 §7.6.1, §7.8, §10.1.1):
+/// `method` is a request's, `status` a response's.
+fn head_checks(
+    role: Role<'_>,
+    method: &[u8],
+    status: u16,
+    version_minor: u8,
+    headers: &[Header<'_>],
+) -> Result<HeadChecks, ProtocolError> {
+    let options = framing::connection_options(headers);
+    let keep_alive = framing::keep_alive(version_minor, options);
+    match role {
+        Role::Server { require_host, .. } => {
+            let is_connect = method == b"CONNECT";
+            let message = Message::Request {
+                version_minor,
+                is_connect,
+            };
+            let framing = framing::framing(message, headers)?;
+            if require_host && version_minor != 0 {
+                framing::check_host(headers)?;
+            }
+            // RFC 9110 §10.1.1: `100-continue` in an HTTP/1.0 request is ignored.
+            let expect = if version_minor != 0 {
+                framing::expect(headers)
+            } else {
+                Expect::None
+            };
+            Ok(HeadChecks {
+                framing,
+                keep_alive,
+                expect,
+                is_upgrade: framing::is_upgrade(version_minor, headers, options),
+                is_connect,
+            })
+        }
+        Role::Client { request_method } => {
+            let message = Message::Response {
+                request_method,
+                status,
+            };
+            Ok(HeadChecks {
+                framing: framing::framing(message, headers)?,
+                keep_alive,
+                expect: Expect::None,
+                is_upgrade: false,
+                is_connect: request_method == b"CONNECT",
+            })
+        }
+    }
+}
 
 /// True if the last transfer coding listed in `te` is `chunked`.
 pub(crate) fn ends_in_chunked(te: &[u8]) -> bool {
@@ -94,11 +451,7 @@ impl LineScan<'_> {
             return Some(ProtocolError::DuplicateContentLength);
         }
         self.seen_content_length = true;
-        let value = trim_ows(&line[NAME.len() + 1..]);
-        let valid = !value.is_empty()
-            && value.iter().all(u8::is_ascii_digit)
-            && std::str::from_utf8(value).is_ok_and(|v| v.parse::<u64>().is_ok());
-        (!valid).then_some(ProtocolError::InvalidContentLength)
+        parse_content_length(&line[NAME.len() + 1..]).err()
     }
 }
 

@@ -130,6 +130,265 @@ impl<N: Into<Bytes>, V: Into<Bytes>> FromIterator<(N, V)> for Headers {
     }
 }
 
+/// Field lines indexed inside a [`RawHeaders`]; past them the lines are found by scanning.
+const INDEXED: usize = 16;
+
+/// The header fields of a received message (a request or response head, or the trailers of
+/// a chunked body): Node's `rawHeaders`, names in the case they arrived in and in order,
+/// values with surrounding SP/HTAB removed (RFC 9110 §5.5), kept as offsets into the bytes
+/// they arrived in. Lookups ignore ASCII case.
+///
+/// It is small (72 bytes on 64-bit targets, whatever the number of fields) and takes no
+/// allocation: the head's `Bytes` is shared, the start of the first 16 field lines is indexed
+/// inline, and later lines are found by scanning. [`RawHeaders::to_headers`] makes an owned
+/// [`Headers`] (sharing the bytes) to forward or change them.
+#[derive(Clone, Default)]
+pub struct RawHeaders {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// Field lines of a head checked by the parser (every line ends in CRLF, names are tokens
+    /// ending at the colon).
+    Lines {
+        bytes: Bytes,
+        /// Where the first field line starts.
+        first: u32,
+        /// How many fields (a request's first `maxHeadersCount`).
+        count: u32,
+        /// The start of field line `i`, for `i < indexed`.
+        starts: [u16; INDEXED],
+        indexed: u8,
+    },
+    /// Fields held as pairs (trailers, or built with `FromIterator`).
+    Pairs(Vec<(Bytes, Bytes)>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Self::Pairs(Vec::new())
+    }
+}
+
+impl RawHeaders {
+    /// No fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The fields of a parsed head: `count` field lines starting at `starts` (line starts, in
+    /// order; only the first are kept) in `bytes`, the first of them at `first`.
+    pub(crate) fn from_lines(
+        bytes: Bytes,
+        first: usize,
+        count: usize,
+        starts: impl Iterator<Item = usize>,
+    ) -> Self {
+        let mut index = [0u16; INDEXED];
+        let mut indexed = 0u8;
+        for (slot, start) in index.iter_mut().zip(starts) {
+            let Ok(start) = u16::try_from(start) else {
+                break;
+            };
+            *slot = start;
+            indexed += 1;
+        }
+        Self {
+            repr: Repr::Lines {
+                bytes,
+                first: u32::try_from(first).unwrap_or(u32::MAX),
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                starts: index,
+                indexed,
+            },
+        }
+    }
+
+    /// Every field, in order, as `(name, value)`.
+    pub fn iter(&self) -> RawIter<'_> {
+        match &self.repr {
+            Repr::Lines {
+                bytes,
+                first,
+                count,
+                starts,
+                indexed,
+            } => RawIter {
+                inner: IterInner::Lines {
+                    bytes,
+                    pos: *first as usize,
+                    at: 0,
+                    count: *count as usize,
+                    starts: &starts[..usize::from(*indexed)],
+                },
+            },
+            Repr::Pairs(pairs) => RawIter {
+                inner: IterInner::Pairs(pairs.iter()),
+            },
+        }
+    }
+
+    /// The first value of `name`.
+    pub fn get<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
+        self.get_all(name).next()
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether a field named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Lines { count, .. } => *count as usize,
+            Repr::Pairs(pairs) => pairs.len(),
+        }
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The fields as an owned [`Headers`] sharing these bytes (no copy), to forward or change.
+    pub fn to_headers(&self) -> Headers {
+        match &self.repr {
+            Repr::Lines { bytes, .. } => self
+                .iter()
+                .map(|(n, v)| (bytes.slice_ref(n), bytes.slice_ref(v)))
+                .collect(),
+            Repr::Pairs(pairs) => pairs.iter().cloned().collect(),
+        }
+    }
+}
+
+/// The fields of a [`RawHeaders`], in order.
+#[derive(Debug)]
+pub struct RawIter<'a> {
+    inner: IterInner<'a>,
+}
+
+#[derive(Debug)]
+enum IterInner<'a> {
+    Lines {
+        bytes: &'a Bytes,
+        /// Where the next line starts.
+        pos: usize,
+        /// The next field's number.
+        at: usize,
+        count: usize,
+        starts: &'a [u16],
+    },
+    Pairs(std::slice::Iter<'a, (Bytes, Bytes)>),
+}
+
+impl<'a> Iterator for RawIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            IterInner::Pairs(pairs) => pairs.next().map(|(n, v)| (&n[..], &v[..])),
+            IterInner::Lines {
+                bytes,
+                pos,
+                at,
+                count,
+                starts,
+            } => {
+                if *at >= *count {
+                    return None;
+                }
+                let bytes: &'a [u8] = bytes;
+                let start = starts.get(*at).map_or(*pos, |&s| usize::from(s));
+                let line = bytes.get(start..)?;
+                let colon = line.iter().position(|&b| b == b':')?;
+                let (name, rest) = line.split_at(colon);
+                let rest = rest.get(1..)?;
+                // The line ends at the next field's start, or at its CR (a value has none).
+                let end = match starts.get(*at + 1) {
+                    Some(&next) => usize::from(next).checked_sub(start + colon + 3)?,
+                    None => rest.iter().position(|&b| b == b'\r')?,
+                };
+                let value = trim_ows(rest.get(..end)?);
+                *pos = start + colon + 1 + end + 2;
+                *at += 1;
+                Some((name, value))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RawHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            }))
+            .finish()
+    }
+}
+
+impl PartialEq for RawHeaders {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RawHeaders {}
+
+impl<N: Into<Bytes>, V: Into<Bytes>> FromIterator<(N, V)> for RawHeaders {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        Self {
+            repr: Repr::Pairs(
+                iter.into_iter()
+                    .map(|(n, v)| (n.into(), v.into()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl PartialEq<Headers> for RawHeaders {
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter().map(|(n, v)| (&n[..], &v[..])))
+    }
+}
+
+impl PartialEq<RawHeaders> for Headers {
+    fn eq(&self, other: &RawHeaders) -> bool {
+        other == self
+    }
+}
+
+impl From<Headers> for RawHeaders {
+    fn from(headers: Headers) -> Self {
+        headers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl From<Vec<(Bytes, Bytes)>> for RawHeaders {
+    fn from(pairs: Vec<(Bytes, Bytes)>) -> Self {
+        Self {
+            repr: Repr::Pairs(pairs),
+        }
+    }
+}
+
 /// True for a `token` (RFC 9110 §5.6.2): a header name or method.
 pub(crate) fn is_token(bytes: &[u8]) -> bool {
     !bytes.is_empty()
@@ -201,6 +460,60 @@ mod tests {
             format!("{:?}", Headers::new().with("a", "b")),
             r#"[(b"a", b"b")]"#
         );
+    }
+
+    /// Received fields read from the head's lines: names as sent, values trimmed, in order, the
+    /// same past the indexed lines as within them; lookups ignore case.
+    #[test]
+    fn raw_headers_read_the_lines() {
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut starts = Vec::new();
+        for i in 0..40 {
+            starts.push(head.len());
+            head.extend_from_slice(format!("X-{}:  v{i} \t\r\n", i % 3).as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        let first = starts[0];
+        let raw = RawHeaders::from_lines(Bytes::from(head), first, 40, starts.into_iter());
+        assert_eq!(raw.len(), 40);
+        let pairs: Vec<(String, String)> = raw
+            .iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("X-{}", i % 3), format!("v{i}")))
+            .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(raw.get("x-2"), Some(&b"v2"[..]));
+        assert_eq!(raw.get_all("X-1").count(), 13);
+        assert!(!raw.contains("y"));
+        let owned = raw.to_headers();
+        assert_eq!(owned.len(), 40);
+        let again: RawHeaders = owned.iter().map(|(n, v)| (n.clone(), v.clone())).collect();
+        assert_eq!(again, raw);
+        // A count below the lines present (`maxHeadersCount`) stops there.
+        let mut head = b"X: 1\r\nY: 2\r\n\r\n".to_vec();
+        head.shrink_to_fit();
+        let short = RawHeaders::from_lines(Bytes::from(head), 0, 1, [0, 6].into_iter());
+        assert_eq!(short.iter().count(), 1);
+        assert_eq!(format!("{short:?}"), r#"[("X", "1")]"#);
+        assert!(RawHeaders::new().is_empty());
+    }
+
+    /// Received heads stay small to move whatever their number of fields: the fields are
+    /// offsets into the head, not 16 inline `(Bytes, Bytes)` pairs (1 KiB).
+    #[test]
+    fn received_heads_are_small() {
+        assert!(size_of::<RawHeaders>() <= 80);
+        assert!(size_of::<crate::Request>() <= 192);
+        assert!(size_of::<crate::ServerEvent>() <= 232);
+        assert!(size_of::<crate::ResponseHead>() <= 160);
+        assert!(size_of::<crate::ClientEvent>() <= 200);
     }
 
     #[test]

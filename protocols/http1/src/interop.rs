@@ -120,8 +120,8 @@ use bytes::Bytes;
 use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 
 use crate::{
-    ClientRequest, Error, Headers, InteropError, Request, Response, ResponseHead, Version,
-    reason_phrase,
+    ClientRequest, Error, Headers, InteropError, RawHeaders, Request, Response, ResponseHead,
+    Version, reason_phrase,
 };
 
 /// A reason phrase that differs from the standard one, kept in the extensions of an
@@ -209,6 +209,15 @@ impl TryFrom<&Headers> for HeaderMap {
                 .map_err(|_| InteropError::TooManyHeaders)?;
         }
         Ok(map)
+    }
+}
+
+impl TryFrom<&RawHeaders> for HeaderMap {
+    type Error = Error;
+
+    /// As `TryFrom<&Headers>`, on the fields of a received head.
+    fn try_from(headers: &RawHeaders) -> Result<Self, Error> {
+        Self::try_from(&headers.to_headers())
     }
 }
 

@@ -80,6 +80,46 @@
 //! assert!(text.starts_with("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 5\r\n\r\nfirst"));
 //! ```
 //!
+//! # Received headers
+//!
+//! The fields of a received head ([`Request::headers`], [`ResponseHead::headers`]) and the
+//! trailers of a chunked body (`End { trailers }`) are a [`RawHeaders`]: Node's `rawHeaders`
+//! (names in the case they arrived in, in order, values trimmed) kept as offsets into the head's
+//! `Bytes`, so that a `Request` is 192 bytes whatever its number of fields and moves cheaply
+//! through the event queue, and parsing allocates nothing. Lookups ignore case and give
+//! `&[u8]`; [`RawHeaders::to_headers`] makes an owned [`Headers`] (sharing the bytes, no copy)
+//! to forward or change them. [`Headers`] stays the type the application builds heads with
+//! ([`Response`], [`ClientRequest`], trailers it sends).
+//!
+//! Before, `request.headers` was a `Headers` and lookups gave `&Bytes`:
+//!
+//! ```text
+//! let host: Option<&Bytes> = request.headers.get("host");
+//! let mut forwarded: Headers = request.headers.clone();
+//! forwarded.remove("connection");
+//! ```
+//!
+//! Now:
+//!
+//! ```
+//! # use std::time::Instant;
+//! # use bytes::BytesMut;
+//! # use sansnet_http1::{ServerConfig, ServerConnection, ServerEvent};
+//! # let now = Instant::now();
+//! # let mut conn = ServerConnection::new(now, ServerConfig::default());
+//! # let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\nX-Tag: a\r\nx-tag: b\r\n\r\n"[..]);
+//! # conn.handle_input(now, &mut input);
+//! # let Some(ServerEvent::Request(request)) = conn.poll_event() else { panic!() };
+//! let host: Option<&[u8]> = request.headers.get("host");
+//! assert_eq!(host, Some(&b"x"[..]));
+//! // `rawHeaders`: pairs in order, names as sent.
+//! let raw: Vec<(&[u8], &[u8])> = request.headers.iter().collect();
+//! assert_eq!(raw[2], (&b"x-tag"[..], &b"b"[..]));
+//! let mut forwarded = request.headers.to_headers();
+//! forwarded.remove("connection");
+//! assert_eq!(forwarded.get_all("X-TAG").count(), 2);
+//! ```
+//!
 //! # Node mapping
 //!
 //! | Node | here | default |
@@ -137,8 +177,10 @@ mod head;
 mod headers;
 #[cfg(feature = "http")]
 pub mod interop;
+mod recv;
 mod response;
 mod server;
+mod state;
 
 pub use agent::{Agent, AgentAction, AgentConfig, ConnectionId, Origin, PoolRequestId, Scheduling};
 pub use client::{
@@ -149,6 +191,6 @@ pub use config::ServerConfig;
 pub use error::InteropError;
 pub use error::{Error, ProtocolError, UsageError};
 pub use event::{Action, BodyFraming, Request, RequestId, ServerEvent, Version};
-pub use headers::Headers;
+pub use headers::{Headers, RawHeaders, RawIter};
 pub use response::{Response, reason_phrase};
 pub use server::ServerConnection;

@@ -5,6 +5,16 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::headers::{is_field_value, is_token};
 use crate::{Headers, UsageError};
 
+/// Room reserved in a connection's head arena before a head (or a chunk-size line) is written
+/// into it: one common head fits, and the arena's buffer is reused once what was written into
+/// it has left.
+pub(crate) const HEAD_ROOM: usize = 512;
+
+/// Room reserved in the arena before a chunk-size line: the 16 hex digits of a u64 and CRLF.
+/// Asking for no more than that lets the lines of a response fit in what its head left, so a
+/// chunked body allocates nothing either.
+pub(crate) const CHUNK_LINE_ROOM: usize = 18;
+
 /// A response head: `res.writeHead(status, reason, headers)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -46,6 +56,10 @@ impl Response {
             if !is_token(name) || !is_field_value(value) {
                 return Err(UsageError::InvalidHeader);
             }
+        }
+        // What goes out must pass the crate's own `Content-Length` rules, as a peer applies them.
+        if crate::framing::content_length(&self.headers).is_err() {
+            return Err(UsageError::InvalidHeader);
         }
         Ok(())
     }

@@ -2,29 +2,24 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::ops::Range;
 use std::time::{Instant, SystemTime};
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::chunked::{ChunkItem, ChunkedDecoder, ChunkedLimits};
-use crate::framing::{self, ConnectionOptions, Expect, Framing};
-use crate::head::{ends_in_chunked, head_verdict};
+use crate::chunked::ChunkedLimits;
+use crate::framing::{Expect, Framing, parse_content_length};
+use crate::head::{HeadChecks, ParsedHead, Role, StartLine, ends_in_chunked, parse_head};
+use crate::recv::{BodyItem, Receiver};
 use crate::response::{
-    client_error_reply, put_decimal, put_head_start, put_header, put_hex, start_head,
+    CHUNK_LINE_ROOM, HEAD_ROOM, client_error_reply, put_decimal, put_head_start, put_header,
+    put_hex, start_head,
 };
+use crate::state::Recv;
 use crate::{
-    Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
-    ServerEvent, UsageError, Version,
+    Action, BodyFraming, Error, Headers, ProtocolError, RawHeaders, Request, RequestId, Response,
+    ServerConfig, ServerEvent, UsageError, Version,
 };
 use sansnet_core::{Actions, Transmit};
-
-/// Header slots tried first; a head with more fields is parsed again with room for all.
-const FAST_HEADERS: usize = 32;
-
-/// Room reserved in the head arena before a response head is written into it: one common
-/// head fits, and the arena's buffer is reused once the heads written into it have left.
-const HEAD_ROOM: usize = 512;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -46,9 +41,9 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 #[derive(Debug)]
 pub struct ServerConnection {
     config: ServerConfig,
-    recv: Recv,
-    /// Offset in the connection's byte stream of the next byte `handle_input` will see.
-    position: u64,
+    /// The receiving side: its state (`Closed`/`HandedOver` once `Close` was emitted), the
+    /// stream offset, the chunked decoder.
+    recv: Receiver<BodyPlan>,
     next_id: u64,
     requests_seen: u32,
     /// Responses in request order; the front one streams to `out`.
@@ -59,11 +54,8 @@ pub struct ServerConnection {
     /// Bytes ready for the transport.
     out: Transmit,
     need_drain: bool,
-    /// Bytes of an unfinished head are waiting in the driver's buffer.
-    partial_head: bool,
     events: VecDeque<ServerEvent>,
     actions: Actions,
-    closed: bool,
     /// The application paused reading (`req.pause()`): nothing is parsed until `resume`.
     paused: bool,
     /// The server is closing: no new request after the ones received.
@@ -79,29 +71,13 @@ pub struct ServerConnection {
     idle_deadline: Option<Instant>,
 }
 
-/// The receiving side.
+/// What the server does with a request body being read.
 #[derive(Debug)]
-enum Recv {
-    /// Waiting for, or reading, a request head.
-    Head,
-    /// Reading a `Content-Length` body.
-    Fixed {
-        id: RequestId,
-        remaining: u64,
-        discard: bool,
-        upgrade: Option<Box<Request>>,
-    },
-    /// Reading a chunked body.
-    Chunked {
-        id: RequestId,
-        decoder: Box<ChunkedDecoder>,
-        discard: bool,
-        upgrade: Option<Box<Request>>,
-    },
-    /// No more requests on this connection; later input stays in the driver's buffer.
-    Done,
-    /// The connection was handed over after CONNECT or Upgrade.
-    HandedOver,
+struct BodyPlan {
+    /// The answer is already decided (417, 503): the body is read and dropped, no events.
+    discard: bool,
+    /// An upgrade request: handed over with `Upgrade` once its body is read.
+    upgrade: Option<Box<Request>>,
 }
 
 /// One response, in request order.
@@ -163,19 +139,19 @@ impl ServerConnection {
             Bytes::from(value)
         });
         Self {
+            recv: Receiver::new(ChunkedLimits {
+                max_extensions: config.max_chunk_extensions,
+                max_trailers: config.max_header_size,
+            }),
             config,
-            recv: Recv::Head,
-            position: 0,
             next_id: 0,
             requests_seen: 0,
             slots: VecDeque::new(),
             heads: VecDeque::new(),
             out: Transmit::default(),
             need_drain: false,
-            partial_head: false,
             events: VecDeque::new(),
             actions: Actions::default(),
-            closed: false,
             paused: false,
             server_closing: false,
             date: None,
@@ -194,12 +170,11 @@ impl ServerConnection {
     /// the connection stopped taking requests (after `Connection: close`, an error, or a
     /// hand-over).
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
-        while !self.closed && !self.paused {
-            let progressed = match self.recv {
-                Recv::Head => self.read_head(now, buf),
-                Recv::Fixed { .. } => self.read_fixed(buf),
-                Recv::Chunked { .. } => self.read_chunked(now, buf),
-                Recv::Done | Recv::HandedOver => false,
+        while !self.paused {
+            let progressed = match self.recv.state() {
+                Recv::Head { .. } => self.read_head(now, buf),
+                Recv::Body { .. } => self.read_body(buf),
+                Recv::Done | Recv::Closed | Recv::HandedOver => false,
             };
             if !progressed {
                 break;
@@ -216,11 +191,14 @@ impl ServerConnection {
     /// (docs/node-semantics.md#http-client-fin); we follow RFC 9112 §9.6 and answer what was asked
     /// (docs/node-semantics.md#http-lingering-close, #divergences).
     pub fn handle_eof(&mut self, now: Instant) {
-        match self.recv {
-            Recv::Head if self.partial_head => self.fail(ProtocolError::UnexpectedEof),
-            Recv::Head => self.recv = Recv::Done,
-            Recv::Fixed { .. } | Recv::Chunked { .. } => self.fail(ProtocolError::UnexpectedEof),
-            Recv::Done | Recv::HandedOver => {}
+        match self.recv.state() {
+            Recv::Head { partial: false } => {
+                self.recv.enter(Recv::Done);
+            }
+            Recv::Head { partial: true } | Recv::Body { .. } => {
+                self.fail(ProtocolError::UnexpectedEof);
+            }
+            Recv::Done | Recv::Closed | Recv::HandedOver => {}
         }
         self.after(now);
     }
@@ -229,13 +207,12 @@ impl ServerConnection {
     /// `server.headersTimeout`), and the idle keep-alive connection closes after `keepAliveTimeout`
     /// (Node docs `http.md` › `server.keepAliveTimeout`).
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         let due = |deadline: Option<Instant>| deadline.is_some_and(|d| now >= d);
         if due(self.idle_deadline) {
             self.idle_deadline = None;
-            self.recv = Recv::Done;
             self.slots.clear();
             self.heads.clear();
             self.close(Action::Close { reset: false });
@@ -424,6 +401,9 @@ impl ServerConnection {
             }
         };
         match framing {
+            OutFraming::Chunked if trailers.is_none_or(Headers::is_empty) => {
+                self.emit(index, Bytes::from_static(b"0\r\n\r\n"));
+            }
             OutFraming::Chunked => {
                 self.arena.reserve(HEAD_ROOM);
                 self.arena.put_slice(b"0\r\n");
@@ -471,8 +451,7 @@ impl ServerConnection {
 
     /// `socket.destroy()` from the application: drop everything and close now.
     pub fn destroy(&mut self) {
-        if !self.closed {
-            self.recv = Recv::Done;
+        if !self.is_closed() {
             self.slots.clear();
             self.heads.clear();
             self.out.clear();
@@ -507,7 +486,7 @@ impl ServerConnection {
 
     /// When to call `handle_timeout`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed {
+        if self.is_closed() {
             return None;
         }
         [
@@ -543,16 +522,15 @@ impl ServerConnection {
     /// Whether the driver should read: parsing requests, below the response high-water mark,
     /// and not too far ahead of the responses (docs/node-semantics.md#http-read-backpressure).
     pub fn wants_read(&self) -> bool {
-        !self.closed
-            && !self.paused
-            && match self.recv {
-                Recv::Head => {
+        !self.paused
+            && match self.recv.state() {
+                Recv::Head { .. } => {
                     self.slots.len() < self.config.max_pipelined
                         && self.out.len() < self.config.high_water_mark
                         && !self.awaiting_continue()
                 }
-                Recv::Fixed { .. } | Recv::Chunked { .. } => true,
-                Recv::Done | Recv::HandedOver => false,
+                Recv::Body { .. } => true,
+                Recv::Done | Recv::Closed | Recv::HandedOver => false,
             }
     }
 
@@ -570,7 +548,7 @@ impl ServerConnection {
 
     /// Whether `Close` was emitted (or the connection handed over).
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.recv.state().is_closed()
     }
 
     /// A `CheckContinue` request is not answered yet: its answer decides whether the
@@ -586,10 +564,7 @@ impl ServerConnection {
     /// owed. Node's `server.close()` closes such keep-alive connections at once
     /// (docs/node-semantics.md#http-server-close).
     pub fn is_idle(&self) -> bool {
-        !self.closed
-            && matches!(self.recv, Recv::Head)
-            && self.slots.is_empty()
-            && !self.partial_head
+        self.recv.state().is_idle() && self.slots.is_empty()
     }
 
     /// `server.close()` reached this connection: an idle one closes now; a busy one answers
@@ -604,12 +579,7 @@ impl ServerConnection {
 
     fn read_head(&mut self, now: Instant, buf: &mut BytesMut) -> bool {
         // Stray CRLFs before a request line are ignored (RFC 9112 §2.2).
-        while buf.starts_with(b"\r\n") {
-            buf.advance(2);
-            self.position += 2;
-        }
-        self.partial_head = !buf.is_empty();
-        if buf.is_empty() || buf.as_ref() == b"\r" {
+        if !self.recv.start_head(buf) || buf.as_ref() == b"\r" {
             return false;
         }
         if self.slots.len() >= self.config.max_pipelined
@@ -622,7 +592,12 @@ impl ServerConnection {
         if self.headers_deadline.is_none() && self.requests_seen > 0 {
             self.headers_deadline = self.config.headers_timeout.map(|t| now + t);
         }
-        let parsed = match parse_head(buf, &self.config) {
+        let role = Role::Server {
+            require_host: self.config.require_host_header,
+            max_headers_count: self.config.max_headers_count,
+        };
+        let max_size = self.config.max_header_size;
+        let parsed = match parse_head(buf, role, max_size, self.recv.fields_mut()) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return false,
             Err(error) => {
@@ -630,10 +605,7 @@ impl ServerConnection {
                 return false;
             }
         };
-        self.partial_head = false;
-        let start = self.position;
-        let head = buf.split_to(parsed.head_len).freeze();
-        self.position += parsed.head_len as u64;
+        let (start, head) = self.recv.take_head(buf, parsed.head_len);
         match parsed.checks {
             Ok(checks) => {
                 self.accept_head(now, &head, &parsed, checks, start, buf);
@@ -659,10 +631,14 @@ impl ServerConnection {
         let HeadChecks {
             is_connect,
             framing,
-            options,
+            keep_alive,
             expect,
             is_upgrade,
+            ..
         } = checks;
+        let StartLine::Request { method, target } = &parsed.start_line else {
+            return;
+        };
         let version = if parsed.version_minor == 0 {
             Version::Http10
         } else {
@@ -681,40 +657,38 @@ impl ServerConnection {
             .is_some_and(|max| self.requests_seen >= max);
         let hands_over = (is_connect && self.config.connect) || (is_upgrade && self.config.upgrade);
         // A connection handed over is no longer HTTP: it does not persist as HTTP.
-        let keep_alive = framing::keep_alive(parsed.version_minor, options) && !hands_over;
+        let keep_alive = keep_alive && !hands_over;
         let body_framing = match framing {
-            Framing::None => BodyFraming::None,
+            // Responses only: never the verdict on a request.
+            Framing::None | Framing::UntilClose => BodyFraming::None,
             Framing::ContentLength(n) => BodyFraming::ContentLength(n),
             Framing::Chunked => BodyFraming::Chunked,
         };
         let request = Request {
             id,
-            method: head.slice(parsed.method.clone()),
-            target: head.slice(parsed.target.clone()),
+            method: head.slice(method.clone()),
+            target: head.slice(target.clone()),
             version,
-            headers: parsed.fields.to_headers(head),
+            headers: self.recv.fields().to_raw(head),
             framing: body_framing,
             keep_alive: keep_alive && !at_limit,
             expect_continue: expect == Expect::Continue,
             start,
-            head_end: self.position,
+            head_end: self.recv.position(),
         };
         self.headers_deadline = None;
         self.request_deadline = self.config.request_timeout.map(|t| now + t);
 
         if is_connect {
             if self.config.connect {
-                let head = buf.split().freeze();
-                self.position += head.len() as u64;
+                let head = self.recv.take_rest(buf);
                 self.events
                     .push_back(ServerEvent::Connect { request, head });
                 self.hand_over();
             } else {
                 // Node destroys the socket without a response (Node docs `http.md` ›
                 // `Event: 'connect'`).
-                self.recv = Recv::Done;
                 self.slots.clear();
-                self.heads.clear();
                 self.heads.clear();
                 self.close(Action::Close { reset: false });
             }
@@ -775,81 +749,33 @@ impl ServerConnection {
         self.push_slot(slot);
         if closes_now {
             self.request_deadline = None;
-            self.recv = Recv::Done;
+            self.recv.enter(Recv::Done);
             return;
         }
-        self.recv = match body_framing {
-            BodyFraming::None | BodyFraming::ContentLength(0) => {
-                self.finish_request(id, Headers::new, upgrade_request, buf, discard);
-                return;
-            }
-            BodyFraming::ContentLength(n) => Recv::Fixed {
-                id,
-                remaining: n,
-                discard,
-                upgrade: upgrade_request,
-            },
-            BodyFraming::Chunked => Recv::Chunked {
-                id,
-                decoder: Box::new(ChunkedDecoder::new(ChunkedLimits {
-                    max_extensions: self.config.max_chunk_extensions,
-                    max_trailers: self.config.max_header_size,
-                })),
-                discard,
-                upgrade: upgrade_request,
-            },
+        if matches!(
+            body_framing,
+            BodyFraming::None | BodyFraming::ContentLength(0)
+        ) {
+            self.finish_request(id, RawHeaders::new, upgrade_request, buf, discard);
+            return;
+        }
+        let plan = BodyPlan {
+            discard,
+            upgrade: upgrade_request,
         };
+        self.recv.start_body(id, framing, plan);
     }
 
-    fn read_fixed(&mut self, buf: &mut BytesMut) -> bool {
-        let Recv::Fixed {
-            id,
-            remaining,
-            discard,
-            ..
-        } = &mut self.recv
-        else {
-            return false;
+    /// Reads the body of the request being received: `Data` (and `Chunk`) events unless it is
+    /// discarded, then `End` and the next state.
+    fn read_body(&mut self, buf: &mut BytesMut) -> bool {
+        let discard = match self.recv.state() {
+            Recv::Body { then, .. } => then.discard,
+            _ => return false,
         };
-        if buf.is_empty() {
-            return false;
-        }
-        let take = usize::try_from(*remaining)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let data = buf.split_to(take).freeze();
-        *remaining -= take as u64;
-        self.position += take as u64;
-        let (id, done, discard) = (*id, *remaining == 0, *discard);
-        if !discard {
-            self.events.push_back(ServerEvent::Data { id, data });
-        }
-        if done {
-            let Recv::Fixed { upgrade, .. } = std::mem::replace(&mut self.recv, Recv::Head) else {
-                return false;
-            };
-            self.finish_request(id, Headers::new, upgrade, buf, discard);
-        }
-        true
-    }
-
-    fn read_chunked(&mut self, _now: Instant, buf: &mut BytesMut) -> bool {
-        let Recv::Chunked {
-            id,
-            decoder,
-            discard,
-            ..
-        } = &mut self.recv
-        else {
-            return false;
-        };
-        let before = buf.len();
-        let item = decoder.decode(buf);
-        self.position += (before - buf.len()) as u64;
-        let (id, discard) = (*id, *discard);
-        match item {
+        match self.recv.read_body(buf) {
             Ok(None) => false,
-            Ok(Some(ChunkItem::Header { size, extensions })) => {
+            Ok(Some((id, BodyItem::Chunk { size, extensions }))) => {
                 if self.config.chunk_events && !discard {
                     self.events.push_back(ServerEvent::Chunk {
                         id,
@@ -859,19 +785,20 @@ impl ServerConnection {
                 }
                 true
             }
-            Ok(Some(ChunkItem::Data(data))) => {
+            Ok(Some((id, BodyItem::Data(data)))) => {
                 if !discard {
                     self.events.push_back(ServerEvent::Data { id, data });
                 }
                 true
             }
-            Ok(Some(ChunkItem::End { trailers })) => {
-                let Recv::Chunked { upgrade, .. } = std::mem::replace(&mut self.recv, Recv::Head)
-                else {
-                    return false;
-                };
-                let trailers = trailers.into_iter().collect();
-                self.finish_request(id, move || trailers, upgrade, buf, discard);
+            Ok(Some((id, BodyItem::End(trailers)))) => {
+                // `Head` for now; `finish_request` decides what follows.
+                let upgrade = self
+                    .recv
+                    .finish_body(Recv::idle())
+                    .and_then(|plan| plan.upgrade);
+                let trailers = move || RawHeaders::from(trailers);
+                self.finish_request(id, trailers, upgrade, buf, discard);
                 true
             }
             Err(error) => {
@@ -888,7 +815,7 @@ impl ServerConnection {
     fn finish_request(
         &mut self,
         id: RequestId,
-        trailers: impl FnOnce() -> Headers,
+        trailers: impl FnOnce() -> RawHeaders,
         upgrade: Option<Box<Request>>,
         buf: &mut BytesMut,
         discard: bool,
@@ -898,12 +825,11 @@ impl ServerConnection {
             self.events.push_back(ServerEvent::End {
                 id,
                 trailers: trailers(),
-                end: self.position,
+                end: self.recv.position(),
             });
         }
         if let Some(request) = upgrade {
-            let head = buf.split().freeze();
-            self.position += head.len() as u64;
+            let head = self.recv.take_rest(buf);
             self.events.push_back(ServerEvent::Upgrade {
                 request: *request,
                 head,
@@ -916,17 +842,18 @@ impl ServerConnection {
             .iter()
             .find(|s| s.id == id)
             .is_none_or(|s| !s.close_after);
-        self.recv = if keep_alive { Recv::Head } else { Recv::Done };
+        if !keep_alive {
+            self.recv.enter(Recv::Done);
+        }
     }
 
     /// A client error: `ClientError`, its reply queued behind earlier responses, and no more
     /// requests.
     fn fail(&mut self, error: ProtocolError) {
-        if self.closed || matches!(self.recv, Recv::Done | Recv::HandedOver) {
+        if !self.recv.state().is_reading() {
             return;
         }
-        self.recv = Recv::Done;
-        self.partial_head = false;
+        self.recv.enter(Recv::Done);
         self.headers_deadline = None;
         self.request_deadline = None;
         let id = RequestId(self.next_id);
@@ -949,8 +876,7 @@ impl ServerConnection {
     }
 
     fn hand_over(&mut self) {
-        self.recv = Recv::HandedOver;
-        self.closed = true;
+        self.recv.enter(Recv::HandedOver);
         self.headers_deadline = None;
         self.request_deadline = None;
         self.idle_deadline = None;
@@ -967,7 +893,7 @@ impl ServerConnection {
     }
 
     fn slot_index(&self, id: RequestId) -> Result<usize, Error> {
-        if self.closed {
+        if self.is_closed() {
             return Err(UsageError::Closed.into());
         }
         self.slots
@@ -1046,13 +972,8 @@ impl ServerConnection {
         let mut has_connection = false;
         for (name, value) in headers.iter() {
             if name.eq_ignore_ascii_case(b"content-length") {
-                user_length = user_length.or_else(|| {
-                    Some(
-                        std::str::from_utf8(value)
-                            .ok()
-                            .and_then(|v| v.trim().parse::<u64>().ok()),
-                    )
-                });
+                // `validate` made sure that there is one and it parses.
+                user_length = user_length.or_else(|| Some(parse_content_length(value).ok()));
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 user_chunked = user_chunked.or_else(|| Some(ends_in_chunked(value)));
             } else if name.eq_ignore_ascii_case(b"date") {
@@ -1157,7 +1078,7 @@ impl ServerConnection {
                 self.emit(index, data);
             }
             OutFraming::Chunked => {
-                self.arena.reserve(HEAD_ROOM);
+                self.arena.reserve(CHUNK_LINE_ROOM);
                 put_hex(&mut self.arena, data.len() as u64);
                 self.arena.put_slice(b"\r\n");
                 let size_line = self.arena.split().freeze();
@@ -1174,21 +1095,17 @@ impl ServerConnection {
     /// more can happen, and arm the keep-alive timer when idle.
     fn after(&mut self, now: Instant) {
         self.retire();
-        if self.closed {
+        if self.is_closed() {
             return;
         }
-        if self.server_closing
-            && matches!(self.recv, Recv::Head)
-            && self.slots.is_empty()
-            && !self.partial_head
-        {
-            self.recv = Recv::Done;
+        let idle = self.recv.state().is_idle() && self.slots.is_empty();
+        if self.server_closing && idle {
+            self.recv.enter(Recv::Done);
         }
-        if matches!(self.recv, Recv::Done) && self.slots.is_empty() {
+        if matches!(self.recv.state(), Recv::Done) && self.slots.is_empty() {
             self.close(Action::Shutdown);
             return;
         }
-        let idle = matches!(self.recv, Recv::Head) && self.slots.is_empty() && !self.partial_head;
         if idle && self.requests_seen > 0 {
             if self.idle_deadline.is_none() {
                 self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
@@ -1215,12 +1132,9 @@ impl ServerConnection {
             // first, and the keep-alive timeout ends the rest. Closing here would make the outcome
             // depend on when the answer was written.
             if done.close_after {
-                self.recv = match self.recv {
-                    Recv::HandedOver => Recv::HandedOver,
-                    _ => Recv::Done,
-                };
+                // No-op once handed over or closed (the table keeps those states).
+                self.recv.enter(Recv::Done);
                 self.slots.clear();
-                self.heads.clear();
                 self.heads.clear();
                 break;
             }
@@ -1232,10 +1146,9 @@ impl ServerConnection {
     }
 
     fn close(&mut self, action: Action) {
-        if self.closed {
+        if self.recv.enter(Recv::Closed).is_none() {
             return;
         }
-        self.closed = true;
         self.headers_deadline = None;
         self.request_deadline = None;
         self.idle_deadline = None;
@@ -1258,186 +1171,6 @@ fn finished_reply(status: u16, keep_alive: bool) -> Bytes {
     put_header(&mut head, b"Connection", connection);
     head.put_slice(b"Content-Length: 0\r\n\r\n");
     head.freeze()
-}
-
-/// A head that parsed: byte offsets into it (nothing is copied), and the verdicts of the
-/// header checks, made while the fields were borrowed from the read buffer.
-#[derive(Debug)]
-struct ParsedHead {
-    head_len: usize,
-    method: Range<usize>,
-    target: Range<usize>,
-    version_minor: u8,
-    /// The first `maxHeadersCount` fields.
-    fields: FieldOffsets,
-    checks: Result<HeadChecks, ProtocolError>,
-}
-
-/// What the header checks found in a head that passed them.
-#[derive(Debug, Clone, Copy)]
-struct HeadChecks {
-    is_connect: bool,
-    framing: Framing,
-    options: ConnectionOptions,
-    expect: Expect,
-    is_upgrade: bool,
-}
-
-/// `[name start, name end, value start, value end]` of each field in the head: on the stack
-/// for up to `FAST_HEADERS` fields, so that a common head is taken apart without allocating.
-#[derive(Debug)]
-struct FieldOffsets {
-    /// INVARIANT: `stack[..stack_len]` are filled; `heap` is empty unless `stack` is full.
-    stack: [[usize; 4]; FAST_HEADERS],
-    stack_len: usize,
-    heap: Vec<[usize; 4]>,
-}
-
-impl FieldOffsets {
-    fn new() -> Self {
-        Self {
-            stack: [[0; 4]; FAST_HEADERS],
-            stack_len: 0,
-            heap: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, field: [usize; 4]) {
-        match self.stack.get_mut(self.stack_len) {
-            Some(slot) => {
-                *slot = field;
-                self.stack_len += 1;
-            }
-            None => self.heap.push(field),
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &[usize; 4]> {
-        self.stack[..self.stack_len].iter().chain(&self.heap)
-    }
-
-    /// The fields as `Headers` sharing `head`'s bytes.
-    fn to_headers(&self, head: &Bytes) -> Headers {
-        let mut headers = Headers::new();
-        for &[name_start, name_end, value_start, value_end] in self.iter() {
-            if name_start <= name_end && value_start <= value_end && value_end <= head.len() {
-                headers.append(
-                    head.slice(name_start..name_end),
-                    head.slice(value_start..value_end),
-                );
-            }
-        }
-        headers
-    }
-}
-
-/// Parses a request head at the front of `buf`: `Ok(None)` if incomplete.
-fn parse_head(buf: &[u8], config: &ServerConfig) -> Result<Option<ParsedHead>, ProtocolError> {
-    let max_size = config.max_header_size;
-    let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
-    let mut request = httparse::Request::new(&mut fast);
-    match request.parse(buf) {
-        Err(httparse::Error::TooManyHeaders) => {
-            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-            let mut request = httparse::Request::new(&mut room);
-            let status = request.parse(buf);
-            finish_parse(buf, config, status, &request)
-        }
-        status => finish_parse(buf, config, status, &request),
-    }
-}
-
-/// Whether the request parser fails on `prefix` (with room for every header).
-fn request_fails(prefix: &[u8], max_size: usize) -> bool {
-    let mut fast = [httparse::EMPTY_HEADER; FAST_HEADERS];
-    match httparse::Request::new(&mut fast).parse(prefix) {
-        Err(httparse::Error::TooManyHeaders) => {
-            let mut room = vec![httparse::EMPTY_HEADER; max_size / 3 + 1];
-            httparse::Request::new(&mut room).parse(prefix).is_err()
-        }
-        status => status.is_err(),
-    }
-}
-
-fn finish_parse(
-    buf: &[u8],
-    config: &ServerConfig,
-    status: Result<httparse::Status<usize>, httparse::Error>,
-    request: &httparse::Request<'_, '_>,
-) -> Result<Option<ParsedHead>, ProtocolError> {
-    let max_size = config.max_header_size;
-    let Some(head_len) = head_verdict(buf, max_size, status, |p| request_fails(p, max_size))?
-    else {
-        return Ok(None);
-    };
-
-    let offset = |part: &[u8]| part.as_ptr() as usize - buf.as_ptr() as usize;
-    let range = |part: &[u8]| {
-        let start = offset(part);
-        start..start + part.len()
-    };
-    let (Some(method), Some(target), Some(version)) =
-        (request.method, request.path, request.version)
-    else {
-        return Err(ProtocolError::InvalidHead);
-    };
-    if !target.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(ProtocolError::InvalidTarget);
-    }
-    let mut fields = FieldOffsets::new();
-    // Header lines past `maxHeadersCount` are dropped silently (Node docs `http.md` ›
-    // `server.maxHeadersCount`).
-    for header in request.headers.iter().take(config.max_headers_count) {
-        let name = offset(header.name.as_bytes());
-        let value = offset(header.value);
-        fields.push([
-            name,
-            name + header.name.len(),
-            value,
-            value + header.value.len(),
-        ]);
-    }
-    Ok(Some(ParsedHead {
-        head_len,
-        method: range(method.as_bytes()),
-        target: range(target.as_bytes()),
-        version_minor: version,
-        fields,
-        checks: head_checks(method, version, request.headers, config),
-    }))
-}
-
-/// The header checks on a request head (RFC 9112 §6.3, §3.2; RFC 9110 §7.6.1, §10.1.1).
-fn head_checks(
-    method: &str,
-    version_minor: u8,
-    headers: &[httparse::Header<'_>],
-    config: &ServerConfig,
-) -> Result<HeadChecks, ProtocolError> {
-    let is_connect = method == "CONNECT";
-    // A CONNECT has no body whatever its headers say: what follows is the tunnel
-    // (RFC 9112 §6.3 item 2).
-    let framing = if is_connect {
-        Framing::None
-    } else {
-        framing::request_framing(version_minor, headers)?
-    };
-    if config.require_host_header && version_minor != 0 {
-        framing::check_host(headers)?;
-    }
-    let options = framing::connection_options(headers);
-    let expect = if version_minor != 0 {
-        framing::expect(headers)
-    } else {
-        Expect::None
-    };
-    Ok(HeadChecks {
-        is_connect,
-        framing,
-        options,
-        expect,
-        is_upgrade: framing::is_upgrade(version_minor, headers, options),
-    })
 }
 
 impl sansnet_core::Machine for ServerConnection {

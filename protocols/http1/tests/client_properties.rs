@@ -649,7 +649,7 @@ proptest! {
                         ServerEvent::Request(r) => seen.push((
                             r.method.clone(),
                             r.target.clone(),
-                            r.headers.iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
+                            r.headers.to_headers().iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
                             Vec::new(),
                         )),
                         ServerEvent::Data { data, .. } => {

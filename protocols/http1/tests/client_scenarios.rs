@@ -482,7 +482,7 @@ fn awaiting_response_several_1xx_emit_information() {
     };
     assert_eq!(hints.id, id);
     assert_eq!(hints.reason, "Early Hints");
-    assert_eq!(hints.headers.get("link").unwrap(), "</a.css>; rel=preload");
+    assert_eq!(hints.headers.get("link").unwrap(), b"</a.css>; rel=preload");
     assert_eq!(hints.body, ResponseBody::None);
     assert!(c.conn.is_reusable());
 }
@@ -502,7 +502,7 @@ fn awaiting_response_100_emits_continue_then_information() {
         unreachable!()
     };
     assert_eq!((info.id, info.status), (id, 100));
-    assert_eq!(info.headers.get("x-a").unwrap(), "1");
+    assert_eq!(info.headers.get("x-a").unwrap(), b"1");
 }
 
 // ---- upgrade and CONNECT (121, 122) -----------------------------------------------------
@@ -527,7 +527,7 @@ fn upgrade_request_101_emits_upgrade_and_hands_over() {
         unreachable!()
     };
     assert_eq!(response.id, id);
-    assert_eq!(response.headers.get("upgrade").unwrap(), "websocket");
+    assert_eq!(response.headers.get("upgrade").unwrap(), b"websocket");
     assert!(!response.keep_alive);
     assert_eq!(&head[..], b"\x81\x02hi");
     assert_eq!(

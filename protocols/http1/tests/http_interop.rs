@@ -97,7 +97,7 @@ fn hand_request(method: &[u8], target: &[u8], headers: Headers) -> Request {
         method: Bytes::copy_from_slice(method),
         target: Bytes::copy_from_slice(target),
         version: Version::Http11,
-        headers,
+        headers: headers.into(),
         framing: BodyFraming::None,
         keep_alive: true,
         expect_continue: false,
@@ -663,7 +663,7 @@ fn invalid_status_is_refused() {
             status,
             reason: Bytes::new(),
             version: Version::Http11,
-            headers: Headers::new(),
+            headers: Headers::new().into(),
             body: ResponseBody::None,
             keep_alive: true,
             start: 0,
@@ -871,7 +871,7 @@ fn case_is_kept_by_the_machines_and_lost_in_http() {
             .header("X-Mixed-Case", "v"),
     );
     let parsed = parse_request(&wire);
-    let names: Vec<&[u8]> = parsed.headers.iter().map(|(n, _)| &n[..]).collect();
+    let names: Vec<&[u8]> = parsed.headers.iter().map(|(n, _)| n).collect();
     assert_eq!(names, [&b"Host"[..], b"X-Mixed-Case"]);
     let converted = http::Request::try_from(&parsed).unwrap();
     let names: Vec<&str> = converted.headers().keys().map(|n| n.as_str()).collect();

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use sansnet_http1::{
-    Action, BodyFraming, Error, Headers, ProtocolError, Request, RequestId, Response, ServerConfig,
-    ServerConnection, ServerEvent, UsageError, Version,
+    Action, BodyFraming, Error, Headers, ProtocolError, RawHeaders, Request, RequestId, Response,
+    ServerConfig, ServerConnection, ServerEvent, UsageError, Version,
 };
 
 // ---- harness ----------------------------------------------------------------------------
@@ -145,7 +145,7 @@ fn data(id: u64, bytes: &'static [u8]) -> ServerEvent {
 fn end_event(id: u64, end: usize) -> ServerEvent {
     ServerEvent::End {
         id: RequestId(id),
-        trailers: Headers::new(),
+        trailers: RawHeaders::new(),
         end: u64::try_from(end).unwrap(),
     }
 }
@@ -262,7 +262,8 @@ fn head_chunked_body_with_trailers_emits_data_then_end_with_trailers() {
             id: RequestId(0),
             trailers: Headers::new()
                 .with("X-Checksum", "abc")
-                .with("X-Other", "def"),
+                .with("X-Other", "def")
+                .into(),
             end: u64::try_from(input.len()).unwrap(),
         }
     );

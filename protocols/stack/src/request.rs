@@ -45,7 +45,7 @@ pub enum ClientRequestEvent {
     /// The response's `'data'`.
     Data(bytes::Bytes),
     /// The response's `'end'`, with its trailers.
-    End(sansnet_http1::Headers),
+    End(sansnet_http1::RawHeaders),
     /// `'upgrade'`: a 101; `socket` is now a raw socket, its events come as the socket's own.
     Upgrade {
         /// The raw socket.

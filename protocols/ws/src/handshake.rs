@@ -59,15 +59,11 @@ pub fn accept_with(
     deflate: &DeflateConfig,
 ) -> Result<Accepted, Rejected> {
     check(request).map_err(reject)?;
-    let key = request
-        .headers
-        .get("sec-websocket-key")
-        .cloned()
-        .unwrap_or_default();
+    let key = request.headers.get("sec-websocket-key").unwrap_or_default();
     let offered: Vec<String> = request
         .headers
         .get_all("sec-websocket-protocol")
-        .flat_map(|v| tokens(v))
+        .flat_map(tokens)
         .collect();
     let protocol = protocols
         .iter()
@@ -76,20 +72,14 @@ pub fn accept_with(
     let mut out = BytesMut::with_capacity(160);
     out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n");
     out.put_slice(b"Connection: Upgrade\r\nSec-WebSocket-Accept: ");
-    out.put_slice(accept_key(trim(&key)).as_bytes());
+    out.put_slice(accept_key(trim(key)).as_bytes());
     out.put_slice(b"\r\n");
     if let Some(protocol) = &protocol {
         out.put_slice(b"Sec-WebSocket-Protocol: ");
         out.put_slice(protocol.as_bytes());
         out.put_slice(b"\r\n");
     }
-    let agreed = deflate::negotiate(
-        deflate,
-        request
-            .headers
-            .get_all("sec-websocket-extensions")
-            .map(|v| &v[..]),
-    );
+    let agreed = deflate::negotiate(deflate, request.headers.get_all("sec-websocket-extensions"));
     if let Some((_, answer)) = &agreed {
         out.put_slice(b"Sec-WebSocket-Extensions: ");
         out.put_slice(answer.as_bytes());
@@ -127,10 +117,7 @@ fn check(request: &Request) -> Result<(), HandshakeError> {
     {
         return Err(HandshakeError::MissingConnectionUpgrade);
     }
-    let version = request
-        .headers
-        .get("sec-websocket-version")
-        .map(|v| trim(v));
+    let version = request.headers.get("sec-websocket-version").map(trim);
     if version != Some(&b"13"[..]) {
         return Err(HandshakeError::UnsupportedVersion);
     }
@@ -242,19 +229,13 @@ impl ClientHandshake {
         if !upgrade || !connection {
             return Err(HandshakeError::InvalidUpgradeResponse);
         }
-        let accept = response
-            .headers
-            .get("sec-websocket-accept")
-            .map(|v| trim(v));
+        let accept = response.headers.get("sec-websocket-accept").map(trim);
         if accept != Some(accept_key(self.key.as_bytes()).as_bytes()) {
             return Err(HandshakeError::AcceptMismatch);
         }
         let deflate = deflate::accept_answer(
             &self.deflate,
-            response
-                .headers
-                .get_all("sec-websocket-extensions")
-                .map(|v| &v[..]),
+            response.headers.get_all("sec-websocket-extensions"),
         )?;
         let protocol = match response.headers.get("sec-websocket-protocol") {
             None => None,

@@ -1212,7 +1212,15 @@ fn pair_messages_both_ways() {
 
 const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
-fn upgrade_request(edit: impl FnOnce(&mut Request)) -> Request {
+/// The parts of an upgrade request a test changes before it is handed over (a received
+/// request's headers are read-only).
+struct Draft {
+    method: Bytes,
+    version: Version,
+    headers: Headers,
+}
+
+fn upgrade_request(edit: impl FnOnce(&mut Draft)) -> Request {
     let headers = Headers::new()
         .with("Host", "server.example.com")
         .with("Upgrade", "websocket")
@@ -1220,23 +1228,27 @@ fn upgrade_request(edit: impl FnOnce(&mut Request)) -> Request {
         .with("Sec-WebSocket-Key", SAMPLE_KEY)
         .with("Origin", "http://example.com")
         .with("Sec-WebSocket-Version", "13");
-    let mut request = Request {
-        id: RequestId(0),
+    let mut draft = Draft {
         method: Bytes::from_static(b"GET"),
-        target: Bytes::from_static(b"/chat"),
         version: Version::Http11,
         headers,
+    };
+    edit(&mut draft);
+    Request {
+        id: RequestId(0),
+        method: draft.method,
+        target: Bytes::from_static(b"/chat"),
+        version: draft.version,
+        headers: draft.headers.into(),
         framing: BodyFraming::None,
         keep_alive: true,
         expect_continue: false,
         start: 0,
         head_end: 0,
-    };
-    edit(&mut request);
-    request
+    }
 }
 
-fn set_header(request: &mut Request, name: &'static str, value: Option<&'static str>) {
+fn set_header(request: &mut Draft, name: &'static str, value: Option<&'static str>) {
     request.headers.remove(name);
     if let Some(value) = value {
         request.headers.append(name, value);
@@ -1422,7 +1434,7 @@ fn response_head(handshake: &ClientHandshake, edit: impl FnOnce(&mut Headers)) -
         status: 101,
         reason: Bytes::from_static(b"Switching Protocols"),
         version: Version::Http11,
-        headers,
+        headers: headers.into(),
         body: ResponseBody::None,
         keep_alive: false,
         start: 0,
