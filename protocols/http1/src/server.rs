@@ -58,6 +58,10 @@ pub struct ServerConnection {
     actions: Actions,
     /// The application paused reading (`req.pause()`): nothing is parsed until `resume`.
     paused: bool,
+    /// A CONNECT or Upgrade head that takes the connection over waits in the read buffer
+    /// until every earlier response is complete, so that the transport changes hands with
+    /// nothing owed on it, however the reads were cut. Cleared when the last one retires.
+    head_waits: bool,
     /// The server is closing: no new request after the ones received.
     server_closing: bool,
     date: Option<(u64, Bytes)>,
@@ -153,6 +157,7 @@ impl ServerConnection {
             events: VecDeque::new(),
             actions: Actions::default(),
             paused: false,
+            head_waits: false,
             server_closing: false,
             date: None,
             keep_alive_value,
@@ -528,6 +533,7 @@ impl ServerConnection {
                     self.slots.len() < self.config.max_pipelined
                         && self.out.len() < self.config.high_water_mark
                         && !self.awaiting_continue()
+                        && !self.head_waits
                 }
                 Recv::Body { .. } => true,
                 Recv::Done | Recv::Closed | Recv::HandedOver => false,
@@ -585,6 +591,7 @@ impl ServerConnection {
         if self.slots.len() >= self.config.max_pipelined
             || self.out.len() >= self.config.high_water_mark
             || self.awaiting_continue()
+            || self.head_waits
         {
             return false;
         }
@@ -605,6 +612,13 @@ impl ServerConnection {
                 return false;
             }
         };
+        if let Ok(checks) = &parsed.checks
+            && self.hands_over(checks)
+            && !self.slots.is_empty()
+        {
+            self.head_waits = true;
+            return false;
+        }
         let (start, head) = self.recv.take_head(buf, parsed.head_len);
         match parsed.checks {
             Ok(checks) => {
@@ -1115,6 +1129,12 @@ impl ServerConnection {
         }
     }
 
+    /// Whether a head with these checks takes the connection over (CONNECT or Upgrade, with
+    /// a listener for it).
+    fn hands_over(&self, checks: &HeadChecks) -> bool {
+        (checks.is_connect && self.config.connect) || (checks.is_upgrade && self.config.upgrade)
+    }
+
     /// Retires finished responses in order; one that closes the connection ends the taking of
     /// requests.
     fn retire(&mut self) {
@@ -1142,6 +1162,9 @@ impl ServerConnection {
                 let mut held = std::mem::take(&mut next.held);
                 self.move_out(&mut held);
             }
+        }
+        if self.slots.is_empty() {
+            self.head_waits = false;
         }
     }
 
