@@ -70,7 +70,8 @@ pub struct Connection {
     actions: VecDeque<Action>,
     deadline: Option<Instant>,
     /// Whole small messages already in the read buffer skip the per-frame state machine
-    /// ([`Connection::read_whole_message`]); off only in tests, which compare both paths.
+    /// ([`Connection::read_whole_message`]); off when streaming (the direct path delivers
+    /// whole messages only) and in tests, which compare both paths.
     fast_path: bool,
 }
 
@@ -130,7 +131,6 @@ impl Connection {
     pub fn new(role: Role, config: Config, entropy: Box<dyn Entropy + Send>) -> Self {
         Self {
             role,
-            config,
             entropy,
             state: ReadyState::Open,
             recv: Recv::Header,
@@ -151,7 +151,8 @@ impl Connection {
             events: VecDeque::new(),
             actions: VecDeque::new(),
             deadline: None,
-            fast_path: true,
+            fast_path: !config.streaming,
+            config,
         }
     }
 
@@ -162,7 +163,8 @@ impl Connection {
     /// (the property tests compare them on random frames and splits); this switch exists for
     /// those tests and for measuring.
     pub fn set_fast_path(&mut self, on: bool) {
-        self.fast_path = on;
+        // Streamed messages are delivered as fragments, which only the general path makes.
+        self.fast_path = on && !self.config.streaming;
     }
 
     /// A server connection that first writes `response` (the handshake's 101).
@@ -473,17 +475,18 @@ impl Connection {
     /// would after the same frame: `read_header` then `read_payload`, whose checks it makes
     /// (RFC 6455 §5.2, §5.3, §8.1). Anything else is declined, before any byte is consumed.
     fn read_whole_message(&mut self, now: Instant, buf: &mut BytesMut) -> Fast {
-        let (text, masked) = match (buf.first(), self.role) {
-            (Some(0x81), Role::Server) => (true, true),
-            (Some(0x82), Role::Server) => (false, true),
-            (Some(0x81), Role::Client) => (true, false),
-            (Some(0x82), Role::Client) => (false, false),
-            _ => return Fast::Declined,
-        };
-        let Some(&b1) = buf.get(1) else {
+        let Some(&[b0, b1]) = buf.first_chunk::<2>() else {
             return Fast::Declined;
         };
-        if (b1 & 0x80 != 0) != masked || self.config.streaming {
+        // FIN, no RSV bit, text or binary (RFC 6455 §5.2).
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return Fast::Declined,
+        };
+        // A server reads masked frames only, a client unmasked ones (RFC 6455 §5.1).
+        let masked = self.role == Role::Server;
+        if (b1 & 0x80 != 0) != masked {
             return Fast::Declined;
         }
         let (len, at) = match b1 & 0x7F {
@@ -494,24 +497,19 @@ impl Connection {
             127 => return Fast::Declined,
             short => (usize::from(short), 2),
         };
-        let mask = if masked {
-            match buf.get(at..at + 4) {
-                Some(&[a, b, c, d]) => Some([a, b, c, d]),
-                _ => return Fast::Declined,
-            }
-        } else {
-            None
-        };
-        let header_len = at + if masked { 4 } else { 0 };
-        if len > self.config.max_payload || buf.len().saturating_sub(header_len) < len {
+        let header_len = if masked { at + 4 } else { at };
+        if len > self.config.max_payload || buf.len() < header_len + len {
             return Fast::Declined;
         }
+        let mask = match buf.get(at..header_len) {
+            Some(&[a, b, c, d]) => Some([a, b, c, d]),
+            _ => None,
+        };
         buf.advance(header_len);
         let mut data = buf.split_to(len);
         if let Some(mask) = mask {
             apply_mask(&mut data, mask, 0);
         }
-        self.frame_inflated = 0;
         if text && std::str::from_utf8(&data).is_err() {
             // What the validator of the general path concludes on the whole message.
             self.fail(now, ProtocolError::InvalidUtf8);
