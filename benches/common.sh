@@ -57,7 +57,7 @@ build() {
     BIN=${CARGO_TARGET_DIR:-target}/release
   fi
   local tool
-  for tool in examples/hello hyper-hello tungstenite-echo ws-load idle-conns; do
+  for tool in examples/hello hyper-hello fastwebsockets-echo tungstenite-echo ws-load idle-conns; do
     [ -x "$BIN/$tool" ] || die "no $BIN/$tool"
   done
 }

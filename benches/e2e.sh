@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2154 # variables named at run time (printf -v) in benches/common.sh
 # End-to-end comparison: our HTTP hello-world and WebSocket echo servers on the driver beside
-# hyper 1.x (tokio current-thread), synchronous tungstenite and Node (`http`, `ws`), each on
-# one core with the load generator on the other, interleaved, in one run.
+# hyper 1.x (tokio current-thread), fastwebsockets (tokio current-thread), synchronous
+# tungstenite and Node (`http`, `ws`), each on one core with the load generator on the other,
+# interleaved, in one run.
 #
 #   bash benches/e2e.sh [http|ws|all]          (default all)
 #
 # HTTP: wrk (installed from Debian if missing), keep-alive (-c CONNECTIONS) and pipelined
 # (depth 16, a wrk Lua script), requests/s; hyper runs with `pipeline_flush` on (its switch for
-# pipelined load) and, in the pipelined table only, also as `hyper_default` without it. WebSocket: benches/src/bin/ws-load, CONNECTIONS
-# connections each sending a small message and waiting for its echo, messages/s. Every run is
+# pipelined load) and, in the pipelined table only, also as `hyper_default` without it.
+# WebSocket: benches/src/bin/ws-load, each connection sending a message and waiting for its
+# echo, messages/s; one table for each message size of WS_SIZES and connection count of
+# WS_CONNECTIONS (by default 32 B and 16 KiB, 50 and 200 connections). Every run is
 # SECONDS long, ROUNDS rounds interleaved (ours, peer, peer, ours, ...) after a 1 s warm-up
 # each; medians are compared, of the rates and of the rates per second of the server's own CPU
-# time (from /proc/PID/stat: the measure that stands when other work shares the core). Ratios are ours / theirs: above 1 means sansnet is faster. The
-# last line is
+# time (from /proc/PID/stat: the measure that stands when other work shares the core).
+# Ratios are ours / theirs: above 1 means sansnet is faster. The last line of the HTTP mode is
 #   e2e: sansnet/hyper=R1 sansnet/node=R2 pipelined sansnet/hyper=R3
+# and of the WebSocket mode (each ratio the lowest over that peer's WebSocket tables)
+#   e2e ws: sansnet/fastwebsockets=R1 sansnet/tungstenite=R2 sansnet/node=R3
 # Settings (environment): E2E_SECONDS (5), E2E_ROUNDS (3), E2E_CONNECTIONS (64), E2E_DEPTH
-# (16), WS_CONNECTIONS (50), WS_SIZE (32), SERVER_CPU (0), LOAD_CPU (1), SANSNET_BIN_DIR (use
-# binaries built earlier). Servers are killed on exit; the run stops by itself (about
-# 4 + ROUNDS x 10 x SECONDS seconds plus the build).
+# (16), WS_CONNECTIONS ("50 200"), WS_SIZES ("32 16384", bytes, at most 65535), SERVER_CPU
+# (0), LOAD_CPU (1), SANSNET_BIN_DIR (use binaries built earlier). Servers are killed on exit;
+# the run stops by itself (about 4 x (ROUNDS + 1) x SECONDS seconds for HTTP plus
+# 4 x (ROUNDS + 1) x SECONDS for each WebSocket table, plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/common.sh
@@ -30,8 +36,8 @@ SECONDS_PER_RUN=${E2E_SECONDS:-5}
 ROUNDS=${E2E_ROUNDS:-3}
 CONNECTIONS=${E2E_CONNECTIONS:-64}
 DEPTH=${E2E_DEPTH:-16}
-WS_CONNECTIONS=${WS_CONNECTIONS:-50}
-WS_SIZE=${WS_SIZE:-32}
+read -r -a WS_CONNECTION_COUNTS <<<"${WS_CONNECTIONS:-50 200}"
+read -r -a WS_MESSAGE_SIZES <<<"${WS_SIZES:-32 16384}"
 
 command -v taskset >/dev/null 2>&1 || { apt-get update && apt-get install -y util-linux; }
 if [ "$MODE" != ws ]; then
@@ -93,11 +99,12 @@ wrk_rate() {
     "$(per_cpu "$(awk '/ requests in /{print $1}' <<<"$out")" $((after - before)))"
 }
 
-# ws_rate NAME SECONDS: "messages/s messages-per-server-CPU-second" of one ws-load run.
+# ws_rate NAME SECONDS CONNECTIONS SIZE: "messages/s messages-per-server-CPU-second" of one
+# ws-load run.
 ws_rate() {
   local addr_var=ADDR_$1 out before after
   before=$(cpu_ticks "$1")
-  out=$(taskset -c "$LOAD_CPU" "$BIN/ws-load" "${!addr_var}" "$WS_CONNECTIONS" "$2" "$WS_SIZE")
+  out=$(taskset -c "$LOAD_CPU" "$BIN/ws-load" "${!addr_var}" "$3" "$2" "$4")
   after=$(cpu_ticks "$1")
   echo "$(awk '/^messages\/s:/{print $2}' <<<"$out")" \
     "$(per_cpu "$(awk '/^messages:/{print $2}' <<<"$out")" $((after - before)))"
@@ -161,15 +168,31 @@ if [ "$MODE" != ws ]; then
   stop_server node
 fi
 
+# lowest A B: the smaller of two ratios (B when A is empty).
+lowest() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b + 0 < a + 0) print b; else print a }'
+}
+
 if [ "$MODE" != http ]; then
   [ "$MODE" = ws ] && start_server sansnet "$BIN/examples/hello"
+  start_server fastwebsockets "$BIN/fastwebsockets-echo"
   start_server tungstenite "$BIN/tungstenite-echo"
   start_server node_ws node benches/peers/ws-echo.mjs
-  run_table "WebSocket echo: ws-load, $WS_CONNECTIONS connections, $WS_SIZE B messages, ${SECONDS_PER_RUN}s x $ROUNDS, messages/s" \
-    ws_rate sansnet tungstenite node_ws
-  WS_TUNGSTENITE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_tungstenite")
-  WS_NODE=$(ratio "$MEDIAN_sansnet" "$MEDIAN_node_ws")
-  WS_CPU="sansnet/tungstenite=$(ratio "$CPU_sansnet" "$CPU_tungstenite") sansnet/node=$(ratio "$CPU_sansnet" "$CPU_node_ws")"
+  WS_FWS="" WS_TUNGSTENITE="" WS_NODE=""
+  WS_CPU_FWS="" WS_CPU_TUNGSTENITE="" WS_CPU_NODE=""
+  for ws_size in "${WS_MESSAGE_SIZES[@]}"; do
+    for ws_connections in "${WS_CONNECTION_COUNTS[@]}"; do
+      run_table "WebSocket echo: ws-load, $ws_connections connections, $ws_size B messages, ${SECONDS_PER_RUN}s x $ROUNDS, messages/s" \
+        ws_rate sansnet fastwebsockets tungstenite node_ws -- "$ws_connections" "$ws_size"
+      WS_FWS=$(lowest "$WS_FWS" "$(ratio "$MEDIAN_sansnet" "$MEDIAN_fastwebsockets")")
+      WS_TUNGSTENITE=$(lowest "$WS_TUNGSTENITE" "$(ratio "$MEDIAN_sansnet" "$MEDIAN_tungstenite")")
+      WS_NODE=$(lowest "$WS_NODE" "$(ratio "$MEDIAN_sansnet" "$MEDIAN_node_ws")")
+      WS_CPU_FWS=$(lowest "$WS_CPU_FWS" "$(ratio "$CPU_sansnet" "$CPU_fastwebsockets")")
+      WS_CPU_TUNGSTENITE=$(lowest "$WS_CPU_TUNGSTENITE" "$(ratio "$CPU_sansnet" "$CPU_tungstenite")")
+      WS_CPU_NODE=$(lowest "$WS_CPU_NODE" "$(ratio "$CPU_sansnet" "$CPU_node_ws")")
+    done
+  done
+  WS_CPU="sansnet/fastwebsockets=$WS_CPU_FWS sansnet/tungstenite=$WS_CPU_TUNGSTENITE sansnet/node=$WS_CPU_NODE"
 fi
 
 echo
@@ -178,14 +201,14 @@ echo "ratios are sansnet's median rate / the peer's: above 1 means sansnet is fa
 echo "per CPU-second ratios divide by each server's own CPU time, so work of other processes"
 echo "on the server's core (which lowers rates) cancels out"
 if [ "$MODE" != http ]; then
-  echo "e2e ws per CPU-second: $WS_CPU"
+  echo "e2e ws per CPU-second (lowest over the tables): $WS_CPU"
 fi
 if [ "$MODE" != ws ]; then
   echo "e2e keep-alive per CPU-second: $KA_CPU"
   echo "e2e pipelined per CPU-second: $PIPE_CPU"
 fi
 if [ "$MODE" != http ]; then
-  echo "e2e ws: sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
+  echo "e2e ws: sansnet/fastwebsockets=$WS_FWS sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
 fi
 if [ "$MODE" != ws ]; then
   echo "e2e pipelined: sansnet/node=$PIPE_NODE sansnet/hyper_default=$PIPE_HYPER_DEFAULT" \

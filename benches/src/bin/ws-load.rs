@@ -1,14 +1,14 @@
 //! `ws-load`: the WebSocket load generator of `benches/e2e.sh`: N connections, each sending a
-//! small masked binary message and waiting for its echo before sending the next, for T
+//! masked binary message and waiting for its echo before sending the next, for T
 //! seconds; prints the echoes received per second.
 //!
 //! ```text
 //! cargo run --release -p sansnet-benches --bin ws-load -- ADDR [CONNECTIONS] [SECONDS] [SIZE]
 //! ```
 //!
-//! Defaults: 50 connections, 5 s, 32-byte messages (at most 125, one frame with a 7-bit
-//! length). The handshakes are done first with blocking sockets; the load is then one mio loop
-//! on one thread, so the generator costs little beside the server under test. Every echo is
+//! Defaults: 50 connections, 5 s, 32-byte messages (at most 65,535: one frame, with a 7-bit
+//! or 16-bit length). The handshakes are done first with blocking sockets; the load is then
+//! one mio loop on one thread, so the generator costs little beside the server under test. Every echo is
 //! compared with what was sent; a wrong echo, a closed connection or a failed handshake exits
 //! non-zero with a message. The run stops by itself at T seconds (echoes after it are not
 //! counted), and the last line is `messages/s: X`.
@@ -59,9 +59,9 @@ fn parse_args() -> Result<(SocketAddr, usize, f64, usize), String> {
     let connections = field(1, "50").parse().map_err(|_| USAGE)?;
     let seconds: f64 = field(2, "5").parse().map_err(|_| USAGE)?;
     let size = field(3, "32").parse().map_err(|_| USAGE)?;
-    if connections == 0 || !(seconds > 0.0 && seconds <= 600.0) || size > 125 {
+    if connections == 0 || !(seconds > 0.0 && seconds <= 600.0) || size > usize::from(u16::MAX) {
         return Err(format!(
-            "need 1+ connections, 0 < SECONDS <= 600, SIZE <= 125; {USAGE}"
+            "need 1+ connections, 0 < SECONDS <= 600, SIZE <= 65535; {USAGE}"
         ));
     }
     Ok((addr, connections, seconds, size))
@@ -72,13 +72,24 @@ fn run() -> Result<(), String> {
     let payload: Vec<u8> = (0..size)
         .map(|i| b"abcdefghijklmnopqrstuvwxyz"[i % 26])
         .collect();
-    let len = u8::try_from(size).map_err(|_| "SIZE above 125")?;
-    // Client frame: FIN + binary, MASK bit + length, the key, the masked payload (RFC 6455 §5.2).
-    let mut frame = vec![0x82, 0x80 | len];
+    // The length field (RFC 6455 §5.2): 7 bits up to 125, else 126 and 16 bits.
+    let length: Vec<u8> = match u8::try_from(size) {
+        Ok(len) if len <= 125 => vec![len],
+        _ => {
+            let len = u16::try_from(size).map_err(|_| "SIZE above 65535")?;
+            let mut field = vec![126];
+            field.extend_from_slice(&len.to_be_bytes());
+            field
+        }
+    };
+    // Client frame: FIN + binary, MASK bit + length, the key, the masked payload.
+    let mut frame = vec![0x82, 0x80 | length[0]];
+    frame.extend_from_slice(&length[1..]);
     frame.extend_from_slice(&MASK);
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
     // Server frame: unmasked.
-    let mut echo = vec![0x82, len];
+    let mut echo = vec![0x82];
+    echo.extend_from_slice(&length);
     echo.extend_from_slice(&payload);
 
     let mut poll = Poll::new().map_err(|e| format!("poll: {e}"))?;
@@ -103,7 +114,7 @@ fn run() -> Result<(), String> {
     }
     let mut messages: u64 = 0;
     let mut events = Events::with_capacity(1024);
-    let mut scratch = [0u8; 4096];
+    let mut scratch = vec![0u8; 64 * 1024];
     loop {
         let now = Instant::now();
         if now >= deadline {
@@ -126,8 +137,11 @@ fn run() -> Result<(), String> {
                 match connection.stream.read(&mut scratch) {
                     Ok(0) => return Err(format!("connection {} closed by the server", token.0)),
                     Ok(n) => {
-                        for &byte in &scratch[..n] {
-                            connection.received.push(byte);
+                        let mut rest = &scratch[..n];
+                        while !rest.is_empty() {
+                            let take = rest.len().min(echo.len() - connection.received.len());
+                            connection.received.extend_from_slice(&rest[..take]);
+                            rest = &rest[take..];
                             if connection.received.len() < echo.len() {
                                 continue;
                             }

@@ -71,7 +71,8 @@ pub struct Connection {
     actions: Actions,
     deadline: Option<Instant>,
     /// Whole small messages already in the read buffer skip the per-frame state machine
-    /// ([`Connection::read_whole_message`]); off only in tests, which compare both paths.
+    /// ([`Connection::read_whole_message`]); off when streaming (the direct path delivers
+    /// whole messages only) and in tests, which compare both paths.
     fast_path: bool,
 }
 
@@ -103,9 +104,9 @@ enum Recv {
 /// connection's reused arena; above it the payload is queued as it came, without a copy, after
 /// a header chunk of its own (a client, which must mask, copies every payload anyway). The
 /// crossover, measured with `benches/examples/ws_instr.rs` (a server's `send` and
-/// `pop_transmit` of one binary message): copied, 339 instructions and 62 ns at 40 B, 360 and
-/// 65 ns at 256 B, 473 and 70 ns at 1 KiB; not copied, 359 instructions and 63 ns at any size.
-/// The two cost the same near 256 B.
+/// `pop_transmit` of one binary message, callgrind): copied, 294 instructions at 40 B, 316 at
+/// 128 B, 337 at 256 B, 430 at 512 B; not copied, 335 to 337 at any size. The two cost the
+/// same at 256 B (earlier timings agreed: 65 ns copied and 63 ns not at 256 B).
 pub(crate) const COPY_MAX: usize = 256;
 
 /// RSV1 in [`FrameHeader::rsv`]: the "Per-Message Compressed" bit (RFC 7692 §6).
@@ -131,7 +132,6 @@ impl Connection {
     pub fn new(role: Role, config: Config, entropy: Box<dyn Entropy + Send>) -> Self {
         Self {
             role,
-            config,
             entropy,
             state: ReadyState::Open,
             recv: Recv::Header,
@@ -152,7 +152,8 @@ impl Connection {
             events: VecDeque::new(),
             actions: Actions::default(),
             deadline: None,
-            fast_path: true,
+            fast_path: !config.streaming,
+            config,
         }
     }
 
@@ -163,7 +164,8 @@ impl Connection {
     /// (the property tests compare them on random frames and splits); this switch exists for
     /// those tests and for measuring.
     pub fn set_fast_path(&mut self, on: bool) {
-        self.fast_path = on;
+        // Streamed messages are delivered as fragments, which only the general path makes.
+        self.fast_path = on && !self.config.streaming;
     }
 
     /// A server connection that first writes `response` (the handshake's 101).
@@ -474,17 +476,18 @@ impl Connection {
     /// would after the same frame: `read_header` then `read_payload`, whose checks it makes
     /// (RFC 6455 §5.2, §5.3, §8.1). Anything else is declined, before any byte is consumed.
     fn read_whole_message(&mut self, now: Instant, buf: &mut BytesMut) -> Fast {
-        let (text, masked) = match (buf.first(), self.role) {
-            (Some(0x81), Role::Server) => (true, true),
-            (Some(0x82), Role::Server) => (false, true),
-            (Some(0x81), Role::Client) => (true, false),
-            (Some(0x82), Role::Client) => (false, false),
-            _ => return Fast::Declined,
-        };
-        let Some(&b1) = buf.get(1) else {
+        let Some(&[b0, b1]) = buf.first_chunk::<2>() else {
             return Fast::Declined;
         };
-        if (b1 & 0x80 != 0) != masked || self.config.streaming {
+        // FIN, no RSV bit, text or binary (RFC 6455 §5.2).
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return Fast::Declined,
+        };
+        // A server reads masked frames only, a client unmasked ones (RFC 6455 §5.1).
+        let masked = self.role == Role::Server;
+        if (b1 & 0x80 != 0) != masked {
             return Fast::Declined;
         }
         let (len, at) = match b1 & 0x7F {
@@ -495,24 +498,19 @@ impl Connection {
             127 => return Fast::Declined,
             short => (usize::from(short), 2),
         };
-        let mask = if masked {
-            match buf.get(at..at + 4) {
-                Some(&[a, b, c, d]) => Some([a, b, c, d]),
-                _ => return Fast::Declined,
-            }
-        } else {
-            None
-        };
-        let header_len = at + if masked { 4 } else { 0 };
-        if len > self.config.max_payload || buf.len().saturating_sub(header_len) < len {
+        let header_len = if masked { at + 4 } else { at };
+        if len > self.config.max_payload || buf.len() < header_len + len {
             return Fast::Declined;
         }
+        let mask = match buf.get(at..header_len) {
+            Some(&[a, b, c, d]) => Some([a, b, c, d]),
+            _ => None,
+        };
         buf.advance(header_len);
         let mut data = buf.split_to(len);
         if let Some(mask) = mask {
             apply_mask(&mut data, mask, 0);
         }
-        self.frame_inflated = 0;
         if text && std::str::from_utf8(&data).is_err() {
             // What the validator of the general path concludes on the whole message.
             self.fail(now, ProtocolError::InvalidUtf8);
@@ -844,6 +842,19 @@ impl Connection {
 
     /// Queues one frame with the RSV bits `rsv` (RSV1 = 0b100).
     fn frame_with(&mut self, opcode: OpCode, rsv: u8, data: Bytes, app: usize) {
+        if self.role == Role::Server {
+            // No key: the header is written without building a `FrameHeader`.
+            if data.len() <= COPY_MAX {
+                // Header and payload in one chunk of the arena (see `COPY_MAX`).
+                let frame = self.headers.encode_small(rsv, opcode, &data);
+                self.queue(frame, app);
+            } else {
+                let head = self.headers.encode_unmasked_head(rsv, opcode, data.len());
+                self.queue(head, 0);
+                self.queue(data, app);
+            }
+            return;
+        }
         let mask = match self.role {
             Role::Server => None,
             Role::Client => {

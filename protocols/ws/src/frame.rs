@@ -220,6 +220,51 @@ impl HeaderArena {
         self.0.split().freeze()
     }
 
+    /// An unmasked final frame carrying `payload` with the RSV bits `rsv` (RSV1 = 0b100), as
+    /// [`HeaderArena::encode_frame`] would write it, for a payload of at most
+    /// [`COPY_MAX`](crate::connection::COPY_MAX) bytes (a longer one would get a wrong length
+    /// field: the caller checks). The header is one fixed-size append (a store or two), not a
+    /// `memcpy` of a length known only at run time.
+    pub(crate) fn encode_small(&mut self, rsv: u8, opcode: OpCode, payload: &[u8]) -> Bytes {
+        let len = payload.len();
+        if self.0.capacity() < len + 4 {
+            self.0.reserve((len + 4).max(ARENA_ROOM));
+        }
+        let b0 = 0x80 | (rsv & 0x07) << 4 | opcode.as_u8();
+        match u8::try_from(len) {
+            Ok(short) if u64::from(short) <= MAX_CONTROL_PAYLOAD => self.0.put_slice(&[b0, short]),
+            _ => {
+                let [hi, lo] = u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes();
+                self.0.put_slice(&[b0, 126, hi, lo]);
+            }
+        }
+        self.0.extend_from_slice(payload);
+        self.0.split().freeze()
+    }
+
+    /// The header of an unmasked final frame with the RSV bits `rsv` and a payload of `len`
+    /// bytes (as [`HeaderArena::encode`] would write it), in one fixed-size append.
+    pub(crate) fn encode_unmasked_head(&mut self, rsv: u8, opcode: OpCode, len: usize) -> Bytes {
+        if self.0.capacity() < 10 {
+            self.0.reserve(ARENA_ROOM);
+        }
+        let b0 = 0x80 | (rsv & 0x07) << 4 | opcode.as_u8();
+        match (u8::try_from(len), u16::try_from(len)) {
+            (Ok(short), _) if u64::from(short) <= MAX_CONTROL_PAYLOAD => {
+                self.0.put_slice(&[b0, short]);
+            }
+            (_, Ok(medium)) => {
+                let [hi, lo] = medium.to_be_bytes();
+                self.0.put_slice(&[b0, 126, hi, lo]);
+            }
+            _ => {
+                let [a, b, c, d, e, f, g, h] = (len as u64).to_be_bytes();
+                self.0.put_slice(&[b0, 127, a, b, c, d, e, f, g, h]);
+            }
+        }
+        self.0.split().freeze()
+    }
+
     /// `header` and `payload` as one frame (see [`FrameHeader::encode`]), the payload masked
     /// with the header's key if it has one (RFC 6455 §5.3).
     pub(crate) fn encode_frame(&mut self, header: &FrameHeader, payload: &[u8]) -> Bytes {
@@ -598,6 +643,39 @@ mod tests {
         let mut out = BytesMut::from(&b"xy"[..]);
         header(true, OpCode::Ping, None, 1).encode(&mut out);
         assert_eq!(&out[..], &[b'x', b'y', 0x89, 0x01]);
+    }
+
+    /// RFC 6455 §5.2 (twin test): the server's direct writers give the bytes of the general
+    /// encoder, for every payload length up to `COPY_MAX` (7-bit and 16-bit forms), header
+    /// lengths at every form boundary, every opcode and RSV combination.
+    #[test]
+    fn unmasked_writers_match_general_encoder() {
+        let payload: Vec<u8> = (0..=255u8)
+            .cycle()
+            .take(crate::connection::COPY_MAX)
+            .collect();
+        let mut arena = HeaderArena::default();
+        for op in ALL {
+            for rsv in [0, 0b100, 0b111] {
+                let h = |len: usize| FrameHeader {
+                    fin: true,
+                    rsv,
+                    opcode: op,
+                    mask: None,
+                    payload_len: len as u64,
+                };
+                for len in 0..=payload.len() {
+                    let mut want = encode(&h(len));
+                    want.extend_from_slice(&payload[..len]);
+                    let got = arena.encode_small(rsv, op, &payload[..len]);
+                    assert_eq!(&got[..], &want[..], "{op:?} rsv {rsv} len {len}");
+                }
+                for len in [0, 125, 126, 257, 0xFFFF, 0x1_0000, 1 << 40] {
+                    let got = arena.encode_unmasked_head(rsv, op, len);
+                    assert_eq!(&got[..], &encode(&h(len))[..], "{op:?} rsv {rsv} len {len}");
+                }
+            }
+        }
     }
 
     fn any_opcode() -> impl Strategy<Value = OpCode> {
