@@ -393,7 +393,7 @@ impl ClientConnection {
     }
 
     /// `req.destroy()`: close now.
-    pub fn destroy(&mut self) {
+    pub fn destroy(&mut self, _now: Instant) {
         self.inflight.clear();
         self.out.clear();
         self.close(Action::Close { reset: false });

@@ -260,7 +260,12 @@ impl ServerConnection {
     /// `res.writeHead(status, headers)`: stores the head; it leaves with the first `write` or
     /// the `end`, when the framing is known (docs/node-semantics.md#http-auto-content-length,
     /// #http-auto-chunked).
-    pub fn send_response(&mut self, id: RequestId, response: Response) -> Result<(), Error> {
+    pub fn send_response(
+        &mut self,
+        _now: Instant,
+        id: RequestId,
+        response: Response,
+    ) -> Result<(), Error> {
         response.validate()?;
         if response.status < 200 && response.status != 101 {
             return Err(UsageError::InvalidStatus.into());
@@ -279,14 +284,19 @@ impl ServerConnection {
 
     /// `res.writeContinue()`: `100 Continue` for a `CheckContinue` request (Node docs `http.md` ›
     /// `response.writeContinue()`). Not sent to HTTP/1.0 clients (RFC 9110 §15.2).
-    pub fn send_continue(&mut self, id: RequestId) -> Result<(), Error> {
-        self.send_informational(id, &Response::new(100))
+    pub fn send_continue(&mut self, now: Instant, id: RequestId) -> Result<(), Error> {
+        self.send_informational(now, id, &Response::new(100))
     }
 
     /// `res.writeProcessing()` / `res.writeEarlyHints()`: a 1xx other than 101 before the
     /// final response (Node docs `http.md` › `response.writeEarlyHints()`); skipped for HTTP/1.0
     /// clients (RFC 9110 §15.2).
-    pub fn send_informational(&mut self, id: RequestId, response: &Response) -> Result<(), Error> {
+    pub fn send_informational(
+        &mut self,
+        _now: Instant,
+        id: RequestId,
+        response: &Response,
+    ) -> Result<(), Error> {
         response.validate()?;
         if !(100..200).contains(&response.status) || response.status == 101 {
             return Err(UsageError::InvalidStatus.into());
@@ -455,7 +465,7 @@ impl ServerConnection {
     }
 
     /// `socket.destroy()` from the application: drop everything and close now.
-    pub fn destroy(&mut self) {
+    pub fn destroy(&mut self, _now: Instant) {
         if !self.is_closed() {
             self.slots.clear();
             self.heads.clear();

@@ -127,6 +127,7 @@ impl Server {
                     assert!(request.headers.get("host").is_some());
                     self.conn
                         .send_response(
+                            self.now,
                             request.id,
                             Response::new(200).header("Content-Type", "text/plain"),
                         )

@@ -178,7 +178,7 @@ fn injected_reason_phrase_is_caught_by_send_response() {
         panic!("no request")
     };
     assert_eq!(
-        conn.send_response(request.id, Response::from(response)),
+        conn.send_response(now, request.id, Response::from(response)),
         Err(Error::Usage(UsageError::InvalidHeader))
     );
 }
@@ -700,7 +700,7 @@ fn http_responses_go_out_through_the_server() {
             .unwrap()
     };
     let hints = Response::from(build(103));
-    conn.send_informational(ids[0], &hints).unwrap();
+    conn.send_informational(now, ids[0], &hints).unwrap();
     conn.respond(now, ids[0], Response::from(build(204)), Bytes::new())
         .unwrap();
     conn.respond(now, ids[1], Response::from(build(304)), Bytes::new())

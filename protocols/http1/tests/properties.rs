@@ -483,7 +483,7 @@ proptest! {
         prop_assert_eq!(&cut, &whole, "cuts {:?}", offsets);
 
         let before = whole.events.iter().filter(|e| **e == ServerEvent::Close).count();
-        conn.destroy();
+        conn.destroy(Instant::now());
         let mut events = whole.events.clone();
         events.extend(std::iter::from_fn(|| conn.poll_event()));
         check_close_last(&events)?;
@@ -577,17 +577,19 @@ fn act(conn: &mut ServerConnection, now: Instant, id: RequestId, plan: &Plan, st
             .unwrap(),
         (Mode::UserLength, 0) => conn
             .send_response(
+                now,
                 id,
                 Response::new(200).header("Content-Length", plan.body().len().to_string()),
             )
             .unwrap(),
         (Mode::Trailers, 0) => conn
             .send_response(
+                now,
                 id,
                 Response::new(200).header("Transfer-Encoding", "chunked"),
             )
             .unwrap(),
-        (_, 0) => conn.send_response(id, Response::new(200)).unwrap(),
+        (_, 0) => conn.send_response(now, id, Response::new(200)).unwrap(),
         (Mode::EndWithData, s) if s == n && n > 0 => {}
         (Mode::EndWithData, s) if s == n + 1 && n > 0 => conn
             .end(now, id, Some(Bytes::from(plan.pieces[n - 1].clone())))

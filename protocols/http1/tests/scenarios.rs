@@ -400,7 +400,7 @@ fn idle_http10_streamed_response_is_close_delimited() {
     let mut c = Conn::quiet();
     c.feed(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     c.conn
-        .send_response(RequestId(0), Response::new(200))
+        .send_response(c.now, RequestId(0), Response::new(200))
         .unwrap();
     c.write(0, b"abc");
     c.end(0, Some(b"de"));
@@ -516,11 +516,11 @@ fn pipelined_streamed_later_response_is_held_until_earlier_finishes() {
     let mut c = Conn::quiet();
     c.feed(b"GET /0 HTTP/1.1\r\nHost: x\r\n\r\nGET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
     c.conn
-        .send_response(RequestId(0), Response::new(200))
+        .send_response(c.now, RequestId(0), Response::new(200))
         .unwrap();
     c.write(0, b"a");
     c.conn
-        .send_response(RequestId(1), Response::new(200))
+        .send_response(c.now, RequestId(1), Response::new(200))
         .unwrap();
     c.write(1, b"b");
     c.end(1, None);
@@ -583,7 +583,7 @@ fn streaming_response_at_high_water_mark_pauses_reading_until_drain() {
     let mut input = BytesMut::from(&b"GET /0 HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
     conn.handle_input(now, &mut input);
     while conn.poll_event().is_some() {}
-    conn.send_response(RequestId(0), Response::new(200))
+    conn.send_response(now, RequestId(0), Response::new(200))
         .unwrap();
     assert!(
         !conn
@@ -751,7 +751,7 @@ fn expect_continue_with_listener_emits_check_continue_and_send_continue_writes_1
     };
     assert!(r.expect_continue);
     assert!(c.take_wire().is_empty());
-    c.conn.send_continue(RequestId(0)).unwrap();
+    c.conn.send_continue(c.now, RequestId(0)).unwrap();
     c.drain();
     assert_eq!(c.take_wire(), "HTTP/1.1 100 Continue\r\n\r\n");
     c.feed(b"abc");
@@ -823,9 +823,9 @@ fn http10_expect_continue_is_ignored_and_gets_no_1xx() {
     let events = c.take_events();
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(!request(&events[0]).expect_continue);
-    c.conn.send_continue(RequestId(0)).unwrap();
+    c.conn.send_continue(c.now, RequestId(0)).unwrap();
     c.conn
-        .send_informational(RequestId(0), &Response::new(102))
+        .send_informational(c.now, RequestId(0), &Response::new(102))
         .unwrap();
     c.drain();
     assert!(c.take_wire().is_empty());
@@ -1291,7 +1291,7 @@ fn response_end_before_head_sent_sets_content_length() {
     let mut c = Conn::quiet();
     c.feed(b"GET /0 HTTP/1.1\r\nHost: x\r\n\r\nGET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
     c.conn
-        .send_response(RequestId(0), Response::new(200))
+        .send_response(c.now, RequestId(0), Response::new(200))
         .unwrap();
     c.end(0, Some(b"hello"));
     c.end(1, None);
@@ -1311,7 +1311,11 @@ fn response_write_then_end_is_chunked_with_zero_chunk_and_trailers() {
     let mut c = Conn::quiet();
     c.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     c.conn
-        .send_response(RequestId(0), Response::new(200).header("Trailer", "X-Sum"))
+        .send_response(
+            c.now,
+            RequestId(0),
+            Response::new(200).header("Trailer", "X-Sum"),
+        )
         .unwrap();
     assert!(c.write(0, b"abc"));
     assert!(c.write(0, b""));
@@ -1346,7 +1350,7 @@ fn response_trailers_on_unchunked_response_are_usage_error() {
     let mut c = Conn::quiet();
     c.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     c.conn
-        .send_response(RequestId(0), Response::new(200))
+        .send_response(c.now, RequestId(0), Response::new(200))
         .unwrap();
     assert_eq!(
         c.conn.end_with_trailers(
@@ -1374,7 +1378,7 @@ fn head_request_response_has_no_body_bytes() {
     assert!(first.ends_with("\r\n\r\n"), "{first}");
     assert!(!first.contains("hello"), "{first}");
     c.conn
-        .send_response(RequestId(1), Response::new(200))
+        .send_response(c.now, RequestId(1), Response::new(200))
         .unwrap();
     c.write(1, b"streamed");
     c.end(1, None);
@@ -1408,7 +1412,7 @@ fn response_204_and_304_have_no_body_and_204_no_framing_headers() {
         format!("HTTP/1.1 204 No Content\r\n{KEEP_ALIVE}\r\n")
     );
     c.conn
-        .send_response(RequestId(1), Response::new(304))
+        .send_response(c.now, RequestId(1), Response::new(304))
         .unwrap();
     c.write(1, b"body");
     c.end(1, None);
@@ -1463,14 +1467,18 @@ fn response_invalid_status_is_usage_error_and_changes_nothing() {
     c.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     for status in [0, 99, 100, 199, 1000] {
         assert_eq!(
-            c.conn.send_response(RequestId(0), Response::new(status)),
+            c.conn
+                .send_response(c.now, RequestId(0), Response::new(status)),
             Err(Error::Usage(UsageError::InvalidStatus)),
             "status {status}"
         );
     }
     assert_eq!(
-        c.conn
-            .send_response(RequestId(0), Response::new(200).header("X", "a\r\nb")),
+        c.conn.send_response(
+            c.now,
+            RequestId(0),
+            Response::new(200).header("X", "a\r\nb")
+        ),
         Err(Error::Usage(UsageError::InvalidHeader))
     );
     c.drain();

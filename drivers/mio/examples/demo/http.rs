@@ -300,7 +300,7 @@ impl Http {
             let response = self.tagged(response);
             // The body streams back as it arrives; `End` finishes the response.
             self.echoes.insert((socket, id));
-            let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
+            let _ = ev.http_command(socket, |conn, now| conn.send_response(now, id, response));
             return;
         }
         if method == b"GET" && path == b"/download" {
@@ -315,7 +315,7 @@ impl Http {
                         .header("Content-Type", "application/octet-stream")
                         .header("Content-Length", bytes.to_string()),
                 );
-                let _ = ev.http_command(socket, |conn, _| conn.send_response(id, response));
+                let _ = ev.http_command(socket, |conn, now| conn.send_response(now, id, response));
                 self.downloads.insert(socket, (id, bytes));
                 self.download(ev, socket);
                 return;

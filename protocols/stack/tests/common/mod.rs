@@ -143,7 +143,7 @@ pub(crate) fn serve(now: Instant, side: &mut Side, record: &mut Record) {
             Event::Http(ServerEvent::CheckContinue(request)) => {
                 record.note("checkContinue");
                 let http = side.conn.http_mut().unwrap();
-                http.send_continue(request.id).unwrap();
+                http.send_continue(now, request.id).unwrap();
             }
             Event::Http(ServerEvent::Data { data, .. }) => record.data("body", &data),
             Event::Http(ServerEvent::End { id, .. }) => {
