@@ -154,7 +154,7 @@ impl Driver {
         self.conn
             .handle_timeout(self.now + Duration::from_secs(86_400));
         self.settle();
-        self.conn.destroy();
+        self.conn.destroy(self.now);
         self.settle();
         let mut log = self.log;
         if log.actions.contains(&Action::HandOver) {
