@@ -115,15 +115,8 @@ impl SocketEntry {
                 rounds < 10_000,
                 "socket {id:?}: the drain rule does not settle"
             );
-            let mut moved = self.flush(now);
-            while let Some(action) = self.conn.poll_action() {
-                moved = true;
-                self.apply(now, action, registry);
-            }
             let caught_up = self.undelivered == 0;
-            if caught_up && self.conn.wants_read() {
-                moved |= self.read(now, scratch);
-            }
+            let mut moved = caught_up && self.conn.wants_read() && self.read(now, scratch);
             moved |= self.conn.drive(now, caught_up);
             while let Some(event) = self.conn.poll_stack_event() {
                 moved = true;
@@ -141,6 +134,12 @@ impl SocketEntry {
                 moved = true;
                 self.undelivered += 1;
                 out.push_back(Event::Http { socket: id, event });
+            }
+            // What `drive` moved into the socket goes out in the same round.
+            moved |= self.flush(now);
+            while let Some(action) = self.conn.poll_action() {
+                moved = true;
+                self.apply(now, action, registry);
             }
             if !moved {
                 return self.conn.is_closed();
