@@ -225,6 +225,18 @@ impl ServerConnection {
         self.after(now);
     }
 
+    /// Bytes of this connection reached the transport `now` (the runtime's write took some):
+    /// an idle connection's keep-alive timer counts from the last byte written, so a response
+    /// still draining to a slow reader is not cut by `keepAliveTimeout`. Node arms that timer
+    /// on the response's `'finish'`, once its last write completed (Node source
+    /// `lib/_http_server.js` › `resOnFinish`; docs/node-semantics.md#http-keepalive-timeout).
+    #[inline]
+    pub fn handle_written(&mut self, now: Instant) {
+        if self.idle_deadline.is_some() {
+            self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
+        }
+    }
+
     /// Time passed: 408 when the head or the request took too long (Node docs `http.md` ›
     /// `server.headersTimeout`), and the idle keep-alive connection closes after `keepAliveTimeout`
     /// (Node docs `http.md` › `server.keepAliveTimeout`).

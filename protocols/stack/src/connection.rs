@@ -236,6 +236,12 @@ impl Connection {
     /// The transport took `n` bytes of [`Connection::transmit_chunks`].
     #[inline]
     pub fn advance_transmit(&mut self, now: Instant, n: usize) {
+        // The keep-alive timer of an HTTP server counts from the last byte written.
+        if let Upper::Http(http) = &mut self.upper
+            && n > 0
+        {
+            http.conn.handle_written(now);
+        }
         match &mut self.tls {
             Some(tls) => {
                 tls.conn.advance_transmit(now, n);

@@ -294,3 +294,66 @@ proptest! {
         prop_assert_eq!(tunnel(max_write, max_read), tunnel(usize::MAX, 1 << 16));
     }
 }
+
+/// Regression (found by the simulator, `tests/tests/sim_continue.rs`): the keep-alive timer
+/// of an HTTP server counts from the last byte written, not from when the response was queued,
+/// so a response still draining to a slow reader is not cut off by `keepAliveTimeout`.
+#[test]
+fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
+    use std::io::IoSlice;
+    use std::time::Duration;
+
+    let start = Instant::now();
+    let config = sansnet_http1::ServerConfig {
+        keep_alive_timeout: Some(Duration::from_secs(5)),
+        ..sansnet_http1::ServerConfig::default()
+    };
+    let mut server = Connection::accepted(start, SocketConfig::default()).serve_http(start, config);
+    server.handle_input(start, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    server.drive(start, true);
+    let body = Bytes::from(vec![b'x'; 64 * 1024]);
+    let mut answered = false;
+    let mut written = 0;
+    let mut closed = false;
+    // The reader takes 1 KiB a second: the whole response takes over a minute.
+    for second in 0..120u64 {
+        let now = start + Duration::from_secs(second);
+        if server.poll_timeout().is_some_and(|t| t <= now) {
+            server.handle_timeout(now);
+        }
+        server.drive(now, true);
+        while let Some(event) = server.poll_event() {
+            if let Event::Http(sansnet_http1::ServerEvent::End { id, .. }) = event {
+                let http = server.http_mut().unwrap();
+                let response = sansnet_http1::Response::new(200);
+                http.respond(now, id, response, body.clone()).unwrap();
+                answered = true;
+            }
+            if let Event::Socket(SocketEvent::Close { .. }) = event {
+                closed = true;
+            }
+        }
+        server.drive(now, true);
+        while let Some(action) = server.poll_action() {
+            if matches!(action, sansnet_core::Action::Close { .. }) {
+                closed = true;
+            }
+        }
+        if closed {
+            break;
+        }
+        let mut slices = [IoSlice::new(&[]); 16];
+        let n = server.transmit_chunks(&mut slices);
+        let available: usize = slices[..n].iter().map(|s| s.len()).sum();
+        let take = available.min(1024);
+        if take > 0 {
+            server.advance_transmit(now, take);
+            written += take;
+        }
+    }
+    assert!(answered);
+    assert!(
+        written > body.len(),
+        "the response was cut at {written} bytes by the keep-alive timeout"
+    );
+}
