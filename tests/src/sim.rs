@@ -186,10 +186,12 @@ pub enum Plan {
         one_off: bool,
     },
     /// `new WebSocket(url)`: once open, send `messages` text messages, wait for their echoes,
-    /// then close with 1000.
+    /// then close with 1000 (at once, with `close_at_once`).
     WebSocket {
         /// How many messages.
         messages: usize,
+        /// Close right after sending, without waiting for the echoes.
+        close_at_once: bool,
     },
     /// A `CONNECT` tunnel: send bytes through it, wait for the echo, then one side ends it.
     Connect {
@@ -1070,7 +1072,10 @@ impl Sim {
             }
             let stream = pair.stream;
             let messages = stream.and_then(|s| match self.scenario.plan[s].what {
-                Plan::WebSocket { messages } => Some(messages),
+                Plan::WebSocket {
+                    messages,
+                    close_at_once: false,
+                } => Some(messages),
                 _ => None,
             });
             let closer = stream.and_then(|s| match self.scenario.plan[s].what {
@@ -1134,19 +1139,24 @@ impl Sim {
                         request.0, socket.0
                     ));
                     let index = self.ws_ids.get(&request).copied();
-                    let messages = index.and_then(|s| match self.scenario.plan[s].what {
-                        Plan::WebSocket { messages } => Some(messages),
-                        _ => None,
-                    });
+                    let (messages, at_once) = index
+                        .and_then(|s| match self.scenario.plan[s].what {
+                            Plan::WebSocket {
+                                messages,
+                                close_at_once,
+                            } => Some((messages, close_at_once)),
+                            _ => None,
+                        })
+                        .unwrap_or((0, true));
                     if let Some(pair) = self.pairs.iter_mut().find(|p| p.socket == socket) {
                         pair.handed_over = true;
                         pair.stream = index;
                         if let Some(ws) = pair.client.conn.ws_mut() {
-                            for n in 0..messages.unwrap_or(0) {
+                            for n in 0..messages {
                                 let text = Bytes::from(format!("message {n}"));
                                 let _ = ws.send(now, Message::Text(text));
                             }
-                            if messages == Some(0) {
+                            if messages == 0 || at_once {
                                 let _ = ws.close(now, Some(1000), "done");
                             }
                         }
@@ -1557,6 +1567,25 @@ pub fn run_seeds(
         runs += 1;
     }
     Ok(runs)
+}
+
+/// [`run_seeds`] for a test: prints the count and the time taken, and panics with the failure
+/// (its seed, message and transcript) if a run fails.
+#[allow(
+    clippy::panic,
+    reason = "a test helper: a failed run is the test's failure, reported by panicking"
+)]
+pub fn assert_seeds(
+    name: &str,
+    count: u64,
+    scenario: &Scenario,
+    check: impl Fn(&Outcome) -> Result<(), String>,
+) {
+    let started = Instant::now();
+    match run_seeds(scenario, count, check) {
+        Ok(runs) => eprintln!("{name}: {runs} seeds in {:?}", started.elapsed()),
+        Err(failure) => panic!("{name}: {failure}"),
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use sansnet_http1::ServerConfig;
-use sansnet_testkit::sim::{Faults, Outcome, Plan, Planned, Scenario, run_seeds};
+use sansnet_testkit::sim::{Faults, Outcome, Plan, Planned, Scenario, assert_seeds};
 
 /// Two requests on one origin, the second sent around the moment the server's keep-alive
 /// timeout (1 s) closes the first one's connection, which does not announce it.
@@ -94,24 +94,11 @@ fn post_is_not_retried(outcome: &Outcome) -> Result<(), String> {
     Ok(())
 }
 
-fn seeds(
-    name: &str,
-    count: u64,
-    scenario: &Scenario,
-    check: impl Fn(&Outcome) -> Result<(), String>,
-) {
-    let started = std::time::Instant::now();
-    match run_seeds(scenario, count, check) {
-        Ok(runs) => eprintln!("{name}: {runs} seeds in {:?}", started.elapsed()),
-        Err(failure) => panic!("{name}: {failure}"),
-    }
-}
-
 #[test]
 fn a_get_caught_by_the_keep_alive_timeout_is_retried_once() {
     let faults = Faults::lossless();
     let retried = Cell::new(0);
-    seeds("get", 200, &race(Plan::get("/second"), faults), |o| {
+    assert_seeds("get", 200, &race(Plan::get("/second"), faults), |o| {
         let second = o.requests[1].as_ref().ok_or("no outcome")?;
         retried.set(retried.get() + u32::from(second.sockets.len() == 2));
         get_is_answered(o, faults)
@@ -125,7 +112,7 @@ fn a_get_caught_by_the_keep_alive_timeout_is_retried_once() {
 fn a_post_caught_by_the_keep_alive_timeout_is_never_retried() {
     let scenario = race(Plan::post("/post", b"payload"), Faults::lossless());
     let failed = Cell::new(0);
-    seeds("post", 200, &scenario, |o| {
+    assert_seeds("post", 200, &scenario, |o| {
         let post = o.requests[1].as_ref().ok_or("no outcome")?;
         failed.set(failed.get() + u32::from(post.error.is_some()));
         post_is_not_retried(o)
@@ -137,10 +124,10 @@ fn a_post_caught_by_the_keep_alive_timeout_is_never_retried() {
 #[test]
 fn the_race_with_resets_and_refused_connects() {
     let faults = Faults::all();
-    seeds("get-all", 200, &race(Plan::get("/second"), faults), |o| {
+    assert_seeds("get-all", 200, &race(Plan::get("/second"), faults), |o| {
         get_is_answered(o, faults)
     });
-    seeds(
+    assert_seeds(
         "post-all",
         200,
         &race(Plan::post("/post", b"payload"), faults),
@@ -154,25 +141,25 @@ fn the_race_with_resets_and_refused_connects() {
 fn the_race_over_many_seeds() {
     let count = 25_000;
     let faults = Faults::all();
-    seeds(
+    assert_seeds(
         "get-long",
         count,
         &race(Plan::get("/second"), Faults::lossless()),
         |o| get_is_answered(o, Faults::lossless()),
     );
-    seeds(
+    assert_seeds(
         "post-long",
         count,
         &race(Plan::post("/post", b"payload"), Faults::lossless()),
         post_is_not_retried,
     );
-    seeds(
+    assert_seeds(
         "get-all-long",
         count,
         &race(Plan::get("/second"), faults),
         |o| get_is_answered(o, faults),
     );
-    seeds(
+    assert_seeds(
         "post-all-long",
         count,
         &race(Plan::post("/post", b"payload"), faults),
