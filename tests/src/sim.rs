@@ -20,9 +20,10 @@
 //!   then `Close`) and nothing after its `Close`; a response is the answer to the request it
 //!   reaches (the server writes the method, path and body length it read); the agent's counts
 //!   (`busy`, `free`, `queued` per origin, `total_sockets`) agree with the connections the
-//!   simulator holds whenever the run is quiet; a handed-over client socket emits at most one
-//!   `close` and nothing after it; when the run settles every request has closed and every
-//!   connection is closed on both sides (unless a peer vanished on purpose).
+//!   simulator holds whenever the run is quiet; no server request is read or ended twice; a
+//!   handed-over client socket emits at most one `close` and nothing after it; when the run
+//!   settles every request has closed and every connection is closed on both sides (unless a
+//!   peer vanished on purpose).
 //! - A **step bound** fails a run that never settles (a livelock).
 //!
 //! On failure the run returns a [`Failure`] with the seed, the message and the last lines of
@@ -629,6 +630,7 @@ struct Pair {
 struct Served {
     head: String,
     len: usize,
+    ended: bool,
     answered: bool,
 }
 
@@ -1315,6 +1317,7 @@ impl Sim {
             };
             moved = true;
             let mut line = None;
+            let mut twice = None;
             match event {
                 Event::Http(ServerEvent::Request(request)) => {
                     let head = format!(
@@ -1324,13 +1327,13 @@ impl Sim {
                     );
                     *self.outcome.server_seen.entry(head.clone()).or_default() += 1;
                     line = Some(format!("server {socket}: request {head}"));
-                    pair.served.insert(
-                        request.id,
-                        Served {
-                            head,
-                            ..Served::default()
-                        },
-                    );
+                    let fresh = Served {
+                        head,
+                        ..Served::default()
+                    };
+                    if pair.served.insert(request.id, fresh).is_some() {
+                        twice = Some(format!("server {socket}: request {} twice", request.id.0));
+                    }
                 }
                 Event::Http(ServerEvent::CheckContinue(request)) => {
                     let head = format!(
@@ -1356,7 +1359,9 @@ impl Sim {
                             ContinueMode::Silent => {}
                         }
                     }
-                    pair.served.insert(request.id, served);
+                    if pair.served.insert(request.id, served).is_some() {
+                        twice = Some(format!("server {socket}: request {} twice", request.id.0));
+                    }
                 }
                 Event::Http(ServerEvent::Data { id, data }) => {
                     if let Some(served) = pair.served.get_mut(&id) {
@@ -1367,6 +1372,10 @@ impl Sim {
                     let Some(served) = pair.served.get_mut(&id) else {
                         continue;
                     };
+                    if served.ended {
+                        twice = Some(format!("server {socket}: request {} ended twice", id.0));
+                    }
+                    served.ended = true;
                     if !served.answered {
                         served.answered = true;
                         let body = Bytes::from(format!("{} {}", served.head, served.len));
@@ -1430,6 +1439,10 @@ impl Sim {
             }
             if let Some(line) = line {
                 self.log(line);
+            }
+            if let Some(twice) = twice {
+                self.fail(twice);
+                return moved;
             }
         }
     }

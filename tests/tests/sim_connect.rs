@@ -4,7 +4,7 @@
 //! both sockets close, the client's with one `close` and nothing after it.
 //!
 //! CI runs 200 seeds per test. The long run:
-//! `SIM_SEEDS=20000 cargo test -p sansnet-testkit --release --test sim_connect -- --include-ignored`;
+//! `cargo test -p sansnet-testkit --release --test sim_connect -- --include-ignored`;
 //! one seed alone: `SIM_SEED=<seed> cargo test -p sansnet-testkit --test sim_connect`.
 
 use std::time::Duration;
@@ -71,11 +71,14 @@ fn tunnels_with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: run with --ignored and SIM_SEEDS"]
+#[ignore = "long: 10,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
 fn tunnels_over_many_seeds() {
     for closer in [Closer::Client, Closer::Server] {
-        assert_seeds("connect-long", 200, &tunnel(closer, Faults::all()), |_| {
-            Ok(())
-        });
+        assert_seeds(
+            "connect-long",
+            10_000,
+            &tunnel(closer, Faults::all()),
+            |_| Ok(()),
+        );
     }
 }

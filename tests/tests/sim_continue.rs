@@ -4,7 +4,7 @@
 //! (RFC 9110 §10.1.1).
 //!
 //! CI runs 200 seeds per test. The long run:
-//! `SIM_SEEDS=20000 cargo test -p sansnet-testkit --release --test sim_continue -- --include-ignored`;
+//! `cargo test -p sansnet-testkit --release --test sim_continue -- --include-ignored`;
 //! one seed alone: `SIM_SEED=<seed> cargo test -p sansnet-testkit --test sim_continue`.
 
 use std::time::Duration;
@@ -126,15 +126,18 @@ fn every_mode_with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: run with --ignored and SIM_SEEDS"]
+#[ignore = "long: 10,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
 fn every_mode_over_many_seeds() {
     for mode in [
         ContinueMode::Continue,
         ContinueMode::Reject,
         ContinueMode::Silent,
     ] {
-        assert_seeds("continue-long", 200, &upload(mode, Faults::all()), |_| {
-            Ok(())
-        });
+        assert_seeds(
+            "continue-long",
+            10_000,
+            &upload(mode, Faults::all()),
+            |_| Ok(()),
+        );
     }
 }

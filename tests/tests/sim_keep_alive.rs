@@ -5,7 +5,7 @@
 //! with an error instead, or it was answered.
 //!
 //! CI runs 200 seeds per test. The long run:
-//! `SIM_SEEDS=100000 cargo test -p sansnet-testkit --release --test sim_keep_alive -- --include-ignored`;
+//! `cargo test -p sansnet-testkit --release --test sim_keep_alive -- --include-ignored`;
 //! one seed alone: `SIM_SEED=<seed> cargo test -p sansnet-testkit --test sim_keep_alive`.
 
 #![allow(
@@ -137,7 +137,7 @@ fn the_race_with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: 100,000 seeds by default; run with --ignored"]
+#[ignore = "long: 25,000 seeds per run, 100,000 in all (SIM_SEEDS overrides); run with --ignored"]
 fn the_race_over_many_seeds() {
     let count = 25_000;
     let faults = Faults::all();

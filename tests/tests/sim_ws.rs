@@ -4,7 +4,7 @@
 //! client's close timeout ends its socket.
 //!
 //! CI runs 200 seeds per test. The long run:
-//! `SIM_SEEDS=20000 cargo test -p sansnet-testkit --release --test sim_ws -- --include-ignored`;
+//! `cargo test -p sansnet-testkit --release --test sim_ws -- --include-ignored`;
 //! one seed alone: `SIM_SEED=<seed> cargo test -p sansnet-testkit --test sim_ws`.
 
 use std::time::Duration;
@@ -90,7 +90,7 @@ fn with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: run with --ignored and SIM_SEEDS"]
+#[ignore = "long: 10,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
 fn over_many_seeds() {
     assert_seeds(
         "ws-long",

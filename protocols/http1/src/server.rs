@@ -77,6 +77,8 @@ pub struct ServerConnection {
     headers_deadline: Option<Instant>,
     request_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
+    /// Response bytes handed out still wait for the transport (`set_unflushed`).
+    unflushed: bool,
 }
 
 /// The receiving side.
@@ -184,6 +186,7 @@ impl ServerConnection {
             headers_deadline,
             request_deadline: None,
             idle_deadline: None,
+            unflushed: false,
         }
     }
 
@@ -225,14 +228,22 @@ impl ServerConnection {
         self.after(now);
     }
 
-    /// Bytes of this connection reached the transport `now` (the runtime's write took some):
-    /// an idle connection's keep-alive timer counts from the last byte written, so a response
-    /// still draining to a slow reader is not cut by `keepAliveTimeout`. Node arms that timer
-    /// on the response's `'finish'`, once its last write completed (Node source
-    /// `lib/_http_server.js` › `resOnFinish`; docs/node-semantics.md#http-keepalive-timeout).
+    /// Whether response bytes this machine handed out still wait for the transport (in the
+    /// socket machine above which it runs, or the runtime's buffer). While they do, an idle
+    /// connection's keep-alive timer does not run; it starts `now` when the last byte is
+    /// written, so a response still draining to a slow reader is never cut by
+    /// `keepAliveTimeout`. Node arms that timer on the response's `'finish'`, once its last
+    /// write completed (Node source `lib/_http_server.js` › `resOnFinish`;
+    /// docs/node-semantics.md#http-keepalive-timeout).
     #[inline]
-    pub fn handle_written(&mut self, now: Instant) {
-        if self.idle_deadline.is_some() {
+    pub fn set_unflushed(&mut self, now: Instant, unflushed: bool) {
+        if self.unflushed == unflushed {
+            return;
+        }
+        self.unflushed = unflushed;
+        if unflushed {
+            self.idle_deadline = None;
+        } else if self.kept_alive() && !self.closed {
             self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
         }
     }
@@ -1200,8 +1211,7 @@ impl ServerConnection {
             self.close(Action::Shutdown);
             return;
         }
-        let idle = matches!(self.recv, Recv::Head) && self.slots.is_empty() && !self.partial_head;
-        if idle && self.requests_seen > 0 {
+        if self.kept_alive() && !self.unflushed {
             if self.idle_deadline.is_none() {
                 self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
             }
@@ -1241,6 +1251,14 @@ impl ServerConnection {
                 self.move_out(&mut held);
             }
         }
+    }
+
+    /// Between requests, after at least one: what the keep-alive timer measures.
+    fn kept_alive(&self) -> bool {
+        matches!(self.recv, Recv::Head)
+            && self.slots.is_empty()
+            && !self.partial_head
+            && self.requests_seen > 0
     }
 
     fn close(&mut self, action: Action) {

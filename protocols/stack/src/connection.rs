@@ -236,12 +236,6 @@ impl Connection {
     /// The transport took `n` bytes of [`Connection::transmit_chunks`].
     #[inline]
     pub fn advance_transmit(&mut self, now: Instant, n: usize) {
-        // The keep-alive timer of an HTTP server counts from the last byte written.
-        if let Upper::Http(http) = &mut self.upper
-            && n > 0
-        {
-            http.conn.handle_written(now);
-        }
         match &mut self.tls {
             Some(tls) => {
                 tls.conn.advance_transmit(now, n);
@@ -250,6 +244,7 @@ impl Connection {
             }
             None => self.socket.advance_transmit(now, n),
         }
+        self.note_unflushed(now);
     }
 
     /// What to do to the OS socket: `Shutdown` (FIN), `Close` (deregister; `reset`: RST),
@@ -362,7 +357,20 @@ impl Connection {
             Upper::Client(client) => client.pump(now, &mut self.socket),
             Upper::Ws(ws) => ws.pump(now, &mut self.socket, &mut self.events, caught_up),
         };
+        self.note_unflushed(now);
         moved
+    }
+
+    /// Tells an HTTP server machine whether its bytes still wait for the transport: its
+    /// keep-alive timer starts only once they are written.
+    #[inline]
+    fn note_unflushed(&mut self, now: Instant) {
+        let unflushed = self.wants_write() || self.socket.wants_write();
+        if let Upper::Http(http) = &mut self.upper
+            && !http.handed_over
+        {
+            http.conn.set_unflushed(now, unflushed);
+        }
     }
 
     /// Whether the socket machine closed (its `close` was emitted, or kept by the upper

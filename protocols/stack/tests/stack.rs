@@ -315,7 +315,10 @@ fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
     let mut answered = false;
     let mut written = 0;
     let mut closed = false;
-    // The reader takes 1 KiB a second: the whole response takes over a minute.
+    let mut closed_at = None;
+    // The reader takes 1 KiB a second (the whole response takes over a minute) and stops
+    // reading for 20 s in the middle.
+    let mut last_write = start;
     for second in 0..120u64 {
         let now = start + Duration::from_secs(second);
         if server.poll_timeout().is_some_and(|t| t <= now) {
@@ -331,12 +334,14 @@ fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
             }
             if let Event::Socket(SocketEvent::Close { .. }) = event {
                 closed = true;
+                closed_at = Some(now);
             }
         }
         server.drive(now, true);
         while let Some(action) = server.poll_action() {
             if matches!(action, sansnet_core::Action::Close { .. }) {
                 closed = true;
+                closed_at = Some(now);
             }
         }
         if closed {
@@ -345,10 +350,15 @@ fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
         let mut slices = [IoSlice::new(&[]); 16];
         let n = server.transmit_chunks(&mut slices);
         let available: usize = slices[..n].iter().map(|s| s.len()).sum();
-        let take = available.min(1024);
+        let take = if (30..50).contains(&second) {
+            0
+        } else {
+            available.min(1024)
+        };
         if take > 0 {
             server.advance_transmit(now, take);
             written += take;
+            last_write = now;
         }
     }
     assert!(answered);
@@ -356,4 +366,6 @@ fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
         written > body.len(),
         "the response was cut at {written} bytes by the keep-alive timeout"
     );
+    // Once the last byte is written, the idle connection closes after `keepAliveTimeout`.
+    assert_eq!(closed_at, Some(last_write + Duration::from_secs(5)));
 }
