@@ -71,12 +71,12 @@ fn tunnels_with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: 10,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
+#[ignore = "long: 50,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
 fn tunnels_over_many_seeds() {
     for closer in [Closer::Client, Closer::Server] {
         assert_seeds(
             "connect-long",
-            10_000,
+            50_000,
             &tunnel(closer, Faults::all()),
             |_| Ok(()),
         );

@@ -126,7 +126,7 @@ fn every_mode_with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: 10,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
+#[ignore = "long: 50,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
 fn every_mode_over_many_seeds() {
     for mode in [
         ContinueMode::Continue,
@@ -135,7 +135,7 @@ fn every_mode_over_many_seeds() {
     ] {
         assert_seeds(
             "continue-long",
-            10_000,
+            50_000,
             &upload(mode, Faults::all()),
             |_| Ok(()),
         );

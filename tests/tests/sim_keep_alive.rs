@@ -137,9 +137,9 @@ fn the_race_with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: 25,000 seeds per run, 100,000 in all (SIM_SEEDS overrides); run with --ignored"]
+#[ignore = "long: 100,000 seeds per run, 400,000 in all (SIM_SEEDS overrides); run with --ignored"]
 fn the_race_over_many_seeds() {
-    let count = 25_000;
+    let count = 100_000;
     let faults = Faults::all();
     assert_seeds(
         "get-long",

@@ -90,17 +90,17 @@ fn with_resets_and_refused_connects() {
 
 /// The long run (see the module docs for the command).
 #[test]
-#[ignore = "long: 10,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
+#[ignore = "long: 50,000 seeds per run (SIM_SEEDS overrides); run with --ignored"]
 fn over_many_seeds() {
     assert_seeds(
         "ws-long",
-        200,
+        50_000,
         &websocket(5, false, false, Faults::all()),
         |_| Ok(()),
     );
     assert_seeds(
         "ws-vanish-long",
-        200,
+        50_000,
         &websocket(3, true, true, Faults::all()),
         |_| Ok(()),
     );
