@@ -32,6 +32,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::{ErrorKind, IoSlice};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -45,7 +46,10 @@ use sansnet_stack::{
     Event, RequestOptions, SocketId,
 };
 use sansnet_tcp::{SocketConfig, SocketEvent};
+use sansnet_tls::{ClientOptions, Identity, ServerOptions};
 use sansnet_ws::{Message, WsEvent};
+
+use crate::certs::{TestCa, Usage};
 
 /// How many transcript lines a failure shows.
 const TRANSCRIPT_LINES: usize = 30;
@@ -168,6 +172,16 @@ pub enum Closer {
     Server,
 }
 
+/// How a server ends a close-delimited response (see [`Scenario::cut`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ending {
+    /// `socket.end()`: under TLS, `close_notify` then the FIN.
+    #[default]
+    CloseNotify,
+    /// The FIN alone, once the bytes before it are out (a process that died).
+    BareFin,
+}
+
 /// What the client application does at one planned time.
 #[derive(Debug, Clone)]
 pub enum Plan {
@@ -255,6 +269,13 @@ pub struct Scenario {
     /// the agent honours; `false`: they say only `Connection: keep-alive`, as a server behind
     /// a proxy may, so the agent keeps the connection past the server's timeout.
     pub announce_keep_alive: bool,
+    /// The origin is `https:`: TLS on every connection (a test CA the client trusts).
+    pub tls: bool,
+    /// How the server ends a response to a path starting with `/cut`: it writes a head with
+    /// `Connection: close` and a body ended by the close, then ends its socket
+    /// ([`Ending::CloseNotify`]: under TLS `close_notify` before the FIN) or its process is
+    /// gone at once ([`Ending::BareFin`]: the FIN without `close_notify`, a truncation).
+    pub cut: Ending,
     /// The WebSocket settings of both sides (`close_timeout`, ...).
     pub ws: sansnet_ws::Config,
     /// What the client does, and when.
@@ -277,6 +298,8 @@ impl Default for Scenario {
             continue_mode: ContinueMode::Continue,
             ws_vanish: false,
             announce_keep_alive: true,
+            tls: false,
+            cut: Ending::CloseNotify,
             ws: sansnet_ws::Config::default(),
             plan: Vec::new(),
             jitter: Duration::ZERO,
@@ -497,6 +520,8 @@ struct Side {
     reset_given: bool,
     /// The peer vanished: it is no longer driven at all.
     vanished: bool,
+    /// Send a bare FIN once every byte is out, then vanish.
+    fin_when_flushed: bool,
 }
 
 impl Side {
@@ -507,6 +532,7 @@ impl Side {
             eof_given: false,
             reset_given: false,
             vanished: false,
+            fin_when_flushed: false,
         }
     }
 
@@ -522,6 +548,13 @@ impl Side {
     ) -> bool {
         if self.vanished {
             return false;
+        }
+        if self.fin_when_flushed && !self.conn.wants_write() && !self.conn.socket().wants_write() {
+            // The process is gone: the kernel sends the FIN, and nothing else follows.
+            out.shutdown(now);
+            inbound.reader_gone = true;
+            self.vanished = true;
+            return true;
         }
         let mut moved = false;
         while !self.closed {
@@ -649,6 +682,8 @@ struct Tracked {
 /// The simulator (see the module docs). Make one with [`Sim::new`] and call [`Sim::run`].
 pub struct Sim {
     seed: u64,
+    /// Where every planned request goes: `http://sim.test` or `https://sim.test`.
+    origin: Origin,
     rng: Rng,
     scenario: Scenario,
     base: Instant,
@@ -677,10 +712,34 @@ impl fmt::Debug for Sim {
     }
 }
 
-/// The origin every planned request goes to.
-fn origin() -> Origin {
-    Origin::new("http", "sim.test", 80)
+/// The TLS settings of every `https:` run: a test CA and a certificate for `sim.test`, made
+/// once (key generation is slow in debug builds).
+fn tls_configs() -> Option<&'static TlsConfigs> {
+    static CONFIGS: OnceLock<Option<TlsConfigs>> = OnceLock::new();
+    CONFIGS
+        .get_or_init(|| {
+            let ca = TestCa::new("sansnet simulator CA");
+            let leaf = ca.leaf(&["sim.test"], Usage::Server);
+            let identity =
+                Identity::from_pem(leaf.chain_pem.as_bytes(), leaf.key_pem.as_bytes()).ok()?;
+            let server = ServerOptions::new(identity).build().ok()?;
+            let roots = sansnet_tls::certificates_from_pem(ca.cert_pem.as_bytes()).ok()?;
+            let client = ClientOptions {
+                ca: Some(roots),
+                ..ClientOptions::default()
+            }
+            .build()
+            .ok()?;
+            Some((server, client))
+        })
+        .as_ref()
 }
+
+/// A TLS server configuration and the client configuration that trusts it.
+type TlsConfigs = (
+    Arc<sansnet_tls::rustls::ServerConfig>,
+    Arc<sansnet_tls::rustls::ClientConfig>,
+);
 
 impl Sim {
     /// A run of `scenario` with `seed`.
@@ -706,7 +765,17 @@ impl Sim {
             check_continue: true,
             ..scenario.server.clone()
         };
-        let acceptor = Acceptor::new(SocketConfig::default()).with_http(server);
+        let mut acceptor = Acceptor::new(SocketConfig::default()).with_http(server);
+        let mut endpoint = Endpoint::new(scenario.agent.clone());
+        let tls = if scenario.tls { tls_configs() } else { None };
+        let origin = match tls {
+            Some((server, client)) => {
+                acceptor = acceptor.with_tls(server.clone());
+                endpoint.set_https_config(client.clone());
+                Origin::new("https", "sim.test", 443)
+            }
+            None => Origin::new("http", "sim.test", 80),
+        };
         let outcome = Outcome {
             requests: vec![None; scenario.plan.len()],
             streams: vec![None; scenario.plan.len()],
@@ -714,11 +783,12 @@ impl Sim {
         };
         Self {
             seed,
+            origin,
             rng,
             scenario: scenario.clone(),
             base,
             now: base,
-            endpoint: Endpoint::new(scenario.agent.clone()),
+            endpoint,
             acceptor,
             pairs: Vec::new(),
             next_socket: 1,
@@ -868,7 +938,9 @@ impl Sim {
                     head = head.header("Content-Length", body.len().to_string());
                 }
                 let options = RequestOptions { one_off, client };
-                let id = self.endpoint.request(now, origin(), head, options);
+                let id = self
+                    .endpoint
+                    .request(now, self.origin.clone(), head, options);
                 self.log(format!("plan {index}: {method} {path} is request {}", id.0));
                 self.track(id, index, method, &path, one_off);
                 self.end_request(id, body);
@@ -882,7 +954,7 @@ impl Sim {
                 });
                 let id = self.endpoint.ws_connect(
                     now,
-                    origin(),
+                    self.origin.clone(),
                     "/ws",
                     &[],
                     self.scenario.ws.clone(),
@@ -894,9 +966,12 @@ impl Sim {
             }
             Plan::Connect { closer } => {
                 let head = ClientRequest::new("CONNECT", "tunnel.test:443");
-                let id = self
-                    .endpoint
-                    .request(now, origin(), head, RequestOptions::default());
+                let id = self.endpoint.request(
+                    now,
+                    self.origin.clone(),
+                    head,
+                    RequestOptions::default(),
+                );
                 self.log(format!("plan {index}: CONNECT is request {}", id.0));
                 self.track(id, index, "CONNECT", "tunnel.test:443", false);
                 self.tunnels.insert(id, (index, closer));
@@ -926,7 +1001,7 @@ impl Sim {
                 responded: false,
                 terminal: false,
                 one_off,
-                origin: origin(),
+                origin: self.origin.clone(),
             },
         );
     }
@@ -1295,6 +1370,7 @@ impl Sim {
         let ws_vanish = self.scenario.ws_vanish;
         let ws_config = self.scenario.ws.clone();
         let announce = self.scenario.announce_keep_alive;
+        let cut = self.scenario.cut;
         let answer = |status: u16| {
             let response = Response::new(status);
             if announce {
@@ -1376,6 +1452,21 @@ impl Sim {
                         twice = Some(format!("server {socket}: request {} ended twice", id.0));
                     }
                     served.ended = true;
+                    if !served.answered && served.head.contains(" /cut") {
+                        // Written past the HTTP machine: a body ended by the close.
+                        served.answered = true;
+                        let raw = format!(
+                            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{} {}",
+                            served.head, served.len
+                        );
+                        let _ = server.conn.socket_mut().write(now, Bytes::from(raw));
+                        match cut {
+                            Ending::CloseNotify => {
+                                let _ = server.conn.socket_mut().end(now, None);
+                            }
+                            Ending::BareFin => server.fin_when_flushed = true,
+                        }
+                    }
                     if !served.answered {
                         served.answered = true;
                         let body = Bytes::from(format!("{} {}", served.head, served.len));
@@ -1471,7 +1562,7 @@ impl Sim {
 
     /// The agent's counts against the connections the simulator holds, per origin.
     fn check_counts(&mut self) {
-        let origin = origin();
+        let origin = self.origin.clone();
         let mut busy = 0;
         let mut free = 0;
         for pair in &self.pairs {
