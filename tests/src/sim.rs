@@ -21,7 +21,8 @@
 //!   reaches (the server writes the method, path and body length it read); the agent's counts
 //!   (`busy`, `free`, `queued` per origin, `total_sockets`) agree with the connections the
 //!   simulator holds whenever the run is quiet; no server request is read or ended twice; a
-//!   handed-over client socket emits at most one `close` and nothing after it; when the run
+//!   handed-over client socket emits at most one `close` and nothing after it, and no stack
+//!   asks its socket for anything after closing it; when the run
 //!   settles every request has closed and every connection is closed on both sides (unless a
 //!   peer vanished on purpose).
 //! - A **step bound** fails a run that never settles (a livelock).
@@ -522,6 +523,8 @@ struct Side {
     vanished: bool,
     /// Send a bare FIN once every byte is out, then vanish.
     fin_when_flushed: bool,
+    /// What the stack asked of its socket after closing it (a second `close`, a `shutdown`).
+    after_close: Option<String>,
 }
 
 impl Side {
@@ -533,6 +536,7 @@ impl Side {
             reset_given: false,
             vanished: false,
             fin_when_flushed: false,
+            after_close: None,
         }
     }
 
@@ -603,6 +607,9 @@ impl Side {
                         out.shutdown(now);
                     }
                     inbound.reader_gone = true;
+                }
+                Action::Shutdown | Action::Close { .. } if self.closed => {
+                    self.after_close = Some(format!("{action:?} after close"));
                 }
                 _ => {}
             }
@@ -1130,6 +1137,15 @@ impl Sim {
         if let Some(server) = &mut pair.server {
             moved |= server.round(now, &mut pair.s2c, &mut pair.c2s, &mut self.rng, &faults);
             moved |= self.serve(i);
+        }
+        let pair = &mut self.pairs[i];
+        let socket = pair.socket.0;
+        let client = pair.client.after_close.take().map(|w| ("client", w));
+        let server = pair.server.as_mut().and_then(|s| s.after_close.take());
+        if let Some((name, what)) = client.or_else(|| server.map(|w| ("server", w))) {
+            self.fail(format!(
+                "socket {socket}: the {name} stack asked for {what}"
+            ));
         }
         moved
     }

@@ -320,6 +320,12 @@ impl Connection {
                     tls.conn.close();
                     tls.encrypt(now, &mut self.socket);
                 }
+                // The runtime closes the socket: nothing more goes out under TLS either (no
+                // `close_notify` after `destroy()`, as in Node), and no FIN follows the close.
+                (action @ Action::Close { .. }, Some(tls)) => {
+                    tls.abandoned = true;
+                    self.actions.push_back(action);
+                }
                 (action, _) => self.actions.push_back(action),
             }
         }

@@ -369,3 +369,64 @@ fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
     // Once the last byte is written, the idle connection closes after `keepAliveTimeout`.
     assert_eq!(closed_at, Some(last_write + Duration::from_secs(5)));
 }
+
+/// Regression (found by the simulator, `tests/tests/sim_tls.rs`): a TLS connection destroyed
+/// after the peer's `close_notify` asks for nothing after its `Close` (it used to ask for the
+/// FIN of its own `close_notify` reply after it).
+#[test]
+fn no_shutdown_after_close_under_tls() {
+    use sansnet_core::Action;
+    use std::io::IoSlice;
+
+    fn pass(now: Instant, from: &mut Connection, to: &mut Connection) {
+        let mut slices = [IoSlice::new(&[]); 16];
+        let n = from.transmit_chunks(&mut slices);
+        let bytes: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+        from.advance_transmit(now, bytes.len());
+        if !bytes.is_empty() {
+            to.handle_input(now, &bytes);
+        }
+    }
+
+    let now = Instant::now();
+    let (server_tls, client_tls) = tls_configs();
+    let mut server = sansnet_stack::Acceptor::new(SocketConfig::default())
+        .with_tls(server_tls)
+        .accept(now);
+    let mut client = Connection::connect(now, SocketConfig::default()).with_tls(
+        now,
+        TlsConnection::client(client_tls, "localhost").unwrap(),
+        true,
+    );
+    client.handle_connected(now);
+    let mut client_actions = Vec::new();
+    for round in 0..50 {
+        client.drive(now, true);
+        server.drive(now, true);
+        while client.poll_event().is_some() {}
+        while server.poll_event().is_some() {}
+        pass(now, &mut client, &mut server);
+        pass(now, &mut server, &mut client);
+        client.drive(now, true);
+        server.drive(now, true);
+        while server.poll_action().is_some() {}
+        while let Some(action) = client.poll_action() {
+            client_actions.push(action);
+        }
+        if round == 10 {
+            // The handshake is done: the server ends (close_notify, FIN).
+            server.socket_mut().end(now, None).unwrap();
+        }
+        if round == 20 {
+            client.socket_mut().destroy(now);
+        }
+    }
+    let close = client_actions
+        .iter()
+        .position(|a| matches!(a, Action::Close { .. }))
+        .expect("the destroy closes the socket");
+    assert!(
+        client_actions[close + 1..].is_empty(),
+        "actions after the close: {client_actions:?}"
+    );
+}
