@@ -29,6 +29,30 @@
 //!
 //! On failure the run returns a [`Failure`] with the seed, the message and the last lines of
 //! the transcript.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use sansnet_testkit::sim::{Faults, Plan, Planned, Scenario, Sim};
+//!
+//! let scenario = Scenario {
+//!     faults: Faults::lossless(),
+//!     plan: vec![Planned {
+//!         at: Duration::ZERO,
+//!         what: Plan::get("/hello"),
+//!     }],
+//!     ..Scenario::default()
+//! };
+//! // The same seed replays the same run.
+//! let outcome = Sim::new(7, &scenario).run()?;
+//! let request = outcome.requests[0].as_ref().expect("planned");
+//! assert_eq!(request.status, Some(200));
+//! assert_eq!(request.body, b"GET /hello 0");
+//! assert_eq!(Sim::new(7, &scenario).run()?.steps, outcome.steps);
+//! # Ok::<(), sansnet_testkit::sim::Failure>(())
+//! ```
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -719,34 +743,37 @@ impl fmt::Debug for Sim {
     }
 }
 
-/// The TLS settings of every `https:` run: a test CA and a certificate for `sim.test`, made
-/// once (key generation is slow in debug builds).
-fn tls_configs() -> Option<&'static TlsConfigs> {
-    static CONFIGS: OnceLock<Option<TlsConfigs>> = OnceLock::new();
-    CONFIGS
+/// The TLS server settings of every `https:` run and the CA its certificate (for `sim.test`)
+/// chains to, made once (key generation is slow in debug builds).
+fn tls_server() -> Option<&'static TlsServer> {
+    static SERVER: OnceLock<Option<TlsServer>> = OnceLock::new();
+    SERVER
         .get_or_init(|| {
-            let ca = TestCa::new("sansnet simulator CA");
-            let leaf = ca.leaf(&["sim.test"], Usage::Server);
+            let ca = TestCa::ed25519("sansnet simulator CA");
+            // Ed25519: the handshake has the same length on every run.
+            let leaf = ca.leaf_ed25519(&["sim.test"], Usage::Server);
             let identity =
                 Identity::from_pem(leaf.chain_pem.as_bytes(), leaf.key_pem.as_bytes()).ok()?;
             let server = ServerOptions::new(identity).build().ok()?;
-            let roots = sansnet_tls::certificates_from_pem(ca.cert_pem.as_bytes()).ok()?;
-            let client = ClientOptions {
-                ca: Some(roots),
-                ..ClientOptions::default()
-            }
-            .build()
-            .ok()?;
-            Some((server, client))
+            Some((server, ca.cert_pem))
         })
         .as_ref()
 }
 
-/// A TLS server configuration and the client configuration that trusts it.
-type TlsConfigs = (
-    Arc<sansnet_tls::rustls::ServerConfig>,
-    Arc<sansnet_tls::rustls::ClientConfig>,
-);
+/// A TLS server configuration and the PEM of the CA that signed its certificate.
+type TlsServer = (Arc<sansnet_tls::rustls::ServerConfig>, String);
+
+/// A client configuration trusting the simulator's CA, made for each run: its session cache
+/// is the run's own, so an earlier run cannot make this one resume a session.
+fn tls_client(ca_pem: &str) -> Option<Arc<sansnet_tls::rustls::ClientConfig>> {
+    let roots = sansnet_tls::certificates_from_pem(ca_pem.as_bytes()).ok()?;
+    ClientOptions {
+        ca: Some(roots),
+        ..ClientOptions::default()
+    }
+    .build()
+    .ok()
+}
 
 impl Sim {
     /// A run of `scenario` with `seed`.
@@ -774,14 +801,22 @@ impl Sim {
         };
         let mut acceptor = Acceptor::new(SocketConfig::default()).with_http(server);
         let mut endpoint = Endpoint::new(scenario.agent.clone());
-        let tls = if scenario.tls { tls_configs() } else { None };
+        let tls = match tls_server() {
+            Some((server, ca)) if scenario.tls => Some((server, tls_client(ca))),
+            _ => None,
+        };
         let origin = match tls {
-            Some((server, client)) => {
+            Some((server, Some(client))) => {
                 acceptor = acceptor.with_tls(server.clone());
-                endpoint.set_https_config(client.clone());
+                endpoint.set_https_config(client);
                 Origin::new("https", "sim.test", 443)
             }
-            None => Origin::new("http", "sim.test", 80),
+            // Without TLS settings every request fails, and the run says so.
+            Some((_, None)) | None => Origin::new(
+                if scenario.tls { "https" } else { "http" },
+                "sim.test",
+                if scenario.tls { 443 } else { 80 },
+            ),
         };
         let outcome = Outcome {
             requests: vec![None; scenario.plan.len()],

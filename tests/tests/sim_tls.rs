@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use sansnet_stack::ClientError;
-use sansnet_testkit::sim::{Ending, Faults, Outcome, Plan, Planned, Scenario, assert_seeds};
+use sansnet_testkit::sim::{Ending, Faults, Outcome, Plan, Planned, Scenario, Sim, assert_seeds};
 
 fn https(cut: Ending, tls: bool, faults: Faults) -> Scenario {
     Scenario {
@@ -38,9 +38,19 @@ fn https(cut: Ending, tls: bool, faults: Faults) -> Scenario {
     }
 }
 
+/// The server's `headersTimeout` (60 s) may fire before a request reaches it over a link of
+/// a few bytes a round trip (a TLS handshake then takes a minute): such a request may fail.
+fn timed_out(outcome: &Outcome, path: &str) -> bool {
+    outcome.elapsed >= Duration::from_secs(60)
+        && !outcome.server_seen.contains_key(&format!("GET {path}"))
+}
+
 /// Every request but the cut one answered with its own body.
 fn answered(outcome: &Outcome) -> Result<(), String> {
     for request in outcome.requests.iter().flatten() {
+        if timed_out(outcome, &request.path) {
+            continue;
+        }
         if request.path != "/cut" && (request.status != Some(200) || !request.ended) {
             return Err(format!("{} not answered: {request:?}", request.path));
         }
@@ -64,7 +74,8 @@ fn close_notify_ends_a_body_cleanly() {
             |o| {
                 answered(o)?;
                 let cut = cut(o)?;
-                if cut.status != Some(200) || !cut.ended || cut.body != b"GET /cut 0" {
+                let clean = cut.status == Some(200) && cut.ended && cut.body == b"GET /cut 0";
+                if !clean && !timed_out(o, "/cut") {
                     return Err(format!(
                         "the close-delimited body did not end cleanly: {cut:?}"
                     ));
@@ -106,7 +117,9 @@ fn a_bare_fin_over_plain_http_ends_the_body() {
         |o| {
             answered(o)?;
             let cut = cut(o)?;
-            if cut.status != Some(200) || !cut.ended || cut.body != b"GET /cut 0" {
+            if (cut.status != Some(200) || !cut.ended || cut.body != b"GET /cut 0")
+                && !timed_out(o, "/cut")
+            {
                 return Err(format!("the close-delimited body did not end: {cut:?}"));
             }
             Ok(())
@@ -120,6 +133,25 @@ fn https_with_resets_and_refused_connects() {
         assert_seeds("tls-all", 200, &https(ending, true, Faults::all()), |_| {
             Ok(())
         });
+    }
+}
+
+/// A seed replays a run exactly, TLS handshakes included (each run has its own client
+/// session cache: an earlier run cannot make a later one resume).
+#[test]
+fn a_seed_replays_the_same_run() {
+    let scenario = https(Ending::BareFin, true, Faults::all());
+    for seed in 0..5 {
+        let first = Sim::new(seed, &scenario)
+            .run()
+            .map(|o| (o.steps, o.transcript));
+        let again = Sim::new(seed, &scenario)
+            .run()
+            .map(|o| (o.steps, o.transcript));
+        assert_eq!(
+            first.map_err(|f| f.to_string()),
+            again.map_err(|f| f.to_string())
+        );
     }
 }
 
