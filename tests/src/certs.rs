@@ -43,8 +43,20 @@ pub enum Usage {
 impl TestCa {
     /// A new CA named `name`.
     pub fn new(name: &str) -> Self {
-        let key = KeyPair::generate().expect("generate a CA key");
+        Self::with_key(name, KeyPair::generate().expect("generate a CA key"), None)
+    }
+
+    /// A CA with an Ed25519 key and a fixed serial number: the certificates it makes with
+    /// [`TestCa::leaf_ed25519`] have the same length on every run (an ECDSA signature's DER
+    /// length varies, and so does a random serial's), as the deterministic simulator needs.
+    pub fn ed25519(name: &str) -> Self {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("generate an Ed25519 key");
+        Self::with_key(name, key, Some(1))
+    }
+
+    fn with_key(name: &str, key: KeyPair, serial: Option<u64>) -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.serial_number = serial.map(rcgen::SerialNumber::from);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
         params.key_usages = vec![
@@ -61,9 +73,26 @@ impl TestCa {
 
     /// A certificate for `names` (DNS names or IP literals), signed by this CA.
     pub fn leaf(&self, names: &[&str], usage: Usage) -> Leaf {
-        let key = KeyPair::generate().expect("generate a key");
+        self.leaf_with(
+            names,
+            usage,
+            KeyPair::generate().expect("generate a key"),
+            None,
+        )
+    }
+
+    /// [`TestCa::leaf`] with an Ed25519 key, whose signatures (RFC 8032) are deterministic
+    /// and always 64 bytes, and a fixed serial number: from a CA made with
+    /// [`TestCa::ed25519`], a handshake's bytes have the same lengths on every run.
+    pub fn leaf_ed25519(&self, names: &[&str], usage: Usage) -> Leaf {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("generate an Ed25519 key");
+        self.leaf_with(names, usage, key, Some(2))
+    }
+
+    fn leaf_with(&self, names: &[&str], usage: Usage, key: KeyPair, serial: Option<u64>) -> Leaf {
         let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).expect("leaf params");
+        params.serial_number = serial.map(rcgen::SerialNumber::from);
         let common_name = names.first().map_or("sansnet test client", String::as_str);
         params
             .distinguished_name

@@ -1,6 +1,6 @@
 //! sansnet-testkit: the in-memory harness every sansnet machine is tested with.
 //!
-//! Nothing here knows a protocol. It offers what h11's and quinn's test kits offer:
+//! It offers what h11's and quinn's test kits offer, and a simulator:
 //!
 //! - [`splits`]: every way to cut a byte string (whole, every two-way split, byte at a time,
 //!   random cut sets), for chunking-invariance tests.
@@ -12,9 +12,13 @@
 //! - [`peers`]: the real peers (Node.js, Python, curl, OpenSSL, Chromium) that loopback tests
 //!   run against, installed on first use; one that cannot be installed is a test failure,
 //!   never a silent pass.
+//! - [`sim`]: a deterministic network simulator for whole stacks (the client endpoint and
+//!   server stacks of `sansnet-stack`) on virtual time, with seeded faults and invariants.
 //!
-//! The protocol crates and the driver are only dev-dependencies of this crate, so every
-//! protocol crate can dev-depend on it without a cycle.
+//! The simulator needs the protocol crates and the stack as dependencies; a protocol crate
+//! that dev-depends on this kit makes a dev-dependency cycle, which cargo allows (the crate's
+//! tests then link the kit's copy of it as a separate crate, so they must not pass their own
+//! types to the kit). The driver is only a dev-dependency.
 //!
 //! # Example
 //!
@@ -32,4 +36,5 @@ pub mod certs;
 pub mod clock;
 pub mod link;
 pub mod peers;
+pub mod sim;
 pub mod splits;

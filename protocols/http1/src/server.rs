@@ -73,6 +73,8 @@ pub struct ServerConnection {
     headers_deadline: Option<Instant>,
     request_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
+    /// Response bytes handed out still wait for the transport (`set_unflushed`).
+    unflushed: bool,
 }
 
 /// What the server does with a request body being read.
@@ -165,6 +167,7 @@ impl ServerConnection {
             headers_deadline,
             request_deadline: None,
             idle_deadline: None,
+            unflushed: false,
         }
     }
 
@@ -206,6 +209,26 @@ impl ServerConnection {
             Recv::Done | Recv::Closed | Recv::HandedOver => {}
         }
         self.after(now);
+    }
+
+    /// Whether response bytes this machine handed out still wait for the transport (in the
+    /// socket machine above which it runs, or the runtime's buffer). While they do, an idle
+    /// connection's keep-alive timer does not run; it starts `now` when the last byte is
+    /// written, so a response still draining to a slow reader is never cut by
+    /// `keepAliveTimeout`. Node arms that timer on the response's `'finish'`, once its last
+    /// write completed (Node source `lib/_http_server.js` › `resOnFinish`;
+    /// docs/node-semantics.md#http-keepalive-timeout).
+    #[inline]
+    pub fn set_unflushed(&mut self, now: Instant, unflushed: bool) {
+        if self.unflushed == unflushed {
+            return;
+        }
+        self.unflushed = unflushed;
+        if unflushed {
+            self.idle_deadline = None;
+        } else if self.kept_alive() {
+            self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
+        }
     }
 
     /// Time passed: 408 when the head or the request took too long (Node docs `http.md` ›
@@ -1130,7 +1153,7 @@ impl ServerConnection {
             self.close(Action::Shutdown);
             return;
         }
-        if idle && self.requests_seen > 0 {
+        if idle && self.requests_seen > 0 && !self.unflushed {
             if self.idle_deadline.is_none() {
                 self.idle_deadline = self.config.keep_alive_timeout.map(|t| now + t);
             }
@@ -1176,6 +1199,11 @@ impl ServerConnection {
         if self.slots.is_empty() {
             self.head_waits = false;
         }
+    }
+
+    /// Between requests, after at least one: what the keep-alive timer measures.
+    fn kept_alive(&self) -> bool {
+        self.recv.state().is_idle() && self.slots.is_empty() && self.requests_seen > 0
     }
 
     fn close(&mut self, action: Action) {

@@ -244,6 +244,7 @@ impl Connection {
             }
             None => self.socket.advance_transmit(now, n),
         }
+        self.note_unflushed(now);
     }
 
     /// What to do to the OS socket: `Shutdown` (FIN), `Close` (deregister; `reset`: RST),
@@ -319,6 +320,12 @@ impl Connection {
                     tls.conn.close(now);
                     tls.encrypt(now, &mut self.socket);
                 }
+                // The runtime closes the socket: nothing more goes out under TLS either (no
+                // `close_notify` after `destroy()`, as in Node), and no FIN follows the close.
+                (action @ Action::Close { .. }, Some(tls)) => {
+                    tls.abandoned = true;
+                    self.actions.push_back(action);
+                }
                 (action, _) => self.actions.push_back(action),
             }
         }
@@ -356,7 +363,20 @@ impl Connection {
             Upper::Client(client) => client.pump(now, &mut self.socket),
             Upper::Ws(ws) => ws.pump(now, &mut self.socket, &mut self.events, caught_up),
         };
+        self.note_unflushed(now);
         moved
+    }
+
+    /// Tells an HTTP server machine whether its bytes still wait for the transport: its
+    /// keep-alive timer starts only once they are written.
+    #[inline]
+    fn note_unflushed(&mut self, now: Instant) {
+        let unflushed = self.wants_write() || self.socket.wants_write();
+        if let Upper::Http(http) = &mut self.upper
+            && !http.handed_over
+        {
+            http.conn.set_unflushed(now, unflushed);
+        }
     }
 
     /// Whether the socket machine closed (its `close` was emitted, or kept by the upper

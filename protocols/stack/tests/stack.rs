@@ -294,3 +294,139 @@ proptest! {
         prop_assert_eq!(tunnel(max_write, max_read), tunnel(usize::MAX, 1 << 16));
     }
 }
+
+/// Regression (found by the simulator, `tests/tests/sim_continue.rs`): the keep-alive timer
+/// of an HTTP server counts from the last byte written, not from when the response was queued,
+/// so a response still draining to a slow reader is not cut off by `keepAliveTimeout`.
+#[test]
+fn keep_alive_timeout_waits_for_a_slow_reader_to_take_the_response() {
+    use std::io::IoSlice;
+    use std::time::Duration;
+
+    let start = Instant::now();
+    let config = sansnet_http1::ServerConfig {
+        keep_alive_timeout: Some(Duration::from_secs(5)),
+        ..sansnet_http1::ServerConfig::default()
+    };
+    let mut server = Connection::accepted(start, SocketConfig::default()).serve_http(start, config);
+    server.handle_input(start, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    server.drive(start, true);
+    let body = Bytes::from(vec![b'x'; 64 * 1024]);
+    let mut answered = false;
+    let mut written = 0;
+    let mut closed = false;
+    let mut closed_at = None;
+    // The reader takes 1 KiB a second (the whole response takes over a minute) and stops
+    // reading for 20 s in the middle.
+    let mut last_write = start;
+    for second in 0..120u64 {
+        let now = start + Duration::from_secs(second);
+        if server.poll_timeout().is_some_and(|t| t <= now) {
+            server.handle_timeout(now);
+        }
+        server.drive(now, true);
+        while let Some(event) = server.poll_event() {
+            if let Event::Http(sansnet_http1::ServerEvent::End { id, .. }) = event {
+                let http = server.http_mut().unwrap();
+                let response = sansnet_http1::Response::new(200);
+                http.respond(now, id, response, body.clone()).unwrap();
+                answered = true;
+            }
+            if let Event::Socket(SocketEvent::Close { .. }) = event {
+                closed = true;
+                closed_at = Some(now);
+            }
+        }
+        server.drive(now, true);
+        while let Some(action) = server.poll_action() {
+            if matches!(action, sansnet_core::Action::Close { .. }) {
+                closed = true;
+                closed_at = Some(now);
+            }
+        }
+        if closed {
+            break;
+        }
+        let mut slices = [IoSlice::new(&[]); 16];
+        let n = server.transmit_chunks(&mut slices);
+        let available: usize = slices[..n].iter().map(|s| s.len()).sum();
+        let take = if (30..50).contains(&second) {
+            0
+        } else {
+            available.min(1024)
+        };
+        if take > 0 {
+            server.advance_transmit(now, take);
+            written += take;
+            last_write = now;
+        }
+    }
+    assert!(answered);
+    assert!(
+        written > body.len(),
+        "the response was cut at {written} bytes by the keep-alive timeout"
+    );
+    // Once the last byte is written, the idle connection closes after `keepAliveTimeout`.
+    assert_eq!(closed_at, Some(last_write + Duration::from_secs(5)));
+}
+
+/// Regression (found by the simulator, `tests/tests/sim_tls.rs`): a TLS connection destroyed
+/// after the peer's `close_notify` asks for nothing after its `Close` (it used to ask for the
+/// FIN of its own `close_notify` reply after it).
+#[test]
+fn no_shutdown_after_close_under_tls() {
+    use sansnet_core::Action;
+    use std::io::IoSlice;
+
+    fn pass(now: Instant, from: &mut Connection, to: &mut Connection) {
+        let mut slices = [IoSlice::new(&[]); 16];
+        let n = from.transmit_chunks(&mut slices);
+        let bytes: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+        from.advance_transmit(now, bytes.len());
+        if !bytes.is_empty() {
+            to.handle_input(now, &bytes);
+        }
+    }
+
+    let now = Instant::now();
+    let (server_tls, client_tls) = tls_configs();
+    let mut server = sansnet_stack::Acceptor::new(SocketConfig::default())
+        .with_tls(server_tls)
+        .accept(now);
+    let mut client = Connection::connect(now, SocketConfig::default()).with_tls(
+        now,
+        TlsConnection::client(client_tls, "localhost").unwrap(),
+        true,
+    );
+    client.handle_connected(now);
+    let mut client_actions = Vec::new();
+    for round in 0..50 {
+        client.drive(now, true);
+        server.drive(now, true);
+        while client.poll_event().is_some() {}
+        while server.poll_event().is_some() {}
+        pass(now, &mut client, &mut server);
+        pass(now, &mut server, &mut client);
+        client.drive(now, true);
+        server.drive(now, true);
+        while server.poll_action().is_some() {}
+        while let Some(action) = client.poll_action() {
+            client_actions.push(action);
+        }
+        if round == 10 {
+            // The handshake is done: the server ends (close_notify, FIN).
+            server.socket_mut().end(now, None).unwrap();
+        }
+        if round == 20 {
+            client.socket_mut().destroy(now);
+        }
+    }
+    let close = client_actions
+        .iter()
+        .position(|a| matches!(a, Action::Close { .. }))
+        .expect("the destroy closes the socket");
+    assert!(
+        client_actions[close + 1..].is_empty(),
+        "actions after the close: {client_actions:?}"
+    );
+}
