@@ -14,7 +14,7 @@
 //! - **Faults** ([`Faults`]), each switchable: reads cut down to 1 byte, short writes and
 //!   would-block, bounded pipes (a slow reader pushes back), per-direction latency and stalls,
 //!   RST instead of FIN (the peer gets `handle_io_error(ConnectionReset)`, and a write to a
-//!   closed peer is answered with RST as a kernel does), connects refused, forward clock jumps.
+//!   closed peer is answered with RST as a kernel does), connects refused or timed out, forward clock jumps.
 //! - **Invariants** checked as the run goes (see [`Sim::run`]): each client request gets
 //!   exactly one terminal sequence (`End` then `Close`, `Error` then `Close`, or the hand-over
 //!   then `Close`) and nothing after its `Close`; a response is the answer to the request it
@@ -141,6 +141,9 @@ pub struct Faults {
     pub rst: bool,
     /// One connect in eight is refused (`ConnectionRefused`).
     pub refuse: bool,
+    /// One connect in eight is never answered: the OS gives up after its SYN retries (127 s,
+    /// Linux's default `tcp_syn_retries`) with `TimedOut` (`ETIMEDOUT`).
+    pub connect_timeouts: bool,
     /// One clock advance in eight overshoots its deadline by up to 1 s.
     pub clock_jumps: bool,
 }
@@ -161,15 +164,17 @@ impl Faults {
             stalls: true,
             rst: true,
             refuse: true,
+            connect_timeouts: true,
             clock_jumps: true,
         }
     }
 
-    /// Every fault that loses nothing: no RST, no refused connect.
+    /// Every fault that loses nothing: no RST, no refused or timed-out connect.
     pub fn lossless() -> Self {
         Self {
             rst: false,
             refuse: false,
+            connect_timeouts: false,
             ..Self::all()
         }
     }
@@ -676,6 +681,8 @@ struct Pair {
     c2s: Pipe,
     s2c: Pipe,
     connect_at: Option<Instant>,
+    /// The connect at `connect_at` fails with `TimedOut` instead of completing.
+    times_out: bool,
     /// The request on it now, as the client application saw from `socket` events.
     current: Option<PoolRequestId>,
     /// The endpoint handed it to the application (`upgrade`, `connect`, WebSocket).
@@ -1088,6 +1095,7 @@ impl Sim {
                     let socket = SocketId(self.next_socket);
                     self.next_socket += 1;
                     let faults = self.scenario.faults;
+                    let times_out = faults.connect_timeouts && self.rng.chance(1, 8);
                     let mut latency = || match faults.latency {
                         Some(max) => self.rng.duration(max),
                         None => Duration::ZERO,
@@ -1110,7 +1118,12 @@ impl Sim {
                         server: None,
                         c2s: Pipe::new(now, c2s_cap, up),
                         s2c: Pipe::new(now, s2c_cap, down),
-                        connect_at: Some(now + up + down),
+                        connect_at: Some(if times_out {
+                            now + Duration::from_secs(127)
+                        } else {
+                            now + up + down
+                        }),
+                        times_out,
                         current: None,
                         handed_over: false,
                         stream: None,
@@ -1148,7 +1161,13 @@ impl Sim {
         let faults = self.scenario.faults;
         let mut moved = false;
         let pair = &mut self.pairs[i];
-        if pair.connect_at.is_some_and(|at| at <= now) {
+        if pair.times_out && pair.connect_at.is_some_and(|at| at <= now) {
+            pair.connect_at = None;
+            pair.client.conn.handle_io_error(now, ErrorKind::TimedOut);
+            moved = true;
+            let socket = pair.socket.0;
+            self.log(format!("socket {socket}: connect timed out"));
+        } else if pair.connect_at.is_some_and(|at| at <= now) {
             pair.connect_at = None;
             pair.client.conn.handle_connected(now);
             pair.server = Some(Side::new(self.acceptor.accept(now)));

@@ -51,7 +51,7 @@ fn race(second: Plan, faults: Faults) -> Scenario {
 /// retry happens only after a reused connection failed.
 fn get_is_answered(outcome: &Outcome, faults: Faults) -> Result<(), String> {
     for request in outcome.requests.iter().flatten() {
-        let lossy = faults.rst || faults.refuse;
+        let lossy = faults.rst || faults.refuse || faults.connect_timeouts;
         if request.status != Some(200) && !lossy {
             return Err(format!(
                 "{} {} not answered: {request:?}",
@@ -165,4 +165,37 @@ fn the_race_over_many_seeds() {
         &race(Plan::post("/post", b"payload"), faults),
         post_is_not_retried,
     );
+}
+
+/// A connect the peer never answers: the OS gives up with `ETIMEDOUT` and the request waiting
+/// for that connection fails with it (Node's `'error'` with `code: 'ETIMEDOUT'`, then
+/// `'close'`); the other requests are answered.
+#[test]
+fn a_connect_that_times_out_fails_its_request_with_etimedout() {
+    let faults = Faults {
+        connect_timeouts: true,
+        ..Faults::none()
+    };
+    let timed_out = Cell::new(0usize);
+    assert_seeds(
+        "connect-timeout",
+        200,
+        &race(Plan::get("/second"), faults),
+        |outcome| {
+            for request in outcome.requests.iter().flatten() {
+                match (&request.error, request.status) {
+                    (Some(sansnet_stack::ClientError::Io(std::io::ErrorKind::TimedOut)), None) => {
+                        timed_out.set(timed_out.get() + 1);
+                    }
+                    (None, Some(200)) => {}
+                    other => return Err(format!("{} {}: {other:?}", request.method, request.path)),
+                }
+                if !request.closed {
+                    return Err(format!("{} {} did not close", request.method, request.path));
+                }
+            }
+            Ok(())
+        },
+    );
+    assert!(timed_out.get() > 0, "no seed timed a connect out");
 }
