@@ -1,0 +1,123 @@
+//! One connection in a task of its own: the application's commands in over a channel, the
+//! stack's events out over another.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sansnet_stack::{Connection, Event};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::driver::{Io, Pending, Ticket};
+
+/// A command: a closure run on the connection's stack in its task.
+type Command = Box<dyn FnOnce(&mut Connection, Instant) + Send>;
+
+/// The connection's task is over (its socket closed): the command did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the connection is closed")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// Runs commands on a connection driven by its own task (see [`spawn`]).
+#[derive(Debug, Clone)]
+pub struct Handle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Handle {
+    /// Runs `command` on the connection's stack in its task (`socket.write()`, `end()`,
+    /// `setTimeout()`, ... through [`Connection::socket_mut`]), then the drain rule; returns
+    /// what `command` returned.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(&mut Connection, Instant) -> T + Send + 'static,
+    ) -> Result<T, Closed> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Box::new(move |conn, now| {
+                let _ = tx.send(command(conn, now));
+            }))
+            .map_err(|_| Closed)?;
+        rx.await.map_err(|_| Closed)
+    }
+}
+
+/// The events of a connection driven by its own task, in order; `close` is the last.
+#[derive(Debug)]
+pub struct Events {
+    events: mpsc::UnboundedReceiver<(Event, Ticket)>,
+}
+
+impl Events {
+    /// The next event; `None` after the last. The connection reads on only once the
+    /// application took every event handed to it.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.events.recv().await.map(|(event, _taken)| event)
+    }
+}
+
+/// Drives `conn`, the stack of the accepted (or connected) `stream`, in a task of its own:
+/// Node's `net.Socket` over tokio. Needs a tokio runtime with the IO and time drivers.
+pub fn spawn(conn: Connection, stream: TcpStream) -> (Handle, Events) {
+    start(conn, Io::new(Some(stream)), None)
+}
+
+/// `net.connect()`: connects to `addr` and drives `conn` (made with
+/// [`Connection::connect`]) on the new socket; a failed connect ends it with the error.
+pub fn connect(conn: Connection, addr: SocketAddr) -> (Handle, Events) {
+    start(conn, Io::new(None), Some(addr))
+}
+
+fn start(conn: Connection, io: Io, addr: Option<SocketAddr>) -> (Handle, Events) {
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    tokio::spawn(run(conn, io, addr, commands_rx, events_tx));
+    (Handle { commands }, Events { events })
+}
+
+async fn run(
+    mut conn: Connection,
+    mut io: Io,
+    addr: Option<SocketAddr>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<(Event, Ticket)>,
+) {
+    let pending = Arc::new(Pending::default());
+    if let Some(addr) = addr {
+        io.connected(&mut conn, TcpStream::connect(addr).await);
+    }
+    let mut listening = true;
+    loop {
+        loop {
+            let now = Instant::now();
+            let mut moved = io.round(now, &mut conn, pending.caught_up());
+            while let Some(event) = conn.poll_event() {
+                moved = true;
+                // An application that dropped `Events` takes every event.
+                let _ = events.send((event, pending.ticket()));
+            }
+            if !moved {
+                break;
+            }
+        }
+        if conn.is_closed() {
+            return;
+        }
+        let want = io.want(&conn, &pending);
+        tokio::select! {
+            () = io.wait(want, &pending) => {}
+            command = commands.recv(), if listening => match command {
+                Some(command) => command(&mut conn, Instant::now()),
+                None => listening = false,
+            },
+        }
+    }
+}
