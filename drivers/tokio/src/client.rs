@@ -88,9 +88,10 @@ impl Drop for Shared {
 }
 
 impl Client {
-    /// A client with Node's default agent settings.
+    /// A client with the settings of Node's global agent (`keepAlive`, idle sockets closed
+    /// after 5 s).
     pub fn new() -> Self {
-        Self::with_agent(AgentConfig::default())
+        Self::with_agent(AgentConfig::global())
     }
 
     /// A client whose agent has `config` (`new http.Agent(config)`).

@@ -1,0 +1,391 @@
+//! The tokio driver (`sansnet-tokio`) against real peers: curl and Node's `http` client
+//! against `serve`, our `Client` against Node's `http` server, and `Server::close`, on the
+//! current-thread and the multi-thread runtime.
+//!
+//! Each test serves on 127.0.0.1 port 0 and runs its peer with a time limit; a missing peer
+//! fails the test (`peers::*` panics), it never skips.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
+mod common;
+
+use std::future::Future;
+use std::process::Command;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{PeerOutput, random_bytes, run_bounded, sha256, start_node_http_server};
+use sansnet_http1::{ClientRequest, Origin};
+use sansnet_testkit::peers;
+use sansnet_tokio::{Client, Request, Response, Server, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long one peer run may take.
+const PEER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one test's async part may take.
+const TEST_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The two runtimes a tokio user may have.
+#[derive(Debug, Clone, Copy)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Runs `test` on a fresh runtime of `flavor`, bounded by [`TEST_TIMEOUT`].
+fn run<F: Future<Output = ()>>(flavor: Flavor, test: F) {
+    let runtime = match flavor {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Flavor::MultiThread => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        }
+    }
+    .enable_all()
+    .build()
+    .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(TEST_TIMEOUT, test)
+            .await
+            .expect("the test ran out of time");
+    });
+}
+
+/// The test server: `/hello` says hello world, `/echo` echoes the body, `/slow` answers after
+/// 300 ms, `/stream` streams three chunks.
+async fn handler(mut request: Request) -> Response {
+    match request.target() {
+        "/hello" | "/hello?second" => Response::new(200)
+            .header("Content-Type", "text/plain")
+            .body("hello world"),
+        "/echo" => match request.body_mut().bytes().await {
+            Ok(body) => Response::new(200).body(body),
+            Err(_) => Response::new(400),
+        },
+        "/slow" => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Response::new(200).body("slow done")
+        }
+        "/stream" => {
+            let (response, body) = Response::new(200).streaming();
+            tokio::spawn(async move {
+                for part in ["one ", "two ", "three"] {
+                    body.send(part).await.unwrap();
+                }
+            });
+            response
+        }
+        _ => Response::new(404).body("not found"),
+    }
+}
+
+async fn start() -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(listener, handler).unwrap()
+}
+
+fn url(server: &Server, path: &str) -> String {
+    format!("http://{}{path}", server.local_addr())
+}
+
+/// Runs curl with `args` on the blocking pool; fails the test unless it exits 0.
+async fn curl(args: Vec<String>) -> PeerOutput {
+    tokio::task::spawn_blocking(move || {
+        let out = run_bounded(
+            Command::new(peers::curl())
+                .args(["-q", "--noproxy", "*", "--max-time", "30", "-sS"])
+                .args(&args),
+            PEER_TIMEOUT,
+            "curl",
+        );
+        assert!(
+            out.status.success(),
+            "curl {args:?} failed ({})\nstderr:\n{}",
+            out.status,
+            out.stderr
+        );
+        out
+    })
+    .await
+    .unwrap()
+}
+
+/// RFC 9112 §9.3 (docs/node-semantics.md#http-persistence): two URLs in one curl run share
+/// one kept-alive connection.
+fn keep_alive(flavor: Flavor) {
+    run(flavor, async {
+        let server = start().await;
+        let out = curl(vec![
+            "-v".into(),
+            url(&server, "/hello"),
+            url(&server, "/hello?second"),
+        ])
+        .await;
+        assert_eq!(out.stdout_text(), "hello worldhello world");
+        assert!(
+            out.stderr.contains("Re-using existing connection"),
+            "curl must reuse the connection; stderr:\n{}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.matches("Connected to").count(),
+            1,
+            "{}",
+            out.stderr
+        );
+        server.close().await;
+    });
+}
+
+#[test]
+fn tokio_curl_keep_alive_current_thread() {
+    keep_alive(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_curl_keep_alive_multi_thread() {
+    keep_alive(Flavor::MultiThread);
+}
+
+/// Uploads 1 MiB to `/echo` with the extra `headers`; the echo must match byte for byte.
+async fn upload(server: &Server, name: &str, headers: &[&str]) -> PeerOutput {
+    let body = random_bytes(1 << 20, 7);
+    let file = common::temp_file(name, &body);
+    let mut args = vec![
+        "-v".to_owned(),
+        "--data-binary".to_owned(),
+        format!("@{}", file.display()),
+    ];
+    for header in headers {
+        args.extend(["-H".to_owned(), (*header).to_owned()]);
+    }
+    args.push(url(server, "/echo"));
+    let out = curl(args).await;
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(out.stdout.len(), body.len(), "the whole body echoed");
+    assert_eq!(
+        sha256(&out.stdout),
+        sha256(&body),
+        "the body echoed unchanged"
+    );
+    out
+}
+
+/// RFC 9112 §7.1: a chunked upload, decoded and echoed whole.
+#[test]
+fn tokio_curl_chunked_upload() {
+    run(Flavor::CurrentThread, async {
+        let server = start().await;
+        let out = upload(&server, "tokio-chunked", &["Transfer-Encoding: chunked"]).await;
+        assert!(
+            out.stderr.contains("> Transfer-Encoding: chunked"),
+            "{}",
+            out.stderr
+        );
+        server.close().await;
+    });
+}
+
+/// docs/node-semantics.md#http-auto-continue: `Expect: 100-continue` gets `100 Continue` at
+/// once, then the body is read and echoed.
+#[test]
+fn tokio_curl_expect_continue() {
+    run(Flavor::MultiThread, async {
+        let server = start().await;
+        let out = upload(&server, "tokio-continue", &["Expect: 100-continue"]).await;
+        assert!(
+            out.stderr.contains("< HTTP/1.1 100 Continue"),
+            "{}",
+            out.stderr
+        );
+        server.close().await;
+    });
+}
+
+/// A streamed response body: chunked, every chunk in order.
+#[test]
+fn tokio_curl_streamed_response() {
+    run(Flavor::CurrentThread, async {
+        let server = start().await;
+        let out = curl(vec!["-v".into(), url(&server, "/stream")]).await;
+        assert_eq!(out.stdout_text(), "one two three");
+        assert!(
+            out.stderr.contains("< Transfer-Encoding: chunked"),
+            "{}",
+            out.stderr
+        );
+        server.close().await;
+    });
+}
+
+/// The Node client: a keep-alive agent with one socket, three GETs and a POST on it.
+const NODE_CLIENT: &str = r"
+const http = require('node:http');
+const port = Number(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function request(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve([res.statusCode, Buffer.concat(chunks).toString(), req.reusedSocket]));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+(async () => {
+  const out = [];
+  for (const path of ['/hello', '/hello', '/missing']) out.push(await request('GET', path));
+  out.push(await request('POST', '/echo', 'x'.repeat(100000)));
+  out[3][1] = out[3][1].length;
+  agent.destroy();
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+";
+
+/// Node's `http` client against `serve`: statuses, bodies, and `reusedSocket` from the
+/// second request on (RFC 9112 §9.3).
+fn node_client(flavor: Flavor) {
+    run(flavor, async {
+        let server = start().await;
+        let port = server.local_addr().port().to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            run_bounded(
+                Command::new(peers::node()).args(["-e", NODE_CLIENT, &port]),
+                PEER_TIMEOUT,
+                "the Node http client",
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "node failed: {}", out.stderr);
+        assert_eq!(
+            out.stdout_text().trim(),
+            r#"[[200,"hello world",false],[200,"hello world",true],[404,"not found",true],[200,100000,true]]"#
+        );
+        server.close().await;
+    });
+}
+
+#[test]
+fn tokio_node_client_current_thread() {
+    node_client(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_node_client_multi_thread() {
+    node_client(Flavor::MultiThread);
+}
+
+/// Our `Client` against Node's `http` server: `/n` counts the requests of the socket, so
+/// 1, 2, 3 shows one kept-alive connection; a POST body is echoed whole.
+fn node_server(flavor: Flavor) {
+    let node = start_node_http_server(&[]);
+    let port = node.port;
+    run(flavor, async move {
+        let client = Client::new();
+        for expected in ["1", "2", "3"] {
+            let mut response = client
+                .get(&format!("http://127.0.0.1:{port}/n"))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.bytes().await.unwrap(), expected.as_bytes());
+        }
+        let body = random_bytes(300_000, 3);
+        let mut response = client
+            .request(
+                Origin::new("http", "127.0.0.1", port),
+                ClientRequest::new("POST", "/echo"),
+                Some(body.clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.header("content-length"),
+            Some(body.len().to_string().as_bytes())
+        );
+        let echoed: Bytes = response.bytes().await.unwrap();
+        assert_eq!(sha256(&echoed), sha256(&body));
+    });
+    let _ = node.stop();
+}
+
+#[test]
+fn tokio_client_node_server_current_thread() {
+    node_server(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_client_node_server_multi_thread() {
+    node_server(Flavor::MultiThread);
+}
+
+/// Reads until the peer closes; fails after 10 s.
+async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut all))
+        .await
+        .expect("the server must close the connection")
+        .unwrap();
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// docs/node-semantics.md#http-server-close: `close` stops accepting, closes an idle
+/// keep-alive connection at once, and lets a request in flight finish with
+/// `Connection: close`.
+fn graceful_close(flavor: Flavor) {
+    run(flavor, async {
+        let server = start().await;
+        let addr = server.local_addr();
+        // An idle keep-alive connection, after one exchange.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut first = vec![0; 4096];
+        let n = idle.read(&mut first).await.unwrap();
+        assert!(String::from_utf8_lossy(&first[..n]).ends_with("hello world"));
+        // A request in flight.
+        let mut busy = TcpStream::connect(addr).await.unwrap();
+        busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let closing = tokio::spawn(server.close());
+        assert_eq!(
+            read_to_close(&mut idle).await,
+            "",
+            "the idle connection closes"
+        );
+        let answer = read_to_close(&mut busy).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+        assert!(answer.ends_with("slow done"), "{answer}");
+        // As a client does on the server's FIN: close too; the server's sockets then close
+        // and `close` resolves.
+        drop((idle, busy));
+        closing.await.unwrap();
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "no connection is accepted after close"
+        );
+    });
+}
+
+#[test]
+fn tokio_graceful_close_current_thread() {
+    graceful_close(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_graceful_close_multi_thread() {
+    graceful_close(Flavor::MultiThread);
+}
