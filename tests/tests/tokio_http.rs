@@ -389,3 +389,27 @@ fn tokio_graceful_close_current_thread() {
 fn tokio_graceful_close_multi_thread() {
     graceful_close(Flavor::MultiThread);
 }
+
+/// The README's tokio example is the crate doctest of `drivers/tokio/src/lib.rs`, which runs.
+#[test]
+fn tokio_readme_example_is_the_doctest() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lib = std::fs::read_to_string(root.join("drivers/tokio/src/lib.rs")).unwrap();
+    let doc: Vec<&str> = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("//!"))
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect();
+    let start = doc
+        .iter()
+        .position(|line| line.starts_with("use sansnet_tokio::"))
+        .unwrap();
+    let len = doc[start..].iter().position(|line| *line == "```").unwrap();
+    let example = doc[start..start + len].join("\n");
+    assert!(example.lines().count() < 25, "under 25 lines");
+    assert!(
+        readme.contains(&format!("```rust\n{example}\n```")),
+        "README.md must show the doctest:\n{example}"
+    );
+}

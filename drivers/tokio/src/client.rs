@@ -294,7 +294,14 @@ async fn pooled(
     origin: Origin,
 ) {
     let mut io = Io::new(None);
-    let connected = TcpStream::connect((origin.host.as_str(), origin.port)).await;
+    // A name that does not resolve is `ENOTFOUND`, as the mio driver reports it.
+    let connected = match tokio::net::lookup_host((origin.host.as_str(), origin.port)).await {
+        Ok(mut addrs) => match addrs.next() {
+            Some(addr) => TcpStream::connect(addr).await,
+            None => Err(std::io::ErrorKind::NotFound.into()),
+        },
+        Err(_) => Err(std::io::ErrorKind::NotFound.into()),
+    };
     if let Some(slot) = lock(&shared).sockets.get_mut(&socket) {
         io.connected(&mut slot.conn, connected);
     }

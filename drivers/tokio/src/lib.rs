@@ -24,27 +24,30 @@
 //!
 //! # Example
 //!
-//! A hello-world server and a request to it (runs as a doctest):
+//! A hello-world server and a request to it; the same code is in the README:
 //!
 //! ```
 //! use sansnet_tokio::{Client, Response, serve};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let server = serve(listener, |_request| async {
-//!     Response::new(200).header("Content-Type", "text/plain").body("hello world")
-//! })?;
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // The server: Node's `http.createServer((req, res) => res.end('hello world'))`.
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let server = serve(listener, |_request| async {
+//!         Response::new(200).header("Content-Type", "text/plain").body("hello world")
+//!     })?;
 //!
-//! let client = Client::new();
-//! let url = format!("http://{}/hello", server.local_addr());
-//! let mut response = client.get(&url).await?;
-//! assert_eq!(response.status(), 200);
-//! assert_eq!(&response.bytes().await?[..], b"hello world");
+//!     // The client: `http.get(url)` through a keep-alive agent.
+//!     let client = Client::new();
+//!     let url = format!("http://{}/hello", server.local_addr());
+//!     let mut response = client.get(&url).await?;
+//!     assert_eq!(response.status(), 200);
+//!     assert_eq!(&response.bytes().await?[..], b"hello world");
 //!
-//! server.close().await;
-//! # Ok(())
-//! # }
+//!     // `server.close()`: stop accepting, finish requests in flight, close idle connections.
+//!     server.close().await;
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # Features
