@@ -20,7 +20,7 @@ use crate::driver::{Io, Pending, Ticket};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// Not an `http://host[:port][/path]` URL (`https:` is not supported yet).
+    /// Not an `http[s]://host[:port][/path]` URL.
     InvalidUrl,
     /// The request could not be written (an invalid head, a write after its end).
     Http(sansnet_http1::Error),
@@ -34,7 +34,7 @@ pub enum RequestError {
 impl std::fmt::Display for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::InvalidUrl => f.write_str("not an http:// URL"),
+            Self::InvalidUrl => f.write_str("not an http:// or https:// URL"),
             Self::Http(error) => error.fmt(f),
             Self::Failed(error) => error.fmt(f),
             Self::Dropped => f.write_str("the request was dropped"),
@@ -109,7 +109,15 @@ impl Client {
         }
     }
 
-    /// `http.get(url)`: a GET of an `http://host[:port][/path]` URL.
+    /// The TLS settings of `https:` requests from now on (Node's `https.request({ca, cert,
+    /// key, rejectUnauthorized})`), built with `sansnet_tls::ClientOptions::build`; without it
+    /// servers are verified against Mozilla's root certificates, as Node does with its
+    /// bundled CA store. Every `https:` connection shares it and so its session cache.
+    pub fn set_https_config(&self, tls: Arc<sansnet_tls::rustls::ClientConfig>) {
+        lock(&self.shared).endpoint.set_https_config(tls);
+    }
+
+    /// `http.get(url)` / `https.get(url)`: a GET of an `http[s]://host[:port][/path]` URL.
     pub async fn get(&self, url: &str) -> Result<ClientResponse, RequestError> {
         let (origin, path) = parse_url(url).ok_or(RequestError::InvalidUrl)?;
         self.request(origin, ClientRequest::new("GET", path), None)
@@ -294,14 +302,7 @@ async fn pooled(
     origin: Origin,
 ) {
     let mut io = Io::new(None);
-    // A name that does not resolve is `ENOTFOUND`, as the mio driver reports it.
-    let connected = match tokio::net::lookup_host((origin.host.as_str(), origin.port)).await {
-        Ok(mut addrs) => match addrs.next() {
-            Some(addr) => TcpStream::connect(addr).await,
-            None => Err(std::io::ErrorKind::NotFound.into()),
-        },
-        Err(_) => Err(std::io::ErrorKind::NotFound.into()),
-    };
+    let connected = open(&origin).await;
     if let Some(slot) = lock(&shared).sockets.get_mut(&socket) {
         io.connected(&mut slot.conn, connected);
     }
@@ -342,6 +343,23 @@ async fn pooled(
     }
 }
 
+/// Connects to `origin`'s host, trying its addresses in turn (`localhost` may name `::1`
+/// first); a name that does not resolve is `ENOTFOUND`, as the mio driver reports it.
+async fn open(origin: &Origin) -> std::io::Result<TcpStream> {
+    let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
+    let addrs = tokio::net::lookup_host((origin.host.as_str(), origin.port))
+        .await
+        .map_err(|_| not_found())?;
+    let mut last = not_found();
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
 /// The agent's timer (idle sockets to close): sleeps until the endpoint's deadline.
 async fn agent_timer(shared: Weak<Mutex<Shared>>, wake: Arc<Notify>) {
     loop {
@@ -371,20 +389,51 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `http://host[:port][/path]` into its origin and path.
+/// `http[s]://host[:port][/path]` into its origin and path.
 fn parse_url(url: &str) -> Option<(Origin, String)> {
-    let rest = url.strip_prefix("http://")?;
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || port.is_empty() => (host, port.parse().ok()?),
-        _ => (authority, 80),
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+        _ => (authority, default_port),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
         return None;
     }
-    Some((Origin::new("http", host, port), path.to_owned()))
+    Some((Origin::new(scheme, host, port), path.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls() {
+        let (origin, path) = parse_url("http://127.0.0.1:8080/a?b").unwrap();
+        assert_eq!(
+            (origin.host.as_str(), origin.port, path.as_str()),
+            ("127.0.0.1", 8080, "/a?b")
+        );
+        let (origin, path) = parse_url("https://localhost").unwrap();
+        assert_eq!(
+            (origin.scheme.as_str(), origin.port, path.as_str()),
+            ("https", 443, "/")
+        );
+        let (origin, _) = parse_url("http://[::1]:81/").unwrap();
+        assert_eq!((origin.host.as_str(), origin.port), ("::1", 81));
+        let (origin, _) = parse_url("http://[::1]/").unwrap();
+        assert_eq!((origin.host.as_str(), origin.port), ("::1", 80));
+        assert!(parse_url("ftp://x/").is_none());
+        assert!(parse_url("http://:80/").is_none());
+        assert!(parse_url("http://x:port/").is_none());
+    }
 }

@@ -1,8 +1,10 @@
 //! sansnet's machines driven by [tokio](https://docs.rs/tokio): the same sans-I/O stack as
 //! the mio driver (`sansnet_stack::Connection`, `Acceptor`, `Endpoint`), each connection in
-//! a task of its own, adding no protocol logic: an HTTP/1.1 server ([`serve`]), an HTTP/1.1
-//! client with Node's Agent ([`Client`]), and any [`Connection`] stack as a task
-//! ([`spawn`], [`connect`]) with its commands and events over channels.
+//! a task of its own, adding no protocol logic: an HTTP/1.1 server ([`serve`]; over TLS with
+//! [`serve_with`] and `Acceptor::with_tls`), an HTTP/1.1 client with Node's Agent over
+//! `http:` and `https:` ([`Client`]), and any [`Connection`] stack as a task ([`spawn`],
+//! [`connect`]) with its commands and events over channels. TLS is `sansnet-tls` beneath the
+//! socket machine, the same byte layer as the mio driver's.
 //!
 //! Each task runs the stack's drain rule over a `tokio::net::TcpStream`:
 //!
