@@ -160,6 +160,7 @@ impl Client {
                         head,
                         events,
                         ended: false,
+                        last: None,
                     });
                 }
                 ClientRequestEvent::Error(error) => return Err(RequestError::Failed(error)),
@@ -176,6 +177,9 @@ pub struct ClientResponse {
     head: ResponseHead,
     events: RequestEvents,
     ended: bool,
+    /// The chunk returned last counts as not taken until the next call (see
+    /// `crate::Events::recv`).
+    last: Option<Ticket>,
 }
 
 impl ClientResponse {
@@ -197,12 +201,16 @@ impl ClientResponse {
     /// The next chunk of the body (`'data'`); `Ok(None)` at its `'end'`. The connection
     /// reads on only once the chunks handed on were taken.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, RequestError> {
+        self.last = None;
         while !self.ended {
-            let Some((event, _taken)) = self.events.recv().await else {
+            let Some((event, ticket)) = self.events.recv().await else {
                 return Err(RequestError::Dropped);
             };
             match event {
-                ClientRequestEvent::Data(data) => return Ok(Some(data)),
+                ClientRequestEvent::Data(data) => {
+                    self.last = ticket;
+                    return Ok(Some(data));
+                }
                 ClientRequestEvent::End(_) => self.ended = true,
                 ClientRequestEvent::Error(error) => return Err(RequestError::Failed(error)),
                 ClientRequestEvent::Close => return Err(RequestError::Dropped),

@@ -54,13 +54,21 @@ impl Handle {
 #[derive(Debug)]
 pub struct Events {
     events: mpsc::UnboundedReceiver<(Event, Ticket)>,
+    /// The event returned last counts as not taken until the application asks for the next
+    /// one: its commands in answer (sent before that) run before the connection reads on.
+    last: Option<Ticket>,
 }
 
 impl Events {
     /// The next event; `None` after the last. The connection reads on only once the
-    /// application took every event handed to it.
+    /// application came back for the next event (or dropped `Events`): the commands it ran
+    /// in answer to the earlier ones go first, as in Node, where a `'data'` listener's
+    /// `write` runs before the next read.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.events.recv().await.map(|(event, _taken)| event)
+        self.last = None;
+        let (event, ticket) = self.events.recv().await?;
+        self.last = Some(ticket);
+        Some(event)
     }
 }
 
@@ -80,7 +88,7 @@ fn start(conn: Connection, io: Io, addr: Option<SocketAddr>) -> (Handle, Events)
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::unbounded_channel();
     tokio::spawn(run(conn, io, addr, commands_rx, events_tx));
-    (Handle { commands }, Events { events })
+    (Handle { commands }, Events { events, last: None })
 }
 
 async fn run(

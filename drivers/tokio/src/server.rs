@@ -78,6 +78,9 @@ impl std::error::Error for Aborted {}
 pub struct Body {
     chunks: mpsc::UnboundedReceiver<(Option<Bytes>, Ticket)>,
     ended: bool,
+    /// The chunk returned last counts as not taken until the next call (see
+    /// `crate::Events::recv`).
+    last: Option<Ticket>,
 }
 
 impl Body {
@@ -86,8 +89,12 @@ impl Body {
         if self.ended {
             return Ok(None);
         }
+        self.last = None;
         match self.chunks.recv().await {
-            Some((Some(data), _taken)) => Ok(Some(data)),
+            Some((Some(data), ticket)) => {
+                self.last = Some(ticket);
+                Ok(Some(data))
+            }
             Some((None, _taken)) => {
                 self.ended = true;
                 Ok(None)
@@ -301,6 +308,7 @@ async fn connection<H, F>(
                         let body = Body {
                             chunks,
                             ended: false,
+                            last: None,
                         };
                         let answer = handler(Request { head, body });
                         let task = handlers.spawn(async move { (id, answer.await) });
