@@ -413,3 +413,30 @@ fn tokio_readme_example_is_the_doctest() {
         "README.md must show the doctest:\n{example}"
     );
 }
+
+/// A refused connect fails the request with `ECONNREFUSED` (Node's `'error'` on the request),
+/// and a name that does not resolve with `ENOTFOUND`; neither hangs.
+#[test]
+fn tokio_client_errors() {
+    let (_guard, refused) = common::refused_address();
+    run(Flavor::CurrentThread, async move {
+        let client = Client::new();
+        let error = client.get(&format!("http://{refused}/")).await.unwrap_err();
+        let sansnet_tokio::RequestError::Failed(error) = error else {
+            panic!("a failed request, not {error:?}");
+        };
+        assert_eq!(error.code(), "ECONNREFUSED");
+        let error = client
+            .get("http://no-such-host.invalid/")
+            .await
+            .unwrap_err();
+        let sansnet_tokio::RequestError::Failed(error) = error else {
+            panic!("a failed request, not {error:?}");
+        };
+        assert_eq!(error.code(), "ENOTFOUND");
+        assert_eq!(
+            client.get("ftp://x/").await.unwrap_err(),
+            sansnet_tokio::RequestError::InvalidUrl
+        );
+    });
+}
