@@ -67,6 +67,8 @@ async fn handler(mut request: Request) -> Response {
             Ok(body) => Response::new(200).body(body),
             Err(_) => Response::new(400),
         },
+        // Refuses an upload without reading it.
+        "/refuse" => Response::new(413).body("too large"),
         "/slow" => {
             tokio::time::sleep(Duration::from_millis(300)).await;
             Response::new(200).body("slow done")
@@ -191,18 +193,45 @@ fn tokio_curl_chunked_upload() {
     });
 }
 
-/// docs/node-semantics.md#http-auto-continue: `Expect: 100-continue` gets `100 Continue` at
-/// once, then the body is read and echoed.
+/// Node docs `http.md` › `response.writeContinue()`: `Expect: 100-continue` gets one
+/// `100 Continue` when the handler reads the body, which is then echoed.
 #[test]
 fn tokio_curl_expect_continue() {
     run(Flavor::MultiThread, async {
         let server = start().await;
         let out = upload(&server, "tokio-continue", &["Expect: 100-continue"]).await;
-        assert!(
-            out.stderr.contains("< HTTP/1.1 100 Continue"),
-            "{}",
+        assert_eq!(
+            out.stderr.matches("< HTTP/1.1 100 Continue").count(),
+            1,
+            "one 100 Continue, sent when the handler reads the body:\n{}",
             out.stderr
         );
+        server.close().await;
+    });
+}
+
+/// Node docs `http.md` › `Event: 'checkContinue'`: a handler that answers without reading
+/// the body sends no `100 Continue`; curl sends no body and gets the final answer, and the
+/// connection closes after it.
+#[test]
+fn tokio_curl_expect_continue_refused() {
+    run(Flavor::CurrentThread, async {
+        let server = start().await;
+        let file = common::temp_file("tokio-refused", &random_bytes(1 << 20, 5));
+        let out = curl(vec![
+            "-v".into(),
+            "-H".into(),
+            "Expect: 100-continue".into(),
+            "--data-binary".into(),
+            format!("@{}", file.display()),
+            url(&server, "/refuse"),
+        ])
+        .await;
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(out.stdout_text(), "too large");
+        assert!(out.stderr.contains("< HTTP/1.1 413"), "{}", out.stderr);
+        assert!(!out.stderr.contains("100 Continue"), "{}", out.stderr);
+        assert!(out.stderr.contains("< Connection: close"), "{}", out.stderr);
         server.close().await;
     });
 }

@@ -81,11 +81,20 @@ pub struct Body {
     /// The chunk returned last counts as not taken until the next call (see
     /// `crate::Events::recv`).
     last: Option<Ticket>,
+    /// A request with `Expect: 100-continue` (Node's `'checkContinue'`): the first read asks
+    /// for the `100 Continue`.
+    want_continue: Option<(RequestId, mpsc::UnboundedSender<RequestId>)>,
 }
 
 impl Body {
-    /// The next chunk; `Ok(None)` at the end.
+    /// The next chunk; `Ok(None)` at the end. For a request with `Expect: 100-continue`, the
+    /// first call sends `100 Continue` (Node's `res.writeContinue()`); a handler that answers
+    /// without reading the body refuses it, and the connection closes after that answer
+    /// (Node docs `http.md` › `Event: 'checkContinue'`).
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Aborted> {
+        if let Some((id, continues)) = self.want_continue.take() {
+            let _ = continues.send(id);
+        }
         if self.ended {
             return Ok(None);
         }
@@ -195,7 +204,7 @@ impl Server {
 }
 
 /// `http.createServer(handler).listen()`: serves HTTP/1.1 on `listener` with Node's server
-/// defaults, calling `handler` for each request in a task of its own. Dropping the returned
+/// defaults (and a `checkContinue` listener: see [`Body::chunk`]), calling `handler` for each request in a task of its own. Dropping the returned
 /// [`Server`] leaves it running; [`Server::close`] closes it. Needs a tokio runtime with the IO
 /// and time drivers.
 pub fn serve<H, F>(listener: TcpListener, handler: H) -> std::io::Result<Server>
@@ -203,13 +212,18 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    let acceptor = Acceptor::new(SocketConfig::default()).with_http(ServerConfig::default());
+    let http = ServerConfig {
+        check_continue: true,
+        ..ServerConfig::default()
+    };
+    let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
     serve_with(listener, acceptor, handler)
 }
 
 /// [`serve`] with the stack each connection gets: socket settings, TLS
 /// (`Acceptor::with_tls`) and the HTTP server's settings (`Acceptor::with_http`, which it
-/// must have).
+/// must have; with `check_continue` the first read of a body sends `100 Continue`, without
+/// it the machine sends it at once).
 pub fn serve_with<H, F>(
     listener: TcpListener,
     acceptor: Acceptor,
@@ -281,6 +295,8 @@ async fn connection<H, F>(
     let mut streams: VecDeque<(RequestId, mpsc::Receiver<Bytes>)> = VecDeque::new();
     // A body write found the response queue full: wait for its `Drain`.
     let mut blocked = false;
+    // Bodies asking for their `100 Continue`.
+    let (continue_tx, mut continues) = mpsc::unbounded_channel();
     let mut watching = true;
     if *closing.borrow_and_update() {
         close_when_idle(&mut conn);
@@ -293,15 +309,11 @@ async fn connection<H, F>(
             while let Some(event) = conn.poll_event() {
                 moved = true;
                 let Event::Http(event) = event else { continue };
+                // Without a `checkContinue` listener the machine sent the 100 itself.
+                let check_continue = matches!(event, ServerEvent::CheckContinue(_));
                 match event {
-                    // `checkContinue` has no handler of its own yet: answered with 100 at once,
-                    // as Node does without a listener.
                     ServerEvent::Request(head) | ServerEvent::CheckContinue(head) => {
-                        if head.expect_continue
-                            && let Some(http) = conn.http_mut()
-                        {
-                            let _ = http.send_continue(head.id);
-                        }
+                        let want_continue = check_continue.then(|| (head.id, continue_tx.clone()));
                         let (tx, chunks) = mpsc::unbounded_channel();
                         let id = head.id;
                         bodies.insert(id, tx);
@@ -309,6 +321,7 @@ async fn connection<H, F>(
                             chunks,
                             ended: false,
                             last: None,
+                            want_continue,
                         };
                         let answer = handler(Request { head, body });
                         let task = handlers.spawn(async move { (id, answer.await) });
@@ -367,6 +380,12 @@ async fn connection<H, F>(
                             streams.pop_front();
                         }
                     }
+                }
+            }
+            Some(id) = continues.recv() => {
+                if let Some(http) = conn.http_mut() {
+                    // Refused by the machine once the answer is given: nothing to continue.
+                    let _ = http.send_continue(id);
                 }
             }
             changed = closing.changed(), if watching => {
