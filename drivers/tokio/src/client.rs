@@ -151,16 +151,17 @@ impl Client {
             written.map_err(RequestError::Http)?;
         }
         loop {
-            let Some((event, _taken)) = events.recv().await else {
+            let Some((event, ticket)) = events.recv().await else {
                 return Err(RequestError::Dropped);
             };
             match event {
+                // The head counts as taken once the body is asked for, like a chunk.
                 ClientRequestEvent::Response(head) => {
                     return Ok(ClientResponse {
                         head,
                         events,
                         ended: false,
-                        last: None,
+                        last: ticket,
                     });
                 }
                 ClientRequestEvent::Error(error) => return Err(RequestError::Failed(error)),
