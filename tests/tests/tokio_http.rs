@@ -469,3 +469,113 @@ fn tokio_client_errors() {
         );
     });
 }
+
+/// The Node client of the hand-over test: an `Upgrade` request and a `CONNECT`, each then
+/// sending `ping-pong` raw and reading it back.
+const NODE_UPGRADE: &str = r"
+const http = require('node:http');
+const port = Number(process.argv[1]);
+function handOver(options, event) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, ...options });
+    req.on(event, (res, socket, head) => {
+      let got = head.toString();
+      socket.on('data', (d) => {
+        got += d;
+        if (got.length >= 9) { socket.destroy(); resolve([res.statusCode, got]); }
+      });
+      socket.write('ping-pong');
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+(async () => {
+  const up = await handOver({ path: '/up', headers: { Connection: 'Upgrade', Upgrade: 'echo' } }, 'upgrade');
+  const tunnel = await handOver({ method: 'CONNECT', path: 'example.com:443' }, 'connect');
+  console.log(JSON.stringify([up, tunnel]));
+})().catch((e) => { console.error(e); process.exit(1); });
+";
+
+/// Takes the connection of an `Upgrade` or `CONNECT` request over: answers 101 or 200 raw,
+/// then echoes every byte.
+async fn hand_over(mut request: Request) -> Response {
+    use sansnet_tcp::SocketEvent;
+    use sansnet_tokio::{Event, Upgraded};
+    let Some(upgraded) = request.take_upgrade() else {
+        return Response::new(400);
+    };
+    let answer: &'static [u8] = if request.method() == "CONNECT" {
+        b"HTTP/1.1 200 Connection Established\r\n\r\n"
+    } else {
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+    };
+    tokio::spawn(async move {
+        let Upgraded {
+            handle,
+            mut events,
+            head,
+        } = upgraded;
+        handle
+            .run(move |conn, now| {
+                let socket = conn.socket_mut();
+                socket.write(now, Bytes::from_static(answer)).unwrap();
+                if !head.is_empty() {
+                    socket.write(now, head).unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        while let Some(event) = events.recv().await {
+            if let Event::Socket(SocketEvent::Data(data)) = event {
+                let _ = handle
+                    .run(move |conn, now| conn.socket_mut().write(now, data))
+                    .await;
+            }
+        }
+    });
+    Response::new(101)
+}
+
+/// Node docs `http.md` › `Event: 'upgrade'`, `Event: 'connect'`: with those listeners
+/// (`ServerConfig::upgrade`, `connect`), the handler takes the connection over and Node's
+/// client gets its `'upgrade'` and `'connect'` with a working raw socket.
+fn upgrade_and_connect(flavor: Flavor) {
+    run(flavor, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = sansnet_http1::ServerConfig {
+            upgrade: true,
+            connect: true,
+            ..sansnet_http1::ServerConfig::default()
+        };
+        let acceptor =
+            sansnet_stack::Acceptor::new(sansnet_tcp::SocketConfig::default()).with_http(http);
+        let server = sansnet_tokio::serve_with(listener, acceptor, hand_over).unwrap();
+        let port = server.local_addr().port().to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            run_bounded(
+                Command::new(peers::node()).args(["-e", NODE_UPGRADE, &port]),
+                PEER_TIMEOUT,
+                "the Node http client",
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "node failed: {}", out.stderr);
+        assert_eq!(
+            out.stdout_text().trim(),
+            r#"[[101,"ping-pong"],[200,"ping-pong"]]"#
+        );
+        server.close().await;
+    });
+}
+
+#[test]
+fn tokio_upgrade_and_connect_current_thread() {
+    upgrade_and_connect(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_upgrade_and_connect_multi_thread() {
+    upgrade_and_connect(Flavor::MultiThread);
+}

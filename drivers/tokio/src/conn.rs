@@ -85,23 +85,46 @@ pub fn connect(conn: Connection, addr: SocketAddr) -> (Handle, Events) {
 }
 
 fn start(conn: Connection, io: Io, addr: Option<SocketAddr>) -> (Handle, Events) {
-    let (commands, commands_rx) = mpsc::unbounded_channel();
-    let (events_tx, events) = mpsc::unbounded_channel();
-    tokio::spawn(run(conn, io, addr, commands_rx, events_tx));
-    (Handle { commands }, Events { events, last: None })
+    let (handle, events, channels) = channels();
+    tokio::spawn(async move {
+        let (mut conn, mut io) = (conn, io);
+        if let Some(addr) = addr {
+            io.connected(&mut conn, TcpStream::connect(addr).await);
+        }
+        drive(conn, io, Arc::new(Pending::default()), channels).await;
+    });
+    (handle, events)
 }
 
-async fn run(
+/// The task's ends of a [`Handle`] and [`Events`] pair.
+#[derive(Debug)]
+pub(crate) struct Channels {
+    commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) events: mpsc::UnboundedSender<(Event, Ticket)>,
+}
+
+/// A [`Handle`] and [`Events`] pair, and the ends the connection's task keeps.
+pub(crate) fn channels() -> (Handle, Events, Channels) {
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let channels = Channels {
+        commands: commands_rx,
+        events: events_tx,
+    };
+    (Handle { commands }, Events { events, last: None }, channels)
+}
+
+/// Drives `conn` until it closes, its events out through `channels`, commands in.
+pub(crate) async fn drive(
     mut conn: Connection,
     mut io: Io,
-    addr: Option<SocketAddr>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::UnboundedSender<(Event, Ticket)>,
+    pending: Arc<Pending>,
+    channels: Channels,
 ) {
-    let pending = Arc::new(Pending::default());
-    if let Some(addr) = addr {
-        io.connected(&mut conn, TcpStream::connect(addr).await);
-    }
+    let Channels {
+        mut commands,
+        events,
+    } = channels;
     let mut listening = true;
     loop {
         loop {

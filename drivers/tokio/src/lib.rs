@@ -1,7 +1,8 @@
 //! sansnet's machines driven by [tokio](https://docs.rs/tokio): the same sans-I/O stack as
 //! the mio driver (`sansnet_stack::Connection`, `Acceptor`, `Endpoint`), each connection in
 //! a task of its own, adding no protocol logic: an HTTP/1.1 server ([`serve`]; over TLS with
-//! [`serve_with`] and `Acceptor::with_tls`), an HTTP/1.1 client with Node's Agent over
+//! [`serve_with`] and `Acceptor::with_tls`; `Upgrade` and `CONNECT` hand the connection to
+//! the handler as [`Upgraded`]), an HTTP/1.1 client with Node's Agent over
 //! `http:` and `https:` ([`Client`]), and any [`Connection`] stack as a task ([`spawn`],
 //! [`connect`]) with its commands and events over channels. TLS is `sansnet-tls` beneath the
 //! socket machine, the same byte layer as the mio driver's.
@@ -72,4 +73,6 @@ mod server;
 pub use client::{Client, ClientResponse, RequestError};
 pub use conn::{Closed, Events, Handle, connect, spawn};
 pub use sansnet_stack::{Connection, Event};
-pub use server::{Aborted, Body, BodySender, Request, Response, Server, serve, serve_with};
+pub use server::{
+    Aborted, Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with,
+};

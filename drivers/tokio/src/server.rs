@@ -25,6 +25,22 @@ const BODY_CHANNEL: usize = 16;
 pub struct Request {
     head: sansnet_http1::Request,
     body: Body,
+    upgrade: Option<Upgraded>,
+}
+
+/// The connection of an `Upgrade` or `CONNECT` request, handed over to the handler (Node's
+/// `'upgrade'` and `'connect'` events, with `socket` and `head`): a raw socket from now on,
+/// as [`crate::spawn`] gives one. The handler writes the answer itself (`101 Switching
+/// Protocols`, `200 Connection Established`) through `handle`; the [`Response`] it returns
+/// is not sent.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// Commands on the connection's stack (`socket_mut().write()`, `end()`, ...).
+    pub handle: crate::Handle,
+    /// The socket's events from now on (`data`, `end`, `close`, ...).
+    pub events: crate::Events,
+    /// The bytes the client sent past the request head: the new protocol's first bytes.
+    pub head: Bytes,
 }
 
 impl Request {
@@ -46,6 +62,12 @@ impl Request {
     /// The whole head as the HTTP machine parsed it (version, raw headers, framing, ...).
     pub fn head(&self) -> &sansnet_http1::Request {
         &self.head
+    }
+
+    /// The connection, for an `Upgrade` request (with `ServerConfig::upgrade`) or a
+    /// `CONNECT` (with `ServerConfig::connect`), once: see [`Upgraded`].
+    pub fn take_upgrade(&mut self) -> Option<Upgraded> {
+        self.upgrade.take()
     }
 
     /// The body, to read chunk by chunk.
@@ -297,6 +319,8 @@ async fn connection<H, F>(
     let mut blocked = false;
     // Bodies asking for their `100 Continue`.
     let (continue_tx, mut continues) = mpsc::unbounded_channel();
+    // The connection was handed over (`Upgrade`, `CONNECT`): its events go to the handler.
+    let mut raw: Option<crate::conn::Channels> = None;
     let mut watching = true;
     if *closing.borrow_and_update() {
         close_when_idle(&mut conn);
@@ -308,7 +332,16 @@ async fn connection<H, F>(
             let mut moved = io.round(now, &mut conn, pending.caught_up());
             while let Some(event) = conn.poll_event() {
                 moved = true;
-                let Event::Http(event) = event else { continue };
+                let event = match event {
+                    Event::Http(event) => event,
+                    // After a hand-over: the socket's events, for the handler.
+                    other => {
+                        if let Some(raw) = &raw {
+                            let _ = raw.events.send((other, pending.ticket()));
+                        }
+                        continue;
+                    }
+                };
                 // Without a `checkContinue` listener the machine sent the 100 itself.
                 let check_continue = matches!(event, ServerEvent::CheckContinue(_));
                 match event {
@@ -323,7 +356,11 @@ async fn connection<H, F>(
                             last: None,
                             want_continue,
                         };
-                        let answer = handler(Request { head, body });
+                        let answer = handler(Request {
+                            head,
+                            body,
+                            upgrade: None,
+                        });
                         let task = handlers.spawn(async move { (id, answer.await) });
                         handler_ids.insert(task.id(), id);
                     }
@@ -338,12 +375,45 @@ async fn connection<H, F>(
                         }
                     }
                     ServerEvent::Drain => blocked = false,
+                    ServerEvent::Upgrade { request, head }
+                    | ServerEvent::Connect { request, head } => {
+                        let (handle, events, channels) = crate::conn::channels();
+                        raw = Some(channels);
+                        let id = request.id;
+                        // No body: the connection is the handler's.
+                        let (_, chunks) = mpsc::unbounded_channel();
+                        let body = Body {
+                            chunks,
+                            ended: true,
+                            last: None,
+                            want_continue: None,
+                        };
+                        let upgrade = Some(Upgraded {
+                            handle,
+                            events,
+                            head,
+                        });
+                        let answer = handler(Request {
+                            head: request,
+                            body,
+                            upgrade,
+                        });
+                        let task = handlers.spawn(async move { (id, answer.await) });
+                        handler_ids.insert(task.id(), id);
+                    }
                     _ => {}
                 }
             }
             if !moved {
                 break;
             }
+        }
+        if let Some(channels) = raw.take() {
+            // Every earlier response is complete (the machine hands over only then); the
+            // handlers still running (the one that took the connection) go on by themselves.
+            handlers.detach_all();
+            crate::conn::drive(conn, io, pending, channels).await;
+            return;
         }
         if conn.is_closed() {
             return;
