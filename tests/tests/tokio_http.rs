@@ -579,3 +579,94 @@ fn tokio_upgrade_and_connect_current_thread() {
 fn tokio_upgrade_and_connect_multi_thread() {
     upgrade_and_connect(Flavor::MultiThread);
 }
+
+/// Node's `ws` client: opens `ws://127.0.0.1:PORT/`, sends a text and a 100 KB binary
+/// message, prints what came back and the close code.
+const NODE_WS: &str = r"
+const WebSocket = require('ws');
+const ws = new WebSocket('ws://127.0.0.1:' + process.argv[1] + '/', { perMessageDeflate: true });
+const got = [];
+ws.on('open', () => { ws.send('hello'); ws.send(Buffer.alloc(100000, 7)); });
+ws.on('message', (data, binary) => {
+  got.push(binary ? data.length : data.toString());
+  if (got.length === 2) ws.close(1000, 'done');
+});
+ws.on('close', (code) => console.log(JSON.stringify({ got, code, deflate: ws.extensions })));
+ws.on('error', (e) => { console.error(e); process.exit(1); });
+";
+
+/// Starts a WebSocket (permessage-deflate when offered) on a connection handed over, and
+/// echoes every message: the stack's machines, set up through the `Handle`.
+async fn ws_echo(mut request: Request) -> Response {
+    use sansnet_tokio::{Event, Upgraded};
+    use sansnet_ws::WsEvent;
+    let Some(Upgraded {
+        handle,
+        mut events,
+        head,
+    }) = request.take_upgrade()
+    else {
+        return Response::new(400);
+    };
+    let upgrade = request.head().clone();
+    tokio::spawn(async move {
+        handle
+            .run(move |conn, now| {
+                let accepted = sansnet_ws::handshake::accept_with(
+                    &upgrade,
+                    &[],
+                    &sansnet_ws::DeflateConfig::default(),
+                )
+                .unwrap();
+                let config = sansnet_stack::ws_config(sansnet_ws::Config::default());
+                let ws = sansnet_ws::Connection::server(config, accepted.response)
+                    .with_deflate(accepted.deflate);
+                conn.start_ws(now, ws, head);
+            })
+            .await
+            .unwrap();
+        while let Some(event) = events.recv().await {
+            if let Event::Ws(WsEvent::Message(message)) = event {
+                let _ = handle
+                    .run(move |conn, now| conn.ws_mut().map(|ws| ws.send(now, message)))
+                    .await;
+            }
+        }
+    });
+    Response::new(101)
+}
+
+/// RFC 6455 §4.2.2, RFC 7692: Node's `ws` client against a WebSocket started on an
+/// `Upgraded` connection: a text and a binary message echoed, permessage-deflate agreed, a
+/// clean 1000 close.
+#[test]
+fn tokio_ws_node_client() {
+    run(Flavor::MultiThread, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = sansnet_http1::ServerConfig {
+            upgrade: true,
+            ..sansnet_http1::ServerConfig::default()
+        };
+        let acceptor =
+            sansnet_stack::Acceptor::new(sansnet_tcp::SocketConfig::default()).with_http(http);
+        let server = sansnet_tokio::serve_with(listener, acceptor, ws_echo).unwrap();
+        let port = server.local_addr().port().to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            run_bounded(
+                Command::new(peers::node())
+                    .env("NODE_PATH", peers::node_ws())
+                    .args(["-e", NODE_WS, &port]),
+                PEER_TIMEOUT,
+                "the Node ws client",
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "node failed: {}", out.stderr);
+        assert_eq!(
+            out.stdout_text().trim(),
+            r#"{"got":["hello",100000],"code":1000,"deflate":"permessage-deflate"}"#
+        );
+        server.close().await;
+    });
+}

@@ -96,6 +96,15 @@ fn start(conn: Connection, io: Io, addr: Option<SocketAddr>) -> (Handle, Events)
     (handle, events)
 }
 
+impl Events {
+    /// Holds the connection's reads until the application first asks for an event (or drops
+    /// this): a connection handed over waits for its new owner to set up (a WebSocket
+    /// machine started with `Connection::start_ws`, say) before anything more is read.
+    pub(crate) fn hold(&mut self, ticket: Ticket) {
+        self.last = Some(ticket);
+    }
+}
+
 /// The task's ends of a [`Handle`] and [`Events`] pair.
 #[derive(Debug)]
 pub(crate) struct Channels {

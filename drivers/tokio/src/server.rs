@@ -31,8 +31,10 @@ pub struct Request {
 /// The connection of an `Upgrade` or `CONNECT` request, handed over to the handler (Node's
 /// `'upgrade'` and `'connect'` events, with `socket` and `head`): a raw socket from now on,
 /// as [`crate::spawn`] gives one. The handler writes the answer itself (`101 Switching
-/// Protocols`, `200 Connection Established`) through `handle`; the [`Response`] it returns
-/// is not sent.
+/// Protocols`, `200 Connection Established`) through `handle`, or starts a WebSocket on it
+/// (`Connection::start_ws`); the [`Response`] it returns is not sent. Nothing more is read
+/// from the connection until the handler first calls `events.recv()` (or drops `events`), so
+/// what it sets up first sees every byte after `head`.
 #[derive(Debug)]
 pub struct Upgraded {
     /// Commands on the connection's stack (`socket_mut().write()`, `end()`, ...).
@@ -377,7 +379,9 @@ async fn connection<H, F>(
                     ServerEvent::Drain => blocked = false,
                     ServerEvent::Upgrade { request, head }
                     | ServerEvent::Connect { request, head } => {
-                        let (handle, events, channels) = crate::conn::channels();
+                        let (handle, mut events, channels) = crate::conn::channels();
+                        // Nothing more is read until the handler is ready for it.
+                        events.hold(pending.ticket());
                         raw = Some(channels);
                         let id = request.id;
                         // No body: the connection is the handler's.
