@@ -1,0 +1,78 @@
+//! sansnet's machines driven by [tokio](https://docs.rs/tokio): the same sans-I/O stack as
+//! the mio driver (`sansnet_stack::Connection`, `Acceptor`, `Endpoint`), each connection in
+//! a task of its own, adding no protocol logic: an HTTP/1.1 server ([`serve`]; over TLS with
+//! [`serve_with`] and `Acceptor::with_tls`; `Upgrade` and `CONNECT` hand the connection to
+//! the handler as [`Upgraded`]), an HTTP/1.1 client with Node's Agent over
+//! `http:` and `https:` ([`Client`]), and any [`Connection`] stack as a task ([`spawn`],
+//! [`connect`]) with its commands and events over channels. TLS is `sansnet-tls` beneath the
+//! socket machine, the same byte layer as the mio driver's.
+//!
+//! Each task runs the stack's drain rule over a `tokio::net::TcpStream`:
+//!
+//! ```text
+//! loop {
+//!     loop {
+//!         write conn.transmit_chunks() with try_write_vectored; conn.advance_transmit(now, n)
+//!         for action in conn.poll_action(): shutdown, close, socket options (socket2)
+//!         if conn.wants_read() && the application took every event: try_read once
+//!         conn.drive(now, the application took every event)
+//!         hand each conn.poll_event() on (over a channel, to a handler)
+//!         if nothing moved: break
+//!     }
+//!     select! { readable() if it wants to read, writable() if it wants to write,
+//!               sleep_until(conn.poll_timeout()), the application took its events,
+//!               a command from the application }
+//! }
+//! ```
+//!
+//! # Example
+//!
+//! A hello-world server and a request to it; the same code is in the README:
+//!
+//! ```
+//! use sansnet_tokio::{Client, Response, serve};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // The server: Node's `http.createServer((req, res) => res.end('hello world'))`.
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let server = serve(listener, |_request| async {
+//!         Response::new(200).header("Content-Type", "text/plain").body("hello world")
+//!     })?;
+//!
+//!     // The client: `http.get(url)` through a keep-alive agent.
+//!     let client = Client::new();
+//!     let url = format!("http://{}/hello", server.local_addr());
+//!     let mut response = client.get(&url).await?;
+//!     assert_eq!(response.status(), 200);
+//!     assert_eq!(&response.bytes().await?[..], b"hello world");
+//!
+//!     // `server.close()`: stop accepting, finish requests in flight, close idle connections.
+//!     server.close().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Features
+//!
+//! None. It needs a tokio runtime with the IO and time drivers enabled (current-thread or
+//! multi-thread).
+//!
+//! # Panics
+//!
+//! Never on anything a peer sends; a panic is a bug. The functions that spawn tasks panic
+//! outside a tokio runtime, as `tokio::spawn` does.
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod client;
+mod conn;
+mod driver;
+mod server;
+
+pub use client::{Client, ClientResponse, RequestError};
+pub use conn::{Closed, Events, Handle, connect, spawn};
+pub use sansnet_stack::{Connection, Event};
+pub use server::{
+    Aborted, Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with,
+};

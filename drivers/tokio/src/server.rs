@@ -1,0 +1,506 @@
+//! `serve(listener, handler)`: Node's `http.createServer(handler).listen()` over tokio, each
+//! connection in a task of its own, each request's handler in a task of its own.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use sansnet_http1::{RequestId, ServerConfig, ServerEvent};
+use sansnet_stack::{Acceptor, Connection, Event};
+use sansnet_tcp::SocketConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::driver::{Io, Pending, Ticket};
+
+/// How many chunks of a streamed response body may wait for the connection's task.
+const BODY_CHANNEL: usize = 16;
+
+/// One request, as the handler gets it: the head (Node's `IncomingMessage`) and the body.
+#[derive(Debug)]
+pub struct Request {
+    head: sansnet_http1::Request,
+    body: Body,
+    upgrade: Option<Upgraded>,
+}
+
+/// The connection of an `Upgrade` or `CONNECT` request, handed over to the handler (Node's
+/// `'upgrade'` and `'connect'` events, with `socket` and `head`): a raw socket from now on,
+/// as [`crate::spawn`] gives one. The handler writes the answer itself (`101 Switching
+/// Protocols`, `200 Connection Established`) through `handle`, or starts a WebSocket on it
+/// (`Connection::start_ws`); the [`Response`] it returns is not sent. Nothing more is read
+/// from the connection until the handler first calls `events.recv()` (or drops `events`), so
+/// what it sets up first sees every byte after `head`.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// Commands on the connection's stack (`socket_mut().write()`, `end()`, ...).
+    pub handle: crate::Handle,
+    /// The socket's events from now on (`data`, `end`, `close`, ...).
+    pub events: crate::Events,
+    /// The bytes the client sent past the request head: the new protocol's first bytes.
+    pub head: Bytes,
+}
+
+impl Request {
+    /// `req.method`.
+    pub fn method(&self) -> &str {
+        std::str::from_utf8(&self.head.method).unwrap_or_default()
+    }
+
+    /// `req.url`: the request-target as sent.
+    pub fn target(&self) -> &str {
+        std::str::from_utf8(&self.head.target).unwrap_or_default()
+    }
+
+    /// The first value of header `name` (any case).
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
+        self.head.headers.get(name)
+    }
+
+    /// The whole head as the HTTP machine parsed it (version, raw headers, framing, ...).
+    pub fn head(&self) -> &sansnet_http1::Request {
+        &self.head
+    }
+
+    /// The connection, for an `Upgrade` request (with `ServerConfig::upgrade`) or a
+    /// `CONNECT` (with `ServerConfig::connect`), once: see [`Upgraded`].
+    pub fn take_upgrade(&mut self) -> Option<Upgraded> {
+        self.upgrade.take()
+    }
+
+    /// The body, to read chunk by chunk.
+    pub fn body_mut(&mut self) -> &mut Body {
+        &mut self.body
+    }
+
+    /// The body, leaving the head.
+    pub fn into_body(self) -> Body {
+        self.body
+    }
+}
+
+/// The request body ended before its end (the client closed or broke HTTP): Node's
+/// `'aborted'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aborted;
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request was aborted")
+    }
+}
+
+impl std::error::Error for Aborted {}
+
+/// A request body: its `'data'` chunks, then its `'end'`. The connection reads on only once
+/// the handler took every chunk (or dropped the body), so a slow handler slows the client.
+#[derive(Debug)]
+pub struct Body {
+    chunks: mpsc::UnboundedReceiver<(Option<Bytes>, Ticket)>,
+    ended: bool,
+    /// The chunk returned last counts as not taken until the next call (see
+    /// `crate::Events::recv`).
+    last: Option<Ticket>,
+    /// A request with `Expect: 100-continue` (Node's `'checkContinue'`): the first read asks
+    /// for the `100 Continue`.
+    want_continue: Option<(RequestId, mpsc::UnboundedSender<RequestId>)>,
+}
+
+impl Body {
+    /// The next chunk; `Ok(None)` at the end. For a request with `Expect: 100-continue`, the
+    /// first call sends `100 Continue` (Node's `res.writeContinue()`); a handler that answers
+    /// without reading the body refuses it, and the connection closes after that answer
+    /// (Node docs `http.md` › `Event: 'checkContinue'`).
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Aborted> {
+        if let Some((id, continues)) = self.want_continue.take() {
+            let _ = continues.send(id);
+        }
+        if self.ended {
+            return Ok(None);
+        }
+        self.last = None;
+        match self.chunks.recv().await {
+            Some((Some(data), ticket)) => {
+                self.last = Some(ticket);
+                Ok(Some(data))
+            }
+            Some((None, _taken)) => {
+                self.ended = true;
+                Ok(None)
+            }
+            None => Err(Aborted),
+        }
+    }
+
+    /// The whole body.
+    pub async fn bytes(&mut self) -> Result<Bytes, Aborted> {
+        let mut all = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all.freeze())
+    }
+}
+
+/// What a handler answers: a head and a body, whole or streamed.
+#[derive(Debug)]
+pub struct Response {
+    head: sansnet_http1::Response,
+    body: ResponseBody,
+}
+
+#[derive(Debug)]
+enum ResponseBody {
+    Full(Bytes),
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Response {
+    /// A response with `status` and an empty body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            head: sansnet_http1::Response::new(status),
+            body: ResponseBody::Full(Bytes::new()),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        self.head = self.head.header(name, value);
+        self
+    }
+
+    /// The whole body (sent with `Content-Length`, as Node's `res.end(body)`).
+    #[must_use]
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = ResponseBody::Full(body.into());
+        self
+    }
+
+    /// A streamed body (chunked unless a `Content-Length` header is set, as Node's
+    /// `res.write()`): the handler returns the response and goes on sending through the
+    /// [`BodySender`]; dropping it ends the body.
+    #[must_use]
+    pub fn streaming(mut self) -> (Self, BodySender) {
+        let (tx, rx) = mpsc::channel(BODY_CHANNEL);
+        self.body = ResponseBody::Stream(rx);
+        (self, BodySender(tx))
+    }
+}
+
+/// Sends the chunks of a streamed response body ([`Response::streaming`]).
+#[derive(Debug, Clone)]
+pub struct BodySender(mpsc::Sender<Bytes>);
+
+impl BodySender {
+    /// `res.write(data)`: waits while the connection is behind; fails once it closed.
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), crate::Closed> {
+        self.0.send(data.into()).await.map_err(|_| crate::Closed)
+    }
+}
+
+/// A running HTTP server ([`serve`]).
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    close: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `server.close()`: stops accepting, closes idle keep-alive connections at once, lets
+    /// every request in flight finish (its response says `Connection: close`), and resolves
+    /// once every connection closed (docs/node-semantics.md#http-server-close).
+    pub async fn close(self) {
+        let _ = self.close.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// `http.createServer(handler).listen()`: serves HTTP/1.1 on `listener` with Node's server
+/// defaults (and a `checkContinue` listener: see [`Body::chunk`]), calling `handler` for each request in a task of its own. Dropping the returned
+/// [`Server`] leaves it running; [`Server::close`] closes it. Needs a tokio runtime with the IO
+/// and time drivers.
+pub fn serve<H, F>(listener: TcpListener, handler: H) -> std::io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let http = ServerConfig {
+        check_continue: true,
+        ..ServerConfig::default()
+    };
+    let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+    serve_with(listener, acceptor, handler)
+}
+
+/// [`serve`] with the stack each connection gets: socket settings, TLS
+/// (`Acceptor::with_tls`) and the HTTP server's settings (`Acceptor::with_http`, which it
+/// must have; with `check_continue` the first read of a body sends `100 Continue`, without
+/// it the machine sends it at once).
+pub fn serve_with<H, F>(
+    listener: TcpListener,
+    acceptor: Acceptor,
+    handler: H,
+) -> std::io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let addr = listener.local_addr()?;
+    let (close, closing) = watch::channel(false);
+    let handler = Arc::new(handler);
+    let task = tokio::spawn(accept(listener, acceptor, handler, closing));
+    Ok(Server { addr, close, task })
+}
+
+async fn accept<H, F>(
+    listener: TcpListener,
+    acceptor: Acceptor,
+    handler: Arc<H>,
+    mut closing: watch::Receiver<bool>,
+) where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    let mut watching = true;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let conn = acceptor.accept(Instant::now());
+                    let task = connection(stream, conn, handler.clone(), closing.clone());
+                    connections.spawn(task);
+                }
+                // Out of descriptors or memory: try again a little later, as libuv does
+                // on its next turn.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            changed = closing.changed(), if watching => match changed {
+                Ok(()) => break,
+                // The `Server` was dropped without `close`: serve on.
+                Err(_) => watching = false,
+            },
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// One HTTP server connection: drives its stack, runs a handler per request, writes their
+/// responses.
+async fn connection<H, F>(
+    stream: TcpStream,
+    mut conn: Connection,
+    handler: Arc<H>,
+    mut closing: watch::Receiver<bool>,
+) where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let pending = Arc::new(Pending::default());
+    let mut io = Io::new(Some(stream));
+    let mut bodies = HashMap::new();
+    let mut handlers = JoinSet::new();
+    let mut handler_ids = HashMap::new();
+    // Streamed response bodies, in the order their heads were given.
+    let mut streams: VecDeque<(RequestId, mpsc::Receiver<Bytes>)> = VecDeque::new();
+    // A body write found the response queue full: wait for its `Drain`.
+    let mut blocked = false;
+    // Bodies asking for their `100 Continue`.
+    let (continue_tx, mut continues) = mpsc::unbounded_channel();
+    // The connection was handed over (`Upgrade`, `CONNECT`): its events go to the handler.
+    let mut raw: Option<crate::conn::Channels> = None;
+    let mut watching = true;
+    if *closing.borrow_and_update() {
+        close_when_idle(&mut conn);
+        watching = false;
+    }
+    loop {
+        loop {
+            let now = Instant::now();
+            let mut moved = io.round(now, &mut conn, pending.caught_up());
+            while let Some(event) = conn.poll_event() {
+                moved = true;
+                let event = match event {
+                    Event::Http(event) => event,
+                    // After a hand-over: the socket's events, for the handler.
+                    other => {
+                        if let Some(raw) = &raw {
+                            let _ = raw.events.send((other, pending.ticket()));
+                        }
+                        continue;
+                    }
+                };
+                // Without a `checkContinue` listener the machine sent the 100 itself.
+                let check_continue = matches!(event, ServerEvent::CheckContinue(_));
+                match event {
+                    ServerEvent::Request(head) | ServerEvent::CheckContinue(head) => {
+                        let want_continue = check_continue.then(|| (head.id, continue_tx.clone()));
+                        let (tx, chunks) = mpsc::unbounded_channel();
+                        let id = head.id;
+                        bodies.insert(id, tx);
+                        let body = Body {
+                            chunks,
+                            ended: false,
+                            last: None,
+                            want_continue,
+                        };
+                        let answer = handler(Request {
+                            head,
+                            body,
+                            upgrade: None,
+                        });
+                        let task = handlers.spawn(async move { (id, answer.await) });
+                        handler_ids.insert(task.id(), id);
+                    }
+                    ServerEvent::Data { id, data } => {
+                        if let Some(tx) = bodies.get(&id) {
+                            let _ = tx.send((Some(data), pending.ticket()));
+                        }
+                    }
+                    ServerEvent::End { id, .. } => {
+                        if let Some(tx) = bodies.remove(&id) {
+                            let _ = tx.send((None, pending.ticket()));
+                        }
+                    }
+                    ServerEvent::Drain => blocked = false,
+                    ServerEvent::Upgrade { request, head }
+                    | ServerEvent::Connect { request, head } => {
+                        let (handle, mut events, channels) = crate::conn::channels();
+                        // Nothing more is read until the handler is ready for it.
+                        events.hold(pending.ticket());
+                        raw = Some(channels);
+                        let id = request.id;
+                        // No body: the connection is the handler's.
+                        let (_, chunks) = mpsc::unbounded_channel();
+                        let body = Body {
+                            chunks,
+                            ended: true,
+                            last: None,
+                            want_continue: None,
+                        };
+                        let upgrade = Some(Upgraded {
+                            handle,
+                            events,
+                            head,
+                        });
+                        let answer = handler(Request {
+                            head: request,
+                            body,
+                            upgrade,
+                        });
+                        let task = handlers.spawn(async move { (id, answer.await) });
+                        handler_ids.insert(task.id(), id);
+                    }
+                    _ => {}
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        if let Some(channels) = raw.take() {
+            // Every earlier response is complete (the machine hands over only then); the
+            // handlers still running (the one that took the connection) go on by themselves.
+            handlers.detach_all();
+            crate::conn::drive(conn, io, pending, channels).await;
+            return;
+        }
+        if conn.is_closed() {
+            return;
+        }
+        let want = io.want(&conn, &pending);
+        let front = streams.front_mut().filter(|_| !blocked);
+        let has_front = front.is_some();
+        tokio::select! {
+            () = io.wait(want, &pending) => {}
+            Some(done) = handlers.join_next_with_id(), if !handlers.is_empty() => {
+                let (id, response) = match done {
+                    Ok((task, (id, response))) => {
+                        handler_ids.remove(&task);
+                        (id, response)
+                    }
+                    // The handler panicked: 500, as an uncaught error would end Node's
+                    // process, but here only this request.
+                    Err(error) => match handler_ids.remove(&error.id()) {
+                        Some(id) => (id, Response::new(500)),
+                        None => continue,
+                    },
+                };
+                respond(&mut conn, id, response, &mut streams);
+            }
+            chunk = async { front?.1.recv().await.map(Some) }, if has_front => {
+                let now = Instant::now();
+                if let Some(http) = conn.http_mut()
+                    && let Some(&(id, _)) = streams.front()
+                {
+                    match chunk {
+                        Some(Some(data)) => blocked = !http.write(now, id, data).unwrap_or(true),
+                        _ => {
+                            let _ = http.end(now, id, None);
+                            streams.pop_front();
+                        }
+                    }
+                }
+            }
+            Some(id) = continues.recv() => {
+                if let Some(http) = conn.http_mut() {
+                    // Refused by the machine once the answer is given: nothing to continue.
+                    let _ = http.send_continue(Instant::now(), id);
+                }
+            }
+            changed = closing.changed(), if watching => {
+                watching = false;
+                if changed.is_ok() {
+                    close_when_idle(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// Hands a handler's answer to the HTTP machine; a streamed body is written as it comes.
+fn respond(
+    conn: &mut Connection,
+    id: RequestId,
+    response: Response,
+    streams: &mut VecDeque<(RequestId, mpsc::Receiver<Bytes>)>,
+) {
+    let now = Instant::now();
+    let Some(http) = conn.http_mut() else { return };
+    // An answer the machine refuses (an invalid head, a connection gone) closes nothing more
+    // than that request: the machine already answered or closed.
+    match response.body {
+        ResponseBody::Full(body) => {
+            if http.respond(now, id, response.head, body).is_err() {
+                let _ = http.respond(now, id, sansnet_http1::Response::new(500), Bytes::new());
+            }
+        }
+        ResponseBody::Stream(chunks) => {
+            if http.send_response(now, id, response.head).is_ok() {
+                streams.push_back((id, chunks));
+            } else {
+                let _ = http.respond(now, id, sansnet_http1::Response::new(500), Bytes::new());
+            }
+        }
+    }
+}
+
+fn close_when_idle(conn: &mut Connection) {
+    if let Some(http) = conn.http_mut() {
+        http.close_when_idle(Instant::now());
+    }
+}
