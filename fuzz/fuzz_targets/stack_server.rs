@@ -81,22 +81,11 @@ fn round(conn: &mut Connection, now: Instant, log: &mut Log) -> bool {
             }
             Event::Http(ServerEvent::Upgrade { request, head }) => {
                 log.note(format!("upgrade {:?}", request.target));
-                match sansnet_ws::handshake::accept_with(
-                    &request,
-                    &[],
-                    &sansnet_ws::DeflateConfig::default(),
-                ) {
-                    Ok(accepted) => {
-                        let config = sansnet_stack::ws_config(sansnet_ws::Config::default());
-                        let ws = sansnet_ws::Connection::server(config, accepted.response)
-                            .with_deflate(accepted.deflate);
-                        conn.start_ws(now, ws, head);
-                    }
-                    Err(rejected) => {
-                        // What came with the head is the raw socket's first data.
-                        log.data("tunnel ", &head);
-                        let _ = conn.socket_mut().end(now, Some(rejected.response));
-                    }
+                let accepted =
+                    conn.accept_ws(now, &request, head.clone(), &[], sansnet_ws::Config::default());
+                if accepted.is_err() {
+                    // What came with the head is the raw socket's first data.
+                    log.data("tunnel ", &head);
                 }
             }
             Event::Http(ServerEvent::Connect { head, .. }) => {

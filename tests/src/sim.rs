@@ -1548,14 +1548,12 @@ impl Sim {
                 }
                 Event::Http(ServerEvent::Upgrade { request, head }) => {
                     line = Some(format!("server {socket}: upgrade"));
-                    match sansnet_ws::handshake::accept_with(&request, &[], &ws_config.deflate) {
-                        Ok(accepted) => {
-                            let config = sansnet_stack::ws_config(ws_config.clone());
-                            let ws = sansnet_ws::Connection::server(config, accepted.response)
-                                .with_deflate(accepted.deflate);
-                            server.conn.start_ws(now, ws, head);
-                        }
-                        Err(_) => server.conn.socket_mut().destroy(now),
+                    let accepted =
+                        server
+                            .conn
+                            .accept_ws(now, &request, head, &[], ws_config.clone());
+                    if accepted.is_err() {
+                        server.conn.socket_mut().destroy(now);
                     }
                 }
                 Event::Http(ServerEvent::Connect { head, .. }) => {

@@ -39,19 +39,7 @@ impl EventLoop {
         let Some(Entry::Socket(entry)) = self.entries.get_mut(&socket.0) else {
             return Err(sansnet_ws::UsageError::Closed.into());
         };
-        let result = match sansnet_ws::handshake::accept_with(request, protocols, &config.deflate) {
-            Ok(accepted) => {
-                let config = sansnet_stack::ws_config(config);
-                let conn = sansnet_ws::Connection::server(config, accepted.response)
-                    .with_deflate(accepted.deflate);
-                entry.conn.start_ws(now, conn, head);
-                Ok(accepted.protocol)
-            }
-            Err(rejected) => {
-                let _ = entry.conn.socket_mut().end(now, Some(rejected.response));
-                Err(rejected.error.into())
-            }
-        };
+        let result = entry.conn.accept_ws(now, request, head, protocols, config);
         self.service(socket.0, now);
         result
     }

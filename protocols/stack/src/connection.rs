@@ -136,6 +136,42 @@ impl Connection {
         self.upper = Upper::Ws(Box::new(WsLayer::new(now, ws, head)));
     }
 
+    /// Accepts the WebSocket asked for by `request`, an `upgrade` request this connection's
+    /// HTTP machine handed over with `head` (the bytes read past it): queues the 101 and runs
+    /// a `sansnet_ws::Connection` (with `config`, through [`crate::ws_config`]) above the
+    /// socket, whose events arrive as [`Event::Ws`]. permessage-deflate is agreed to when
+    /// offered and `config.deflate` allows it. Returns the subprotocol chosen from
+    /// `protocols`.
+    ///
+    /// # Errors
+    ///
+    /// A request that is no valid WebSocket handshake (RFC 6455 section 4.2.1) gets the
+    /// rejection `sansnet_ws::handshake::accept_with` chose (400, or 426 for a version it does
+    /// not speak), the socket ends after it, and its error is returned.
+    pub fn accept_ws(
+        &mut self,
+        now: Instant,
+        request: &sansnet_http1::Request,
+        head: Bytes,
+        protocols: &[&str],
+        config: sansnet_ws::Config,
+    ) -> Result<Option<String>, sansnet_ws::Error> {
+        match sansnet_ws::handshake::accept_with(request, protocols, &config.deflate) {
+            Ok(accepted) => {
+                let ws =
+                    sansnet_ws::Connection::server(crate::ws_config(config), accepted.response)
+                        .with_deflate(accepted.deflate);
+                self.start_ws(now, ws, head);
+                Ok(accepted.protocol)
+            }
+            Err(rejected) => {
+                // A socket that already ended or failed has nothing more to send.
+                let _ = self.socket.end(now, Some(rejected.response));
+                Err(rejected.error.into())
+            }
+        }
+    }
+
     /// Lets a client connection handed over read again: its new owner is in place (a raw
     /// socket for the application, or a WebSocket started with [`Connection::start_ws`]).
     pub fn release(&mut self) {

@@ -156,17 +156,11 @@ pub(crate) fn serve(now: Instant, side: &mut Side, record: &mut Record) {
             }
             Event::Http(ServerEvent::Upgrade { request, head }) => {
                 record.note(format!("upgrade head={}", head.len()));
-                let accepted = sansnet_ws::handshake::accept_with(
-                    &request,
-                    &[],
-                    &sansnet_ws::DeflateConfig::default(),
-                )
-                .unwrap();
-                record.note(format!("deflate={}", accepted.deflate.is_some()));
-                let config = sansnet_stack::ws_config(sansnet_ws::Config::default());
-                let ws = sansnet_ws::Connection::server(config, accepted.response)
-                    .with_deflate(accepted.deflate);
-                side.conn.start_ws(now, ws, head);
+                side.conn
+                    .accept_ws(now, &request, head, &[], sansnet_ws::Config::default())
+                    .unwrap();
+                let ws = side.conn.ws_mut().unwrap();
+                record.note(format!("deflate={}", ws.deflate_enabled()));
             }
             Event::Http(ServerEvent::Connect { request, head }) => {
                 record.note(format!(

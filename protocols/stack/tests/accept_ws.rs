@@ -1,0 +1,134 @@
+//! `Connection::accept_ws`: the one place a server stack answers an `upgrade` request with a
+//! WebSocket (RFC 6455 section 4.2.2) or a rejection (section 4.2.1), for every runtime.
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
+use std::io::IoSlice;
+use std::time::Instant;
+
+use bytes::Bytes;
+use sansnet_core::Action;
+use sansnet_http1::ServerEvent;
+use sansnet_stack::{Connection, Event};
+use sansnet_tcp::SocketConfig;
+use sansnet_ws::{Config, Error, HandshakeError, Message, WsEvent};
+
+const UPGRADE: &str = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+                       Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
+
+/// A plain HTTP server stack fed `request`; returns it with the `upgrade` event's request and
+/// head.
+fn upgraded(request: &[u8]) -> (Connection, sansnet_http1::Request, Bytes) {
+    let now = Instant::now();
+    // Node's server with an `upgrade` listener.
+    let config = sansnet_http1::ServerConfig {
+        upgrade: true,
+        ..sansnet_http1::ServerConfig::default()
+    };
+    let mut conn = Connection::accepted(now, SocketConfig::default()).serve_http(now, config);
+    conn.handle_input(now, request);
+    conn.drive(now, true);
+    while let Some(event) = conn.poll_event() {
+        if let Event::Http(ServerEvent::Upgrade { request, head }) = event {
+            return (conn, request, head);
+        }
+    }
+    panic!("no upgrade event");
+}
+
+/// Everything the stack has to write, taken out.
+fn written(conn: &mut Connection) -> Vec<u8> {
+    let now = Instant::now();
+    let mut out = Vec::new();
+    loop {
+        conn.drive(now, true);
+        let mut slices = [IoSlice::new(&[]); 16];
+        let n = conn.transmit_chunks(&mut slices);
+        let bytes: usize = slices[..n].iter().map(|s| s.len()).sum();
+        if bytes == 0 {
+            return out;
+        }
+        for slice in &slices[..n] {
+            out.extend_from_slice(slice);
+        }
+        conn.advance_transmit(now, bytes);
+    }
+}
+
+#[test]
+fn a_valid_upgrade_gets_101_with_deflate_and_the_frames_read_past_the_head() {
+    let request = format!(
+        "{UPGRADE}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Protocol: chat, superchat\r\n\
+         Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    );
+    // A masked text frame "hi" arrived with the head (RFC 6455 section 5.3, mask 0).
+    let mut input = request.into_bytes();
+    input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    let (mut conn, request, head) = upgraded(&input);
+    assert_eq!(&head[..], &[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+
+    let protocol = conn
+        .accept_ws(
+            Instant::now(),
+            &request,
+            head,
+            &["superchat"],
+            Config::default(),
+        )
+        .unwrap();
+    assert_eq!(protocol.as_deref(), Some("superchat"));
+    let out = String::from_utf8(written(&mut conn)).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{out}"
+    );
+    // RFC 6455 section 1.3's example key and its accept value.
+    assert!(out.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{out}");
+    assert!(out.contains("permessage-deflate"), "{out}");
+    assert!(conn.ws_mut().unwrap().deflate_enabled());
+    let mut got = None;
+    while let Some(event) = conn.poll_event() {
+        if let Event::Ws(WsEvent::Message(Message::Text(text))) = event {
+            got = Some(text);
+        }
+    }
+    assert_eq!(got.as_deref(), Some(&b"hi"[..]));
+}
+
+#[test]
+fn an_invalid_key_gets_400_a_typed_error_and_the_end_of_the_socket() {
+    let (mut conn, request, head) =
+        upgraded(format!("{UPGRADE}Sec-WebSocket-Key: short\r\n\r\n").as_bytes());
+    let error = conn
+        .accept_ws(Instant::now(), &request, head, &[], Config::default())
+        .unwrap_err();
+    assert_eq!(error, Error::Handshake(HandshakeError::InvalidKey));
+    let out = String::from_utf8(written(&mut conn)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+    assert!(conn.ws_mut().is_none());
+    let mut fin = false;
+    while let Some(action) = conn.poll_action() {
+        fin |= action == Action::Shutdown;
+    }
+    assert!(fin, "no FIN after the rejection");
+}
+
+#[test]
+fn another_version_gets_426_naming_13() {
+    let request = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let (mut conn, request, head) = upgraded(request.as_bytes());
+    let error = conn
+        .accept_ws(Instant::now(), &request, head, &[], Config::default())
+        .unwrap_err();
+    assert_eq!(error, Error::Handshake(HandshakeError::UnsupportedVersion));
+    let out = String::from_utf8(written(&mut conn)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 426 "), "{out}");
+    assert!(out.contains("Sec-WebSocket-Version: 13"), "{out}");
+}
