@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mio::Token;
 use sansnet_http1::{Agent, AgentConfig, ClientRequest, Origin, PoolRequestId};
 use sansnet_stack::{EndpointAction, EndpointEvent, RequestOptions};
 use sansnet_tcp::Address;
@@ -15,8 +14,6 @@ use sansnet_tls::rustls::ClientConfig as ClientTlsConfig;
 
 use crate::event::Event;
 use crate::event_loop::{Entry, EventLoop};
-use crate::ids::token;
-use crate::net::Stream;
 use crate::tcp::SocketEntry;
 use sansnet_stack::SocketId;
 
@@ -239,14 +236,13 @@ impl EventLoop {
             .map_err(|_| io::ErrorKind::NotFound)?
             .next()
             .ok_or(io::ErrorKind::NotFound)?;
-        let id = self.allocate();
-        let mut stream = Stream::connect(&Address::Tcp(addr)).map_err(|e| e.kind())?;
-        stream
-            .register(self.poll.registry(), Token(token(id)))
+        let id = SocketId(self.allocate());
+        let stream = self
+            .stream_to(&Address::Tcp(addr), id)
             .map_err(|e| e.kind())?;
         let entry = SocketEntry::new(stack, stream, None);
-        self.entries.insert(id, Entry::Socket(Box::new(entry)));
-        self.again.push_back(id);
-        Ok(SocketId(id))
+        self.entries.insert(id.0, Entry::Socket(Box::new(entry)));
+        self.again.push_back(id.0);
+        Ok(id)
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::net::UnixStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll};
 use sansnet_tcp::{Address, ConnectionId, Server, ServerConfig, Socket, SocketConfig};
 use sansnet_tls::rustls::{ClientConfig as ClientTlsConfig, ServerConfig as ServerTlsConfig};
 use sansnet_udp::SendId;
@@ -17,10 +17,11 @@ use sansnet_stack::{Acceptor, Connection, Endpoint};
 
 use crate::event::{Event, ServerId, UdpId};
 use crate::ids::{IdMap, token};
-use crate::net::{Reserve, Stream};
+use crate::net::Stream;
 use crate::tcp::{Readiness, ServerEntry, SocketEntry};
 use crate::timers::Timers;
 use crate::udp::UdpEntry;
+use sansnet_os::listen::Reserve;
 use sansnet_stack::SocketId;
 
 #[derive(Debug)]
@@ -72,7 +73,7 @@ impl EventLoop {
             events: VecDeque::new(),
             endpoint: Endpoint::default(),
             scratch: vec![0; crate::tcp::READ_CHUNK],
-            reserve: Reserve::new(),
+            reserve: Reserve::default(),
         })
     }
 
@@ -88,19 +89,13 @@ impl EventLoop {
 
     /// `http.createServer().listen(address)`: every accepted connection runs a
     /// `sansnet_http1::ServerConnection` with `http`, and its events arrive as [`Event::Http`].
-    /// Sockets get `TCP_NODELAY`, as Node's HTTP sockets do (Node docs `http.md` ›
-    /// `Event: 'connection'`), and are half-open.
+    /// Sockets get `TCP_NODELAY` and are half-open, as Node's (`Acceptor::with_http`).
     pub fn listen_http(
         &mut self,
         address: Address,
-        mut config: ServerConfig,
+        config: ServerConfig,
         http: sansnet_http1::ServerConfig,
     ) -> ServerId {
-        config.socket.no_delay = true;
-        // Node's `http.Server` is a half-open `net.Server`: the HTTP machine ends the socket
-        // itself after the client's FIN (once its responses are out), and a socket handed
-        // over by CONNECT or Upgrade stays writable after the client half-closes.
-        config.socket.allow_half_open = true;
         self.listen_with(address, config, Some(http), None)
     }
 
@@ -124,12 +119,10 @@ impl EventLoop {
     pub fn listen_https(
         &mut self,
         address: Address,
-        mut config: ServerConfig,
+        config: ServerConfig,
         http: sansnet_http1::ServerConfig,
         tls: Arc<ServerTlsConfig>,
     ) -> ServerId {
-        config.socket.no_delay = true;
-        config.socket.allow_half_open = true;
         self.listen_with(address, config, Some(http), Some(tls))
     }
 
@@ -276,12 +269,7 @@ impl EventLoop {
         let now = Instant::now();
         let id = SocketId(self.allocate());
         // A TLS session that could not be made has failed the socket already.
-        let stream = (!conn.is_closed()).then(|| {
-            Stream::connect(&address).and_then(|mut stream| {
-                stream.register(self.poll.registry(), Token(token(id.0)))?;
-                Ok(stream)
-            })
-        });
+        let stream = (!conn.is_closed()).then(|| self.stream_to(&address, id));
         match stream {
             Some(Ok(stream)) => {
                 let entry = SocketEntry::new(conn, stream, None);
@@ -299,6 +287,13 @@ impl EventLoop {
             }
         }
         id
+    }
+
+    /// Starts a connect to `address` polled as entry `id`.
+    pub(crate) fn stream_to(&self, address: &Address, id: SocketId) -> io::Result<Stream> {
+        let mut stream = Stream::connect(address)?;
+        stream.register(self.poll.registry(), token(id.0))?;
+        Ok(stream)
     }
 
     /// `socket.write(data)`: `Ok(false)` at the high-water mark; `Drain` follows.
@@ -498,7 +493,7 @@ impl EventLoop {
         let id = self.allocate();
         self.poll
             .registry()
-            .register(&mut stream, Token(token(id)), Interest::READABLE)?;
+            .register(&mut stream, token(id), Interest::READABLE)?;
         self.entries.insert(id, Entry::Signal { stream, signal });
         Ok(())
     }
@@ -604,7 +599,7 @@ impl EventLoop {
                 };
                 for (socket_id, mut stream) in admitted {
                     if stream
-                        .register(self.poll.registry(), Token(token(socket_id)))
+                        .register(self.poll.registry(), token(socket_id))
                         .is_err()
                     {
                         // A connection that cannot be polled is closed at once.

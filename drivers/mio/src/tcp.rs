@@ -3,22 +3,21 @@
 //! Each `service` call is one round of the contract's drain rule: write what the machine
 //! offers, carry out its actions, read while it wants to read, then hand its events on.
 
-use std::io::{self, IoSlice};
 use std::time::{Instant, SystemTime};
 
-use mio::{Registry, Token};
-use sansnet_tcp::{Action, Admission, ConnectionId, Server, ServerAction};
+use mio::Registry;
+use sansnet_os::listen::{self, Reserve};
+use sansnet_os::{Read, drain, socket};
+use sansnet_tcp::{Server, ServerAction};
 
 use sansnet_stack::{Acceptor, Connection, Event as StackEvent};
 
 use crate::event::{Event, ServerId};
-use crate::net::{Listener, Reserve, Stream};
+use crate::net::{Io, Listener, Stream};
 use sansnet_stack::SocketId;
 
 /// How many bytes one read asks the OS for: the size of the event loop's scratch buffer.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
-/// How many slices one vectored write gathers.
-const MAX_SLICES: usize = 64;
 
 /// What the OS said of a socket in one poll.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +79,7 @@ impl SocketEntry {
         }
         self.closed_seen |= closed;
         if self.connecting && (writable || readable) {
-            match self.stream.finish_connect() {
+            match socket::finish_connect(&self.stream) {
                 Ok(true) => {
                     self.connecting = false;
                     self.conn.handle_connected(now);
@@ -116,8 +115,24 @@ impl SocketEntry {
                 "socket {id:?}: the drain rule does not settle"
             );
             let caught_up = self.undelivered == 0;
-            let mut moved = caught_up && self.conn.wants_read() && self.read(now, scratch);
-            moved |= self.conn.drive(now, caught_up);
+            let buf: &mut [u8] = if self.readable { scratch } else { &mut [] };
+            if self.readable && caught_up {
+                self.conn.set_date(SystemTime::now());
+            }
+            let mut io = Io(&mut self.stream, registry);
+            let round = drain::round(&mut self.conn, now, &mut io, buf, caught_up);
+            match round.read {
+                // A read that did not fill the buffer emptied the socket's queue (as tokio
+                // takes it): the next edge says when more arrives, saving the read that would
+                // only say `WouldBlock`. Not once the peer's FIN or an error was reported: that
+                // edge has passed, so read on until it shows.
+                Some(Read::Bytes(n)) if n < scratch.len() && !self.closed_seen => {
+                    self.readable = false;
+                }
+                Some(Read::Blocked) => self.readable = false,
+                _ => {}
+            }
+            let mut moved = round.moved;
             while let Some(event) = self.conn.poll_stack_event() {
                 moved = true;
                 let event = match event {
@@ -135,115 +150,10 @@ impl SocketEntry {
                 self.undelivered += 1;
                 out.push_back(Event::Http { socket: id, event });
             }
-            // What `drive` moved into the socket goes out in the same round.
-            moved |= self.flush(now);
-            while let Some(action) = self.conn.poll_action() {
-                moved = true;
-                self.apply(now, action, registry);
-            }
             if !moved {
                 return self.conn.is_closed();
             }
         }
-    }
-
-    /// Writes what the stack offers until it is empty or the OS would block.
-    fn flush(&mut self, now: Instant) -> bool {
-        let mut moved = false;
-        while self.conn.wants_write() {
-            let result = {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = self.conn.transmit_chunks(&mut slices);
-                self.stream.write_vectored(&slices[..n])
-            };
-            match wrote(result) {
-                Wrote::Bytes(0) => {}
-                Wrote::Bytes(n) => {
-                    self.conn.advance_transmit(now, n);
-                    moved = true;
-                }
-                Wrote::Blocked => break,
-                Wrote::Failed(kind) => {
-                    self.conn.handle_io_error(now, kind);
-                    return true;
-                }
-            }
-        }
-        moved
-    }
-
-    fn apply(&mut self, now: Instant, action: Action, registry: &Registry) {
-        let result = match action {
-            Action::Shutdown => match self.stream.shutdown_write() {
-                // The peer is already gone; the next read reports how.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                other => other,
-            },
-            Action::Close { reset } => {
-                if reset {
-                    let _ = self.stream.set_reset_on_close();
-                }
-                self.stream.deregister(registry);
-                Ok(())
-            }
-            Action::SetNoDelay(on) => self.stream.set_no_delay(on),
-            Action::SetKeepAlive(delay) => self.stream.set_keep_alive(delay),
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            self.conn.handle_io_error(now, e.kind());
-        }
-    }
-
-    /// Reads once from the OS into `scratch` and hands the stack what arrived.
-    fn read(&mut self, now: Instant, scratch: &mut [u8]) -> bool {
-        while self.readable {
-            match self.stream.read(scratch) {
-                Ok(0) => {
-                    self.conn.handle_eof(now);
-                    return true;
-                }
-                Ok(n) => {
-                    self.conn.set_date(SystemTime::now());
-                    self.conn.handle_input(now, &scratch[..n]);
-                    // A read that did not fill the buffer emptied the socket's queue (as
-                    // tokio takes it): the next edge says when more arrives, saving the
-                    // read that would only say `WouldBlock`. Not once the peer's FIN or an
-                    // error was reported: that edge has passed, so read on until it shows.
-                    if n < scratch.len() && !self.closed_seen {
-                        self.readable = false;
-                    }
-                    return true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
-                Err(e) => {
-                    self.conn.handle_io_error(now, e.kind());
-                    return true;
-                }
-            }
-        }
-        false
-    }
-}
-
-/// What one write to the OS came to.
-enum Wrote {
-    /// This many bytes went (0 after an interrupted call: try again).
-    Bytes(usize),
-    /// The OS takes no more now.
-    Blocked,
-    /// The write failed (`EPIPE`, `ECONNRESET`, ...): the connection is over.
-    Failed(io::ErrorKind),
-}
-
-fn wrote(result: io::Result<usize>) -> Wrote {
-    match result {
-        Ok(0) => Wrote::Blocked,
-        Ok(n) => Wrote::Bytes(n),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Wrote::Bytes(0),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Wrote::Blocked,
-        Err(e) => Wrote::Failed(e.kind()),
     }
 }
 
@@ -282,7 +192,7 @@ impl ServerEntry {
                 } => {
                     let bound =
                         Listener::bind(&address, backlog, reuse_port).and_then(|(mut l, bound)| {
-                            l.register(registry, Token(crate::ids::token(id.0)))?;
+                            l.register(registry, crate::ids::token(id.0))?;
                             Ok((l, bound))
                         });
                     match bound {
@@ -306,43 +216,19 @@ impl ServerEntry {
         }
     }
 
-    /// Accepts every pending connection; returns the admitted ones with the ids the machine
-    /// was told. Out of descriptors, the waiting connections are closed with the help of
-    /// `reserve`, so the queue never keeps connections that no readiness will announce again.
+    /// Accepts every pending connection (`sansnet_os::listen::accept_all`); returns the
+    /// admitted ones with the ids the machine was told.
     pub(crate) fn accept(
         &mut self,
         now: Instant,
-        mut next_id: impl FnMut() -> u64,
+        next_id: impl FnMut() -> u64,
         reserve: &mut Reserve,
     ) -> Vec<(u64, Stream)> {
-        let mut admitted = Vec::new();
         let Some(listener) = &self.listener else {
-            return admitted;
+            return Vec::new();
         };
-        loop {
-            match listener.accept() {
-                Ok(stream) => {
-                    let id = next_id();
-                    match self.machine.handle_accept(now, ConnectionId(id)) {
-                        Admission::Accept => admitted.push((id, stream)),
-                        Admission::Drop => drop(stream),
-                    }
-                }
-                // A connection reset while it waited: the next one may be fine (libuv ignores
-                // it too).
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) => {}
-                Err(e) if Reserve::exhausted(&e) => {
-                    reserve.reject_waiting(listener);
-                    return admitted;
-                }
-                // WouldBlock: all taken. Others (ENOBUFS, ENOMEM) are transient; Node retries
-                // on the next readiness too.
-                Err(_) => return admitted,
-            }
-        }
+        listen::accept_all(&mut self.machine, now, reserve, next_id, || {
+            listener.accept()
+        })
     }
 }

@@ -38,8 +38,15 @@ impl Acceptor {
         self
     }
 
-    /// An HTTP/1.1 server machine above it (`http.Server`, `https.Server`).
+    /// An HTTP/1.1 server machine above it (`http.Server`, `https.Server`). Its sockets get
+    /// `TCP_NODELAY`, as Node's HTTP sockets do (Node docs `http.md` › `Event: 'connection'`),
+    /// and are half-open: Node's `http.Server` is a half-open `net.Server`, whose HTTP
+    /// machine ends the socket itself after the client's FIN (once its responses are out),
+    /// and a socket handed over by CONNECT or Upgrade stays writable after the client
+    /// half-closes.
     pub fn with_http(mut self, http: sansnet_http1::ServerConfig) -> Self {
+        self.socket.no_delay = true;
+        self.socket.allow_half_open = true;
         self.http = Some(http);
         self
     }

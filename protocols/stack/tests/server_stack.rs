@@ -1,5 +1,7 @@
-//! `Connection::accept_ws`: the one place a server stack answers an `upgrade` request with a
-//! WebSocket (RFC 6455 section 4.2.2) or a rejection (section 4.2.1), for every runtime.
+//! What a server stack decides for every runtime: the socket settings of an HTTP server's
+//! connections (`Acceptor::with_http`), and the answer to an `upgrade` request
+//! (`Connection::accept_ws`): a WebSocket (RFC 6455 section 4.2.2) or a rejection (section
+//! 4.2.1).
 
 #![allow(
     clippy::panic,
@@ -131,4 +133,22 @@ fn another_version_gets_426_naming_13() {
     let out = String::from_utf8(written(&mut conn)).unwrap();
     assert!(out.starts_with("HTTP/1.1 426 "), "{out}");
     assert!(out.contains("Sec-WebSocket-Version: 13"), "{out}");
+}
+
+/// Node's HTTP server sockets: `TCP_NODELAY` and half-open (`Acceptor::with_http`), whatever
+/// the runtime; a raw `net.Server`'s keep the settings given.
+#[test]
+fn an_http_acceptor_makes_nodelay_half_open_sockets() {
+    let now = Instant::now();
+    let http = sansnet_stack::Acceptor::new(SocketConfig::default())
+        .with_http(sansnet_http1::ServerConfig::default());
+    let mut conn = http.accept(now);
+    assert!(conn.socket().config().allow_half_open);
+    conn.drive(now, true);
+    let actions: Vec<Action> = std::iter::from_fn(|| conn.poll_action()).collect();
+    assert!(actions.contains(&Action::SetNoDelay(true)), "{actions:?}");
+
+    let raw = sansnet_stack::Acceptor::new(SocketConfig::default()).accept(now);
+    assert!(!raw.socket().config().allow_half_open);
+    assert!(!raw.socket().config().no_delay);
 }
