@@ -2,6 +2,7 @@
 //! stack's events out over another.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use sansnet_stack::{Connection, Event};
@@ -40,13 +41,21 @@ impl Handle {
         &self,
         command: impl FnOnce(&mut Connection, Instant) -> T + Send + 'static,
     ) -> Result<T, Closed> {
+        self.send(command)?.await.map_err(|_| Closed)
+    }
+
+    /// Queues `command` for the connection's task; its answer comes on the returned channel.
+    pub(crate) fn send<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(&mut Connection, Instant) -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>, Closed> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Box::new(move |conn, now| {
                 let _ = tx.send(command(conn, now));
             }))
             .map_err(|_| Closed)?;
-        rx.await.map_err(|_| Closed)
+        Ok(rx)
     }
 }
 
@@ -99,6 +108,13 @@ fn start(conn: Connection, io: Io, address: Option<Address>) -> (Handle, Events)
 }
 
 impl Events {
+    /// The next event with its ticket, for a reader that keeps tickets itself
+    /// (`crate::NetStream`): the connection reads on once every ticket was dropped.
+    pub(crate) fn poll_ticketed(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Event, Ticket)>> {
+        self.last = None;
+        self.events.poll_recv(cx)
+    }
+
     /// Holds the connection's reads until the application first asks for an event (or drops
     /// this): a connection handed over waits for its new owner to set up (a WebSocket
     /// machine started with `Connection::start_ws`, say) before anything more is read.
