@@ -3,9 +3,10 @@
 # End-to-end comparison: our HTTP hello-world and WebSocket echo servers on the driver beside
 # hyper 1.x (tokio current-thread), fastwebsockets (tokio current-thread), synchronous
 # tungstenite and Node (`http`, `ws`), each on one core with the load generator on the other,
-# interleaved, in one run.
+# interleaved, in one run; and our HTTP hello-world on the tokio driver (benches/src/bin/
+# tokio-hello.rs, current-thread runtime) beside hyper on the same runtime.
 #
-#   bash benches/e2e.sh [http|ws|all]          (default all)
+#   bash benches/e2e.sh [http|ws|tokio|all]    (default all)
 #
 # HTTP: wrk (installed from Debian if missing), keep-alive (-c CONNECTIONS) and pipelined
 # (depth 16, a wrk Lua script), requests/s; hyper runs with `pipeline_flush` on (its switch for
@@ -20,6 +21,9 @@
 #   e2e: sansnet/hyper=R1 sansnet/node=R2 pipelined sansnet/hyper=R3
 # and of the WebSocket mode (each ratio the lowest over that peer's WebSocket tables)
 #   e2e ws: sansnet/fastwebsockets=R1 sansnet/tungstenite=R2 sansnet/node=R3
+# and of the tokio mode (keep-alive, then pipelined; both servers on tokio's current-thread
+# runtime, hyper with `pipeline_flush`)
+#   e2e tokio: sansnet-tokio/hyper-current-thread=R1 pipelined sansnet-tokio/hyper-current-thread=R2
 # Settings (environment): E2E_SECONDS (5), E2E_ROUNDS (3), E2E_CONNECTIONS (64), E2E_DEPTH
 # (16), WS_CONNECTIONS ("50 200"), WS_SIZES ("32 16384", bytes, at most 65535), SERVER_CPU
 # (0), LOAD_CPU (1), SANSNET_BIN_DIR (use binaries built earlier). Servers are killed on exit;
@@ -31,7 +35,7 @@ cd "$(dirname "$0")/.."
 . benches/common.sh
 
 MODE=${1:-all}
-case $MODE in http | ws | all) ;; *) die "usage: e2e.sh [http|ws|all]" ;; esac
+case $MODE in http | ws | tokio | all) ;; *) die "usage: e2e.sh [http|ws|tokio|all]" ;; esac
 SECONDS_PER_RUN=${E2E_SECONDS:-5}
 ROUNDS=${E2E_ROUNDS:-3}
 CONNECTIONS=${E2E_CONNECTIONS:-64}
@@ -44,7 +48,7 @@ if [ "$MODE" != ws ]; then
   command -v wrk >/dev/null 2>&1 || { apt-get update && apt-get install -y wrk; }
 fi
 need_node
-[ "$MODE" = http ] || need_node_ws
+[ "$MODE" = http ] || [ "$MODE" = tokio ] || need_node_ws
 build
 machine
 
@@ -146,7 +150,7 @@ run_table() {
   done
 }
 
-if [ "$MODE" != ws ]; then
+if [ "$MODE" = http ] || [ "$MODE" = all ]; then
   start_server sansnet "$BIN/examples/hello"
   start_server hyper "$BIN/hyper-hello"
   start_server node node benches/peers/http-hello.mjs
@@ -173,7 +177,22 @@ lowest() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b + 0 < a + 0) print b; else print a }'
 }
 
-if [ "$MODE" != http ]; then
+if [ "$MODE" = tokio ] || [ "$MODE" = all ]; then
+  start_server sansnet_tokio "$BIN/tokio-hello"
+  start_server hyper_tokio "$BIN/hyper-hello"
+  run_table "HTTP keep-alive, tokio current-thread: wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
+    wrk_rate sansnet_tokio hyper_tokio
+  TOKIO_KA=$(ratio "$MEDIAN_sansnet_tokio" "$MEDIAN_hyper_tokio")
+  TOKIO_KA_CPU=$(ratio "$CPU_sansnet_tokio" "$CPU_hyper_tokio")
+  run_table "HTTP pipelined (depth $DEPTH), tokio current-thread: wrk -t1 -c$CONNECTIONS, ${SECONDS_PER_RUN}s x $ROUNDS, requests/s" \
+    wrk_rate sansnet_tokio hyper_tokio -- pipelined
+  TOKIO_PIPE=$(ratio "$MEDIAN_sansnet_tokio" "$MEDIAN_hyper_tokio")
+  TOKIO_PIPE_CPU=$(ratio "$CPU_sansnet_tokio" "$CPU_hyper_tokio")
+  stop_server sansnet_tokio
+  stop_server hyper_tokio
+fi
+
+if [ "$MODE" = ws ] || [ "$MODE" = all ]; then
   [ "$MODE" = ws ] && start_server sansnet "$BIN/examples/hello"
   start_server fastwebsockets "$BIN/fastwebsockets-echo"
   start_server tungstenite "$BIN/tungstenite-echo"
@@ -200,17 +219,25 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ratios are sansnet's median rate / the peer's: above 1 means sansnet is faster;"
 echo "per CPU-second ratios divide by each server's own CPU time, so work of other processes"
 echo "on the server's core (which lowers rates) cancels out"
-if [ "$MODE" != http ]; then
+if [ "$MODE" = tokio ] || [ "$MODE" = all ]; then
+  echo "e2e tokio per CPU-second: sansnet-tokio/hyper-current-thread=$TOKIO_KA_CPU" \
+    "pipelined sansnet-tokio/hyper-current-thread=$TOKIO_PIPE_CPU"
+fi
+if [ "$MODE" = ws ] || [ "$MODE" = all ]; then
   echo "e2e ws per CPU-second (lowest over the tables): $WS_CPU"
 fi
-if [ "$MODE" != ws ]; then
+if [ "$MODE" = http ] || [ "$MODE" = all ]; then
   echo "e2e keep-alive per CPU-second: $KA_CPU"
   echo "e2e pipelined per CPU-second: $PIPE_CPU"
 fi
-if [ "$MODE" != http ]; then
+if [ "$MODE" = ws ] || [ "$MODE" = all ]; then
   echo "e2e ws: sansnet/fastwebsockets=$WS_FWS sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
 fi
-if [ "$MODE" != ws ]; then
+if [ "$MODE" = tokio ] || [ "$MODE" = all ]; then
+  echo "e2e tokio: sansnet-tokio/hyper-current-thread=$TOKIO_KA" \
+    "pipelined sansnet-tokio/hyper-current-thread=$TOKIO_PIPE"
+fi
+if [ "$MODE" = http ] || [ "$MODE" = all ]; then
   echo "e2e pipelined: sansnet/node=$PIPE_NODE sansnet/hyper_default=$PIPE_HYPER_DEFAULT" \
     "(hyper_default: hyper without pipeline_flush)"
   echo "e2e: sansnet/hyper=$KA_HYPER sansnet/node=$KA_NODE pipelined sansnet/hyper=$PIPE_HYPER"

@@ -1,5 +1,6 @@
 //! A raw `sansnet_stack::Connection` in a task of its own (`sansnet_tokio::spawn` and
-//! `connect`): Node's `net` module on the other end, both ways, on both runtimes.
+//! `connect`): Node's `net` module on the other end, both ways, on both runtimes, over TCP
+//! and over Unix domain sockets (and `serve` on a Unix socket, with Node's `http` client).
 //!
 //! The echo answers each `data` event with a write; the peer sends 1 MiB and its FIN at
 //! once, so the echo is whole only if the FIN reaches the socket machine after the writes
@@ -17,21 +18,23 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use common::{random_bytes, run_bounded, sha256, start_peer_server};
+use common::{random_bytes, run_bounded, sha256, start_peer_server, unix_path};
 use sansnet_stack::{Connection, Event};
-use sansnet_tcp::{SocketConfig, SocketEvent};
+use sansnet_tcp::{Address, SocketConfig, SocketEvent};
 use sansnet_testkit::peers;
-use sansnet_tokio::{Events, Handle};
-use tokio::net::TcpListener;
+use sansnet_tokio::{Events, Handle, Request, Response};
+use tokio::net::{TcpListener, UnixListener};
 
-/// Node's `net` client: sends 1 MiB and its FIN at once, prints how many bytes came back and
-/// their SHA-256.
+/// Node's `net` client: connects to the port or Unix socket path in its argument, sends 1 MiB
+/// and its FIN at once, prints how many bytes came back and whether they are the same.
 const NODE_CLIENT: &str = r"
 const net = require('node:net');
 const crypto = require('node:crypto');
 const data = crypto.randomBytes(1 << 20);
 const chunks = [];
-const socket = net.connect(Number(process.argv[1]), '127.0.0.1', () => socket.end(data));
+const target = process.argv[1];
+const options = /^[0-9]+$/.test(target) ? { port: Number(target), host: '127.0.0.1' } : { path: target };
+const socket = net.connect(options, () => socket.end(data));
 socket.on('data', (d) => chunks.push(d));
 socket.on('close', () => {
   const got = Buffer.concat(chunks);
@@ -42,11 +45,14 @@ socket.on('close', () => {
 socket.on('error', (e) => { console.error(e); process.exit(1); });
 ";
 
-/// Node's `net` echo server: prints its port, echoes every connection.
+/// Node's `net` echo server: listens on the Unix socket path in its argument (or a TCP port
+/// without one), prints its port (`0` for a path), echoes every connection.
 const NODE_ECHO: &str = r"
 const net = require('node:net');
 const server = net.createServer((socket) => socket.pipe(socket));
-server.listen(0, '127.0.0.1', () => console.log(String(server.address().port)));
+const listening = () => console.log(String(server.address().port || 0));
+if (process.argv[1]) server.listen(process.argv[1], listening);
+else server.listen(0, '127.0.0.1', listening);
 setTimeout(() => process.exit(3), 60000).unref();
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
@@ -179,4 +185,195 @@ fn tokio_net_connect_to_node_echo() {
         assert_eq!(sha256(&got), sha256(&data));
     });
     let _ = node.stop();
+}
+
+/// A Unix socket path in the temp dir, removed when dropped (whether the test passed or not).
+struct TempSocket(std::path::PathBuf);
+
+impl TempSocket {
+    fn new(name: &str) -> Self {
+        Self(unix_path(name))
+    }
+
+    fn arg(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for TempSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// docs/node-semantics.md#unix-sockets: Node's `net` client over a Unix socket path against an
+/// echo driven by `sansnet_tokio::spawn` on a `UnixStream`; `setNoDelay` and `setKeepAlive`
+/// do nothing on it, as in Node (Node docs `net.md` › `socket.setNoDelay([noDelay])`), so the
+/// events are those of the TCP echo and end without an error.
+#[test]
+fn tokio_net_unix_node_client() {
+    let path = TempSocket::new("tokio-net-unix-spawn");
+    runtime(false).block_on(async {
+        let listener = UnixListener::bind(&path.0).unwrap();
+        let target = path.arg();
+        let client = tokio::task::spawn_blocking(move || {
+            run_bounded(
+                Command::new(peers::node()).args(["-e", NODE_CLIENT, &target]),
+                Duration::from_secs(60),
+                "the Node net client",
+            )
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let conn = Connection::accepted(Instant::now(), SocketConfig::default());
+        let (handle, events) = sansnet_tokio::spawn(conn, stream);
+        handle
+            .run(|conn, _| {
+                conn.socket_mut().set_no_delay(true);
+                conn.socket_mut()
+                    .set_keep_alive(Some(Duration::from_secs(1)));
+            })
+            .await
+            .unwrap();
+        let seen = tokio::time::timeout(Duration::from_secs(60), echo(handle, events))
+            .await
+            .unwrap();
+        assert_eq!(seen, ["data", "end", "finish", "close"]);
+        let out = client.await.unwrap();
+        assert!(out.status.success(), "node failed: {}", out.stderr);
+        assert_eq!(
+            out.stdout_text().trim(),
+            r#"{"length":1048576,"same":true}"#
+        );
+    });
+}
+
+/// docs/node-semantics.md#unix-sockets, Node docs `net.md` › `socket.setTimeout()` and
+/// `Event: 'drain'`: `sansnet_tokio::connect` to Node's `net` echo server on a Unix socket
+/// path: `connect`, 1 MiB written at once (`write` returns false above the high-water mark,
+/// then `drain`), the same 1 MiB back, `timeout` once idle (it does not close; the
+/// application ends the socket), then `end` and `close`.
+#[test]
+fn tokio_net_unix_connect_to_node_echo() {
+    let path = TempSocket::new("tokio-net-unix-connect");
+    let node = start_peer_server(
+        Command::new(peers::node()).args(["-e", NODE_ECHO, &path.arg()]),
+        "the Node net echo server",
+        // A Unix server has no port: it prints 0 once listening; any other line is not it.
+        |line| (line.trim() == "0").then_some(1),
+    );
+    runtime(false).block_on(async {
+        let conn = Connection::connect(Instant::now(), SocketConfig::default());
+        let (handle, mut events) = sansnet_tokio::connect(conn, Address::Unix(path.0.clone()));
+        let data = random_bytes(1 << 20, 12);
+        let mut got = BytesMut::new();
+        let mut seen = Vec::new();
+        let run = async {
+            while let Some(event) = events.recv().await {
+                let Event::Socket(event) = event else {
+                    continue;
+                };
+                match event {
+                    SocketEvent::Connect => {
+                        seen.push("connect");
+                        let data = data.clone();
+                        let written = handle
+                            .run(move |conn, now| {
+                                let socket = conn.socket_mut();
+                                socket.set_no_delay(true);
+                                socket.set_timeout(now, Some(Duration::from_millis(100)));
+                                socket.write(now, data)
+                            })
+                            .await
+                            .unwrap();
+                        assert_eq!(written, Ok(false), "1 MiB is above the high-water mark");
+                    }
+                    SocketEvent::Drain => seen.push("drain"),
+                    SocketEvent::Data(chunk) => got.extend_from_slice(&chunk),
+                    // An idle moment before every byte is back (a loaded machine) is not the
+                    // one this waits for.
+                    SocketEvent::Timeout if got.len() == data.len() => {
+                        seen.push("timeout");
+                        handle
+                            .run(|conn, now| {
+                                conn.socket_mut().set_timeout(now, None);
+                                conn.socket_mut().end(now, None)
+                            })
+                            .await
+                            .unwrap()
+                            .unwrap();
+                    }
+                    SocketEvent::End => seen.push("end"),
+                    SocketEvent::Close { had_error } => {
+                        assert!(!had_error);
+                        seen.push("close");
+                    }
+                    SocketEvent::Error(error) => panic!("error: {error:?}"),
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .unwrap();
+        assert_eq!(seen, ["connect", "drain", "timeout", "end", "close"]);
+        assert_eq!(got.len(), data.len());
+        assert_eq!(sha256(&got), sha256(&data));
+    });
+    let _ = node.stop();
+}
+
+/// Node's `http` client with a keep-alive agent over a Unix socket (`socketPath`): two
+/// requests on one connection.
+const NODE_HTTP_UNIX_CLIENT: &str = r"
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true });
+const get = (path) => new Promise((resolve, reject) => {
+  http.get({ socketPath: process.argv[1], path, agent }, (res) => {
+    const chunks = [];
+    res.on('data', (d) => chunks.push(d));
+    res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(),
+      reused: res.req.reusedSocket }));
+  }).on('error', reject);
+});
+(async () => {
+  const results = [await get('/a'), await get('/b')];
+  agent.destroy();
+  console.log(JSON.stringify(results));
+})().catch((e) => { console.error(e); process.exit(1); });
+";
+
+/// docs/node-semantics.md#unix-unlink-on-close: `serve` on a `UnixListener` answers Node's
+/// `http` client over the socket path (keep-alive: the second request reuses the
+/// connection), `Server::address` is the path, and `close()` unlinks the socket file.
+#[test]
+fn tokio_net_unix_serve_node_http_client() {
+    let path = TempSocket::new("tokio-net-unix-serve");
+    runtime(false).block_on(async {
+        let listener = UnixListener::bind(&path.0).unwrap();
+        let server = sansnet_tokio::serve(listener, |request: Request| async move {
+            Response::new(200).body(format!("hello {}", request.target()))
+        })
+        .unwrap();
+        assert_eq!(server.address(), &Address::Unix(path.0.clone()));
+        let target = path.arg();
+        let out = tokio::task::spawn_blocking(move || {
+            run_bounded(
+                Command::new(peers::node()).args(["-e", NODE_HTTP_UNIX_CLIENT, &target]),
+                Duration::from_secs(60),
+                "the Node http client",
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "node failed: {}", out.stderr);
+        assert_eq!(
+            out.stdout_text().trim(),
+            r#"[{"status":200,"body":"hello /a","reused":false},{"status":200,"body":"hello /b","reused":true}]"#
+        );
+        assert!(path.0.exists(), "the socket file exists while serving");
+        tokio::time::timeout(Duration::from_secs(10), server.close())
+            .await
+            .unwrap();
+        assert!(!path.0.exists(), "close() unlinks the socket file");
+    });
 }

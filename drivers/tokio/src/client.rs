@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
 
 use crate::driver::{Io, Pending, Ticket};
+use crate::net::Stream;
 
 /// Why a request gave no response, or its body no end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,7 +314,7 @@ async fn pooled(
     let mut io = Io::new(None);
     let connected = open(&origin).await;
     if let Some(slot) = lock(&shared).sockets.get_mut(&socket) {
-        io.connected(&mut slot.conn, connected);
+        io.connected(&mut slot.conn, connected.map(Stream::Tcp));
     }
     loop {
         let want = {

@@ -1,15 +1,16 @@
 //! One connection in a task of its own: the application's commands in over a channel, the
 //! stack's events out over another.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use sansnet_stack::{Connection, Event};
-use tokio::net::TcpStream;
+use sansnet_tcp::Address;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::{Io, Pending, Ticket};
+use crate::net::Stream;
 
 /// A command: a closure run on the connection's stack in its task.
 type Command = Box<dyn FnOnce(&mut Connection, Instant) + Send>;
@@ -40,13 +41,21 @@ impl Handle {
         &self,
         command: impl FnOnce(&mut Connection, Instant) -> T + Send + 'static,
     ) -> Result<T, Closed> {
+        self.send(command)?.await.map_err(|_| Closed)
+    }
+
+    /// Queues `command` for the connection's task; its answer comes on the returned channel.
+    pub(crate) fn send<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(&mut Connection, Instant) -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>, Closed> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Box::new(move |conn, now| {
                 let _ = tx.send(command(conn, now));
             }))
             .map_err(|_| Closed)?;
-        rx.await.map_err(|_| Closed)
+        Ok(rx)
     }
 }
 
@@ -73,23 +82,25 @@ impl Events {
 }
 
 /// Drives `conn`, the stack of the accepted (or connected) `stream`, in a task of its own:
-/// Node's `net.Socket` over tokio. Needs a tokio runtime with the IO and time drivers.
-pub fn spawn(conn: Connection, stream: TcpStream) -> (Handle, Events) {
-    start(conn, Io::new(Some(stream)), None)
+/// Node's `net.Socket` over tokio. `stream` is a `tokio::net::TcpStream` or `UnixStream` (see
+/// [`Stream`]). Needs a tokio runtime with the IO and time drivers.
+pub fn spawn(conn: Connection, stream: impl Into<Stream>) -> (Handle, Events) {
+    start(conn, Io::new(Some(stream.into())), None)
 }
 
-/// `net.connect()`: connects to `addr` and drives `conn` (made with
-/// [`Connection::connect`]) on the new socket; a failed connect ends it with the error.
-pub fn connect(conn: Connection, addr: SocketAddr) -> (Handle, Events) {
-    start(conn, Io::new(None), Some(addr))
+/// `net.connect()`: connects to `address` (a `SocketAddr`, or `Address::Unix(path)` for
+/// `net.connect(path)`) and drives `conn` (made with [`Connection::connect`]) on the new
+/// socket; a failed connect ends it with the error.
+pub fn connect(conn: Connection, address: impl Into<Address>) -> (Handle, Events) {
+    start(conn, Io::new(None), Some(address.into()))
 }
 
-fn start(conn: Connection, io: Io, addr: Option<SocketAddr>) -> (Handle, Events) {
+fn start(conn: Connection, io: Io, address: Option<Address>) -> (Handle, Events) {
     let (handle, events, channels) = channels();
     tokio::spawn(async move {
         let (mut conn, mut io) = (conn, io);
-        if let Some(addr) = addr {
-            io.connected(&mut conn, TcpStream::connect(addr).await);
+        if let Some(address) = address {
+            io.connected(&mut conn, Stream::connect(&address).await);
         }
         drive(conn, io, Arc::new(Pending::default()), channels).await;
     });
@@ -97,6 +108,13 @@ fn start(conn: Connection, io: Io, addr: Option<SocketAddr>) -> (Handle, Events)
 }
 
 impl Events {
+    /// The next event with its ticket, for a reader that keeps tickets itself
+    /// (`crate::NetStream`): the connection reads on once every ticket was dropped.
+    pub(crate) fn poll_ticketed(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Event, Ticket)>> {
+        self.last = None;
+        self.events.poll_recv(cx)
+    }
+
     /// Holds the connection's reads until the application first asks for an event (or drops
     /// this): a connection handed over waits for its new owner to set up (a WebSocket
     /// machine started with `Connection::start_ws`, say) before anything more is read.

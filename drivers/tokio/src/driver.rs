@@ -1,5 +1,5 @@
-//! The drain rule over a `tokio::net::TcpStream`: what every task of this crate runs for its
-//! connection, whichever application sits above it.
+//! The drain rule over a TCP or Unix stream ([`Stream`]): what every task of this crate runs
+//! for its connection, whichever application sits above it.
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -8,8 +8,9 @@ use std::time::{Instant, SystemTime};
 
 use sansnet_core::Action;
 use sansnet_stack::Connection;
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
+
+use crate::net::Stream;
 
 /// How many bytes one read asks the OS for.
 const READ_CHUNK: usize = 64 * 1024;
@@ -69,12 +70,12 @@ pub(crate) struct Want {
 /// The OS half of one connection: its stream (until the stack closes it) and a read buffer.
 #[derive(Debug)]
 pub(crate) struct Io {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     buf: Box<[u8]>,
 }
 
 impl Io {
-    pub(crate) fn new(stream: Option<TcpStream>) -> Self {
+    pub(crate) fn new(stream: Option<Stream>) -> Self {
         Self {
             stream,
             buf: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -82,7 +83,7 @@ impl Io {
     }
 
     /// The connect of a client connection finished (or failed): tells `conn`.
-    pub(crate) fn connected(&mut self, conn: &mut Connection, result: io::Result<TcpStream>) {
+    pub(crate) fn connected(&mut self, conn: &mut Connection, result: io::Result<Stream>) {
         let now = Instant::now();
         match result {
             Ok(stream) => {
@@ -176,25 +177,21 @@ impl Io {
         let Some(stream) = &self.stream else {
             return;
         };
-        let socket = socket2::SockRef::from(stream);
         let result = match action {
-            Action::Shutdown => match socket.shutdown(std::net::Shutdown::Write) {
+            Action::Shutdown => match stream.shutdown_write() {
                 // The peer is already gone; the next read reports how.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
                 other => other,
             },
             Action::Close { reset } => {
                 if reset {
-                    let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+                    stream.set_reset();
                 }
                 self.stream = None;
                 Ok(())
             }
-            Action::SetNoDelay(on) => socket.set_tcp_nodelay(on),
-            Action::SetKeepAlive(None) => socket.set_keepalive(false),
-            Action::SetKeepAlive(Some(delay)) => {
-                socket.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(delay))
-            }
+            Action::SetNoDelay(on) => stream.set_nodelay(on),
+            Action::SetKeepAlive(delay) => stream.set_keepalive(delay),
             _ => Ok(()),
         };
         if let Err(e) = result {

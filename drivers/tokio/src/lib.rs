@@ -5,9 +5,11 @@
 //! the handler as [`Upgraded`]), an HTTP/1.1 client with Node's Agent over
 //! `http:` and `https:` ([`Client`]), and any [`Connection`] stack as a task ([`spawn`],
 //! [`connect`]) with its commands and events over channels. TLS is `sansnet-tls` beneath the
-//! socket machine, the same byte layer as the mio driver's.
+//! socket machine, the same byte layer as the mio driver's. Servers and raw connections run
+//! over TCP or Unix domain sockets alike ([`Listener`], [`Stream`], [`Address`]). A raw
+//! connection is also a `tokio::io` byte stream ([`NetStream`]: `AsyncRead` + `AsyncWrite`).
 //!
-//! Each task runs the stack's drain rule over a `tokio::net::TcpStream`:
+//! Each task runs the stack's drain rule over a `tokio::net::TcpStream` or `UnixStream`:
 //!
 //! ```text
 //! loop {
@@ -68,11 +70,16 @@
 mod client;
 mod conn;
 mod driver;
+mod net;
 mod server;
+mod stream;
 
 pub use client::{Client, ClientResponse, RequestError};
 pub use conn::{Closed, Events, Handle, connect, spawn};
+pub use net::{Listener, Stream};
 pub use sansnet_stack::{Connection, Event};
+pub use sansnet_tcp::Address;
 pub use server::{
     Aborted, Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with,
 };
+pub use stream::NetStream;

@@ -10,12 +10,12 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use sansnet_http1::{RequestId, ServerConfig, ServerEvent};
 use sansnet_stack::{Acceptor, Connection, Event};
-use sansnet_tcp::SocketConfig;
-use tokio::net::{TcpListener, TcpStream};
+use sansnet_tcp::{Address, SocketConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::driver::{Io, Pending, Ticket};
+use crate::net::{Listener, Stream};
 
 /// How many chunks of a streamed response body may wait for the connection's task.
 const BODY_CHANNEL: usize = 16;
@@ -207,15 +207,24 @@ impl BodySender {
 /// A running HTTP server ([`serve`]).
 #[derive(Debug)]
 pub struct Server {
-    addr: SocketAddr,
+    address: Address,
     close: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
-    /// The address it listens on.
+    /// The TCP address it listens on; for a Unix listener the unspecified address
+    /// `0.0.0.0:0` (see [`Server::address`]).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        match &self.address {
+            Address::Tcp(addr) => *addr,
+            Address::Unix(_) => crate::net::unspecified(),
+        }
+    }
+
+    /// `server.address()`: the TCP address, or the Unix socket's path.
+    pub fn address(&self) -> &Address {
+        &self.address
     }
 
     /// `server.close()`: stops accepting, closes idle keep-alive connections at once, lets
@@ -227,11 +236,13 @@ impl Server {
     }
 }
 
-/// `http.createServer(handler).listen()`: serves HTTP/1.1 on `listener` with Node's server
-/// defaults (and a `checkContinue` listener: see [`Body::chunk`]), calling `handler` for each request in a task of its own. Dropping the returned
-/// [`Server`] leaves it running; [`Server::close`] closes it. Needs a tokio runtime with the IO
+/// `http.createServer(handler).listen()`: serves HTTP/1.1 on `listener` (a
+/// `tokio::net::TcpListener` or `UnixListener`: see [`Listener`]) with Node's server defaults
+/// (and a `checkContinue` listener: see [`Body::chunk`]), calling `handler` for each request
+/// in a task of its own. Dropping the returned [`Server`] leaves it running; [`Server::close`]
+/// closes it (and unlinks a Unix listener's socket file). Needs a tokio runtime with the IO
 /// and time drivers.
-pub fn serve<H, F>(listener: TcpListener, handler: H) -> std::io::Result<Server>
+pub fn serve<H, F>(listener: impl Into<Listener>, handler: H) -> std::io::Result<Server>
 where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
@@ -240,7 +251,13 @@ where
         check_continue: true,
         ..ServerConfig::default()
     };
-    let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+    // Node's HTTP sockets: `TCP_NODELAY` (Node docs `http.md` › `http.createServer()`,
+    // `noDelay`) and half-open (the HTTP machine ends the socket itself after the client's
+    // FIN, once its responses are out), as the mio driver's `listen_http`.
+    let mut socket = SocketConfig::default();
+    socket.no_delay = true;
+    socket.allow_half_open = true;
+    let acceptor = Acceptor::new(socket).with_http(http);
     serve_with(listener, acceptor, handler)
 }
 
@@ -249,7 +266,7 @@ where
 /// must have; with `check_continue` the first read of a body sends `100 Continue`, without
 /// it the machine sends it at once).
 pub fn serve_with<H, F>(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     acceptor: Acceptor,
     handler: H,
 ) -> std::io::Result<Server>
@@ -257,15 +274,20 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    let addr = listener.local_addr()?;
+    let listener = listener.into();
+    let address = listener.address()?;
     let (close, closing) = watch::channel(false);
     let handler = Arc::new(handler);
     let task = tokio::spawn(accept(listener, acceptor, handler, closing));
-    Ok(Server { addr, close, task })
+    Ok(Server {
+        address,
+        close,
+        task,
+    })
 }
 
 async fn accept<H, F>(
-    listener: TcpListener,
+    listener: Listener,
     acceptor: Acceptor,
     handler: Arc<H>,
     mut closing: watch::Receiver<bool>,
@@ -278,7 +300,7 @@ async fn accept<H, F>(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok(stream) => {
                     let conn = acceptor.accept(Instant::now());
                     let task = connection(stream, conn, handler.clone(), closing.clone());
                     connections.spawn(task);
@@ -295,14 +317,14 @@ async fn accept<H, F>(
             },
         }
     }
-    drop(listener);
+    listener.close();
     while connections.join_next().await.is_some() {}
 }
 
 /// One HTTP server connection: drives its stack, runs a handler per request, writes their
 /// responses.
 async fn connection<H, F>(
-    stream: TcpStream,
+    stream: Stream,
     mut conn: Connection,
     handler: Arc<H>,
     mut closing: watch::Receiver<bool>,

@@ -1,0 +1,67 @@
+//! `tokio-hello`: our HTTP hello-world server on the tokio driver (`sansnet_tokio::serve`) on
+//! tokio's current-thread runtime, which `benches/e2e.sh tokio` puts beside `hyper-hello` on
+//! the same runtime.
+//!
+//! ```text
+//! cargo run --release -p sansnet-benches --bin tokio-hello -- [ADDR]
+//! ```
+//!
+//! Listens on ADDR (default `127.0.0.1:0`), prints `listening http ADDR` once bound, and
+//! answers every request with `200 OK`, `Content-Type: text/plain` and `Hello, World!`, with
+//! Node's HTTP server settings (`serve`'s: `TCP_NODELAY` on, a 5 s `keepAliveTimeout`). One
+//! task per connection, one per request's handler. Runs until killed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use sansnet_tokio::{Response, serve};
+use tokio::net::TcpListener;
+
+/// The body every request gets.
+const BODY: &[u8] = b"Hello, World!";
+
+fn main() -> ExitCode {
+    let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    for arg in std::env::args().skip(1) {
+        match arg.parse() {
+            Ok(parsed) => addr = parsed,
+            Err(_) => {
+                eprintln!("tokio-hello: not an address (IP:PORT): {arg:?}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tokio-hello: runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(addr)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokio-hello: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves until killed.
+async fn run(addr: SocketAddr) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    let server = serve(listener, |_request| async {
+        Response::new(200)
+            .header("Content-Type", "text/plain")
+            .body(Bytes::from_static(BODY))
+    })?;
+    println!("listening http {}", server.local_addr());
+    std::io::stdout().flush()?;
+    std::future::pending::<()>().await;
+    Ok(())
+}
