@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
 use sansnet_core::Action;
+use sansnet_os::{Transport, drain, socket};
 use sansnet_stack::Connection;
 use tokio::sync::Notify;
 
@@ -14,8 +15,6 @@ use crate::net::Stream;
 
 /// How many bytes one read asks the OS for.
 const READ_CHUNK: usize = 64 * 1024;
-/// How many slices one vectored write gathers.
-const MAX_SLICES: usize = 64;
 
 /// The events of one connection handed to its application and not taken yet. Nothing more is
 /// read while there are any: the application answers one read's events before the next read
@@ -94,22 +93,24 @@ impl Io {
         }
     }
 
-    /// Steps 1 to 4 of the drain rule, once (flush, actions, one read when `caught_up`,
-    /// drive); the caller then hands the events on and repeats while anything moved. Expired
-    /// deadlines fire first.
+    /// One round of the drain rule (`sansnet_os::drain::round`: flush, actions, one read
+    /// when `caught_up`, drive); the caller then hands the events on and repeats while
+    /// anything moved. Expired deadlines fire first.
     pub(crate) fn round(&mut self, now: Instant, conn: &mut Connection, caught_up: bool) -> bool {
         if conn.poll_timeout().is_some_and(|t| t <= now) {
             conn.handle_timeout(now);
         }
-        let mut moved = self.flush(now, conn);
-        while let Some(action) = conn.poll_action() {
-            moved = true;
-            self.apply(now, conn, action);
+        if caught_up && self.stream.is_some() {
+            conn.set_date(SystemTime::now());
         }
-        if caught_up && conn.wants_read() {
-            moved |= self.read(now, conn);
-        }
-        moved | conn.drive(now, caught_up)
+        drain::round(
+            conn,
+            now,
+            &mut Os(&mut self.stream),
+            &mut self.buf,
+            caught_up,
+        )
+        .moved
     }
 
     /// What to wait for, from the stack's state after a round.
@@ -142,86 +143,34 @@ impl Io {
             else => std::future::pending::<()>().await,
         }
     }
+}
 
-    /// Writes what the stack offers until it is empty or the OS would block.
-    fn flush(&mut self, now: Instant, conn: &mut Connection) -> bool {
-        let Some(stream) = &self.stream else {
-            return false;
-        };
-        let mut moved = false;
-        while conn.wants_write() {
-            let result = {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = conn.transmit_chunks(&mut slices);
-                stream.try_write_vectored(&slices[..n])
-            };
-            match result {
-                Ok(0) => break,
-                Ok(n) => {
-                    conn.advance_transmit(now, n);
-                    moved = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    conn.handle_io_error(now, e.kind());
-                    return true;
-                }
-            }
-        }
-        moved
-    }
+/// The stream (until the stack closes it) as the drain rule's transport.
+struct Os<'a>(&'a mut Option<Stream>);
 
-    /// Carries out one action of the stack on the OS socket.
-    fn apply(&mut self, now: Instant, conn: &mut Connection, action: Action) {
-        let Some(stream) = &self.stream else {
-            return;
-        };
-        let result = match action {
-            Action::Shutdown => match stream.shutdown_write() {
-                // The peer is already gone; the next read reports how.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                other => other,
-            },
-            Action::Close { reset } => {
-                if reset {
-                    stream.set_reset();
-                }
-                self.stream = None;
-                Ok(())
-            }
-            Action::SetNoDelay(on) => stream.set_nodelay(on),
-            Action::SetKeepAlive(delay) => stream.set_keepalive(delay),
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            conn.handle_io_error(now, e.kind());
+impl Transport for Os<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0 {
+            Some(stream) => stream.try_read(buf),
+            None => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
-    /// Reads once and hands the stack what arrived.
-    fn read(&mut self, now: Instant, conn: &mut Connection) -> bool {
-        let Some(stream) = &self.stream else {
-            return false;
-        };
-        loop {
-            match stream.try_read(&mut self.buf) {
-                Ok(0) => {
-                    conn.handle_eof(now);
-                    return true;
-                }
-                Ok(n) => {
-                    conn.set_date(SystemTime::now());
-                    conn.handle_input(now, &self.buf[..n]);
-                    return true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
-                Err(e) => {
-                    conn.handle_io_error(now, e.kind());
-                    return true;
-                }
-            }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.0 {
+            Some(stream) => stream.try_send_vectored(bufs),
+            None => Err(io::ErrorKind::WouldBlock.into()),
         }
+    }
+
+    fn apply(&mut self, action: Action) -> io::Result<()> {
+        let Some(stream) = self.0 else {
+            return Ok(());
+        };
+        let result = socket::apply(stream, action);
+        if let Action::Close { .. } = action {
+            *self.0 = None;
+        }
+        result
     }
 }

@@ -14,10 +14,8 @@
 //! ```text
 //! loop {
 //!     loop {
-//!         write conn.transmit_chunks() with try_write_vectored; conn.advance_transmit(now, n)
-//!         for action in conn.poll_action(): shutdown, close, socket options (socket2)
-//!         if conn.wants_read() && the application took every event: try_read once
-//!         conn.drive(now, the application took every event)
+//!         sansnet_os::drain::round: write conn.transmit_chunks(), carry out
+//!             conn.poll_action(), read once if the application took every event, drive
 //!         hand each conn.poll_event() on (over a channel, to a handler)
 //!         if nothing moved: break
 //!     }

@@ -3,11 +3,12 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
-use std::time::Duration;
 
+use sansnet_os::{listen, socket};
 use sansnet_tcp::Address;
-use socket2::SockRef;
+use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// A connected stream socket for [`crate::spawn`]: TCP or a Unix domain socket (Node's
@@ -53,47 +54,21 @@ impl Stream {
         }
     }
 
-    pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    /// A vectored write that never raises `SIGPIPE` (`sansnet_os::socket::send_vectored`),
+    /// through tokio so that `WouldBlock` clears the readiness it saw.
+    pub(crate) fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Self::Tcp(s) => s.try_write_vectored(bufs),
-            Self::Unix(s) => s.try_write_vectored(bufs),
+            Self::Tcp(s) => s.try_io(Interest::WRITABLE, || socket::send_vectored(s, bufs)),
+            Self::Unix(s) => s.try_io(Interest::WRITABLE, || socket::send_vectored(s, bufs)),
         }
     }
+}
 
-    fn sock_ref(&self) -> SockRef<'_> {
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
         match self {
-            Self::Tcp(s) => SockRef::from(s),
-            Self::Unix(s) => SockRef::from(s),
-        }
-    }
-
-    /// Sends the FIN (`shutdown(SHUT_WR)`).
-    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
-        self.sock_ref().shutdown(std::net::Shutdown::Write)
-    }
-
-    /// Makes the close that follows send RST (`SO_LINGER` 0); a no-op on Unix sockets.
-    pub(crate) fn set_reset(&self) {
-        if let Self::Tcp(s) = self {
-            let _ = SockRef::from(s).set_linger(Some(Duration::ZERO));
-        }
-    }
-
-    /// `TCP_NODELAY`; a no-op on Unix sockets.
-    pub(crate) fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.set_nodelay(on),
-            Self::Unix(_) => Ok(()),
-        }
-    }
-
-    /// `SO_KEEPALIVE` with `delay` as the idle time (`None`: off); a no-op on Unix sockets.
-    pub(crate) fn set_keepalive(&self, delay: Option<Duration>) -> io::Result<()> {
-        let Self::Tcp(s) = self else { return Ok(()) };
-        let socket = SockRef::from(s);
-        match delay {
-            None => socket.set_keepalive(false),
-            Some(delay) => socket.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(delay)),
+            Self::Tcp(s) => s.as_fd(),
+            Self::Unix(s) => s.as_fd(),
         }
     }
 }
@@ -137,10 +112,7 @@ impl Listener {
     pub(crate) fn address(&self) -> io::Result<Address> {
         Ok(match self {
             Self::Tcp(l) => Address::Tcp(l.local_addr()?),
-            Self::Unix(l) => {
-                let addr = l.local_addr()?;
-                Address::Unix(addr.as_pathname().map(PathBuf::from).unwrap_or_default())
-            }
+            Self::Unix(l) => socket::unix_address(&l.local_addr()?.into()),
         })
     }
 
@@ -156,8 +128,7 @@ impl Listener {
         };
         drop(self);
         if let Some(path) = path {
-            // The file may already be gone (removed by hand); nothing to report then.
-            let _ = std::fs::remove_file(path);
+            listen::unlink(&path);
         }
     }
 }

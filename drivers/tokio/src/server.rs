@@ -251,13 +251,8 @@ where
         check_continue: true,
         ..ServerConfig::default()
     };
-    // Node's HTTP sockets: `TCP_NODELAY` (Node docs `http.md` › `http.createServer()`,
-    // `noDelay`) and half-open (the HTTP machine ends the socket itself after the client's
-    // FIN, once its responses are out), as the mio driver's `listen_http`.
-    let mut socket = SocketConfig::default();
-    socket.no_delay = true;
-    socket.allow_half_open = true;
-    let acceptor = Acceptor::new(socket).with_http(http);
+    // Node's HTTP sockets (`TCP_NODELAY`, half-open) come with `with_http`.
+    let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
     serve_with(listener, acceptor, handler)
 }
 
