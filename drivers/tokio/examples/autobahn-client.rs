@@ -3,7 +3,7 @@
 //! contract as sansnet-mio's example of the same name.
 //!
 //! ```text
-//! cargo run --release -p sansnet-tokio --example autobahn-client -- [--case-timeout SECS] [URL]
+//! cargo run --release -p sansnet-tokio --example tokio-autobahn-client -- [--case-timeout SECS] [URL]
 //! ```
 //!
 //! `AUTOBAHN_DRIVER=tokio bash tests/autobahn.sh` builds this example, runs the suite's

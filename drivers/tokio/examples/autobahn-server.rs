@@ -3,7 +3,7 @@
 //! example of the same name.
 //!
 //! ```text
-//! cargo run --release -p sansnet-tokio --example autobahn-server -- [ADDR]
+//! cargo run --release -p sansnet-tokio --example tokio-autobahn-server -- [ADDR]
 //! ```
 //!
 //! `AUTOBAHN_DRIVER=tokio bash tests/autobahn.sh` builds this example, runs the suite against
