@@ -68,7 +68,6 @@ const SOCKET: SocketId = SocketId(0);
 
 /// Settings of a WebSocket, either end (the `ws` package's `options`).
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
 pub struct WsOptions {
     /// The machine's settings: `maxPayload`, `autoPong`, the close timeout, the high-water
     /// mark, and `perMessageDeflate` ([`sansnet_ws::DeflateConfig`]: offered by a client,
