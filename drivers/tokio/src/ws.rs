@@ -9,48 +9,6 @@
 //! handshake, permessage-deflate offered and checked) on a connection of its own. Every
 //! decision (the handshake, framing, Pings, the closing handshake, who closes TCP) is the
 //! machines'; this module moves the events and commands, and supplies the randomness.
-//!
-//! # Example
-//!
-//! An echo server and a client of it, with permessage-deflate (on by default):
-//!
-//! ```
-//! use sansnet_tokio::{Message, Request, Response, WsOptions, accept_ws, serve_with, ws_connect};
-//! use sansnet_stack::Acceptor;
-//!
-//! #[tokio::main(flavor = "current_thread")]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     // Node's `new WebSocketServer({ server })`: the server's `'upgrade'` listener.
-//!     let http = sansnet_http1::ServerConfig { upgrade: true, ..Default::default() };
-//!     let acceptor = Acceptor::new(Default::default()).with_http(http);
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//!     let server = serve_with(listener, acceptor, |mut request: Request| async move {
-//!         let Some(upgraded) = request.take_upgrade() else {
-//!             return Response::new(426);
-//!         };
-//!         if let Ok(mut ws) = accept_ws(upgraded, request.head(), &WsOptions::default()).await {
-//!             tokio::spawn(async move {
-//!                 while let Some(Ok(message)) = ws.recv().await {
-//!                     let _ = ws.send(message).await;
-//!                 }
-//!             });
-//!         }
-//!         Response::new(101) // not sent: the connection is the WebSocket's
-//!     })?;
-//!
-//!     // `new WebSocket(url)`.
-//!     let url = format!("ws://{}/echo", server.local_addr());
-//!     let mut ws = ws_connect(&url, &WsOptions::default()).await?;
-//!     assert!(ws.deflate().await?, "permessage-deflate agreed");
-//!     ws.send(Message::text("hello")).await?;
-//!     assert_eq!(ws.recv().await, Some(Ok(Message::text("hello"))));
-//!     ws.close(1000, "done").await?;
-//!     assert_eq!(ws.recv().await, None);
-//!     assert_eq!(ws.close_status().map(|s| (s.code, s.was_clean)), Some((1000, true)));
-//!     server.close().await;
-//!     Ok(())
-//! }
-//! ```
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -194,6 +152,48 @@ impl WsSender {
 /// The connection reads the next message only once the application came back for it (or
 /// dropped the `WebSocket`): what it sends in answer to one message goes out before the next
 /// is read, as with the `ws` package's `'message'` listeners.
+///
+/// # Example
+///
+/// An echo server and a client of it, with permessage-deflate (on by default):
+///
+/// ```
+/// use sansnet_tokio::{Message, Request, Response, WsOptions, accept_ws, serve_with, ws_connect};
+/// use sansnet_stack::Acceptor;
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     // Node's `new WebSocketServer({ server })`: the server's `'upgrade'` listener.
+///     let http = sansnet_http1::ServerConfig { upgrade: true, ..Default::default() };
+///     let acceptor = Acceptor::new(Default::default()).with_http(http);
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+///     let server = serve_with(listener, acceptor, |mut request: Request| async move {
+///         let Some(upgraded) = request.take_upgrade() else {
+///             return Response::new(426);
+///         };
+///         if let Ok(mut ws) = accept_ws(upgraded, request.head(), &WsOptions::default()).await {
+///             tokio::spawn(async move {
+///                 while let Some(Ok(message)) = ws.recv().await {
+///                     let _ = ws.send(message).await;
+///                 }
+///             });
+///         }
+///         Response::new(101) // not sent: the connection is the WebSocket's
+///     })?;
+///
+///     // `new WebSocket(url)`.
+///     let url = format!("ws://{}/echo", server.local_addr());
+///     let mut ws = ws_connect(&url, &WsOptions::default()).await?;
+///     assert!(ws.deflate().await?, "permessage-deflate agreed");
+///     ws.send(Message::text("hello")).await?;
+///     assert_eq!(ws.recv().await, Some(Ok(Message::text("hello"))));
+///     ws.close(1000, "done").await?;
+///     assert_eq!(ws.recv().await, None);
+///     assert_eq!(ws.close_status().map(|s| (s.code, s.was_clean)), Some((1000, true)));
+///     server.close().await;
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug)]
 pub struct WebSocket {
     sender: WsSender,
