@@ -263,10 +263,12 @@ async fn our_client(url: String, options: WsOptions) {
         .unwrap();
     let mut echoed = Vec::new();
     let mut pong = false;
+    let mut drained = false;
     let mut closing = false;
     while let Some(event) = ws.next_event().await {
         match event {
             WsEvent::Message(message) => echoed.push(message),
+            WsEvent::Drain => drained = true,
             WsEvent::Pong(data) => {
                 assert_eq!(&data[..], b"ping!", "RFC 6455 §5.5.2");
                 pong = true;
@@ -283,6 +285,18 @@ async fn our_client(url: String, options: WsOptions) {
         closing,
         "closed before the echoes: {} and pong {pong}",
         echoed.len()
+    );
+    // The 300 KiB message (random: deflate leaves it as large) went past the 16 KiB
+    // high-water mark: `Drain` once it was written (the `ws` package's `bufferedAmount`
+    // back under the mark).
+    assert!(
+        drained,
+        "no Drain after the queue went past the high-water mark"
+    );
+    assert_eq!(
+        ws.send(Message::text("late")).await,
+        Err(sansnet_ws::UsageError::Closed.into()),
+        "WHATWG WebSockets › send(): nothing is sent after the close"
     );
     assert_eq!(echoed[0], text);
     assert!(echoed[1] == blob, "the 300 KiB echo differs");

@@ -105,7 +105,7 @@ impl WsSender {
     /// `ws.send(message)`: queues one message (compressed when permessage-deflate was agreed
     /// and it reaches the threshold). As in Node, it does not wait for the bytes to be
     /// written: past the high-water mark a [`WsEvent::Drain`] follows once the queue emptied
-    /// (see [`WebSocket::next_event`] and [`sansnet_ws::Connection::buffered_amount`]).
+    /// (see [`WebSocket::next_event`] and [`WsSender::buffered_amount`]).
     pub async fn send(&self, message: Message) -> Result<(), WsError> {
         self.command(move |ws, now| ws.send(now, message).map(drop))
             .await
@@ -124,6 +124,11 @@ impl WsSender {
         let reason = reason.to_owned();
         self.command(move |ws, now| ws.close(now, Some(code), &reason))
             .await
+    }
+
+    /// `ws.bufferedAmount`: the bytes given to `send` and not yet written.
+    pub async fn buffered_amount(&self) -> Result<usize, WsError> {
+        self.command(|ws, _| Ok(ws.buffered_amount())).await
     }
 
     /// Runs any command on the WebSocket machine in the connection's task (`terminate`,
@@ -151,7 +156,11 @@ impl WsSender {
 ///
 /// The connection reads the next message only once the application came back for it (or
 /// dropped the `WebSocket`): what it sends in answer to one message goes out before the next
-/// is read, as with the `ws` package's `'message'` listeners.
+/// is read, as with the `ws` package's `'message'` listeners. Keep calling `recv` (or
+/// `next_event`) until it returns `None`: the peer's Close, Pings and the end of the
+/// connection reach the machine through it. Dropping the `WebSocket` (and every
+/// [`WsSender`]) leaves the connection to the machine, which reads on, answers Pings and
+/// the peer's Close, and closes when the peer does.
 ///
 /// # Example
 ///
