@@ -70,14 +70,16 @@ fn run<T, F: Future<Output = T>>(flavor: Flavor, test: F) -> T {
 #[derive(Debug)]
 struct Seen {
     deflate: bool,
+    protocol: Option<String>,
     messages: usize,
     close: Option<CloseStatus>,
 }
 
 /// Our WebSocket echo server: `accept_ws` on every upgrade (permessage-deflate agreed when
-/// offered, threshold 0 so that every echo is compressed), each WebSocket reported on
-/// `seen` once it closed.
-async fn start_echo_server() -> (Server, mpsc::UnboundedReceiver<Seen>) {
+/// offered, threshold 0 so that every echo is compressed; the first of the client's
+/// subprotocols in `protocols`), each WebSocket reported on `seen` once it closed.
+async fn start_echo_server(protocols: &[&str]) -> (Server, mpsc::UnboundedReceiver<Seen>) {
+    let protocols: Vec<String> = protocols.iter().map(|p| (*p).to_owned()).collect();
     let (tx, seen) = mpsc::unbounded_channel();
     let http = sansnet_http1::ServerConfig {
         upgrade: true,
@@ -87,20 +89,23 @@ async fn start_echo_server() -> (Server, mpsc::UnboundedReceiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = serve_with(listener, acceptor, move |mut request: Request| {
         let tx = tx.clone();
+        let protocols = protocols.clone();
         async move {
             let Some(upgraded) = request.take_upgrade() else {
                 return Response::new(426);
             };
-            let options = WsOptions::new(sansnet_ws::Config {
+            let mut options = WsOptions::new(sansnet_ws::Config {
                 deflate: sansnet_ws::DeflateConfig {
                     threshold: 0,
                     ..sansnet_ws::DeflateConfig::default()
                 },
                 ..sansnet_ws::Config::default()
             });
+            options.protocols = protocols;
             let mut ws = accept_ws(upgraded, request.head(), &options).await.unwrap();
             tokio::spawn(async move {
                 let deflate = ws.deflate().await.unwrap();
+                let protocol = ws.protocol().map(str::to_owned);
                 let mut messages = 0;
                 while let Some(message) = ws.recv().await {
                     messages += 1;
@@ -109,6 +114,7 @@ async fn start_echo_server() -> (Server, mpsc::UnboundedReceiver<Seen>) {
                 let close = ws.close_status().cloned();
                 let _ = tx.send(Seen {
                     deflate,
+                    protocol,
                     messages,
                     close,
                 });
@@ -159,7 +165,7 @@ fn port_from_json(line: &str) -> Option<u16> {
 /// frames both ways, a clean close 1000.
 fn python_client(flavor: Flavor) {
     run(flavor, async {
-        let (server, mut seen) = start_echo_server().await;
+        let (server, mut seen) = start_echo_server(&[]).await;
         let url = format!("ws://{}/echo", server.local_addr());
         let out = tokio::task::spawn_blocking(move || {
             run_bounded(
@@ -201,7 +207,7 @@ fn tokio_ws_python_client_multi_thread() {
 /// the socket compressed, a Ping answered with its data, a clean close 1000.
 fn node_client(flavor: Flavor) {
     run(flavor, async {
-        let (server, mut seen) = start_echo_server().await;
+        let (server, mut seen) = start_echo_server(&[]).await;
         let url = format!("ws://{}/ws", server.local_addr());
         let out = tokio::task::spawn_blocking(move || {
             run_bounded(
@@ -536,18 +542,31 @@ fn tokio_ws_accept_refuses_bad_handshakes() {
     });
 }
 
-/// The doc example of `sansnet_tokio`'s WebSocket, in a test of its own as well: our client
-/// against our server, both ends of the crate, on the multi-thread runtime.
+/// Both ends of the crate: our client against our server on the multi-thread runtime, with
+/// subprotocols (RFC 6455 §4.2.2: the server picks one the client offered, here the first of
+/// its own list, and both ends see it) on top of the echoes and the clean close.
 #[test]
 fn tokio_ws_our_client_against_our_server_multi_thread() {
     run(Flavor::MultiThread, async {
-        let (server, mut seen) = start_echo_server().await;
-        our_client(
-            format!("ws://{}/", server.local_addr()),
-            WsOptions::default(),
-        )
-        .await;
-        assert_seen(&mut seen, 3).await;
+        let (server, mut seen) = start_echo_server(&["d", "c", "b"]).await;
+        let url = format!("ws://{}/", server.local_addr());
+        let options = WsOptions {
+            protocols: vec!["a".into(), "b".into(), "c".into()],
+            ..WsOptions::default()
+        };
+        let ws = ws_connect(&url, &options).await.unwrap();
+        assert_eq!(ws.protocol(), Some("c"));
+        ws.close(1000, "").await.unwrap();
+        drop(ws);
+        let first = seen.recv().await.unwrap();
+        assert_eq!(first.protocol.as_deref(), Some("c"));
+
+        our_client(url, WsOptions::default()).await;
+        let seen = seen.recv().await.unwrap();
+        assert!(seen.deflate);
+        assert_eq!((seen.messages, seen.protocol), (3, None));
+        let close = seen.close.unwrap();
+        assert_eq!((close.code, close.was_clean), (1000, true));
         server.close().await;
     });
 }

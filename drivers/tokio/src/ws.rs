@@ -32,7 +32,8 @@ pub struct WsOptions {
     /// agreed to by a server; on by default).
     pub config: sansnet_ws::Config,
     /// Subprotocols: a client offers them in this order (`new WebSocket(url, protocols)`); a
-    /// server chooses the first of the client's it also lists here.
+    /// server chooses the first of its own, in this order, that the client offered (see
+    /// `sansnet_ws::handshake::accept`).
     pub protocols: Vec<String>,
     /// The TLS settings of a `wss:` client, built with `sansnet_tls::ClientOptions::build`
     /// (as [`crate::Client::set_https_config`]); without them the server is verified against
