@@ -19,6 +19,7 @@ mod common;
 
 use std::future::Future;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -79,13 +80,24 @@ struct Seen {
 /// offered, threshold 0 so that every echo is compressed; the first of the client's
 /// subprotocols in `protocols`), each WebSocket reported on `seen` once it closed.
 async fn start_echo_server(protocols: &[&str]) -> (Server, mpsc::UnboundedReceiver<Seen>) {
+    start_echo_server_with(protocols, None).await
+}
+
+/// [`start_echo_server`], over TLS with `tls` (a `wss:` server) when given.
+async fn start_echo_server_with(
+    protocols: &[&str],
+    tls: Option<Arc<sansnet_tls::rustls::ServerConfig>>,
+) -> (Server, mpsc::UnboundedReceiver<Seen>) {
     let protocols: Vec<String> = protocols.iter().map(|p| (*p).to_owned()).collect();
     let (tx, seen) = mpsc::unbounded_channel();
     let http = sansnet_http1::ServerConfig {
         upgrade: true,
         ..sansnet_http1::ServerConfig::default()
     };
-    let acceptor = Acceptor::new(sansnet_tcp::SocketConfig::default()).with_http(http);
+    let mut acceptor = Acceptor::new(sansnet_tcp::SocketConfig::default()).with_http(http);
+    if let Some(tls) = tls {
+        acceptor = acceptor.with_tls(tls);
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = serve_with(listener, acceptor, move |mut request: Request| {
         let tx = tx.clone();
@@ -444,6 +456,45 @@ fn tokio_wss_client_python_server() {
     };
     assert_eq!(error.code(), "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "{error}");
     drop(server);
+}
+
+/// A `wss:` server: `accept_ws` on a TLS `Acceptor` (`sansnet-tls` beneath the same stack),
+/// with Python's `websockets` over `ssl` as its client (a text and a 16 KiB binary echo,
+/// TLS 1.3 verified against the test CA for `localhost`, a clean close 1000).
+#[test]
+fn tokio_wss_python_client() {
+    let ca = TestCa::new("sansnet tokio wss server CA");
+    let leaf = ca.leaf(&["localhost"], Usage::Server);
+    let dir = PemDir::new("tokio-wss-server");
+    let ca_file = dir.write("ca.pem", &ca.cert_pem);
+    let identity =
+        sansnet_tls::Identity::from_pem(leaf.chain_pem.as_bytes(), leaf.key_pem.as_bytes())
+            .unwrap();
+    let tls = sansnet_tls::ServerOptions::new(identity).build().unwrap();
+    run(Flavor::MultiThread, async move {
+        let (server, mut seen) = start_echo_server_with(&[], Some(tls)).await;
+        let port = server.local_addr().port().to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            run_bounded(
+                python_script("tls_python_ws.py")
+                    .arg("client")
+                    .arg(port)
+                    .arg(ca_file),
+                PEER_TIMEOUT,
+                "the Python wss client",
+            )
+        })
+        .await
+        .unwrap();
+        let report = peer_report(&out, "the Python wss client");
+        assert_eq!(report.get("text").str(), "hello from python over wss");
+        assert_eq!(report.get("binary_len").num(), 16384);
+        assert!(report.get("binary_ok").bool());
+        assert_eq!(report.get("version").str(), "TLSv1.3");
+        assert_eq!(report.get("close_code").num(), 1000);
+        assert_seen(&mut seen, 2).await;
+        server.close().await;
+    });
 }
 
 /// `ws_connect` fails with typed errors: `ECONNREFUSED` (Node's `'error'`), a server that
