@@ -497,9 +497,9 @@ fn tokio_wss_python_client() {
     });
 }
 
-/// `ws_connect` fails with typed errors: `ECONNREFUSED` (Node's `'error'`), a server that
-/// answers 404 instead of 101 (RFC 6455 §4.1: the `ws` package's `Unexpected server
-/// response: 404`), and a URL that is not `ws:` or `wss:`.
+/// `ws_connect` fails with typed errors: `ECONNREFUSED` and `ENOTFOUND` (Node's `'error'`
+/// codes), a server that answers 404 instead of 101 (RFC 6455 §4.1: the `ws` package's
+/// `Unexpected server response: 404`), and a URL that is not `ws:` or `wss:`.
 #[test]
 fn tokio_ws_connect_errors() {
     let (_guard, refused) = common::refused_address();
@@ -511,6 +511,13 @@ fn tokio_ws_connect_errors() {
             panic!("a failed request, not {error:?}");
         };
         assert_eq!(error.code(), "ECONNREFUSED");
+        let error = ws_connect("ws://no-such-host.invalid/", &WsOptions::default())
+            .await
+            .unwrap_err();
+        let WsConnectError::Open(WsOpenError::Request(error)) = &error else {
+            panic!("a failed request, not {error:?}");
+        };
+        assert_eq!(error.code(), "ENOTFOUND");
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = serve(listener, |_| async { Response::new(404).body("no") }).unwrap();
