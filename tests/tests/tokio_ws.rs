@@ -1,7 +1,7 @@
 //! sansnet-tokio's WebSocket against real peers on loopback: Python `websockets` and Node's
-//! `ws` as clients of a server made with `accept_ws`, and as servers for `ws_connect` (over
-//! `ws://`, and `wss://` against Python's `websockets` over `ssl`), on the current-thread and
-//! the multi-thread runtime. Every run negotiates permessage-deflate (RFC 7692) and shows that
+//! `ws` as clients of a server made with `accept_ws`, and as servers for `ws_connect`, on the
+//! current-thread and the multi-thread runtime; over `wss://`, Python's `websockets` over
+//! `ssl` in both roles. Every run negotiates permessage-deflate (RFC 7692) and shows that
 //! compressed frames crossed the wire (the peer counts frames with RSV1, or its socket read
 //! far fewer bytes than the compressible messages hold), echoes text and binary messages and
 //! ends with a clean closing handshake, code 1000 (RFC 6455 §5.5.1, §7.1.2).
