@@ -13,6 +13,12 @@
 # target/autobahn/{server,client}; the printed summaries are copied to
 # tests/data/autobahn/{server,client}-summary.txt.
 #
+# AUTOBAHN_DRIVER=tokio runs the same suites against sansnet-tokio's examples
+# tokio-autobahn-{server,client} (drivers/tokio/examples/autobahn-{server,client}.rs, the same
+# command-line contract) instead of sansnet-mio's; their reports
+# land in target/autobahn/tokio-{server,client} and their summaries in
+# tests/data/autobahn/tokio-{server,client}-summary.txt.
+#
 # Exit status: non-zero when a case is FAILED, UNIMPLEMENTED, NON-STRICT or missing, or a run
 # did not finish; 0 otherwise, and 0 (with a note) when ../shared is not beside the repository.
 set -euo pipefail
@@ -25,6 +31,13 @@ if [[ ! -x "$TOOLS/setup.sh" ]]; then
 fi
 export AUTOBAHN_EXCLUDE="${AUTOBAHN_EXCLUDE-}"
 PARALLEL="${AUTOBAHN_PARALLEL:-1}"
+DRIVER="${AUTOBAHN_DRIVER:-mio}"
+case "$DRIVER" in
+  mio) PACKAGE=sansnet-mio PREFIX="" ;;
+  # Its examples are named tokio-autobahn-{server,client} (drivers/tokio/Cargo.toml).
+  tokio) PACKAGE=sansnet-tokio PREFIX="tokio-" ;;
+  *) echo "autobahn: AUTOBAHN_DRIVER must be mio or tokio, not $DRIVER" >&2; exit 2 ;;
+esac
 DATA=tests/data/autobahn
 OUT=target/autobahn
 mkdir -p "$DATA" "$OUT"
@@ -34,9 +47,9 @@ if ! command -v python3 >/dev/null 2>&1; then
   apt-get update && apt-get install -y python3 python3-venv
 fi
 "$TOOLS/setup.sh"
-cargo build --release --locked -p sansnet-mio --example autobahn-server --example autobahn-client
-SERVER_BIN="${CARGO_TARGET_DIR:-target}/release/examples/autobahn-server"
-CLIENT_BIN="${CARGO_TARGET_DIR:-target}/release/examples/autobahn-client"
+cargo build --release --locked -p "$PACKAGE" --example "${PREFIX}autobahn-server" --example "${PREFIX}autobahn-client"
+SERVER_BIN="${CARGO_TARGET_DIR:-target}/release/examples/${PREFIX}autobahn-server"
+CLIENT_BIN="${CARGO_TARGET_DIR:-target}/release/examples/${PREFIX}autobahn-client"
 VENV="${AUTOBAHN_VENV:-/tmp/autobahn-venv}"
 
 SERVER_PID=""
@@ -76,25 +89,25 @@ status=0
 server_suite() {
   local start=$SECONDS rc=0 port=""
   trap cleanup EXIT
-  "$SERVER_BIN" 127.0.0.1:0 > "$OUT/server.log" 2>&1 &
+  "$SERVER_BIN" 127.0.0.1:0 > "$OUT/${PREFIX}server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do
-    port="$(sed -n 's/^listening ws 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OUT/server.log")"
+    port="$(sed -n 's/^listening ws 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OUT/${PREFIX}server.log")"
     [[ -n "$port" ]] && break
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
   if [[ -z "$port" ]]; then
     echo "autobahn: autobahn-server did not start:"
-    cat "$OUT/server.log"
+    cat "$OUT/${PREFIX}server.log"
     return 1
   fi
-  "$TOOLS/run-server-suite.sh" 127.0.0.1 "$port" "$OUT/server" > "$OUT/server-summary.txt" 2>&1 || rc=$?
+  "$TOOLS/run-server-suite.sh" 127.0.0.1 "$port" "$OUT/${PREFIX}server" > "$OUT/${PREFIX}server-summary.txt" 2>&1 || rc=$?
   cleanup
   SERVER_PID=""
-  cat "$OUT/server-summary.txt"
-  grep -v '^autobahn setup:\|^run-server-suite: fuzzingclient' "$OUT/server-summary.txt" \
-    > "$DATA/server-summary.txt" || true
+  cat "$OUT/${PREFIX}server-summary.txt"
+  grep -v '^autobahn setup:\|^run-server-suite: fuzzingclient' "$OUT/${PREFIX}server-summary.txt" \
+    > "$DATA/${PREFIX}server-summary.txt" || true
   echo "autobahn: server suite took $((SECONDS - start)) s (exit $rc)"
   [[ $rc -eq 0 ]]
 }
@@ -106,36 +119,36 @@ client_suite() {
   # 60 s per case, the example's default: the slowest (section 12's 1000 compressed messages
   # of 128 KiB) take 12-14 s on a 2-core machine while the suite's own server is busy, and a
   # case that hangs costs no more than this.
-  "$TOOLS/run-client-suite.sh" "$client_port" "$OUT/client" "$CLIENT_BIN" --case-timeout 60 '{url}' \
-    > "$OUT/client-summary.txt" 2>&1 || rc=$?
-  cat "$OUT/client-summary.txt"
-  grep -v '^autobahn setup:\|^run-client-suite: fuzzingserver' "$OUT/client-summary.txt" \
-    > "$DATA/client-summary.txt" || true
-  echo "autobahn: client suite took $((SECONDS - start)) s (exit $rc; agent log: $OUT/client/agent.log)"
+  "$TOOLS/run-client-suite.sh" "$client_port" "$OUT/${PREFIX}client" "$CLIENT_BIN" --case-timeout 60 '{url}' \
+    > "$OUT/${PREFIX}client-summary.txt" 2>&1 || rc=$?
+  cat "$OUT/${PREFIX}client-summary.txt"
+  grep -v '^autobahn setup:\|^run-client-suite: fuzzingserver' "$OUT/${PREFIX}client-summary.txt" \
+    > "$DATA/${PREFIX}client-summary.txt" || true
+  echo "autobahn: client suite took $((SECONDS - start)) s (exit $rc; agent log: $OUT/${PREFIX}client/agent.log)"
   [[ $rc -eq 0 ]]
 }
 
-echo "autobahn: server and client suites (excluding ${AUTOBAHN_EXCLUDE:-nothing}; parallel: $PARALLEL)"
+echo "autobahn: $PACKAGE, server and client suites (excluding ${AUTOBAHN_EXCLUDE:-nothing}; parallel: $PARALLEL)"
 server_rc=0
 client_rc=0
 if [[ "$PARALLEL" == 1 ]]; then
   # Each role's output goes to its own file and is printed whole once both are done.
-  ( server_suite ) > "$OUT/server-run.txt" 2>&1 &
+  ( server_suite ) > "$OUT/${PREFIX}server-run.txt" 2>&1 &
   server_job=$!
-  ( client_suite ) > "$OUT/client-run.txt" 2>&1 &
+  ( client_suite ) > "$OUT/${PREFIX}client-run.txt" 2>&1 &
   client_job=$!
   wait "$server_job" || server_rc=$?
   wait "$client_job" || client_rc=$?
-  cat "$OUT/server-run.txt" "$OUT/client-run.txt"
+  cat "$OUT/${PREFIX}server-run.txt" "$OUT/${PREFIX}client-run.txt"
 else
   server_suite || server_rc=$?
   client_suite || client_rc=$?
 fi
-if [[ $server_rc -ne 0 ]] || ! verdict "$OUT/server"; then
+if [[ $server_rc -ne 0 ]] || ! verdict "$OUT/${PREFIX}server"; then
   echo "autobahn: server suite NOT passed" >&2
   status=1
 fi
-if [[ $client_rc -ne 0 ]] || ! verdict "$OUT/client"; then
+if [[ $client_rc -ne 0 ]] || ! verdict "$OUT/${PREFIX}client"; then
   echo "autobahn: client suite NOT passed" >&2
   status=1
 fi

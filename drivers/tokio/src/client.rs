@@ -355,7 +355,7 @@ async fn pooled(
 
 /// Connects to `origin`'s host, trying its addresses in turn (`localhost` may name `::1`
 /// first); a name that does not resolve is `ENOTFOUND`, as the mio driver reports it.
-async fn open(origin: &Origin) -> std::io::Result<TcpStream> {
+pub(crate) async fn open(origin: &Origin) -> std::io::Result<TcpStream> {
     let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
     let addrs = tokio::net::lookup_host((origin.host.as_str(), origin.port))
         .await
@@ -400,7 +400,7 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 }
 
 /// `http[s]://host[:port][/path]` into its origin and path.
-fn parse_url(url: &str) -> Option<(Origin, String)> {
+pub(crate) fn parse_url(url: &str) -> Option<(Origin, String)> {
     let (scheme, rest) = url.split_once("://")?;
     let default_port = match scheme {
         "http" => 80,

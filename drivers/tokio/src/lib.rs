@@ -3,11 +3,13 @@
 //! a task of its own, adding no protocol logic: an HTTP/1.1 server ([`serve`]; over TLS with
 //! [`serve_with`] and `Acceptor::with_tls`; `Upgrade` and `CONNECT` hand the connection to
 //! the handler as [`Upgraded`]), an HTTP/1.1 client with Node's Agent over
-//! `http:` and `https:` ([`Client`]), and any [`Connection`] stack as a task ([`spawn`],
-//! [`connect`]) with its commands and events over channels. TLS is `sansnet-tls` beneath the
-//! socket machine, the same byte layer as the mio driver's. Servers and raw connections run
-//! over TCP or Unix domain sockets alike ([`Listener`], [`Stream`], [`Address`]). A raw
-//! connection is also a `tokio::io` byte stream ([`NetStream`]: `AsyncRead` + `AsyncWrite`).
+//! `http:` and `https:` ([`Client`]), WebSocket server and client over `ws:` and `wss:` with
+//! permessage-deflate ([`accept_ws`] on an [`Upgraded`] connection, [`ws_connect`]; both give
+//! a [`WebSocket`]), and any [`Connection`] stack as a task ([`spawn`], [`connect`]) with its
+//! commands and events over channels. TLS is `sansnet-tls` beneath the socket machine, the
+//! same byte layer as the mio driver's. Servers and raw connections run over TCP or Unix
+//! domain sockets alike ([`Listener`], [`Stream`], [`Address`]). A raw connection is also a
+//! `tokio::io` byte stream ([`NetStream`]: `AsyncRead` + `AsyncWrite`).
 //!
 //! Each task runs the stack's drain rule over a `tokio::net::TcpStream` or `UnixStream`:
 //!
@@ -71,13 +73,18 @@ mod driver;
 mod net;
 mod server;
 mod stream;
+mod ws;
 
 pub use client::{Client, ClientResponse, RequestError};
 pub use conn::{Closed, Events, Handle, connect, spawn};
 pub use net::{Listener, Stream};
 pub use sansnet_stack::{Connection, Event};
 pub use sansnet_tcp::Address;
+pub use sansnet_ws::{Message, WsEvent};
 pub use server::{
     Aborted, Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with,
 };
 pub use stream::NetStream;
+pub use ws::{
+    CloseStatus, WebSocket, WsConnectError, WsError, WsOptions, WsSender, accept_ws, ws_connect,
+};

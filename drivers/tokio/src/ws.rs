@@ -1,0 +1,494 @@
+//! WebSocket over tokio: the stack's WebSocket layer (`sansnet_ws::Connection` above the
+//! socket machine, TLS beneath it for `wss:`) on a connection driven by its own task, as a
+//! [`WebSocket`] with the `ws` package's meaning: [`WebSocket::recv`] for `'message'` (a
+//! stream of messages), [`WebSocket::send`] for `ws.send()`, [`WebSocket::close`] for
+//! `ws.close()`.
+//!
+//! A server starts one on the connection of an `Upgrade` request ([`accept_ws`]); a client
+//! opens one with [`ws_connect`], which runs the stack's `Endpoint::ws_connect` (the
+//! handshake, permessage-deflate offered and checked) on a connection of its own. Every
+//! decision (the handshake, framing, Pings, the closing handshake, who closes TCP) is the
+//! machines'; this module moves the events and commands, and supplies the randomness.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use sansnet_http1::AgentConfig;
+use sansnet_stack::{Connection, Endpoint, EndpointAction, EndpointEvent, SocketId, WsOpenError};
+use sansnet_ws::{Message, UsageError, WsEvent};
+
+use crate::conn::{Events, Handle};
+use crate::driver::{Io, Pending};
+use crate::{Event, Upgraded};
+
+/// The socket name of the one connection a [`ws_connect`] endpoint opens.
+const SOCKET: SocketId = SocketId(0);
+
+/// Settings of a WebSocket, either end (the `ws` package's `options`).
+#[derive(Debug, Clone, Default)]
+pub struct WsOptions {
+    /// The machine's settings: `maxPayload`, `autoPong`, the close timeout, the high-water
+    /// mark, and `perMessageDeflate` ([`sansnet_ws::DeflateConfig`]: offered by a client,
+    /// agreed to by a server; on by default).
+    pub config: sansnet_ws::Config,
+    /// Subprotocols: a client offers them in this order (`new WebSocket(url, protocols)`); a
+    /// server chooses the first of its own, in this order, that the client offered (see
+    /// `sansnet_ws::handshake::accept`).
+    pub protocols: Vec<String>,
+    /// The TLS settings of a `wss:` client, built with `sansnet_tls::ClientOptions::build`
+    /// (as [`crate::Client::set_https_config`]); without them the server is verified against
+    /// Mozilla's root certificates, as Node does. Not used by a server (its TLS is the
+    /// `Acceptor`'s).
+    pub tls: Option<Arc<sansnet_tls::rustls::ClientConfig>>,
+}
+
+impl WsOptions {
+    /// Options with `config` and no subprotocols.
+    pub fn new(config: sansnet_ws::Config) -> Self {
+        Self {
+            config,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a WebSocket command failed, or what the peer did wrong: the machine's one error type
+/// ([`sansnet_ws::Error`]). A command on a closed WebSocket, or one whose connection's task is
+/// over, fails with `Usage(UsageError::Closed)`.
+pub use sansnet_ws::Error as WsError;
+
+/// Why [`ws_connect`] gave no WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WsConnectError {
+    /// Not a `ws[s]://host[:port][/path]` URL.
+    InvalidUrl,
+    /// The WebSocket did not open: the connection failed (`ECONNREFUSED`, `ENOTFOUND`, a TLS
+    /// error; see `ClientError::code`) or the server's answer was no valid handshake (not a
+    /// 101, a wrong `Sec-WebSocket-Accept`, an extension not offered, ...).
+    Open(WsOpenError),
+    /// The connection ended without an answer to the handshake.
+    Closed,
+}
+
+impl std::fmt::Display for WsConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidUrl => f.write_str("not a ws:// or wss:// URL"),
+            Self::Open(error) => error.fmt(f),
+            Self::Closed => f.write_str("the connection closed during the handshake"),
+        }
+    }
+}
+
+impl std::error::Error for WsConnectError {}
+
+/// How a WebSocket ended: the machine's `Close` event (the `ws` package's `'close'` with
+/// `code` and `reason`, and WHATWG's `wasClean`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseStatus {
+    /// The close code: the peer's (or ours, echoed), 1005 when its Close had none, 1006 when
+    /// no Close frame arrived (RFC 6455 §7.1.5).
+    pub code: u16,
+    /// The close reason.
+    pub reason: String,
+    /// Whether the closing handshake completed.
+    pub was_clean: bool,
+}
+
+/// Commands on a WebSocket, from any task: cheap to clone ([`WebSocket::sender`]).
+#[derive(Debug, Clone)]
+pub struct WsSender {
+    handle: Handle,
+}
+
+impl WsSender {
+    /// `ws.send(message)`: queues one message (compressed when permessage-deflate was agreed
+    /// and it reaches the threshold). As in Node, it does not wait for the bytes to be
+    /// written: past the high-water mark a [`WsEvent::Drain`] follows once the queue emptied
+    /// (see [`WebSocket::next_event`] and [`WsSender::buffered_amount`]).
+    pub async fn send(&self, message: Message) -> Result<(), WsError> {
+        self.command(move |ws, now| ws.send(now, message).map(drop))
+            .await
+    }
+
+    /// `ws.ping(data)`: at most 125 bytes; the `Pong` arrives as [`WsEvent::Pong`].
+    pub async fn ping(&self, data: impl Into<bytes::Bytes>) -> Result<(), WsError> {
+        let data = data.into();
+        self.command(move |ws, now| ws.ping(now, data)).await
+    }
+
+    /// `ws.close(code, reason)`: starts the closing handshake (code 1000 or 3000-4999, a
+    /// reason of at most 123 bytes: WHATWG WebSockets › `close()`). [`WebSocket::recv`] ends
+    /// once it completed (or timed out).
+    pub async fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
+        let reason = reason.to_owned();
+        self.command(move |ws, now| ws.close(now, Some(code), &reason))
+            .await
+    }
+
+    /// `ws.bufferedAmount`: the bytes given to `send` and not yet written.
+    pub async fn buffered_amount(&self) -> Result<usize, WsError> {
+        self.command(|ws, _| Ok(ws.buffered_amount())).await
+    }
+
+    /// Runs any command on the WebSocket machine in the connection's task (`terminate`,
+    /// `pong`, `buffered_amount`, ...), then the drain rule; returns what it returned.
+    pub async fn command<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(&mut sansnet_ws::Connection, Instant) -> Result<T, WsError>
+        + Send
+        + 'static,
+    ) -> Result<T, WsError> {
+        let closed = || WsError::Usage(UsageError::Closed);
+        self.handle
+            .run(move |conn, now| match conn.ws_mut() {
+                Some(ws) => command(ws, now),
+                None => Err(closed()),
+            })
+            .await
+            .map_err(|_| closed())?
+    }
+}
+
+/// One WebSocket, either end: its messages in order through [`WebSocket::recv`] (the `ws`
+/// package's `'message'`), its commands through [`WebSocket::send`], [`WebSocket::close`] and
+/// a [`WsSender`] for other tasks.
+///
+/// The connection reads the next message only once the application came back for it (or
+/// dropped the `WebSocket`): what it sends in answer to one message goes out before the next
+/// is read, as with the `ws` package's `'message'` listeners. Keep calling `recv` (or
+/// `next_event`) until it returns `None`: the peer's Close, Pings and the end of the
+/// connection reach the machine through it. Dropping the `WebSocket` (and every
+/// [`WsSender`]) leaves the connection to the machine, which reads on, answers Pings and
+/// the peer's Close, and closes when the peer does.
+///
+/// # Example
+///
+/// An echo server and a client of it, with permessage-deflate (on by default):
+///
+/// ```
+/// use sansnet_tokio::{Message, Request, Response, WsOptions, accept_ws, serve_with, ws_connect};
+/// use sansnet_stack::Acceptor;
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     // Node's `new WebSocketServer({ server })`: the server's `'upgrade'` listener.
+///     let http = sansnet_http1::ServerConfig { upgrade: true, ..Default::default() };
+///     let acceptor = Acceptor::new(Default::default()).with_http(http);
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+///     let server = serve_with(listener, acceptor, |mut request: Request| async move {
+///         let Some(upgraded) = request.take_upgrade() else {
+///             return Response::new(426);
+///         };
+///         if let Ok(mut ws) = accept_ws(upgraded, request.head(), &WsOptions::default()).await {
+///             tokio::spawn(async move {
+///                 while let Some(Ok(message)) = ws.recv().await {
+///                     let _ = ws.send(message).await;
+///                 }
+///             });
+///         }
+///         Response::new(101) // not sent: the connection is the WebSocket's
+///     })?;
+///
+///     // `new WebSocket(url)`.
+///     let url = format!("ws://{}/echo", server.local_addr());
+///     let mut ws = ws_connect(&url, &WsOptions::default()).await?;
+///     assert!(ws.deflate().await?, "permessage-deflate agreed");
+///     ws.send(Message::text("hello")).await?;
+///     assert_eq!(ws.recv().await, Some(Ok(Message::text("hello"))));
+///     ws.close(1000, "done").await?;
+///     assert_eq!(ws.recv().await, None);
+///     assert_eq!(ws.close_status().map(|s| (s.code, s.was_clean)), Some((1000, true)));
+///     server.close().await;
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct WebSocket {
+    sender: WsSender,
+    events: Events,
+    protocol: Option<String>,
+    closed: Option<CloseStatus>,
+}
+
+impl WebSocket {
+    fn new(handle: Handle, events: Events, protocol: Option<String>) -> Self {
+        Self {
+            sender: WsSender { handle },
+            events,
+            protocol,
+            closed: None,
+        }
+    }
+
+    /// The next message (`'message'`); `Some(Err(_))` when the peer broke the protocol (the
+    /// `ws` package's `'error'`: the Close frame with its code is already queued); `None` once
+    /// the WebSocket closed ([`WebSocket::close_status`] tells how). Pings are answered by the
+    /// machine; Pings, Pongs and `Drain` are passed over here (see [`WebSocket::next_event`]).
+    pub async fn recv(&mut self) -> Option<Result<Message, WsError>> {
+        loop {
+            match self.next_event().await? {
+                WsEvent::Message(message) => return Some(Ok(message)),
+                WsEvent::Error(error) => return Some(Err(error)),
+                _ => {}
+            }
+        }
+    }
+
+    /// The machine's next event, whatever it is (`Message`, `Ping`, `Pong`, `Error`, `Drain`,
+    /// and `Close` last); `None` after `Close`.
+    pub async fn next_event(&mut self) -> Option<WsEvent> {
+        while self.closed.is_none() {
+            // Nothing but the WebSocket's events reaches its application: the layer takes
+            // the socket's.
+            let Event::Ws(event) = self.events.recv().await? else {
+                continue;
+            };
+            if let WsEvent::Close {
+                code,
+                reason,
+                was_clean,
+            } = &event
+            {
+                self.closed = Some(CloseStatus {
+                    code: *code,
+                    reason: reason.clone(),
+                    was_clean: *was_clean,
+                });
+            }
+            return Some(event);
+        }
+        None
+    }
+
+    /// `ws.send(message)`: see [`WsSender::send`].
+    pub async fn send(&self, message: Message) -> Result<(), WsError> {
+        self.sender.send(message).await
+    }
+
+    /// `ws.close(code, reason)`: see [`WsSender::close`]; read on with [`WebSocket::recv`]
+    /// until it returns `None`.
+    pub async fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
+        self.sender.close(code, reason).await
+    }
+
+    /// A handle for commands from other tasks (a `Sink`'s half of a split).
+    pub fn sender(&self) -> WsSender {
+        self.sender.clone()
+    }
+
+    /// `ws.protocol`: the subprotocol agreed in the handshake.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// `ws.extensions` includes `permessage-deflate`: whether the handshake agreed to it.
+    pub async fn deflate(&self) -> Result<bool, WsError> {
+        self.sender.command(|ws, _| Ok(ws.deflate_enabled())).await
+    }
+
+    /// How it closed, once [`WebSocket::recv`] returned `None` after the machine's `Close`.
+    pub fn close_status(&self) -> Option<&CloseStatus> {
+        self.closed.as_ref()
+    }
+}
+
+/// Starts a WebSocket on the connection of an `Upgrade` request (`upgraded` from
+/// `Request::take_upgrade`, `request` its head from `Request::head`): checks the handshake
+/// (RFC 6455 §4.2.1), agrees to permessage-deflate when offered and `options.config.deflate`
+/// allows it (RFC 7692 §5), picks a subprotocol from `options.protocols`, writes the 101 and
+/// runs the WebSocket machine on the connection, fed first with the bytes that came after
+/// the head. A request that is no valid handshake is answered 400 (426 for another version)
+/// and the connection ends: `Err(WsError::Handshake(_))`.
+pub async fn accept_ws(
+    upgraded: Upgraded,
+    request: &sansnet_http1::Request,
+    options: &WsOptions,
+) -> Result<WebSocket, WsError> {
+    let Upgraded {
+        handle,
+        events,
+        head,
+    } = upgraded;
+    let (protocols, config, request) = (
+        options.protocols.clone(),
+        options.config.clone(),
+        request.clone(),
+    );
+    let protocol = handle
+        .run(move |conn, now| {
+            let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
+            conn.accept_ws(now, &request, head, &protocols, config)
+        })
+        .await
+        .map_err(|_| WsError::Usage(UsageError::Closed))??;
+    Ok(WebSocket::new(handle, events, protocol))
+}
+
+/// `new WebSocket(url, protocols, options)`: opens a WebSocket to a `ws://` or `wss://` URL
+/// on a connection of its own (for `wss:` with `options.tls`), offering permessage-deflate
+/// per `options.config.deflate`; resolves once the server's 101 was verified (the `ws`
+/// package's `'open'`), or fails with the request's error (`ECONNREFUSED`, a TLS error) or
+/// the handshake's (not a 101, ...). Needs a tokio runtime with the IO and time drivers.
+pub async fn ws_connect(url: &str, options: &WsOptions) -> Result<WebSocket, WsConnectError> {
+    let (origin, path) = parse_ws_url(url).ok_or(WsConnectError::InvalidUrl)?;
+    let mut endpoint = Endpoint::new(AgentConfig::default());
+    if let Some(tls) = &options.tls {
+        endpoint.set_https_config(tls.clone());
+    }
+    let protocols: Vec<&str> = options.protocols.iter().map(String::as_str).collect();
+    let entropy = Box::new(os_entropy);
+    let now = Instant::now();
+    endpoint.ws_connect(
+        now,
+        origin,
+        &path,
+        &protocols,
+        options.config.clone(),
+        entropy,
+    );
+
+    let (handle, events, channels) = crate::conn::channels();
+    let pending = Arc::new(Pending::default());
+    let mut io = Io::new(None);
+    let mut stack: Option<Connection> = None;
+    loop {
+        if let Some(conn) = &mut stack {
+            // The drain rule, with the endpoint told of each round.
+            let mut moved = true;
+            while moved {
+                let now = Instant::now();
+                moved = io.round(now, conn, pending.caught_up());
+                while let Some(event) = conn.poll_event() {
+                    moved = true;
+                    // After the 101: the WebSocket's first events, in order, for its
+                    // application.
+                    let _ = channels.events.send((event, pending.ticket()));
+                }
+                moved |= endpoint.handle_connection(now, SOCKET, conn);
+            }
+        }
+        // The endpoint's requests of its runtime: open the socket, put the request on it.
+        let mut acted = false;
+        while let Some(action) = endpoint.poll_action() {
+            acted = true;
+            let now = Instant::now();
+            match action {
+                EndpointAction::Open {
+                    connection,
+                    origin,
+                    stack: opened,
+                } => {
+                    let mut conn = *opened;
+                    endpoint.handle_opened(now, connection, Ok(SOCKET));
+                    io.connected(
+                        &mut conn,
+                        crate::client::open(&origin)
+                            .await
+                            .map(crate::net::Stream::Tcp),
+                    );
+                    stack = Some(conn);
+                }
+                EndpointAction::Assign {
+                    request,
+                    socket,
+                    reused,
+                } => endpoint.assign(now, request, socket, reused, stack.as_mut()),
+                EndpointAction::Close { .. } => {
+                    if let Some(conn) = &mut stack {
+                        conn.socket_mut().destroy(now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        while let Some(event) = endpoint.poll_event() {
+            match event {
+                EndpointEvent::WsOpen { protocol, .. } => {
+                    let Some(conn) = stack else {
+                        return Err(WsConnectError::Closed);
+                    };
+                    tokio::spawn(crate::conn::drive(conn, io, pending, channels));
+                    return Ok(WebSocket::new(handle, events, protocol));
+                }
+                EndpointEvent::WsOpenFailed { error, .. } => {
+                    return Err(WsConnectError::Open(error));
+                }
+                _ => {}
+            }
+        }
+        if acted {
+            continue;
+        }
+        let Some(conn) = &stack else {
+            return Err(WsConnectError::Closed);
+        };
+        if conn.is_closed() {
+            return Err(WsConnectError::Closed);
+        }
+        let want = io.want(conn, &pending);
+        let deadline = endpoint.poll_timeout().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            () = io.wait(want, &pending) => {}
+            () = async {
+                if let Some(deadline) = deadline {
+                    tokio::time::sleep_until(deadline).await;
+                }
+            }, if deadline.is_some() => endpoint.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+/// `ws[s]://host[:port][/path]` into its origin (`http:` or `https:`, as the handshake's
+/// request goes) and path.
+fn parse_ws_url(url: &str) -> Option<(sansnet_http1::Origin, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let http = match scheme {
+        "ws" => "http",
+        "wss" => "https",
+        _ => return None,
+    };
+    crate::client::parse_url(&format!("{http}://{rest}"))
+}
+
+/// Random bytes from the operating system, for the client's masks and handshake key.
+fn os_entropy(buf: &mut [u8]) {
+    if getrandom::fill(buf).is_err() {
+        // No OS randomness: the hasher's per-process random keys, mixed with the time.
+        use std::hash::{BuildHasher, Hasher};
+        let state = std::collections::hash_map::RandomState::new();
+        for (i, chunk) in buf.chunks_mut(8).enumerate() {
+            let mut hasher = state.build_hasher();
+            hasher.write_usize(i);
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            let bytes = hasher.finish().to_ne_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ws_url;
+
+    #[test]
+    fn ws_urls() {
+        let (origin, path) = parse_ws_url("ws://127.0.0.1:9001/runCase?case=1").unwrap();
+        assert_eq!(
+            (origin.scheme.as_str(), origin.port, path.as_str()),
+            ("http", 9001, "/runCase?case=1")
+        );
+        let (origin, path) = parse_ws_url("wss://localhost").unwrap();
+        assert_eq!(
+            (origin.scheme.as_str(), origin.port, path.as_str()),
+            ("https", 443, "/")
+        );
+        assert!(parse_ws_url("http://x/").is_none());
+        assert!(parse_ws_url("ws://:80/").is_none());
+    }
+}
