@@ -527,10 +527,21 @@ async fn hand_over(mut request: Request) -> Response {
             .await
             .unwrap();
         while let Some(event) = events.recv().await {
-            if let Event::Socket(SocketEvent::Data(data)) = event {
-                let _ = handle
-                    .run(move |conn, now| conn.socket_mut().write(now, data))
-                    .await;
+            match event {
+                Event::Socket(SocketEvent::Data(data)) => {
+                    let _ = handle
+                        .run(move |conn, now| conn.socket_mut().write(now, data))
+                        .await;
+                }
+                // The socket is half-open, as an `http.Server`'s is in Node: the handler ends
+                // its side when the client ended its own (Node docs `net.md` ›
+                // `allowHalfOpen`).
+                Event::Socket(SocketEvent::End) => {
+                    let _ = handle
+                        .run(move |conn, now| conn.socket_mut().end(now, None))
+                        .await;
+                }
+                _ => {}
             }
         }
     });
@@ -612,18 +623,10 @@ async fn ws_echo(mut request: Request) -> Response {
     tokio::spawn(async move {
         handle
             .run(move |conn, now| {
-                let accepted = sansnet_ws::handshake::accept_with(
-                    &upgrade,
-                    &[],
-                    &sansnet_ws::DeflateConfig::default(),
-                )
-                .unwrap();
-                let config = sansnet_stack::ws_config(sansnet_ws::Config::default());
-                let ws = sansnet_ws::Connection::server(config, accepted.response)
-                    .with_deflate(accepted.deflate);
-                conn.start_ws(now, ws, head);
+                conn.accept_ws(now, &upgrade, head, &[], sansnet_ws::Config::default())
             })
             .await
+            .unwrap()
             .unwrap();
         while let Some(event) = events.recv().await {
             if let Event::Ws(WsEvent::Message(message)) = event {
