@@ -1593,6 +1593,12 @@ impl Sim {
                         let _ = socket_machine.end(now, None);
                     }
                 }
+                // An `http.Server`'s sockets are half-open (`Acceptor::with_http`): the
+                // application ends its side of a tunnel once the client ended its own.
+                Event::Socket(SocketEvent::End) => {
+                    line = Some(format!("server {socket}: End"));
+                    let _ = server.conn.socket_mut().end(now, None);
+                }
                 Event::Socket(other) => line = Some(format!("server {socket}: {other:?}")),
                 Event::Secure(_) | _ => {}
             }
