@@ -171,15 +171,20 @@ fn fetch_refused_port_fails_clearly() {
     assert!(out.stdout.is_empty());
 }
 
-/// A URL that is not `http://host[:port]/path` is reported on stderr, with a non-zero exit.
+/// A URL that is not `http://host[:port]/path` is reported on stderr with Node's code
+/// (`ERR_INVALID_URL`, `ERR_INVALID_PROTOCOL`: `Origin::parse_url`), with a non-zero exit.
 #[test]
 fn fetch_bad_url_fails_clearly() {
-    for url in ["not-a-url", "ftp://127.0.0.1/x", "http://127.0.0.1:99999/"] {
+    for (url, code) in [
+        ("not-a-url", "ERR_INVALID_URL"),
+        ("ftp://127.0.0.1/x", "ERR_INVALID_PROTOCOL"),
+        ("http://127.0.0.1:99999/", "ERR_INVALID_URL"),
+    ] {
         let out = fetch(&[url]);
         assert!(!out.status.success(), "{url}: must fail");
         assert!(
-            out.stderr.contains("fetch:") && out.stderr.contains(url),
-            "{url}: stderr names the URL: {}",
+            out.stderr.contains("fetch:") && out.stderr.contains(url) && out.stderr.contains(code),
+            "{url}: stderr names the URL and {code}: {}",
             out.stderr
         );
         assert!(out.stdout.is_empty(), "{url}: nothing on stdout");

@@ -463,10 +463,11 @@ fn tokio_client_errors() {
             panic!("a failed request, not {error:?}");
         };
         assert_eq!(error.code(), "ENOTFOUND");
-        assert_eq!(
-            client.get("ftp://x/").await.unwrap_err(),
-            sansnet_tokio::RequestError::InvalidUrl
-        );
+        let sansnet_tokio::RequestError::Http(error) = client.get("ftp://x/").await.unwrap_err()
+        else {
+            panic!("a refused URL");
+        };
+        assert_eq!(error.code(), "ERR_INVALID_PROTOCOL");
     });
 }
 

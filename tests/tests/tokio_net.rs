@@ -14,6 +14,8 @@
 
 mod common;
 
+use common::tokio_runtime as runtime;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -57,17 +59,6 @@ setTimeout(() => process.exit(3), 60000).unref();
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 ";
-
-fn runtime(multi: bool) -> tokio::runtime::Runtime {
-    let mut builder = if multi {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(2);
-        builder
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    builder.enable_all().build().unwrap()
-}
 
 /// The echo application: each `data` written back; returns the event names in order.
 async fn echo(handle: Handle, mut events: Events) -> Vec<&'static str> {

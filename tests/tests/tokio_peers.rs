@@ -19,6 +19,8 @@
 
 mod common;
 
+use common::tokio_runtime as runtime;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -36,17 +38,6 @@ use tokio::net::TcpListener;
 
 /// How long one peer may run.
 const PEER_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn runtime(multi: bool) -> tokio::runtime::Runtime {
-    let mut builder = if multi {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(2);
-        builder
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    builder.enable_all().build().unwrap()
-}
 
 /// The routes the h11 script expects of the demo: `/hello`; `/echo` echoes a body of known
 /// length whole (`Content-Length`) and streams one of unknown length back (chunked).

@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::tokio_runtime as runtime;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,17 +68,6 @@ socket.on('close', () => {
 });
 socket.on('error', (e) => { console.error(e); process.exit(1); });
 ";
-
-fn runtime(multi: bool) -> tokio::runtime::Runtime {
-    let mut builder = if multi {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(2);
-        builder
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    builder.enable_all().build().unwrap()
-}
 
 fn node_server(script: &str, what: &str) -> common::PeerServer {
     start_peer_server(

@@ -531,10 +531,13 @@ fn tokio_ws_connect_errors() {
         );
         server.close().await;
 
-        let error = ws_connect("http://127.0.0.1/", &WsOptions::default())
+        let error = ws_connect("ftp://127.0.0.1/", &WsOptions::default())
             .await
             .unwrap_err();
-        assert_eq!(error, WsConnectError::InvalidUrl);
+        let WsConnectError::InvalidUrl(error) = error else {
+            panic!("a refused URL, not {error:?}");
+        };
+        assert_eq!(error.code(), "ERR_INVALID_PROTOCOL");
     });
 }
 

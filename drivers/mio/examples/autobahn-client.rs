@@ -188,34 +188,11 @@ fn parse_args() -> Result<Options, String> {
     }
     let url = url.unwrap_or_else(|| DEFAULT_URL.to_string());
     Ok(Options {
-        origin: parse_url(&url)?,
+        origin: Origin::parse_ws_url(&url)
+            .map_err(|e| format!("{url:?}: {e}"))?
+            .0,
         case_timeout,
     })
-}
-
-/// The URL's host and port: `ws://HOST[:PORT][/]`.
-fn parse_url(url: &str) -> Result<Origin, String> {
-    let bad = || format!("not a ws:// URL (ws://HOST[:PORT]): {url:?}");
-    let rest = url.strip_prefix("ws://").ok_or_else(bad)?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        // `[::1]:9001`: the brackets are not part of the address.
-        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    let port = match port {
-        Some(port) => port.parse().map_err(|_| bad())?,
-        None => 80,
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok(Origin::new("http", host, port))
 }
 
 /// Opens a WebSocket on `path` and runs it until it closes or `timeout` passes.

@@ -105,43 +105,6 @@ fn parse_args() -> Result<Options, String> {
     Ok(options)
 }
 
-/// `http[s]://host[:port][/path]` into the origin and the request-target.
-fn parse_url(url: &str) -> Result<(Origin, String), String> {
-    let (scheme, rest, default_port) = match url.split_once("://") {
-        Some(("http", rest)) => ("http", rest, 80),
-        Some(("https", rest)) => ("https", rest, 443),
-        Some((scheme, _)) => return Err(format!("{url}: unsupported scheme {scheme:?}")),
-        None => {
-            return Err(format!(
-                "{url}: not a URL (expected http://host[:port]/path)"
-            ));
-        }
-    };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], rest[i..].to_string()),
-        None => (rest, "/".to_string()),
-    };
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            let port = port
-                .parse::<u16>()
-                .map_err(|_| format!("{url}: bad port {port:?}"))?;
-            (host, port)
-        }
-        _ => (authority, default_port),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || host.contains(['@', ' ']) {
-        return Err(format!("{url}: bad host {host:?}"));
-    }
-    Ok((Origin::new(scheme, host, port), path))
-}
-
 fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(options) => options,
@@ -174,10 +137,10 @@ fn run(options: &Options) -> Result<bool, String> {
     let mut ok = true;
     let mut targets = Vec::new();
     for url in &options.urls {
-        match parse_url(url) {
+        match Origin::parse_url(url) {
             Ok(target) => targets.push((url.clone(), target)),
-            Err(message) => {
-                eprintln!("fetch: {message}");
+            Err(error) => {
+                eprintln!("fetch: {url}: {error}");
                 ok = false;
             }
         }

@@ -52,7 +52,7 @@ impl EventLoop {
         config: sansnet_ws::Config,
     ) -> PoolRequestId {
         let now = Instant::now();
-        let entropy = Box::new(crate::entropy::os_entropy);
+        let entropy = Box::new(sansnet_os::entropy::fill);
         let id = self
             .endpoint
             .ws_connect(now, origin, path, protocols, config, entropy);

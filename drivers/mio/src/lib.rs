@@ -134,7 +134,6 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod client;
-mod entropy;
 mod event;
 mod event_loop;
 mod ids;

@@ -12,7 +12,8 @@
 //!   `SIGPIPE`, the end of a non-blocking connect;
 //! - [`listen`]: listening sockets with Node's options (`SO_REUSEADDR`, `reusePort`,
 //!   backlog, Unix paths) and libuv's reserve descriptor for `EMFILE` on `accept`;
-//! - [`udp`]: datagram sockets and their options as libuv sets them.
+//! - [`udp`]: datagram sockets and their options as libuv sets them;
+//! - [`entropy`]: the OS randomness a WebSocket client masks with.
 //!
 //! Everything takes and returns `std` types (`std::net`, `std::os::unix`, `std::io`), or any
 //! socket that lends its descriptor (`AsFd`), so each runtime wraps them in its own.
@@ -80,6 +81,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod drain;
+pub mod entropy;
 pub mod listen;
 pub mod socket;
 pub mod udp;

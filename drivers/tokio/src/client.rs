@@ -21,9 +21,9 @@ use crate::net::Stream;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// Not an `http[s]://host[:port][/path]` URL.
-    InvalidUrl,
-    /// The request could not be written (an invalid head, a write after its end).
+    /// The request could not be made: a URL that is not `http[s]://host[:port][/path]`
+    /// (`ERR_INVALID_URL`, `ERR_INVALID_PROTOCOL`: `sansnet_http1::Origin::parse_url`), an
+    /// invalid head, a write after its end.
     Http(sansnet_http1::Error),
     /// The request failed: Node's `'error'` on the request (refused, reset, `socket hang
     /// up`, a malformed response, ...).
@@ -35,7 +35,6 @@ pub enum RequestError {
 impl std::fmt::Display for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::InvalidUrl => f.write_str("not an http:// or https:// URL"),
             Self::Http(error) => error.fmt(f),
             Self::Failed(error) => error.fmt(f),
             Self::Dropped => f.write_str("the request was dropped"),
@@ -120,7 +119,7 @@ impl Client {
 
     /// `http.get(url)` / `https.get(url)`: a GET of an `http[s]://host[:port][/path]` URL.
     pub async fn get(&self, url: &str) -> Result<ClientResponse, RequestError> {
-        let (origin, path) = parse_url(url).ok_or(RequestError::InvalidUrl)?;
+        let (origin, path) = Origin::parse_url(url).map_err(RequestError::Http)?;
         self.request(origin, ClientRequest::new("GET", path), None)
             .await
     }
@@ -397,53 +396,4 @@ async fn agent_timer(shared: Weak<Mutex<Shared>>, wake: Arc<Notify>) {
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// `http[s]://host[:port][/path]` into its origin and path.
-pub(crate) fn parse_url(url: &str) -> Option<(Origin, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
-        _ => (authority, default_port),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return None;
-    }
-    Some((Origin::new(scheme, host, port), path.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_url;
-
-    #[test]
-    fn urls() {
-        let (origin, path) = parse_url("http://127.0.0.1:8080/a?b").unwrap();
-        assert_eq!(
-            (origin.host.as_str(), origin.port, path.as_str()),
-            ("127.0.0.1", 8080, "/a?b")
-        );
-        let (origin, path) = parse_url("https://localhost").unwrap();
-        assert_eq!(
-            (origin.scheme.as_str(), origin.port, path.as_str()),
-            ("https", 443, "/")
-        );
-        let (origin, _) = parse_url("http://[::1]:81/").unwrap();
-        assert_eq!((origin.host.as_str(), origin.port), ("::1", 81));
-        let (origin, _) = parse_url("http://[::1]/").unwrap();
-        assert_eq!((origin.host.as_str(), origin.port), ("::1", 80));
-        assert!(parse_url("ftp://x/").is_none());
-        assert!(parse_url("http://:80/").is_none());
-        assert!(parse_url("http://x:port/").is_none());
-    }
 }

@@ -61,8 +61,9 @@ pub use sansnet_ws::Error as WsError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WsConnectError {
-    /// Not a `ws[s]://host[:port][/path]` URL.
-    InvalidUrl,
+    /// Not a `ws[s]://host[:port][/path]` URL (`ERR_INVALID_URL`, `ERR_INVALID_PROTOCOL`:
+    /// `sansnet_http1::Origin::parse_ws_url`).
+    InvalidUrl(sansnet_http1::Error),
     /// The WebSocket did not open: the connection failed (`ECONNREFUSED`, `ENOTFOUND`, a TLS
     /// error; see `ClientError::code`) or the server's answer was no valid handshake (not a
     /// 101, a wrong `Sec-WebSocket-Accept`, an extension not offered, ...).
@@ -74,7 +75,7 @@ pub enum WsConnectError {
 impl std::fmt::Display for WsConnectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::InvalidUrl => f.write_str("not a ws:// or wss:// URL"),
+            Self::InvalidUrl(error) => error.fmt(f),
             Self::Open(error) => error.fmt(f),
             Self::Closed => f.write_str("the connection closed during the handshake"),
         }
@@ -332,13 +333,14 @@ pub async fn accept_ws(
 /// package's `'open'`), or fails with the request's error (`ECONNREFUSED`, a TLS error) or
 /// the handshake's (not a 101, ...). Needs a tokio runtime with the IO and time drivers.
 pub async fn ws_connect(url: &str, options: &WsOptions) -> Result<WebSocket, WsConnectError> {
-    let (origin, path) = parse_ws_url(url).ok_or(WsConnectError::InvalidUrl)?;
+    let (origin, path) =
+        sansnet_http1::Origin::parse_ws_url(url).map_err(WsConnectError::InvalidUrl)?;
     let mut endpoint = Endpoint::new(AgentConfig::default());
     if let Some(tls) = &options.tls {
         endpoint.set_https_config(tls.clone());
     }
     let protocols: Vec<&str> = options.protocols.iter().map(String::as_str).collect();
-    let entropy = Box::new(os_entropy);
+    let entropy = Box::new(sansnet_os::entropy::fill);
     let now = Instant::now();
     endpoint.ws_connect(
         now,
@@ -437,58 +439,5 @@ pub async fn ws_connect(url: &str, options: &WsOptions) -> Result<WebSocket, WsC
                 }
             }, if deadline.is_some() => endpoint.handle_timeout(Instant::now()),
         }
-    }
-}
-
-/// `ws[s]://host[:port][/path]` into its origin (`http:` or `https:`, as the handshake's
-/// request goes) and path.
-fn parse_ws_url(url: &str) -> Option<(sansnet_http1::Origin, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let http = match scheme {
-        "ws" => "http",
-        "wss" => "https",
-        _ => return None,
-    };
-    crate::client::parse_url(&format!("{http}://{rest}"))
-}
-
-/// Random bytes from the operating system, for the client's masks and handshake key.
-fn os_entropy(buf: &mut [u8]) {
-    if getrandom::fill(buf).is_err() {
-        // No OS randomness: the hasher's per-process random keys, mixed with the time.
-        use std::hash::{BuildHasher, Hasher};
-        let state = std::collections::hash_map::RandomState::new();
-        for (i, chunk) in buf.chunks_mut(8).enumerate() {
-            let mut hasher = state.build_hasher();
-            hasher.write_usize(i);
-            hasher.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos()),
-            );
-            let bytes = hasher.finish().to_ne_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_ws_url;
-
-    #[test]
-    fn ws_urls() {
-        let (origin, path) = parse_ws_url("ws://127.0.0.1:9001/runCase?case=1").unwrap();
-        assert_eq!(
-            (origin.scheme.as_str(), origin.port, path.as_str()),
-            ("http", 9001, "/runCase?case=1")
-        );
-        let (origin, path) = parse_ws_url("wss://localhost").unwrap();
-        assert_eq!(
-            (origin.scheme.as_str(), origin.port, path.as_str()),
-            ("https", 443, "/")
-        );
-        assert!(parse_ws_url("http://x/").is_none());
-        assert!(parse_ws_url("ws://:80/").is_none());
     }
 }

@@ -83,6 +83,68 @@ impl Origin {
         }
     }
 
+    /// `http[s]://host[:port][/path][?query]` (`http.request(url)`) into the origin and the
+    /// request-target (`/` when the URL has no path; a fragment is not sent, as with Node's
+    /// `new URL()`). An IPv6 host is written in brackets and kept without them; the port
+    /// defaults to the scheme's.
+    ///
+    /// # Errors
+    ///
+    /// `ERR_INVALID_URL` ([`crate::UsageError::InvalidUrl`]) for a URL that does not parse (no
+    /// `scheme://`, an empty host, userinfo, a bad port); `ERR_INVALID_PROTOCOL`
+    /// ([`crate::UsageError::InvalidProtocol`]) for a scheme other than `http` and `https`.
+    pub fn parse_url(url: &str) -> Result<(Self, String), crate::Error> {
+        Self::parse(url, false)
+    }
+
+    /// [`Origin::parse_url`] for `new WebSocket(url)`: `ws://` and `wss://` too, whose
+    /// handshake request is an `http`/`https` one (the `ws` package takes `http:` and `https:`
+    /// URLs as well).
+    ///
+    /// # Errors
+    ///
+    /// As [`Origin::parse_url`], with `ws` and `wss` accepted.
+    pub fn parse_ws_url(url: &str) -> Result<(Self, String), crate::Error> {
+        Self::parse(url, true)
+    }
+
+    fn parse(url: &str, ws: bool) -> Result<(Self, String), crate::Error> {
+        use crate::UsageError::{InvalidProtocol, InvalidUrl};
+        let (scheme, rest) = url.split_once("://").ok_or(InvalidUrl)?;
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "http" => "http",
+            "https" => "https",
+            "ws" if ws => "http",
+            "wss" if ws => "https",
+            _ => return Err(InvalidProtocol.into()),
+        };
+        let rest = rest.split('#').next().unwrap_or_default();
+        let (authority, target) = match rest.find(['/', '?']) {
+            Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
+            Some(i) => (&rest[..i], rest[i..].to_owned()),
+            None => (rest, "/".to_owned()),
+        };
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (host, after) = v6.split_once(']').ok_or(InvalidUrl)?;
+                (host, after.strip_prefix(':'))
+            }
+            None => match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            },
+        };
+        if host.is_empty() || host.contains(['@', ' ', '[', ']']) {
+            return Err(InvalidUrl.into());
+        }
+        let mut origin = Self::new(scheme, host, 0);
+        origin.port = match port {
+            Some(port) => port.parse().map_err(|_| InvalidUrl)?,
+            None => origin.default_port(),
+        };
+        Ok((origin, target))
+    }
+
     /// The `Host` header Node's client sends for this origin when the application set none:
     /// the host, in brackets if it is an IPv6 address, and `:port` unless the port is the
     /// scheme's default (Node source `lib/_http_client.js` › `ClientRequest`, which compares
@@ -876,6 +938,54 @@ mod tests {
 
     fn origin() -> Origin {
         Origin::new("http", "example.com", 80)
+    }
+
+    /// WHATWG URL as Node's `http.request(url)` and `new WebSocket(url)` read it.
+    #[test]
+    fn urls_parse_into_origin_and_target() {
+        let parsed = |url| {
+            let (origin, target) = Origin::parse_url(url).unwrap();
+            (origin.scheme, origin.host, origin.port, target)
+        };
+        let expect = |scheme: &str, host: &str, port, target: &str| {
+            (scheme.to_owned(), host.to_owned(), port, target.to_owned())
+        };
+        assert_eq!(
+            parsed("http://127.0.0.1:8080/a?b"),
+            expect("http", "127.0.0.1", 8080, "/a?b")
+        );
+        assert_eq!(
+            parsed("https://localhost"),
+            expect("https", "localhost", 443, "/")
+        );
+        assert_eq!(
+            parsed("HTTP://x?q=1#frag"),
+            expect("http", "x", 80, "/?q=1")
+        );
+        assert_eq!(
+            parsed("http://[::1]:81/p#f"),
+            expect("http", "::1", 81, "/p")
+        );
+        assert_eq!(parsed("http://[::1]/"), expect("http", "::1", 80, "/"));
+        let (origin, target) = Origin::parse_ws_url("wss://h:9001/runCase?case=1").unwrap();
+        assert_eq!((origin.scheme.as_str(), origin.port), ("https", 9001));
+        assert_eq!(target, "/runCase?case=1");
+        assert_eq!(Origin::parse_ws_url("ws://h").unwrap().0.port, 80);
+
+        let code = |r: Result<(Origin, String), crate::Error>| r.unwrap_err().code();
+        assert_eq!(code(Origin::parse_url("ws://x/")), "ERR_INVALID_PROTOCOL");
+        assert_eq!(code(Origin::parse_url("ftp://x/")), "ERR_INVALID_PROTOCOL");
+        for bad in [
+            "x/y",
+            "http://:80/",
+            "http://x:port/",
+            "http://x:65536/",
+            "http://u@x/",
+            "http://[::1/",
+            "http://::1/",
+        ] {
+            assert_eq!(code(Origin::parse_url(bad)), "ERR_INVALID_URL", "{bad}");
+        }
     }
 
     fn drain(agent: &mut Agent) -> Vec<AgentAction> {

@@ -103,6 +103,11 @@ pub enum UsageError {
     Closed,
     /// A request is still being sent on this connection; requests go one after another.
     RequestInProgress,
+    /// A URL that does not parse: no `scheme://`, an empty host, userinfo, a port that is not
+    /// a number from 0 to 65535 (`ERR_INVALID_URL`, WHATWG URL).
+    InvalidUrl,
+    /// A scheme other than `http`, `https`, `ws` and `wss` (`ERR_INVALID_PROTOCOL`).
+    InvalidProtocol,
 }
 
 /// What a conversion between this crate's heads and the `http` crate's types refused (feature
@@ -209,6 +214,8 @@ impl UsageError {
             Self::TrailersNotAllowed => "ERR_HTTP_TRAILER_INVALID",
             Self::Closed => "ERR_STREAM_DESTROYED",
             Self::RequestInProgress => "ERR_HTTP_REQUEST_IN_PROGRESS",
+            Self::InvalidUrl => "ERR_INVALID_URL",
+            Self::InvalidProtocol => "ERR_INVALID_PROTOCOL",
         }
     }
 }
@@ -287,6 +294,8 @@ impl fmt::Display for UsageError {
             Self::TrailersNotAllowed => "trailers need a chunked response",
             Self::Closed => "the connection is closed",
             Self::RequestInProgress => "the previous request is still being sent",
+            Self::InvalidUrl => "invalid URL",
+            Self::InvalidProtocol => "protocol not supported",
         };
         write!(f, "{text} ({})", self.code())
     }

@@ -1000,3 +1000,15 @@ pub(crate) fn socket_data(
     );
     got
 }
+
+/// A tokio runtime for a test: current-thread, or multi-thread with two workers.
+pub(crate) fn tokio_runtime(multi: bool) -> tokio::runtime::Runtime {
+    let mut builder = if multi {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().unwrap()
+}
