@@ -116,7 +116,7 @@ impl SocketEntry {
             );
             let caught_up = self.undelivered == 0;
             let buf: &mut [u8] = if self.readable { scratch } else { &mut [] };
-            if self.readable && caught_up {
+            if self.readable && caught_up && self.conn.wants_read() {
                 self.conn.set_date(SystemTime::now());
             }
             let mut io = Io(&mut self.stream, registry);

@@ -46,10 +46,12 @@ pub struct Round {
     pub read: Option<Read>,
 }
 
-/// One round of the drain rule: write what the stack offers, carry out its actions, read
-/// once into `buf` if it wants to read and the application took every earlier event
-/// (`caught_up`), then drive it. The caller hands each `poll_event` on and repeats while
-/// anything moved. An OS failure goes to the stack, which ends the connection with it.
+/// One round of the drain rule: read once into `buf` if the stack wants to read and the
+/// application took every earlier event (`caught_up`), drive the stack, write what it offers
+/// (so what the drive moved into the socket goes out in the same round), then carry out its
+/// actions. The caller hands each `poll_event` on and repeats while anything moved. An OS
+/// failure goes to the stack, which ends the connection with it.
+#[inline]
 pub fn round(
     conn: &mut Connection,
     now: Instant,
@@ -57,22 +59,23 @@ pub fn round(
     buf: &mut [u8],
     caught_up: bool,
 ) -> Round {
-    let mut moved = flush(conn, now, io);
+    let read =
+        (caught_up && conn.wants_read() && !buf.is_empty()).then(|| read(conn, now, io, buf));
+    let mut moved = matches!(read, Some(Read::Bytes(_) | Read::Eof | Read::Failed));
+    moved |= conn.drive(now, caught_up);
+    moved |= flush(conn, now, io);
     while let Some(action) = conn.poll_action() {
         moved = true;
         if let Err(e) = io.apply(action) {
             conn.handle_io_error(now, e.kind());
         }
     }
-    let read =
-        (caught_up && conn.wants_read() && !buf.is_empty()).then(|| read(conn, now, io, buf));
-    moved |= matches!(read, Some(Read::Bytes(_) | Read::Eof | Read::Failed));
-    moved |= conn.drive(now, caught_up);
     Round { moved, read }
 }
 
 /// Writes what the stack offers until it is empty or the OS would block; returns whether
 /// anything moved.
+#[inline]
 pub fn flush(conn: &mut Connection, now: Instant, io: &mut impl Transport) -> bool {
     let mut moved = false;
     while conn.wants_write() {
@@ -100,6 +103,7 @@ pub fn flush(conn: &mut Connection, now: Instant, io: &mut impl Transport) -> bo
 }
 
 /// Reads once into `buf` and hands the stack what arrived (an interrupted call is retried).
+#[inline]
 pub fn read(conn: &mut Connection, now: Instant, io: &mut impl Transport, buf: &mut [u8]) -> Read {
     loop {
         match io.read(buf) {

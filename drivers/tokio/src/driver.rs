@@ -93,14 +93,14 @@ impl Io {
         }
     }
 
-    /// One round of the drain rule (`sansnet_os::drain::round`: flush, actions, one read
-    /// when `caught_up`, drive); the caller then hands the events on and repeats while
+    /// One round of the drain rule (`sansnet_os::drain::round`: one read when `caught_up`,
+    /// drive, flush, actions); the caller then hands the events on and repeats while
     /// anything moved. Expired deadlines fire first.
     pub(crate) fn round(&mut self, now: Instant, conn: &mut Connection, caught_up: bool) -> bool {
         if conn.poll_timeout().is_some_and(|t| t <= now) {
             conn.handle_timeout(now);
         }
-        if caught_up && self.stream.is_some() {
+        if caught_up && self.stream.is_some() && conn.wants_read() {
             conn.set_date(SystemTime::now());
         }
         drain::round(

@@ -16,8 +16,8 @@
 //! ```text
 //! loop {
 //!     loop {
-//!         sansnet_os::drain::round: write conn.transmit_chunks(), carry out
-//!             conn.poll_action(), read once if the application took every event, drive
+//!         sansnet_os::drain::round: read once if the application took every event,
+//!             drive, write conn.transmit_chunks(), carry out conn.poll_action()
 //!         hand each conn.poll_event() on (over a channel, to a handler)
 //!         if nothing moved: break
 //!     }
