@@ -1010,5 +1010,5 @@ pub(crate) fn tokio_runtime(multi: bool) -> tokio::runtime::Runtime {
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    builder.enable_all().build().unwrap()
+    builder.enable_all().build().expect("a tokio runtime")
 }
