@@ -138,3 +138,7 @@ mod transmit;
 pub use action::{Action, Actions};
 pub use machine::Machine;
 pub use transmit::Transmit;
+
+/// `bytes`, for [`forward_machine!`]'s expansion in other crates.
+#[doc(hidden)]
+pub use bytes as __bytes;

@@ -61,3 +61,81 @@ pub trait Machine {
     /// Time passed: deadlines at or before `now` fire.
     fn handle_timeout(&mut self, now: Instant);
 }
+
+/// Implements [`Machine`] for a type whose inherent methods already carry the contract's
+/// names and signatures, each trait method calling its namesake, so the five machines do
+/// not each write the same forwarding impl. `poll_transmit` calls the inherent method named
+/// by the third argument when the type names it otherwise (default `poll_transmit`).
+///
+/// ```ignore
+/// sansnet_core::forward_machine!(Socket, SocketEvent);
+/// sansnet_core::forward_machine!(ClientConnection, ClientEvent, pop_transmit);
+/// ```
+#[macro_export]
+macro_rules! forward_machine {
+    ($ty:ty, $event:ty) => {
+        $crate::forward_machine!($ty, $event, poll_transmit);
+    };
+    ($ty:ty, $event:ty, $poll_transmit:ident) => {
+        impl $crate::Machine for $ty {
+            type Event = $event;
+
+            #[inline]
+            fn handle_input(
+                &mut self,
+                now: ::std::time::Instant,
+                input: &mut $crate::__bytes::BytesMut,
+            ) {
+                Self::handle_input(self, now, input);
+            }
+
+            #[inline]
+            fn handle_eof(&mut self, now: ::std::time::Instant) {
+                Self::handle_eof(self, now);
+            }
+
+            #[inline]
+            fn wants_read(&self) -> bool {
+                Self::wants_read(self)
+            }
+
+            #[inline]
+            fn transmit_chunks<'a>(&'a self, out: &mut [::std::io::IoSlice<'a>]) -> usize {
+                Self::transmit_chunks(self, out)
+            }
+
+            #[inline]
+            fn advance_transmit(&mut self, now: ::std::time::Instant, n: usize) {
+                Self::advance_transmit(self, now, n);
+            }
+
+            #[inline]
+            fn poll_transmit(
+                &mut self,
+                now: ::std::time::Instant,
+            ) -> ::std::option::Option<$crate::__bytes::Bytes> {
+                Self::$poll_transmit(self, now)
+            }
+
+            #[inline]
+            fn poll_action(&mut self) -> ::std::option::Option<$crate::Action> {
+                Self::poll_action(self)
+            }
+
+            #[inline]
+            fn poll_event(&mut self) -> ::std::option::Option<$event> {
+                Self::poll_event(self)
+            }
+
+            #[inline]
+            fn poll_timeout(&self) -> ::std::option::Option<::std::time::Instant> {
+                Self::poll_timeout(self)
+            }
+
+            #[inline]
+            fn handle_timeout(&mut self, now: ::std::time::Instant) {
+                Self::handle_timeout(self, now);
+            }
+        }
+    };
+}

@@ -1234,59 +1234,7 @@ fn finished_reply(status: u16, keep_alive: bool) -> Bytes {
     head.freeze()
 }
 
-impl sansnet_core::Machine for ServerConnection {
-    type Event = ServerEvent;
-
-    #[inline]
-    fn handle_input(&mut self, now: Instant, input: &mut BytesMut) {
-        Self::handle_input(self, now, input);
-    }
-
-    #[inline]
-    fn handle_eof(&mut self, now: Instant) {
-        Self::handle_eof(self, now);
-    }
-
-    #[inline]
-    fn wants_read(&self) -> bool {
-        Self::wants_read(self)
-    }
-
-    #[inline]
-    fn transmit_chunks<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        Self::transmit_chunks(self, out)
-    }
-
-    #[inline]
-    fn advance_transmit(&mut self, now: Instant, n: usize) {
-        Self::advance_transmit(self, now, n);
-    }
-
-    #[inline]
-    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
-        Self::pop_transmit(self, now)
-    }
-
-    #[inline]
-    fn poll_action(&mut self) -> Option<Action> {
-        Self::poll_action(self)
-    }
-
-    #[inline]
-    fn poll_event(&mut self) -> Option<ServerEvent> {
-        Self::poll_event(self)
-    }
-
-    #[inline]
-    fn poll_timeout(&self) -> Option<Instant> {
-        Self::poll_timeout(self)
-    }
-
-    #[inline]
-    fn handle_timeout(&mut self, now: Instant) {
-        Self::handle_timeout(self, now);
-    }
-}
+sansnet_core::forward_machine!(ServerConnection, ServerEvent);
 
 #[cfg(test)]
 mod tests {
