@@ -3,8 +3,8 @@
 //!
 //! libuv, under Node's `net` and `http` servers, answers `EMFILE`/`ENFILE` from `accept` by
 //! closing a descriptor it keeps in reserve, accepting each waiting connection and closing it
-//! at once, then taking the reserve back (libuv's src/unix/stream.c, `uv__emfile_trick`): the
-//! clients that came while no descriptor was free are closed, and the queue is empty again.
+//! at once, then taking the reserve back (Node source `deps/uv/src/unix/stream.c`,
+//! `uv__emfile_trick`): the clients that came while no descriptor was free are closed, and the queue is empty again.
 //! Without that, the connections left in the queue (and every one behind them) waited forever,
 //! because an edge-triggered poller says nothing more about a queue it already reported.
 

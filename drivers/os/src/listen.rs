@@ -105,8 +105,8 @@ pub fn accept_all<S>(
 }
 
 /// One descriptor held back for the moment `accept` fails because the process or the system
-/// has none left (`EMFILE`, `ENFILE`), as libuv keeps one per loop (`src/unix/stream.c`,
-/// `uv__emfile_trick`, under Node's servers).
+/// has none left (`EMFILE`, `ENFILE`), as libuv keeps one per loop under Node's servers (Node
+/// source `deps/uv/src/unix/stream.c`, `uv__emfile_trick`).
 ///
 /// An edge-triggered poller announces a listener's queue once; connections left in it after a
 /// failed `accept` would wait unannounced, and so would every one that queues behind them. So
