@@ -64,18 +64,16 @@ pub trait Machine {
 
 /// Implements [`Machine`] for a type whose inherent methods already carry the contract's
 /// names and signatures, each trait method calling its namesake, so the five machines do
-/// not each write the same forwarding impl. `poll_transmit` calls the inherent method named
-/// by the third argument when the type names it otherwise (default `poll_transmit`).
+/// not each write the same forwarding impl. `poll_transmit` calls the inherent method the
+/// third argument names, always given: a type without an inherent method of the trait's name
+/// would otherwise call the trait method itself, forever.
 ///
 /// ```ignore
-/// sansnet_core::forward_machine!(Socket, SocketEvent);
+/// sansnet_core::forward_machine!(Socket, SocketEvent, poll_transmit);
 /// sansnet_core::forward_machine!(ClientConnection, ClientEvent, pop_transmit);
 /// ```
 #[macro_export]
 macro_rules! forward_machine {
-    ($ty:ty, $event:ty) => {
-        $crate::forward_machine!($ty, $event, poll_transmit);
-    };
     ($ty:ty, $event:ty, $poll_transmit:ident) => {
         impl $crate::Machine for $ty {
             type Event = $event;

@@ -1234,7 +1234,7 @@ fn finished_reply(status: u16, keep_alive: bool) -> Bytes {
     head.freeze()
 }
 
-sansnet_core::forward_machine!(ServerConnection, ServerEvent);
+sansnet_core::forward_machine!(ServerConnection, ServerEvent, pop_transmit);
 
 #[cfg(test)]
 mod tests {

@@ -540,4 +540,4 @@ impl Socket {
     }
 }
 
-sansnet_core::forward_machine!(Socket, SocketEvent);
+sansnet_core::forward_machine!(Socket, SocketEvent, poll_transmit);

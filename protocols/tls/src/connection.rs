@@ -405,4 +405,4 @@ impl TlsConnection {
     }
 }
 
-sansnet_core::forward_machine!(TlsConnection, TlsEvent);
+sansnet_core::forward_machine!(TlsConnection, TlsEvent, poll_transmit);

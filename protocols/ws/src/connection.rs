@@ -904,4 +904,4 @@ impl Connection {
     }
 }
 
-sansnet_core::forward_machine!(Connection, WsEvent);
+sansnet_core::forward_machine!(Connection, WsEvent, pop_transmit);
