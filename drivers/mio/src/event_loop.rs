@@ -1,7 +1,7 @@
 //! `EventLoop`: the mio `Poll`, the entries it serves, the timers, and the application API.
 
 use std::collections::VecDeque;
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,13 +15,13 @@ use sansnet_udp::SendId;
 
 use sansnet_stack::{Acceptor, Connection, Endpoint};
 
-use crate::event::{Event, ServerId, UdpId};
-use crate::ids::{IdMap, token};
+use crate::event::{Event, IdMap, ServerId, UdpId, token};
 use crate::net::Stream;
 use crate::tcp::{Readiness, ServerEntry, SocketEntry};
-use crate::timers::Timers;
 use crate::udp::UdpEntry;
 use sansnet_os::listen::Reserve;
+use sansnet_os::signal;
+use sansnet_os::timers::Deadlines;
 use sansnet_stack::SocketId;
 
 #[derive(Debug)]
@@ -44,7 +44,7 @@ pub struct EventLoop {
     mio_events: Events,
     next_id: u64,
     pub(crate) entries: IdMap<u64, Entry>,
-    pub(crate) timers: Timers,
+    pub(crate) timers: Deadlines,
     /// Entries to serve again without waiting for readiness: a datagram socket that spent
     /// its receive budget, a stream socket whose events the application has all taken.
     pub(crate) again: VecDeque<u64>,
@@ -68,7 +68,7 @@ impl EventLoop {
             mio_events: Events::with_capacity(1024),
             next_id: 1,
             entries: IdMap::default(),
-            timers: Timers::default(),
+            timers: Deadlines::default(),
             again: VecDeque::new(),
             events: VecDeque::new(),
             endpoint: Endpoint::default(),
@@ -308,42 +308,27 @@ impl EventLoop {
 
     /// `socket.destroy()`.
     pub fn destroy(&mut self, id: SocketId) {
-        let _ = self.socket_command(id, |socket, now| {
-            socket.destroy(now);
-            Ok(())
-        });
+        self.on_socket(id, |socket, now| socket.destroy(now));
     }
 
     /// `socket.pause()`: stop reading.
     pub fn pause(&mut self, id: SocketId) {
-        let _ = self.socket_command(id, |socket, _| {
-            socket.pause();
-            Ok(())
-        });
+        self.on_socket(id, |socket, _| socket.pause());
     }
 
     /// `socket.resume()`: read again.
     pub fn resume(&mut self, id: SocketId) {
-        let _ = self.socket_command(id, |socket, now| {
-            socket.resume(now);
-            Ok(())
-        });
+        self.on_socket(id, |socket, now| socket.resume(now));
     }
 
     /// `socket.setTimeout(ms)`; `None` or zero disables it.
     pub fn set_timeout(&mut self, id: SocketId, timeout: Option<Duration>) {
-        let _ = self.socket_command(id, |socket, now| {
-            socket.set_timeout(now, timeout);
-            Ok(())
-        });
+        self.on_socket(id, |socket, now| socket.set_timeout(now, timeout));
     }
 
     /// `socket.setNoDelay(no_delay)`.
     pub fn set_no_delay(&mut self, id: SocketId, no_delay: bool) {
-        let _ = self.socket_command(id, |socket, _| {
-            socket.set_no_delay(no_delay);
-            Ok(())
-        });
+        self.on_socket(id, |socket, _| socket.set_no_delay(no_delay));
     }
 
     /// Runs any command on the socket machine, then its drain rule. Commands on a socket that
@@ -362,27 +347,33 @@ impl EventLoop {
         result
     }
 
+    /// A command that cannot fail, on a socket that may be gone.
+    fn on_socket(&mut self, id: SocketId, command: impl FnOnce(&mut Socket, Instant)) {
+        let _ = self.socket_command(id, |socket, now| {
+            command(socket, now);
+            Ok(())
+        });
+    }
+
     /// The socket machine, for its getters (`bytes_read()`, `buffer_size()`, ...); `None` once
     /// it has closed.
     pub fn socket(&self, id: SocketId) -> Option<&Socket> {
-        match self.entries.get(&id.0) {
-            Some(Entry::Socket(entry)) => Some(entry.conn.socket()),
-            _ => None,
-        }
+        self.socket_entry(id).map(|entry| entry.conn.socket())
     }
 
     /// `socket.remoteAddress` / `remotePort` (or the peer's path for Unix sockets).
     pub fn peer_address(&self, id: SocketId) -> Option<Address> {
-        match self.entries.get(&id.0) {
-            Some(Entry::Socket(entry)) => entry.stream.peer_address(),
-            _ => None,
-        }
+        self.socket_entry(id)?.stream.peer_address()
     }
 
     /// `socket.localAddress` / `localPort`.
     pub fn local_address(&self, id: SocketId) -> Option<Address> {
+        self.socket_entry(id)?.stream.local_address()
+    }
+
+    fn socket_entry(&self, id: SocketId) -> Option<&SocketEntry> {
         match self.entries.get(&id.0) {
-            Some(Entry::Socket(entry)) => entry.stream.local_address(),
+            Some(Entry::Socket(entry)) => Some(entry),
             _ => None,
         }
     }
@@ -435,10 +426,7 @@ impl EventLoop {
     /// `ERR_SOCKET_BUFFER_SIZE` ([`sansnet_udp::UsageError::BufferSizeNotBound`]) before the
     /// bind, as Node 20; `ERR_SOCKET_DGRAM_NOT_RUNNING` once closed.
     pub fn udp_recv_buffer_size(&self, id: UdpId) -> Result<usize, sansnet_udp::Error> {
-        match self.entries.get(&id.0) {
-            Some(Entry::Udp(entry)) => entry.buffer_size(true),
-            _ => Err(sansnet_udp::UsageError::NotRunning.into()),
-        }
+        self.udp_buffer_size(id, true)
     }
 
     /// `socket.getSendBufferSize()`: `SO_SNDBUF` as the OS reports it.
@@ -447,8 +435,12 @@ impl EventLoop {
     ///
     /// As [`EventLoop::udp_recv_buffer_size`].
     pub fn udp_send_buffer_size(&self, id: UdpId) -> Result<usize, sansnet_udp::Error> {
+        self.udp_buffer_size(id, false)
+    }
+
+    fn udp_buffer_size(&self, id: UdpId, recv: bool) -> Result<usize, sansnet_udp::Error> {
         match self.entries.get(&id.0) {
-            Some(Entry::Udp(entry)) => entry.buffer_size(false),
+            Some(Entry::Udp(entry)) => entry.buffer_size(recv),
             _ => Err(sansnet_udp::UsageError::NotRunning.into()),
         }
     }
@@ -485,11 +477,7 @@ impl EventLoop {
     /// Reports `signal` (e.g. `SIGINT`, `SIGTERM`) as [`Event::Signal`] instead of its
     /// default action.
     pub fn watch_signal(&mut self, signal: i32) -> io::Result<()> {
-        let (read, write) = std::os::unix::net::UnixStream::pair()?;
-        read.set_nonblocking(true)?;
-        write.set_nonblocking(true)?;
-        signal_hook::low_level::pipe::register(signal, write)?;
-        let mut stream = UnixStream::from_std(read);
+        let mut stream = UnixStream::from_std(signal::pipe(signal)?);
         let id = self.allocate();
         self.poll
             .registry()
@@ -621,21 +609,10 @@ impl EventLoop {
                 entry.readable |= readiness.readable;
                 self.service(id, now);
             }
-            Some(Entry::Signal { stream, signal }) => {
-                let signal = *signal;
-                let mut buf = [0u8; 64];
-                let mut got = false;
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    got = true;
-                }
-                if got {
-                    self.events.push_back(Event::Signal(signal));
-                }
+            Some(Entry::Signal { stream, signal }) if signal::arrived(&*stream) => {
+                self.events.push_back(Event::Signal(*signal));
             }
-            None => {}
+            _ => {}
         }
     }
 
@@ -720,10 +697,7 @@ impl EventLoop {
     /// peer's certificates, whether the session was resumed: `isSessionReused()`), once it is
     /// done.
     pub fn tls_info(&self, socket: SocketId) -> Option<&sansnet_tls::HandshakeInfo> {
-        match self.entries.get(&socket.0) {
-            Some(Entry::Socket(entry)) => entry.conn.tls().and_then(|t| t.info()),
-            _ => None,
-        }
+        self.socket_entry(socket)?.conn.tls()?.info()
     }
 
     pub(crate) fn allocate(&mut self) -> u64 {

@@ -136,10 +136,8 @@
 mod client;
 mod event;
 mod event_loop;
-mod ids;
 mod net;
 mod tcp;
-mod timers;
 mod udp;
 
 pub use event::{Event, ServerId, UdpId};

@@ -69,16 +69,9 @@ impl SocketEntry {
 
     /// Readiness from the OS. During a connect, checks whether it finished.
     pub(crate) fn on_ready(&mut self, now: Instant, readiness: Readiness) {
-        let Readiness {
-            readable,
-            writable,
-            closed,
-        } = readiness;
-        if readable {
-            self.readable = true;
-        }
-        self.closed_seen |= closed;
-        if self.connecting && (writable || readable) {
+        self.readable |= readiness.readable;
+        self.closed_seen |= readiness.closed;
+        if self.connecting && (readiness.writable || readiness.readable) {
             match socket::finish_connect(&self.stream) {
                 Ok(true) => {
                     self.connecting = false;
@@ -192,7 +185,7 @@ impl ServerEntry {
                 } => {
                     let bound =
                         Listener::bind(&address, backlog, reuse_port).and_then(|(mut l, bound)| {
-                            l.register(registry, crate::ids::token(id.0))?;
+                            l.register(registry, crate::event::token(id.0))?;
                             Ok((l, bound))
                         });
                     match bound {

@@ -11,7 +11,7 @@ use mio::{Interest, Registry};
 use sansnet_os::udp::{self, Datagrams};
 use sansnet_udp::{Action, Socket, SocketEvent};
 
-use crate::event::{Event, UdpId};
+use crate::event::{Event, UdpId, token};
 
 /// One datagram socket: its machine and, once bound, its OS socket.
 #[derive(Debug)]
@@ -73,18 +73,14 @@ impl UdpEntry {
     fn apply(&mut self, id: UdpId, now: Instant, action: Action, registry: &Registry) {
         match action {
             Action::Bind(address) => {
-                let bound =
-                    udp::bind(address, self.machine.config().reuse_address).and_then(|socket| {
-                        let mut socket = UdpSocket::from_std(socket);
-                        let token = crate::ids::token(id.0);
-                        registry.register(
-                            &mut socket,
-                            token,
-                            Interest::READABLE | Interest::WRITABLE,
-                        )?;
-                        let local = socket.local_addr()?;
-                        Ok((socket, local))
-                    });
+                let reuse = self.machine.config().reuse_address;
+                let bound = udp::bind(address, reuse).and_then(|socket| {
+                    let mut socket = UdpSocket::from_std(socket);
+                    let both = Interest::READABLE | Interest::WRITABLE;
+                    registry.register(&mut socket, token(id.0), both)?;
+                    let local = socket.local_addr()?;
+                    Ok((socket, local))
+                });
                 match bound {
                     Ok((socket, local)) => {
                         self.socket = Some(socket);
@@ -117,14 +113,11 @@ impl UdpEntry {
     /// `getRecvBufferSize()` (`recv`) or `getSendBufferSize()`: `SO_RCVBUF` or `SO_SNDBUF`
     /// as the OS reports it (Linux doubles the size set).
     pub(crate) fn buffer_size(&self, recv: bool) -> Result<usize, sansnet_udp::Error> {
-        let Some(socket) = &self.socket else {
-            return Err(if self.machine.is_closed() {
-                sansnet_udp::UsageError::NotRunning
-            } else {
-                sansnet_udp::UsageError::BufferSizeNotBound
-            }
-            .into());
-        };
+        self.machine.check_get_buffer_size()?;
+        let socket = self
+            .socket
+            .as_ref()
+            .ok_or(sansnet_udp::UsageError::NotRunning)?;
         udp::buffer_size(socket, recv).map_err(|e| sansnet_udp::Error::Io(e.kind()))
     }
 }

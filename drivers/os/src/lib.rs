@@ -13,7 +13,9 @@
 //! - [`listen`]: listening sockets with Node's options (`SO_REUSEADDR`, `reusePort`,
 //!   backlog, Unix paths) and libuv's reserve descriptor for `EMFILE` on `accept`;
 //! - [`udp`]: datagram sockets and their options as libuv sets them;
-//! - [`entropy`]: the OS randomness a WebSocket client masks with.
+//! - [`entropy`]: the OS randomness a WebSocket client masks with;
+//! - for runtimes that only poll descriptors (mio, `epoll`): [`timers`], one deadline per
+//!   connection, and [`signal`], signals as a readable pipe.
 //!
 //! Everything takes and returns `std` types (`std::net`, `std::os::unix`, `std::io`), or any
 //! socket that lends its descriptor (`AsFd`), so each runtime wraps them in its own.
@@ -83,7 +85,9 @@
 pub mod drain;
 pub mod entropy;
 pub mod listen;
+pub mod signal;
 pub mod socket;
+pub mod timers;
 pub mod udp;
 
 pub use drain::{Read, Round, Transport};

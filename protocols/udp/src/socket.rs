@@ -464,6 +464,22 @@ impl Socket {
         self.set_buffer_size(size, SocketOption::RecvBufferSize)
     }
 
+    /// Whether `getRecvBufferSize()` / `getSendBufferSize()` may ask the OS now (Node docs
+    /// `dgram.md` › `socket.getRecvBufferSize()`): the runtime reads the size from the OS
+    /// socket once this is `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotRunning`] after `close()`; [`UsageError::BufferSizeNotBound`]
+    /// (`ERR_SOCKET_BUFFER_SIZE`) before [`SocketEvent::Listening`], as Node 20.
+    pub fn check_get_buffer_size(&self) -> Result<(), Error> {
+        self.check_running()?;
+        if !self.state.is_bound() {
+            return Err(UsageError::BufferSizeNotBound.into());
+        }
+        Ok(())
+    }
+
     /// `setSendBufferSize(size)`: `SO_SNDBUF` in bytes (Node docs `dgram.md` ›
     /// `socket.setSendBufferSize()`), checked as [`Socket::set_recv_buffer_size`].
     ///

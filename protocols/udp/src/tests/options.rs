@@ -499,6 +499,22 @@ fn unbound_buffer_size_buffer_size_error() {
     );
 }
 
+/// Node 20: `getRecvBufferSize()` and `getSendBufferSize()` throw `ERR_SOCKET_BUFFER_SIZE`
+/// before the bind, `ERR_SOCKET_DGRAM_NOT_RUNNING` after `close()`, and ask the OS between
+/// (Node docs `dgram.md` › `socket.getRecvBufferSize()`).
+#[test]
+fn get_buffer_size_only_while_bound() {
+    let socket = socket_unbound(Family::Udp4);
+    let unbound = socket.check_get_buffer_size().unwrap_err();
+    assert_eq!(unbound, Error::Usage(UsageError::BufferSizeNotBound));
+    assert_eq!(unbound.code(), "ERR_SOCKET_BUFFER_SIZE");
+    let mut socket = socket_bound(Family::Udp4);
+    assert_eq!(socket.check_get_buffer_size(), Ok(()));
+    socket.close(now()).unwrap();
+    let closed = socket.check_get_buffer_size().unwrap_err();
+    assert_eq!(closed.code(), "ERR_SOCKET_DGRAM_NOT_RUNNING");
+}
+
 /// Node 20 after `close()`: `addMembership` and `setMulticastInterface` throw
 /// `ERR_SOCKET_DGRAM_NOT_RUNNING` (the others a `TypeError` on the null handle); here every
 /// option does, before its arguments are checked.

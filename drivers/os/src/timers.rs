@@ -1,21 +1,20 @@
-//! The timer wheel the driver keeps for the machines (mio has no timers): one deadline per
-//! entry, taken from the machine's `poll_timeout`.
+//! One deadline per entry, for runtimes without timers of their own (mio, a bare `epoll`
+//! loop): the stack's `poll_timeout` goes in with [`Deadlines::set`], the wait is bounded by
+//! [`Deadlines::next`], and [`Deadlines::pop_due`] names whose `handle_timeout` to call.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
-
-use crate::ids::IdMap;
 
 /// At most one deadline per entry id, ordered by instant.
 #[derive(Debug, Default)]
-pub(crate) struct Timers {
+pub struct Deadlines {
     by_deadline: BTreeSet<(Instant, u64)>,
-    by_id: IdMap<u64, Instant>,
+    by_id: HashMap<u64, Instant>,
 }
 
-impl Timers {
-    /// Sets (or with `None`, clears) the deadline of `id`.
-    pub(crate) fn set(&mut self, id: u64, at: Option<Instant>) {
+impl Deadlines {
+    /// Sets (or with `None`, clears) the deadline of `id`, replacing the one it had.
+    pub fn set(&mut self, id: u64, at: Option<Instant>) {
         if self.by_id.get(&id).copied() == at {
             return;
         }
@@ -29,12 +28,12 @@ impl Timers {
     }
 
     /// The earliest deadline.
-    pub(crate) fn next(&self) -> Option<Instant> {
+    pub fn next(&self) -> Option<Instant> {
         self.by_deadline.first().map(|&(at, _)| at)
     }
 
-    /// Removes and returns one id whose deadline is at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<u64> {
+    /// Removes and returns one id whose deadline is at or before `now`, earliest first.
+    pub fn pop_due(&mut self, now: Instant) -> Option<u64> {
         let &(at, id) = self.by_deadline.first()?;
         if at > now {
             return None;
@@ -54,7 +53,7 @@ mod tests {
     #[test]
     fn pops_due_deadlines_in_order_and_replaces_old_ones() {
         let t0 = Instant::now();
-        let mut timers = Timers::default();
+        let mut timers = Deadlines::default();
         timers.set(1, Some(t0 + Duration::from_millis(30)));
         timers.set(2, Some(t0 + Duration::from_millis(10)));
         timers.set(1, Some(t0 + Duration::from_millis(20)));
