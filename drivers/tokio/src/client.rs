@@ -9,11 +9,12 @@ use bytes::{Bytes, BytesMut};
 use sansnet_http1::{AgentConfig, ClientRequest, Origin, PoolRequestId, ResponseHead};
 use sansnet_stack::{
     ClientError, ClientRequestEvent, Connection, Endpoint, EndpointAction, EndpointEvent,
-    RequestOptions, SocketId,
+    RequestOptions, SocketId, WsOpenError,
 };
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::conn::{Channels, Events, Handle};
 use crate::driver::{Io, Pending, Ticket};
 use crate::net::Stream;
 
@@ -67,11 +68,17 @@ struct Shared {
     endpoint: Endpoint,
     sockets: HashMap<SocketId, Slot>,
     requests: HashMap<PoolRequestId, mpsc::UnboundedSender<(ClientRequestEvent, Option<Ticket>)>>,
+    /// WebSocket handshakes in progress: where their connection's events go once it is the
+    /// WebSocket's, and who waits for `'open'`.
+    ws: HashMap<PoolRequestId, (Channels, oneshot::Sender<WsOpened>)>,
     next_socket: u64,
     /// Wakes the agent's timer task when its deadline may have changed (or the client went).
     timer: Arc<Notify>,
     timer_started: bool,
 }
+
+/// What a WebSocket handshake came to: the subprotocol chosen, or why it failed.
+type WsOpened = Result<Option<String>, WsOpenError>;
 
 /// One connection of the agent: its stack, and how to wake its task.
 #[derive(Debug)]
@@ -79,6 +86,9 @@ struct Slot {
     conn: Connection,
     wake: Arc<Notify>,
     pending: Arc<Pending>,
+    /// The events of a WebSocket handshake's connection: after the 101 the connection is the
+    /// WebSocket's, its task driving it alone.
+    ws: Option<Channels>,
 }
 
 impl Drop for Shared {
@@ -100,6 +110,7 @@ impl Client {
             endpoint: Endpoint::new(config),
             sockets: HashMap::new(),
             requests: HashMap::new(),
+            ws: HashMap::new(),
             next_socket: 0,
             timer: Arc::new(Notify::new()),
             timer_started: false,
@@ -134,22 +145,14 @@ impl Client {
         body: Option<Bytes>,
     ) -> Result<ClientResponse, RequestError> {
         let (tx, mut events) = mpsc::unbounded_channel();
-        {
-            let mut shared = lock(&self.shared);
-            let now = Instant::now();
+        self.start(|shared, now| {
             let id = shared
                 .endpoint
                 .request(now, origin, head, RequestOptions::default());
             shared.requests.insert(id, tx);
-            let written = shared.endpoint.write(now, id, body, true, None);
-            if !shared.timer_started {
-                shared.timer_started = true;
-                let timer = shared.timer.clone();
-                tokio::spawn(agent_timer(Arc::downgrade(&self.shared), timer));
-            }
-            shared.process(now, &self.shared);
-            written.map_err(RequestError::Http)?;
-        }
+            shared.endpoint.write(now, id, body, true, None)
+        })
+        .map_err(RequestError::Http)?;
         loop {
             let Some((event, ticket)) = events.recv().await else {
                 return Err(RequestError::Dropped);
@@ -168,6 +171,46 @@ impl Client {
                 ClientRequestEvent::Close => return Err(RequestError::Dropped),
                 _ => {}
             }
+        }
+    }
+}
+
+impl Client {
+    /// Runs `start` on the endpoint (a request made, say), then carries out what it asks.
+    fn start<T>(&self, start: impl FnOnce(&mut Shared, Instant) -> T) -> T {
+        let mut shared = lock(&self.shared);
+        let now = Instant::now();
+        let started = start(&mut shared, now);
+        if !shared.timer_started {
+            shared.timer_started = true;
+            let timer = shared.timer.clone();
+            tokio::spawn(agent_timer(Arc::downgrade(&self.shared), timer));
+        }
+        shared.process(now, &self.shared);
+        started
+    }
+
+    /// The WebSocket handshake of `Endpoint::ws_connect` on a connection of its own (see
+    /// [`crate::ws_connect`]): its commands and events once the server's 101 was verified.
+    pub(crate) async fn ws_connect(
+        &self,
+        origin: Origin,
+        path: &str,
+        protocols: &[&str],
+        config: sansnet_ws::Config,
+    ) -> Result<(Handle, Events, Option<String>), Option<WsOpenError>> {
+        let (handle, events, channels) = crate::conn::channels();
+        let (tx, opened) = oneshot::channel();
+        self.start(|shared, now| {
+            let entropy = Box::new(sansnet_os::entropy::fill);
+            let endpoint = &mut shared.endpoint;
+            let id = endpoint.ws_connect(now, origin, path, protocols, config, entropy);
+            shared.ws.insert(id, (channels, tx));
+        });
+        match opened.await {
+            Ok(Ok(protocol)) => Ok((handle, events, protocol)),
+            Ok(Err(error)) => Err(Some(error)),
+            Err(_) => Err(None),
         }
     }
 }
@@ -248,6 +291,7 @@ impl Shared {
                         conn: *stack,
                         wake: Arc::new(Notify::new()),
                         pending: Arc::new(Pending::default()),
+                        ws: None,
                     };
                     let task = pooled(
                         this.clone(),
@@ -282,8 +326,28 @@ impl Shared {
             }
         }
         while let Some(event) = self.endpoint.poll_event() {
-            let EndpointEvent::Request { request, event } = event else {
-                continue;
+            let (request, event) = match event {
+                EndpointEvent::Request { request, event } => (request, event),
+                EndpointEvent::WsOpen {
+                    request,
+                    socket,
+                    protocol,
+                } => {
+                    if let Some((channels, open)) = self.ws.remove(&request) {
+                        if let Some(slot) = self.sockets.get_mut(&socket) {
+                            slot.ws = Some(channels);
+                        }
+                        let _ = open.send(Ok(protocol));
+                    }
+                    continue;
+                }
+                EndpointEvent::WsOpenFailed { request, error } => {
+                    if let Some((_, open)) = self.ws.remove(&request) {
+                        let _ = open.send(Err(error));
+                    }
+                    continue;
+                }
+                _ => continue,
             };
             let ticket = self
                 .endpoint
@@ -319,31 +383,50 @@ async fn pooled(
         let want = {
             let mut guard = lock(&shared);
             let this = &mut *guard;
-            let Some(slot) = this.sockets.get_mut(&socket) else {
-                return;
-            };
             let now = Instant::now();
             loop {
+                let Some(slot) = this.sockets.get_mut(&socket) else {
+                    return;
+                };
                 let mut moved = io.round(now, &mut slot.conn, pending.caught_up());
-                // A raw socket after `Upgrade`/`CONNECT`: not offered by this client yet.
-                while slot.conn.poll_event().is_some() {
+                while let Some(event) = slot.conn.poll_event() {
+                    moved = true;
+                    // After a WebSocket's 101: its first events, in order, for its
+                    // application. A raw socket after another `Upgrade` or a `CONNECT` is
+                    // not offered by this client yet.
+                    if let Some(ws) = &slot.ws {
+                        let _ = ws.events.send((event, pending.ticket()));
+                    }
+                }
+                if this.endpoint.handle_connection(now, socket, &mut slot.conn) {
+                    // At once: a WebSocket's `'open'` gives its events somewhere to go.
+                    this.process(now, &shared);
                     moved = true;
                 }
-                moved |= this.endpoint.handle_connection(now, socket, &mut slot.conn);
                 if !moved {
                     break;
                 }
             }
+            let Some(slot) = this.sockets.get_mut(&socket) else {
+                return;
+            };
             let closed = slot.conn.is_closed();
             let want = io.want(&slot.conn, &pending);
-            if closed {
-                this.sockets.remove(&socket);
-            }
+            // The WebSocket is up: the connection is its alone from now on.
+            let handed = slot.conn.ws_mut().is_some() && slot.ws.is_some();
+            let slot = (closed || handed).then(|| this.sockets.remove(&socket));
             this.process(now, &shared);
-            if closed {
-                return;
+            match slot {
+                Some(slot) => Err(slot.filter(|_| handed)),
+                None => Ok(want),
             }
-            want
+        };
+        let want = match want {
+            Ok(want) => want,
+            Err(Some(Slot {
+                conn, ws: Some(ws), ..
+            })) => return crate::conn::drive(conn, io, pending, ws).await,
+            Err(_) => return,
         };
         tokio::select! {
             () = io.wait(want, &pending) => {}

@@ -14,15 +14,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sansnet_http1::AgentConfig;
-use sansnet_stack::{Connection, Endpoint, EndpointAction, EndpointEvent, SocketId, WsOpenError};
+use sansnet_stack::WsOpenError;
 use sansnet_ws::{Message, UsageError, WsEvent};
 
 use crate::conn::{Events, Handle};
-use crate::driver::{Io, Pending};
 use crate::{Event, Upgraded};
-
-/// The socket name of the one connection a [`ws_connect`] endpoint opens.
-const SOCKET: SocketId = SocketId(0);
 
 /// Settings of a WebSocket, either end (the `ws` package's `options`).
 #[derive(Debug, Clone, Default)]
@@ -335,109 +331,15 @@ pub async fn accept_ws(
 pub async fn ws_connect(url: &str, options: &WsOptions) -> Result<WebSocket, WsConnectError> {
     let (origin, path) =
         sansnet_http1::Origin::parse_ws_url(url).map_err(WsConnectError::InvalidUrl)?;
-    let mut endpoint = Endpoint::new(AgentConfig::default());
+    let client = crate::Client::with_agent(AgentConfig::default());
     if let Some(tls) = &options.tls {
-        endpoint.set_https_config(tls.clone());
+        client.set_https_config(tls.clone());
     }
     let protocols: Vec<&str> = options.protocols.iter().map(String::as_str).collect();
-    let entropy = Box::new(sansnet_os::entropy::fill);
-    let now = Instant::now();
-    endpoint.ws_connect(
-        now,
-        origin,
-        &path,
-        &protocols,
-        options.config.clone(),
-        entropy,
-    );
-
-    let (handle, events, channels) = crate::conn::channels();
-    let pending = Arc::new(Pending::default());
-    let mut io = Io::new(None);
-    let mut stack: Option<Connection> = None;
-    loop {
-        if let Some(conn) = &mut stack {
-            // The drain rule, with the endpoint told of each round.
-            let mut moved = true;
-            while moved {
-                let now = Instant::now();
-                moved = io.round(now, conn, pending.caught_up());
-                while let Some(event) = conn.poll_event() {
-                    moved = true;
-                    // After the 101: the WebSocket's first events, in order, for its
-                    // application.
-                    let _ = channels.events.send((event, pending.ticket()));
-                }
-                moved |= endpoint.handle_connection(now, SOCKET, conn);
-            }
-        }
-        // The endpoint's requests of its runtime: open the socket, put the request on it.
-        let mut acted = false;
-        while let Some(action) = endpoint.poll_action() {
-            acted = true;
-            let now = Instant::now();
-            match action {
-                EndpointAction::Open {
-                    connection,
-                    origin,
-                    stack: opened,
-                } => {
-                    let mut conn = *opened;
-                    endpoint.handle_opened(now, connection, Ok(SOCKET));
-                    io.connected(
-                        &mut conn,
-                        crate::client::open(&origin)
-                            .await
-                            .map(crate::net::Stream::Tcp),
-                    );
-                    stack = Some(conn);
-                }
-                EndpointAction::Assign {
-                    request,
-                    socket,
-                    reused,
-                } => endpoint.assign(now, request, socket, reused, stack.as_mut()),
-                EndpointAction::Close { .. } => {
-                    if let Some(conn) = &mut stack {
-                        conn.socket_mut().destroy(now);
-                    }
-                }
-                _ => {}
-            }
-        }
-        while let Some(event) = endpoint.poll_event() {
-            match event {
-                EndpointEvent::WsOpen { protocol, .. } => {
-                    let Some(conn) = stack else {
-                        return Err(WsConnectError::Closed);
-                    };
-                    tokio::spawn(crate::conn::drive(conn, io, pending, channels));
-                    return Ok(WebSocket::new(handle, events, protocol));
-                }
-                EndpointEvent::WsOpenFailed { error, .. } => {
-                    return Err(WsConnectError::Open(error));
-                }
-                _ => {}
-            }
-        }
-        if acted {
-            continue;
-        }
-        let Some(conn) = &stack else {
-            return Err(WsConnectError::Closed);
-        };
-        if conn.is_closed() {
-            return Err(WsConnectError::Closed);
-        }
-        let want = io.want(conn, &pending);
-        let deadline = endpoint.poll_timeout().map(tokio::time::Instant::from_std);
-        tokio::select! {
-            () = io.wait(want, &pending) => {}
-            () = async {
-                if let Some(deadline) = deadline {
-                    tokio::time::sleep_until(deadline).await;
-                }
-            }, if deadline.is_some() => endpoint.handle_timeout(Instant::now()),
-        }
+    let config = options.config.clone();
+    match client.ws_connect(origin, &path, &protocols, config).await {
+        Ok((handle, events, protocol)) => Ok(WebSocket::new(handle, events, protocol)),
+        Err(Some(error)) => Err(WsConnectError::Open(error)),
+        Err(None) => Err(WsConnectError::Closed),
     }
 }
