@@ -81,9 +81,7 @@ pub use net::{Listener, Stream};
 pub use sansnet_stack::{Connection, Event};
 pub use sansnet_tcp::Address;
 pub use sansnet_ws::{Message, WsEvent};
-pub use server::{
-    Aborted, Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with,
-};
+pub use server::{Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with};
 pub use stream::NetStream;
 pub use ws::{
     CloseStatus, WebSocket, WsConnectError, WsError, WsOptions, WsSender, accept_ws, ws_connect,

@@ -83,19 +83,6 @@ impl Request {
     }
 }
 
-/// The request body ended before its end (the client closed or broke HTTP): Node's
-/// `'aborted'`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Aborted;
-
-impl std::fmt::Display for Aborted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request was aborted")
-    }
-}
-
-impl std::error::Error for Aborted {}
-
 /// A request body: its `'data'` chunks, then its `'end'`. The connection reads on only once
 /// the handler took every chunk (or dropped the body), so a slow handler slows the client.
 #[derive(Debug)]
@@ -111,11 +98,12 @@ pub struct Body {
 }
 
 impl Body {
-    /// The next chunk; `Ok(None)` at the end. For a request with `Expect: 100-continue`, the
+    /// The next chunk; `Ok(None)` at the end; `Err(Closed)` when the connection closed before
+    /// the end (the client closed or broke HTTP: Node's `'aborted'`). For a request with `Expect: 100-continue`, the
     /// first call sends `100 Continue` (Node's `res.writeContinue()`); a handler that answers
     /// without reading the body refuses it, and the connection closes after that answer
     /// (Node docs `http.md` › `Event: 'checkContinue'`).
-    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Aborted> {
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, crate::Closed> {
         if let Some((id, continues)) = self.want_continue.take() {
             let _ = continues.send(id);
         }
@@ -132,12 +120,12 @@ impl Body {
                 self.ended = true;
                 Ok(None)
             }
-            None => Err(Aborted),
+            None => Err(crate::Closed),
         }
     }
 
     /// The whole body.
-    pub async fn bytes(&mut self) -> Result<Bytes, Aborted> {
+    pub async fn bytes(&mut self) -> Result<Bytes, crate::Closed> {
         let mut all = BytesMut::new();
         while let Some(chunk) = self.chunk().await? {
             all.extend_from_slice(&chunk);
