@@ -5,6 +5,7 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
+use std::task::{Context, Poll, Waker};
 
 use sansnet_os::{listen, socket};
 use sansnet_tcp::Address;
@@ -105,6 +106,19 @@ impl Listener {
             Self::Tcp(l) => Stream::Tcp(l.accept().await?.0),
             Self::Unix(l) => Stream::Unix(l.accept().await?.0),
         })
+    }
+
+    /// Accepts one connection now, or fails with `WouldBlock`.
+    pub(crate) fn try_accept(&self) -> io::Result<Stream> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let accepted = match self {
+            Self::Tcp(l) => l.poll_accept(&mut cx).map_ok(|(s, _)| Stream::Tcp(s)),
+            Self::Unix(l) => l.poll_accept(&mut cx).map_ok(|(s, _)| Stream::Unix(s)),
+        };
+        match accepted {
+            Poll::Ready(accepted) => accepted,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
     }
 
     /// `server.address()`: the bound address, or the socket file's path (empty for an

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::driver::{Io, Pending, Ticket};
 use crate::net::{Listener, Stream};
+use sansnet_os::listen::Reserve;
 
 /// How many chunks of a streamed response body may wait for the connection's task.
 const BODY_CHANNEL: usize = 16;
@@ -280,6 +281,7 @@ async fn accept<H, F>(
 {
     let mut connections = JoinSet::new();
     let mut watching = true;
+    let mut reserve = Reserve::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -288,8 +290,11 @@ async fn accept<H, F>(
                     let task = connection(stream, conn, handler.clone(), closing.clone());
                     connections.spawn(task);
                 }
-                // Out of descriptors or memory: try again a little later, as libuv does
-                // on its next turn.
+                // Out of descriptors: the clients waiting are closed with the reserve's help,
+                // as libuv does (`sansnet_os::listen::Reserve`). Without a reserve, or out of
+                // memory, try again a little later, as libuv does on its next turn.
+                Err(e) if Reserve::exhausted(&e)
+                    && reserve.reject_waiting(|| listener.try_accept().map(drop)) > 0 => {}
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
