@@ -3,13 +3,22 @@
 //! within its high-water mark; its actions become `end()`, `destroy()` or a hand-over of the
 //! raw socket to the application.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use sansnet_http1::ServerConnection;
 use sansnet_tcp::{Socket, SocketEvent};
 
 use crate::pump::{append, pump};
+
+/// How long a server's socket lingers after its FIN for the client's (RFC 9112 §9.6,
+/// docs/node-semantics.md#http-lingering-close): what the client still sends is read and
+/// dropped meanwhile, so that it is not reset before it read the response; a client that has
+/// not closed by then is closed on. Node has no lingering (its `destroySoon` closes as soon as
+/// the response is written); two seconds lets a client on a slow path see the response and
+/// keeps no socket (nor a graceful `server.close()` waiting for it) for a client that never
+/// closes.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// The HTTP machine of one connection and the bytes it has not consumed yet.
 #[derive(Debug)]
@@ -18,6 +27,10 @@ pub(crate) struct HttpLayer {
     buf: BytesMut,
     /// After `Connect` or `Upgrade`: the socket's events go to the application as they are.
     pub(crate) handed_over: bool,
+    /// Lingering after our FIN: when to stop waiting for the client's ([`LINGER`]).
+    linger: Option<Instant>,
+    /// The linger deadline passed: the socket is closed at the next pump.
+    linger_over: bool,
 }
 
 impl HttpLayer {
@@ -26,6 +39,8 @@ impl HttpLayer {
             conn: ServerConnection::new(now, config),
             buf: BytesMut::new(),
             handed_over: false,
+            linger: None,
+            linger_over: false,
         }
     }
 
@@ -49,6 +64,11 @@ impl HttpLayer {
                 self.conn.handle_eof(now);
                 None
             }
+            // Our FIN is out (every response byte before it): linger for the client's.
+            SocketEvent::Finish if self.conn.is_closed() => {
+                self.linger = Some(now + LINGER);
+                None
+            }
             SocketEvent::Connect
             | SocketEvent::Ready
             | SocketEvent::Drain
@@ -69,6 +89,10 @@ impl HttpLayer {
             let before = self.buf.len();
             self.conn.handle_input(now, &mut self.buf);
             moved |= self.buf.len() != before;
+        }
+        if std::mem::take(&mut self.linger_over) {
+            socket.destroy(now);
+            return true;
         }
         let pumped = pump(now, &mut self.conn, socket);
         moved |= pumped.moved;
@@ -96,13 +120,18 @@ impl HttpLayer {
         if self.handed_over {
             None
         } else {
-            self.conn.poll_timeout()
+            self.conn.poll_timeout().or(self.linger)
         }
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        if !self.handed_over {
-            self.conn.handle_timeout(now);
+        if self.handed_over {
+            return;
         }
+        if self.linger.is_some_and(|at| now >= at) {
+            self.linger = None;
+            self.linger_over = true;
+        }
+        self.conn.handle_timeout(now);
     }
 }

@@ -93,6 +93,7 @@ pub use client::{ClientLayer, Note};
 pub use connection::Connection;
 pub use connection::tls_error;
 pub use endpoint::{Endpoint, EndpointAction, EndpointEvent};
+pub use http::LINGER;
 pub use request::{ClientError, ClientRequestEvent, RequestOptions, SocketId, WsOpenError};
 pub use ws::config as ws_config;
 

@@ -152,3 +152,70 @@ fn an_http_acceptor_makes_nodelay_half_open_sockets() {
     assert!(!raw.socket().config().allow_half_open);
     assert!(!raw.socket().config().no_delay);
 }
+
+/// docs/node-semantics.md#http-lingering-close: after a `Connection: close` response the
+/// server sends its FIN and reads on, dropping what comes, until the client's FIN, but for
+/// [`std::time::Duration::from_secs(2)`] at most: a client that never closes cannot keep the socket (and a
+/// graceful `server.close()` waiting for it) forever.
+#[test]
+fn lingering_close_ends_at_the_linger_deadline_without_the_clients_fin() {
+    let t0 = Instant::now();
+    let mut conn = Connection::accepted(t0, SocketConfig::default())
+        .serve_http(t0, sansnet_http1::ServerConfig::default());
+    conn.handle_input(
+        t0,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    conn.drive(t0, true);
+    let mut id = None;
+    while let Some(event) = conn.poll_event() {
+        if let Event::Http(ServerEvent::Request(request)) = event {
+            id = Some(request.id);
+        }
+    }
+    let http = conn.http_mut().unwrap();
+    let body = Bytes::from_static(b"bye");
+    http.respond(t0, id.unwrap(), sansnet_http1::Response::new(200), body)
+        .unwrap();
+    let out = written(&mut conn);
+    assert!(
+        out.ends_with(b"\r\n\r\nbye"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    let mut actions = Vec::new();
+    while let Some(action) = conn.poll_action() {
+        actions.push(action);
+    }
+    assert!(
+        actions.contains(&Action::Shutdown),
+        "the FIN after the response: {actions:?}"
+    );
+    conn.drive(t0, true);
+    // Lingering: the client's late bytes are read and dropped, the socket stays.
+    conn.handle_input(t0, b"GET /late HTTP/1.1\r\n\r\n");
+    while conn.drive(t0, true) {}
+    while let Some(event) = conn.poll_event() {
+        assert!(
+            !matches!(event, Event::Http(ServerEvent::Request(_))),
+            "the late bytes reach no one"
+        );
+    }
+    assert!(!conn.is_closed(), "the socket lingers for the client's FIN");
+    let deadline = conn.poll_timeout().expect("a linger deadline");
+    // From the FIN's `finish` (`written` runs on the clock).
+    let linger = sansnet_stack::LINGER;
+    assert!(deadline >= t0 + linger && deadline <= Instant::now() + linger);
+    let early = deadline - std::time::Duration::from_millis(1);
+    conn.handle_timeout(early);
+    while conn.drive(early, true) {}
+    assert!(!conn.is_closed(), "not before the deadline");
+    conn.handle_timeout(deadline);
+    while conn.drive(deadline, true) {}
+    let mut actions = Vec::new();
+    while let Some(action) = conn.poll_action() {
+        actions.push(action);
+    }
+    assert_eq!(actions, [Action::Close { reset: false }]);
+    assert!(conn.is_closed());
+}
