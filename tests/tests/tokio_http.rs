@@ -57,7 +57,7 @@ fn run<F: Future<Output = ()>>(flavor: Flavor, test: F) {
 }
 
 /// The test server: `/hello` says hello world, `/echo` echoes the body, `/slow` answers after
-/// 300 ms, `/stream` streams three chunks.
+/// 300 ms, `/stream` streams three chunks, `/panic` panics.
 async fn handler(mut request: Request) -> Response {
     match request.target() {
         "/hello" | "/hello?second" => Response::new(200)
@@ -67,6 +67,7 @@ async fn handler(mut request: Request) -> Response {
             Ok(body) => Response::new(200).body(body),
             Err(_) => Response::new(400),
         },
+        "/panic" => panic!("a handler that panics (the test expects this message)"),
         // Refuses an upload without reading it.
         "/refuse" => Response::new(413).body("too large"),
         "/slow" => {
@@ -365,6 +366,39 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
         .expect("the server must close the connection")
         .unwrap();
     String::from_utf8_lossy(&all).into_owned()
+}
+
+/// Three pipelined requests, the first answered late and the second by a handler that panics:
+/// the panic answers 500 for its request alone, and the answers leave in the order of the
+/// requests (RFC 9112 §9.3.2), the slow one first.
+fn pipelined_panic(flavor: Flavor) {
+    run(flavor, async {
+        let server = start().await;
+        let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+        let requests = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n\
+                        GET /panic HTTP/1.1\r\nHost: x\r\n\r\n\
+                        GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        tcp.write_all(requests.as_bytes()).await.unwrap();
+        let all = read_to_close(&mut tcp).await;
+        let statuses: Vec<&str> = all
+            .match_indices("HTTP/1.1 ")
+            .map(|(at, _)| &all[at + 9..at + 12])
+            .collect();
+        assert_eq!(statuses, ["200", "500", "200"], "the answers:\n{all}");
+        let (slow, hello) = (all.find("slow done"), all.find("hello world"));
+        assert!(slow.is_some() && slow < hello, "the answers:\n{all}");
+        server.close().await;
+    });
+}
+
+#[test]
+fn tokio_pipelined_panic_current_thread() {
+    pipelined_panic(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_pipelined_panic_multi_thread() {
+    pipelined_panic(Flavor::MultiThread);
 }
 
 /// docs/node-semantics.md#http-server-close: `close` stops accepting, closes an idle

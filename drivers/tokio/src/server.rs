@@ -4,7 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -323,8 +326,7 @@ async fn connection<H, F>(
     let pending = Arc::new(Pending::default());
     let mut io = Io::new(Some(stream));
     let mut bodies = HashMap::new();
-    let mut handlers = JoinSet::new();
-    let mut handler_ids = HashMap::new();
+    let mut handlers = Handlers::default();
     // Streamed response bodies, in the order their heads were given.
     let mut streams: VecDeque<(RequestId, mpsc::Receiver<Bytes>)> = VecDeque::new();
     // A body write found the response queue full: wait for its `Drain`.
@@ -373,8 +375,7 @@ async fn connection<H, F>(
                             body,
                             upgrade: None,
                         });
-                        let task = handlers.spawn(async move { (id, answer.await) });
-                        handler_ids.insert(task.id(), id);
+                        handlers.push(id, answer);
                     }
                     ServerEvent::Data { id, data } => {
                         if let Some(tx) = bodies.get(&id) {
@@ -412,8 +413,7 @@ async fn connection<H, F>(
                             body,
                             upgrade,
                         });
-                        let task = handlers.spawn(async move { (id, answer.await) });
-                        handler_ids.insert(task.id(), id);
+                        handlers.push(id, answer);
                     }
                     _ => {}
                 }
@@ -425,7 +425,9 @@ async fn connection<H, F>(
         if let Some(channels) = raw.take() {
             // Every earlier response is complete (the machine hands over only then); the
             // handlers still running (the one that took the connection) go on by themselves.
-            handlers.detach_all();
+            for (_, handler) in handlers.running.drain(..) {
+                tokio::spawn(handler);
+            }
             crate::conn::drive(conn, io, pending, channels).await;
             return;
         }
@@ -437,20 +439,11 @@ async fn connection<H, F>(
         let has_front = front.is_some();
         tokio::select! {
             () = io.wait(want, &pending) => {}
-            Some(done) = handlers.join_next_with_id(), if !handlers.is_empty() => {
-                let (id, response) = match done {
-                    Ok((task, (id, response))) => {
-                        handler_ids.remove(&task);
-                        (id, response)
-                    }
-                    // The handler panicked: 500, as an uncaught error would end Node's
-                    // process, but here only this request.
-                    Err(error) => match handler_ids.remove(&error.id()) {
-                        Some(id) => (id, Response::new(500)),
-                        None => continue,
-                    },
-                };
-                respond(&mut conn, id, response, &mut streams);
+            () = std::future::poll_fn(|cx| handlers.poll(cx)), if !handlers.running.is_empty() => {
+                // Every answer ready now, given in one go: they leave in one write.
+                while let Some((id, response)) = handlers.done.pop_front() {
+                    respond(&mut conn, id, response, &mut streams);
+                }
             }
             chunk = async { front?.1.recv().await.map(Some) }, if has_front => {
                 let now = Instant::now();
@@ -478,6 +471,46 @@ async fn connection<H, F>(
                     close_when_idle(&mut conn);
                 }
             }
+        }
+    }
+}
+
+/// A request's handler, running.
+type Handler = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// The handlers of one connection's requests, polled by its task (as hyper polls its service's
+/// futures), not spawned: no task per request, and the answers to pipelined requests that are
+/// ready together leave in one write.
+#[derive(Default)]
+struct Handlers {
+    running: Vec<(RequestId, Handler)>,
+    done: VecDeque<(RequestId, Response)>,
+}
+
+impl Handlers {
+    fn push(&mut self, id: RequestId, handler: impl Future<Output = Response> + Send + 'static) {
+        self.running.push((id, Box::pin(handler)));
+    }
+
+    /// Polls every handler; ready once any finished (its answer in `done`). A handler that
+    /// panics answers 500, as an uncaught error would end Node's process, but here only this
+    /// request.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let before = self.done.len();
+        self.running.retain_mut(|(id, handler)| {
+            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx)));
+            let response = match polled {
+                Ok(Poll::Pending) => return true,
+                Ok(Poll::Ready(response)) => response,
+                Err(_) => Response::new(500),
+            };
+            self.done.push_back((*id, response));
+            false
+        });
+        if self.done.len() > before {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
