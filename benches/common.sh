@@ -46,8 +46,8 @@ need_node_ws() {
 }
 
 # Builds our hello server (drivers/mio/examples/hello.rs) and the Rust peers, load tools and
-# our tokio-driver hello server (benches/src/bin) in release mode, and sets BIN to the
-# directory they are in. SANSNET_BIN_DIR names a cargo release directory built earlier (with examples/hello, hyper-hello, ...) and
+# our tokio-driver hello and WebSocket echo servers (benches/src/bin) in release mode, and sets
+# BIN to the directory they are in. SANSNET_BIN_DIR names a cargo release directory built earlier (with examples/hello, hyper-hello, ...) and
 # skips the build.
 build() {
   if [ -n "${SANSNET_BIN_DIR:-}" ]; then
@@ -57,7 +57,7 @@ build() {
     BIN=${CARGO_TARGET_DIR:-target}/release
   fi
   local tool
-  for tool in examples/hello hyper-hello tokio-hello fastwebsockets-echo tungstenite-echo ws-load idle-conns; do
+  for tool in examples/hello hyper-hello tokio-hello tokio-ws-echo fastwebsockets-echo tungstenite-echo ws-load idle-conns; do
     [ -x "$BIN/$tool" ] || die "no $BIN/$tool"
   done
 }

@@ -3,8 +3,9 @@
 # End-to-end comparison: our HTTP hello-world and WebSocket echo servers on the driver beside
 # hyper 1.x (tokio current-thread), fastwebsockets (tokio current-thread), synchronous
 # tungstenite and Node (`http`, `ws`), each on one core with the load generator on the other,
-# interleaved, in one run; and our HTTP hello-world on the tokio driver (benches/src/bin/
-# tokio-hello.rs, current-thread runtime) beside hyper on the same runtime.
+# interleaved, in one run; and, in the tokio mode, our HTTP hello-world and WebSocket echo on
+# the tokio driver (benches/src/bin/tokio-hello.rs and tokio-ws-echo.rs, current-thread
+# runtime) beside hyper and fastwebsockets on the same runtime.
 #
 #   bash benches/e2e.sh [http|ws|tokio|all]    (default all)
 #
@@ -22,13 +23,18 @@
 # and of the WebSocket mode (each ratio the lowest over that peer's WebSocket tables)
 #   e2e ws: sansnet/fastwebsockets=R1 sansnet/tungstenite=R2 sansnet/node=R3
 # and of the tokio mode (keep-alive, then pipelined; both servers on tokio's current-thread
-# runtime, hyper with `pipeline_flush`)
+# runtime, hyper with `pipeline_flush`), after the line of its WebSocket tables (the same
+# ws-load tables as the WebSocket mode, sansnet-tokio beside fastwebsockets, both on tokio's
+# current-thread runtime; the lowest ratio over the tables)
+#   e2e tokio ws: sansnet-tokio/fastwebsockets=R3
 #   e2e tokio: sansnet-tokio/hyper-current-thread=R1 pipelined sansnet-tokio/hyper-current-thread=R2
 # Settings (environment): E2E_SECONDS (5), E2E_ROUNDS (3), E2E_CONNECTIONS (64), E2E_DEPTH
 # (16), WS_CONNECTIONS ("50 200"), WS_SIZES ("32 16384", bytes, at most 65535), SERVER_CPU
 # (0), LOAD_CPU (1), SANSNET_BIN_DIR (use binaries built earlier). Servers are killed on exit;
 # the run stops by itself (about 4 x (ROUNDS + 1) x SECONDS seconds for HTTP plus
-# 4 x (ROUNDS + 1) x SECONDS for each WebSocket table, plus the build).
+# 4 x (ROUNDS + 1) x SECONDS for each WebSocket table; for the tokio mode
+# 2 x 2 x (ROUNDS + 1) x SECONDS for HTTP plus 2 x (ROUNDS + 1) x SECONDS for each WebSocket
+# table; plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/common.sh
@@ -190,6 +196,20 @@ if [ "$MODE" = tokio ] || [ "$MODE" = all ]; then
   TOKIO_PIPE_CPU=$(ratio "$CPU_sansnet_tokio" "$CPU_hyper_tokio")
   stop_server sansnet_tokio
   stop_server hyper_tokio
+  # The WebSocket echo on the same runtime: the ws mode's tables, the two tokio servers only.
+  start_server sansnet_tokio "$BIN/tokio-ws-echo"
+  start_server fastwebsockets "$BIN/fastwebsockets-echo"
+  TOKIO_WS="" TOKIO_WS_CPU=""
+  for ws_size in "${WS_MESSAGE_SIZES[@]}"; do
+    for ws_connections in "${WS_CONNECTION_COUNTS[@]}"; do
+      run_table "WebSocket echo, tokio current-thread: ws-load, $ws_connections connections, $ws_size B messages, ${SECONDS_PER_RUN}s x $ROUNDS, messages/s" \
+        ws_rate sansnet_tokio fastwebsockets -- "$ws_connections" "$ws_size"
+      TOKIO_WS=$(lowest "$TOKIO_WS" "$(ratio "$MEDIAN_sansnet_tokio" "$MEDIAN_fastwebsockets")")
+      TOKIO_WS_CPU=$(lowest "$TOKIO_WS_CPU" "$(ratio "$CPU_sansnet_tokio" "$CPU_fastwebsockets")")
+    done
+  done
+  stop_server sansnet_tokio
+  stop_server fastwebsockets
 fi
 
 if [ "$MODE" = ws ] || [ "$MODE" = all ]; then
@@ -222,6 +242,7 @@ echo "on the server's core (which lowers rates) cancels out"
 if [ "$MODE" = tokio ] || [ "$MODE" = all ]; then
   echo "e2e tokio per CPU-second: sansnet-tokio/hyper-current-thread=$TOKIO_KA_CPU" \
     "pipelined sansnet-tokio/hyper-current-thread=$TOKIO_PIPE_CPU"
+  echo "e2e tokio ws per CPU-second (lowest over the tables): sansnet-tokio/fastwebsockets=$TOKIO_WS_CPU"
 fi
 if [ "$MODE" = ws ] || [ "$MODE" = all ]; then
   echo "e2e ws per CPU-second (lowest over the tables): $WS_CPU"
@@ -234,6 +255,7 @@ if [ "$MODE" = ws ] || [ "$MODE" = all ]; then
   echo "e2e ws: sansnet/fastwebsockets=$WS_FWS sansnet/tungstenite=$WS_TUNGSTENITE sansnet/node=$WS_NODE"
 fi
 if [ "$MODE" = tokio ] || [ "$MODE" = all ]; then
+  echo "e2e tokio ws: sansnet-tokio/fastwebsockets=$TOKIO_WS"
   echo "e2e tokio: sansnet-tokio/hyper-current-thread=$TOKIO_KA" \
     "pipelined sansnet-tokio/hyper-current-thread=$TOKIO_PIPE"
 fi

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+pub(crate) mod browser;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -210,15 +212,24 @@ pub(crate) fn run_bounded(
 /// Builds the demo example once per test binary and returns the path of its binary.
 pub(crate) fn demo_binary() -> std::path::PathBuf {
     static DEMO: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DEMO.get_or_init(|| example_binary("demo")).clone()
+    DEMO.get_or_init(|| example_binary("sansnet-mio", "demo"))
+        .clone()
 }
 
-/// Builds example `name` of `sansnet-mio` (debug) and returns the path of its binary.
-fn example_binary(name: &str) -> std::path::PathBuf {
+/// Builds sansnet-tokio's `tokio-chat` example once per test binary and returns the path of
+/// its binary.
+pub(crate) fn tokio_chat_binary() -> std::path::PathBuf {
+    static CHAT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    CHAT.get_or_init(|| example_binary("sansnet-tokio", "tokio-chat"))
+        .clone()
+}
+
+/// Builds example `name` of `package` (debug) and returns the path of its binary.
+fn example_binary(package: &str, name: &str) -> std::path::PathBuf {
     use std::path::{Path, PathBuf};
     let out = run_bounded(
         std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "sansnet-mio", "--example", name])
+            .args(["build", "-p", package, "--example", name])
             .current_dir(WORKSPACE),
         DEMO_BUILD_TIMEOUT,
         &format!("cargo build of the {name} example"),
@@ -340,32 +351,14 @@ pub(crate) fn start_http_demo_with(name: &str, extra: &[&str]) -> HttpDemo {
             }
         };
         let mut words = line.split_whitespace();
-        let first = words.next();
-        let second = words.next();
-        if let (Some("ca-cert"), Some(path)) = (first, second) {
+        if let (Some("ca-cert"), Some(path)) = (words.next(), words.next()) {
             ca_file = Some(std::path::PathBuf::from(path));
             continue;
         }
-        if let (Some("listening"), Some(kind @ ("http" | "https")), Some(address)) =
-            (first, second, words.next())
-        {
-            let addr: SocketAddr = address
-                .parse()
-                .unwrap_or_else(|_| panic!("the demo printed a bad address {address:?}"));
-            assert!(
-                addr.ip().is_loopback(),
-                "the demo must listen on loopback: {addr}"
-            );
-            assert_ne!(
-                addr.port(),
-                0,
-                "Node docs net.md › server.address(): the printed port is the one the OS chose"
-            );
-            if kind == "http" {
-                http = Some(addr.port());
-            } else {
-                https = Some(addr.port());
-            }
+        match listening_line(&line, "the demo") {
+            Some(("http", addr)) => http = Some(addr.port()),
+            Some(("https", addr)) => https = Some(addr.port()),
+            _ => {}
         }
     };
     HttpDemo {
@@ -375,6 +368,47 @@ pub(crate) fn start_http_demo_with(name: &str, extra: &[&str]) -> HttpDemo {
         ca_file,
         unix_path,
     }
+}
+
+/// The kind and address of a `listening KIND ADDR` line, as the demo and the `tokio-chat`
+/// example print them (`None` for any other line); a test failure naming `who` if the address
+/// is not a loopback one with the port the OS chose.
+pub(crate) fn listening_line<'a>(line: &'a str, who: &str) -> Option<(&'a str, SocketAddr)> {
+    let mut words = line.split_whitespace();
+    let (Some("listening"), Some(kind), Some(address)) = (words.next(), words.next(), words.next())
+    else {
+        return None;
+    };
+    if kind == "unix" {
+        return None;
+    }
+    let addr: SocketAddr = address
+        .parse()
+        .unwrap_or_else(|_| panic!("{who} printed a bad address {address:?}"));
+    assert!(
+        addr.ip().is_loopback(),
+        "{who} must listen on loopback: {addr}"
+    );
+    assert_ne!(
+        addr.port(),
+        0,
+        "Node docs net.md › server.address(): the printed port is the one the OS chose"
+    );
+    Some((kind, addr))
+}
+
+/// Starts sansnet-tokio's `tokio-chat` example on `127.0.0.1:0` and waits for its
+/// `listening http ADDR` line.
+pub(crate) fn start_tokio_chat() -> PeerServer {
+    let who = "the tokio-chat example";
+    start_peer_server(
+        std::process::Command::new(tokio_chat_binary()).args(["--http", "127.0.0.1:0"]),
+        who,
+        |line| match listening_line(line, who) {
+            Some(("http", addr)) => Some(addr.port()),
+            _ => None,
+        },
+    )
 }
 
 /// Writes `data` to a fresh file in the temp dir, unique to this process and `name`.
@@ -645,7 +679,9 @@ pub(crate) fn peer_report(output: &PeerOutput, what: &str) -> Json {
 /// Builds the `fetch` example once per test binary and returns the path of its binary.
 pub(crate) fn fetch_binary() -> std::path::PathBuf {
     static FETCH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    FETCH.get_or_init(|| example_binary("fetch")).clone()
+    FETCH
+        .get_or_init(|| example_binary("sansnet-mio", "fetch"))
+        .clone()
 }
 
 /// A real-peer server process (killed on drop; its stdin stays open until then) and the

@@ -10,51 +10,8 @@ use sansnet_mio::{EventLoop, SocketId};
 use sansnet_tcp::{Address, SocketConfig, SocketEvent};
 use sansnet_ws::WsEvent;
 
-const PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>sansnet</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#log{border:1px solid #ccc;min-height:6em;padding:.5em}</style>
-</head>
-<body>
-<h1>sansnet</h1>
-<p>Node's network stack as sans-I/O state machines, served by a single-threaded mio loop.</p>
-<ul>
-<li><a href="/hello">/hello</a>: hello world</li>
-<li><code>curl --data-binary @file http://127.0.0.1:8080/echo</code>: the body echoed back</li>
-<li><code>/download?bytes=N</code>: N bytes (byte i is i mod 256), streamed as the client reads</li>
-<li><code>ws://HOST/ws</code> (<code>wss://</code> over HTTPS) echoes, <code>ws://HOST/chat</code> broadcasts to every chat client</li>
-</ul>
-<h2>Chat</h2>
-<p>Status: <span id="status">connecting</span>; extensions: <span id="extensions"></span></p>
-<form id="form"><input id="text" autocomplete="off" placeholder="say something"><button>send</button></form>
-<ul id="log"></ul>
-<script>
-const log = document.getElementById("log");
-const status = document.getElementById("status");
-const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat");
-ws.onopen = () => {
-  status.textContent = "open";
-  document.getElementById("extensions").textContent = ws.extensions;
-  const auto = new URLSearchParams(location.search).get("say");
-  if (auto) ws.send(auto);
-};
-ws.onmessage = (event) => {
-  const item = document.createElement("li");
-  item.className = "message";
-  item.textContent = event.data;
-  log.appendChild(item);
-};
-ws.onclose = (event) => { status.textContent = "closed " + event.code; };
-document.getElementById("form").onsubmit = (event) => {
-  event.preventDefault();
-  const text = document.getElementById("text");
-  if (text.value) ws.send(text.value);
-  text.value = "";
-};
-</script>
-</body>
-</html>
-"#;
+/// The chat page at `/` (also served by sansnet-tokio's `tokio-chat` example).
+const PAGE: &str = include_str!("page.html");
 
 /// The HTTP machine settings of the demo: Node's defaults, with `connect` and `upgrade`
 /// listeners.
