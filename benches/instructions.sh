@@ -5,11 +5,14 @@
 #
 #   bash benches/instructions.sh [BINARY_DIR]      (default: a release build of this tree)
 #
-# Runs BINARY_DIR/examples/hello and BINARY_DIR/hyper-hello under `valgrind --tool=callgrind`
+# Runs BINARY_DIR/examples/hello, BINARY_DIR/tokio-hello (sansnet-tokio, current-thread) and
+# BINARY_DIR/hyper-hello under `valgrind --tool=callgrind`
 # twice each, serving one keep-alive connection that sends FEW and then MANY `GET /` requests
 # (a Python http.client loop), and prints the difference in instructions divided by
 # MANY - FEW: the cost of one request with start-up and the connection's set-up cancelled out.
-# The last line is `instructions per keep-alive request: sansnet=A hyper=B sansnet/hyper=R`.
+# The line before the last is `instructions per keep-alive request on tokio's current-thread
+# runtime: sansnet-tokio=T hyper=B sansnet-tokio/hyper=R`; the last line is
+# `instructions per keep-alive request: sansnet=A hyper=B sansnet/hyper=R` (the mio driver).
 # Settings (environment): FEW (500), MANY (2500). Installs valgrind from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +22,8 @@ command -v valgrind >/dev/null 2>&1 || { apt-get update && apt-get install -y va
 if [ -n "${1:-}" ]; then
   BIN=$1
 else
-  cargo build --release -p sansnet-mio --example hello -p sansnet-benches --bin hyper-hello >&2
+  cargo build --release -p sansnet-mio --example hello -p sansnet-benches --bin hyper-hello \
+    --bin tokio-hello >&2
   BIN=${CARGO_TARGET_DIR:-target}/release
 fi
 WORK=$(mktemp -d)
@@ -65,6 +69,10 @@ per_request() {
 }
 
 ours=$(per_request "$BIN/examples/hello")
+tokio=$(per_request "$BIN/tokio-hello")
 hyper=$(per_request "$BIN/hyper-hello")
 ratio=$(python3 -c "print(f'{$ours / $hyper:.2f}')")
+tokio_ratio=$(python3 -c "print(f'{$tokio / $hyper:.2f}')")
+echo "instructions per keep-alive request on tokio's current-thread runtime:" \
+  "sansnet-tokio=$tokio hyper=$hyper sansnet-tokio/hyper=$tokio_ratio"
 echo "instructions per keep-alive request: sansnet=$ours hyper=$hyper sansnet/hyper=$ratio"

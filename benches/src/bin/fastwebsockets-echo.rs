@@ -26,33 +26,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let addr = match std::env::args().nth(1) {
-        None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        Some(text) => match text.parse() {
-            Ok(addr) => addr,
-            Err(_) => {
-                eprintln!("fastwebsockets-echo: not an address (IP:PORT): {text:?}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("fastwebsockets-echo: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(addr)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fastwebsockets-echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    sansnet_benches::current_thread_main("fastwebsockets-echo", false, serve)
 }
 
 /// Accepts forever, one task per connection.

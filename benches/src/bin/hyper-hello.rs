@@ -30,35 +30,8 @@ use tokio::net::TcpListener;
 const BODY: &[u8] = b"Hello, World!";
 
 fn main() -> ExitCode {
-    let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut pipeline_flush = true;
-    for arg in std::env::args().skip(1) {
-        if arg == "--no-pipeline-flush" {
-            pipeline_flush = false;
-        } else if let Ok(parsed) = arg.parse() {
-            addr = parsed;
-        } else {
-            eprintln!("hyper-hello: not an address (IP:PORT): {arg:?}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("hyper-hello: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(addr, pipeline_flush)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hyper-hello: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let pipeline_flush = !std::env::args().any(|arg| arg == "--no-pipeline-flush");
+    sansnet_benches::current_thread_main("hyper-hello", false, |addr| serve(addr, pipeline_flush))
 }
 
 /// Accepts forever, one task per connection.

@@ -9,7 +9,7 @@
 //! Listens on ADDR (default `127.0.0.1:0`), prints `listening http ADDR` once bound, and
 //! answers every request with `200 OK`, `Content-Type: text/plain` and `Hello, World!`, with
 //! Node's HTTP server settings (`serve`'s: `TCP_NODELAY` on, a 5 s `keepAliveTimeout`). One
-//! task per connection, one per request's handler. Runs until killed.
+//! task per connection, polling its requests' handlers. Runs until killed.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,33 +23,7 @@ use tokio::net::TcpListener;
 const BODY: &[u8] = b"Hello, World!";
 
 fn main() -> ExitCode {
-    let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    for arg in std::env::args().skip(1) {
-        match arg.parse() {
-            Ok(parsed) => addr = parsed,
-            Err(_) => {
-                eprintln!("tokio-hello: not an address (IP:PORT): {arg:?}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("tokio-hello: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(addr)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tokio-hello: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    sansnet_benches::current_thread_main("tokio-hello", true, run)
 }
 
 /// Serves until killed.

@@ -23,33 +23,7 @@ use sansnet_tokio::{Request, Response, WsOptions, accept_ws, serve_with};
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    for arg in std::env::args().skip(1) {
-        match arg.parse() {
-            Ok(parsed) => addr = parsed,
-            Err(_) => {
-                eprintln!("tokio-ws-echo: not an address (IP:PORT): {arg:?}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("tokio-ws-echo: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(addr)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tokio-ws-echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    sansnet_benches::current_thread_main("tokio-ws-echo", true, run)
 }
 
 /// Serves until killed.
