@@ -8,8 +8,9 @@
 //!     target/release/examples/ws_instr sansnet_decode 40
 //! ```
 //!
-//! The first argument names the operation (`sansnet_decode`, `nexus_decode`, `fws_decode`,
-//! `sansnet_encode`, `nexus_encode`, `fws_encode`), the second the payload size (40 by
+//! The first argument names the operation (`sansnet_decode`, `sansnet_decode_lent`,
+//! `nexus_decode`, `fws_decode`, `sansnet_encode`, `sansnet_encode_lent`, `nexus_encode`,
+//! `fws_encode`), the second the payload size (40 by
 //! default). Each runs 10,000 times after 100 untimed warm-up runs, so the instructions
 //! callgrind counts in the toggled function, divided by 10,100, are one operation's.
 #![allow(
@@ -27,11 +28,13 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use sansnet_benches::data::{WS_MASK, masked_frame, payload};
-use sansnet_ws::{Config, Connection, Message, Role, WsEvent};
+use sansnet_ws::{Config, Connection, Message, Received, Role, WsEvent};
 
 /// Runs per measurement (after `WARM_UP` more).
 const RUNS: usize = 10_000;
 const WARM_UP: usize = 100;
+/// The read buffer's capacity, ours and nexus-web's alike (as in `benches/ws.rs`).
+const READ_BUFFER: usize = 4 * 1024 * 1024;
 
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -102,6 +105,22 @@ fn sansnet_decode(conn: &mut Connection, now: Instant, buf: &mut BytesMut, frame
 }
 
 #[inline(never)]
+fn sansnet_decode_lent(
+    conn: &mut Connection,
+    now: Instant,
+    buf: &mut BytesMut,
+    frame: &[u8],
+) -> usize {
+    buf.extend_from_slice(frame);
+    let mut len = None;
+    conn.handle_input_with(now, buf, |_, received| match received {
+        Received::Binary(m) => len = Some(black_box(m).len()),
+        other => panic!("one frame, one message: {other:?}"),
+    });
+    len.unwrap()
+}
+
+#[inline(never)]
 fn nexus_decode(reader: &mut nexus_web::ws::FrameReader, frame: &[u8]) -> usize {
     reader.read(frame).unwrap();
     match reader.next() {
@@ -119,6 +138,16 @@ fn fws_decode(ws: &mut fastwebsockets::WebSocket<Loop>) -> usize {
 #[inline(never)]
 fn sansnet_encode(conn: &mut Connection, now: Instant, data: &Bytes) -> usize {
     let _ = conn.send(now, Message::Binary(data.clone()));
+    let mut out = 0;
+    while let Some(chunk) = conn.pop_transmit(now) {
+        out += black_box(chunk).len();
+    }
+    out
+}
+
+#[inline(never)]
+fn sansnet_encode_lent(conn: &mut Connection, now: Instant, data: &[u8]) -> usize {
+    let _ = conn.send_binary(now, data);
     let mut out = 0;
     while let Some(chunk) = conn.pop_transmit(now) {
         out += black_box(chunk).len();
@@ -153,15 +182,23 @@ fn main() {
         "sansnet_decode" => {
             let mut conn =
                 Connection::new(Role::Server, Config::default(), Box::new(|_: &mut [u8]| {}));
-            let mut buf = BytesMut::with_capacity(frame.len());
+            let mut buf = BytesMut::with_capacity(READ_BUFFER);
             for _ in 0..RUNS + WARM_UP {
                 total += sansnet_decode(&mut conn, now, &mut buf, &frame);
+            }
+        }
+        "sansnet_decode_lent" => {
+            let mut conn =
+                Connection::new(Role::Server, Config::default(), Box::new(|_: &mut [u8]| {}));
+            let mut buf = BytesMut::with_capacity(READ_BUFFER);
+            for _ in 0..RUNS + WARM_UP {
+                total += sansnet_decode_lent(&mut conn, now, &mut buf, &frame);
             }
         }
         "nexus_decode" => {
             let mut reader = nexus_web::ws::FrameReader::builder()
                 .role(nexus_web::ws::Role::Server)
-                .buffer_capacity(4 * 1024 * 1024)
+                .buffer_capacity(READ_BUFFER)
                 .max_frame_size(100 * 1024 * 1024)
                 .max_message_size(100 * 1024 * 1024)
                 .build();
@@ -181,6 +218,13 @@ fn main() {
             let data = Bytes::from(data);
             for _ in 0..RUNS + WARM_UP {
                 total += sansnet_encode(&mut conn, now, &data);
+            }
+        }
+        "sansnet_encode_lent" => {
+            let mut conn =
+                Connection::new(Role::Server, Config::default(), Box::new(|_: &mut [u8]| {}));
+            for _ in 0..RUNS + WARM_UP {
+                total += sansnet_encode_lent(&mut conn, now, &data);
             }
         }
         "nexus_encode" => {

@@ -1,7 +1,8 @@
 //! Fuzz `sansnet_ws::Connection` with raw frame bytes in either role (the first byte picks the
 //! role and settings), fed whole and at fuzzed cuts: the same events and output, `Close` once
 //! and last, and output bounded by the input; fed whole with the direct path for whole
-//! messages forced off, the same again.
+//! messages forced off, the same again; read through `handle_input_with` (whole messages
+//! lent), whole and cut, the same again.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -48,50 +49,78 @@ fn settle(conn: &mut Connection, now: Instant, log: &mut Log) {
         log.wire.extend_from_slice(&chunk);
     }
     while let Some(event) = conn.poll_event() {
-        assert!(
-            !log.events
-                .iter()
-                .any(|e| matches!(e, WsEvent::Close { .. })),
-            "event after Close: {event:?}"
-        );
-        // `Drain` depends on how much was written per turn, not on the input's cuts; streamed
-        // pieces are merged up to their message's end.
-        match (log.events.last_mut(), event) {
-            (_, WsEvent::Drain) => {}
-            (
-                Some(WsEvent::Fragment {
-                    text,
-                    data,
-                    fin: false,
-                }),
-                WsEvent::Fragment {
-                    text: next_text,
-                    data: next,
-                    fin,
-                },
-            ) if *text == next_text => {
-                let mut joined = BytesMut::from(&data[..]);
-                joined.extend_from_slice(&next);
-                *data = joined.freeze();
-                if fin && let Some(WsEvent::Fragment { fin: last, .. }) = log.events.last_mut() {
-                    *last = true;
-                }
-            }
-            (_, event) => log.events.push(event),
-        }
+        record(log, event);
     }
     log.actions
         .extend(std::iter::from_fn(|| conn.poll_action()));
 }
 
+fn record(log: &mut Log, event: WsEvent) {
+    assert!(
+        !log.events
+            .iter()
+            .any(|e| matches!(e, WsEvent::Close { .. })),
+        "event after Close: {event:?}"
+    );
+    // `Drain` depends on how much was written per turn, not on the input's cuts; streamed
+    // pieces are merged up to their message's end.
+    match (log.events.last_mut(), event) {
+        (_, WsEvent::Drain) => {}
+        (
+            Some(WsEvent::Fragment {
+                text,
+                data,
+                fin: false,
+            }),
+            WsEvent::Fragment {
+                text: next_text,
+                data: next,
+                fin,
+            },
+        ) if *text == next_text => {
+            let mut joined = BytesMut::from(&data[..]);
+            joined.extend_from_slice(&next);
+            *data = joined.freeze();
+            if fin && let Some(WsEvent::Fragment { fin: last, .. }) = log.events.last_mut() {
+                *last = true;
+            }
+        }
+        (_, event) => log.events.push(event),
+    }
+}
+
+/// How the input is read: `handle_input` (then `poll_event`), or `handle_input_with` with
+/// whole messages lent (copied here to compare).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Owned,
+    Lent,
+}
+
 fn run(bits: u8, fast: bool, pieces: &[&[u8]]) -> Log {
+    run_with(Reader::Owned, bits, fast, pieces)
+}
+
+fn run_with(reader: Reader, bits: u8, fast: bool, pieces: &[&[u8]]) -> Log {
     let now = Instant::now();
     let mut conn = connection(bits, fast);
     let mut log = Log::default();
     let mut buf = BytesMut::new();
     for piece in pieces {
         buf.extend_from_slice(piece);
-        conn.handle_input(now, &mut buf);
+        match reader {
+            Reader::Owned => conn.handle_input(now, &mut buf),
+            Reader::Lent => {
+                let mut got = Vec::new();
+                conn.handle_input_with(now, &mut buf, |_, received| {
+                    got.push(received.into_event());
+                });
+                assert_eq!(conn.poll_event(), None, "every event was handed over");
+                for event in got {
+                    record(&mut log, event);
+                }
+            }
+        }
         // While reading, unparsed bytes stay below one frame header (14) or one control
         // payload (125 + 14). (Once reading stopped, `handle_input` should consume all: that
         // contract is checked by `tests/scenarios.rs`, not here, so fuzzing goes on past it.)
@@ -118,6 +147,16 @@ fuzz_target!(|data: &[u8]| {
         whole,
         run(bits, false, &[stream]),
         "direct path vs general path"
+    );
+    assert_eq!(
+        whole,
+        run_with(Reader::Lent, bits, true, &[stream]),
+        "messages lent vs owned"
+    );
+    assert_eq!(
+        run_with(Reader::Lent, bits, true, &pieces),
+        run(bits, true, &pieces),
+        "messages lent vs owned, cut"
     );
     let closes = whole
         .events

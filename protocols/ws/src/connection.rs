@@ -14,7 +14,9 @@ use crate::deflate::Agreed;
 use crate::frame::{FrameHeader, HeaderArena, OpCode};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
-use crate::{Action, Config, Error, Message, ProtocolError, ReadyState, Role, UsageError, WsEvent};
+use crate::{
+    Action, Config, Error, Message, ProtocolError, ReadyState, Received, Role, UsageError, WsEvent,
+};
 
 /// A source of unpredictable bytes: client masking keys and handshake nonces come from here
 /// (RFC 6455 §5.3, §10.3). The machine has no random source of its own.
@@ -70,20 +72,22 @@ pub struct Connection {
     events: VecDeque<WsEvent>,
     actions: Actions,
     deadline: Option<Instant>,
-    /// Whole small messages already in the read buffer skip the per-frame state machine
-    /// ([`Connection::read_whole_message`]); off when streaming (the direct path delivers
-    /// whole messages only) and in tests, which compare both paths.
+    /// Whole messages already in the read buffer skip the per-frame state machine
+    /// ([`Connection::whole_message`]); off when streaming (the direct path delivers whole
+    /// messages only) and in tests, which compare both paths.
     fast_path: bool,
 }
 
-/// What [`Connection::read_whole_message`] did with the front of the read buffer.
-enum Fast {
-    /// A whole message was delivered.
-    Delivered,
-    /// A whole message was read and failed the connection (invalid UTF-8).
-    Failed,
-    /// Not a whole, plain, single-frame message: the general path reads it.
-    Declined,
+/// A whole message at the front of the read buffer, found by
+/// [`Connection::whole_message`] and already unmasked in place: `buf[start..end]`.
+#[derive(Clone, Copy)]
+struct Whole {
+    /// A text message (not yet checked as UTF-8).
+    text: bool,
+    /// Where the payload starts: the header's length.
+    start: usize,
+    /// Where the payload (and the frame) ends.
+    end: usize,
 }
 
 #[derive(Debug)]
@@ -211,39 +215,164 @@ impl Connection {
     /// Bytes from the peer; consumes every byte it parses (all of them once reading stopped).
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
         loop {
-            if self.fast_path && matches!(self.recv, Recv::Header) && self.message.is_none() {
-                match self.read_whole_message(now, buf) {
-                    // Nothing more to read: the general path would find no header either.
-                    Fast::Delivered if !self.config.message_at_a_time && !buf.is_empty() => {
-                        continue;
-                    }
-                    Fast::Delivered | Fast::Failed => break,
-                    Fast::Declined => {}
+            if let Some(whole) = self.whole_message(buf) {
+                buf.advance(whole.start);
+                let data = buf.split_to(whole.end - whole.start);
+                if whole.text && std::str::from_utf8(&data).is_err() {
+                    // What the validator of the general path concludes on the whole message.
+                    self.fail(now, ProtocolError::InvalidUtf8);
+                    break;
                 }
+                let data = data.freeze();
+                let message = if whole.text {
+                    Message::Text(data)
+                } else {
+                    Message::Binary(data)
+                };
+                self.events.push_back(WsEvent::Message(message));
+                // With nothing left the general path would find no header either.
+                if self.config.message_at_a_time || buf.is_empty() {
+                    break;
+                }
+                continue;
             }
             let messages = self.events.len();
-            let progressed = match self.recv {
-                Recv::Header => self.read_header(now, buf),
-                Recv::Payload { .. } => {
-                    let progressed = self.read_payload(now, buf);
-                    let delivered = self
-                        .events
-                        .range(messages..)
-                        .any(|e| matches!(e, WsEvent::Message(_)));
-                    if progressed && delivered && self.config.message_at_a_time {
-                        break;
-                    }
-                    progressed
-                }
-                Recv::Discard => {
-                    // Data after the peer's Close (or after a failure) is discarded (RFC 6455
-                    // §5.5.1).
-                    buf.clear();
-                    false
-                }
-            };
-            if !progressed {
+            if !self.step(now, buf) {
                 break;
+            }
+            if self.config.message_at_a_time
+                && self
+                    .events
+                    .range(messages..)
+                    .any(|e| matches!(e, WsEvent::Message(_)))
+            {
+                break;
+            }
+        }
+    }
+
+    /// Bytes from the peer, as [`Connection::handle_input`], with what they carry handed to
+    /// `on` as it is read instead of queued for [`Connection::poll_event`]: a message that
+    /// arrived whole, in one frame, is lent to `on` straight from `buf` ([`Received::Text`],
+    /// [`Received::Binary`]) and its bytes are consumed when `on` returns; every other event
+    /// comes owned ([`Received::Event`]), in order, events already queued first. When this
+    /// returns, no event is queued (commands called in `on` may queue some later ones: they
+    /// come first on the next call, or from `poll_event`).
+    ///
+    /// `on` gets the connection too, so that it can answer at once (`send`, `ping`, `close`,
+    /// ...). The protocol is the same as through `handle_input`: the same checks, close codes
+    /// (1002, 1007, 1009), limits and order, and the same events (the property tests compare
+    /// the two on random frames and splits). With `Config::message_at_a_time` it stops after
+    /// each message, as `handle_input` does.
+    ///
+    /// Lent messages are what keep small messages cheap: an owned message is a `Bytes` split
+    /// off `buf`, a reference count taken and later dropped; a lent one is a slice.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    ///
+    /// use bytes::BytesMut;
+    /// use sansnet_ws::{Config, Connection, Message, Received, Role, WsEvent};
+    ///
+    /// let now = Instant::now();
+    /// let mut server = Connection::new(Role::Server, Config::default(), Box::new(|_: &mut [u8]| {}));
+    /// // A masked text frame "Hello" (RFC 6455 §5.7), then a masked Ping.
+    /// let mut buf = BytesMut::from(
+    ///     &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, 0x89, 0x80, 1, 2, 3, 4][..],
+    /// );
+    /// let mut seen = Vec::new();
+    /// server.handle_input_with(now, &mut buf, |conn, received| match received {
+    ///     Received::Text(text) => {
+    ///         // Answer while the message is lent: the reply copies it.
+    ///         conn.send_text(now, text).unwrap();
+    ///         seen.push(text.to_owned());
+    ///     }
+    ///     Received::Binary(_) => unreachable!("no binary message here"),
+    ///     Received::Event(WsEvent::Message(Message::Text(data))) => {
+    ///         // A text message assembled from several frames or reads.
+    ///         seen.push(String::from_utf8(data.to_vec()).unwrap());
+    ///     }
+    ///     Received::Event(event) => seen.push(format!("{event:?}")),
+    ///     _ => {}
+    /// });
+    /// assert_eq!(seen, ["Hello", "Ping(b\"\")"]);
+    /// assert!(buf.is_empty());
+    /// // The echo, then the automatic Pong.
+    /// let mut wire = Vec::new();
+    /// while let Some(chunk) = server.pop_transmit(now) {
+    ///     wire.extend_from_slice(&chunk);
+    /// }
+    /// assert_eq!(wire, b"\x81\x05Hello\x8a\x00");
+    /// ```
+    pub fn handle_input_with<F>(&mut self, now: Instant, buf: &mut BytesMut, mut on: F)
+    where
+        F: FnMut(&mut Self, Received<'_>),
+    {
+        loop {
+            let mut delivered = false;
+            while let Some(event) = self.events.pop_front() {
+                delivered |= matches!(event, WsEvent::Message(_));
+                on(self, Received::Event(event));
+            }
+            if delivered && self.config.message_at_a_time {
+                return;
+            }
+            if let Some(whole) = self.whole_message(buf) {
+                let Some(data) = buf.get(whole.start..whole.end) else {
+                    // `whole_message` checked that the frame is in `buf`.
+                    return;
+                };
+                let received = if whole.text {
+                    match std::str::from_utf8(data) {
+                        Ok(text) => Received::Text(text),
+                        Err(_) => {
+                            // What the validator of the general path concludes on the whole
+                            // message, with the frame consumed as it would be.
+                            buf.advance(whole.end);
+                            self.fail(now, ProtocolError::InvalidUtf8);
+                            while let Some(event) = self.events.pop_front() {
+                                on(self, Received::Event(event));
+                            }
+                            return;
+                        }
+                    }
+                } else {
+                    Received::Binary(data)
+                };
+                on(self, received);
+                buf.advance(whole.end);
+                if self.config.message_at_a_time {
+                    // Events the callback's commands queued go out before returning.
+                    while let Some(event) = self.events.pop_front() {
+                        on(self, Received::Event(event));
+                    }
+                    return;
+                }
+                if buf.is_empty() && self.events.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            if !self.step(now, buf) {
+                while let Some(event) = self.events.pop_front() {
+                    on(self, Received::Event(event));
+                }
+                return;
+            }
+        }
+    }
+
+    /// One step of the per-frame machine: a header, or what is there of a payload (a control
+    /// frame's whole); whether it made progress.
+    fn step(&mut self, now: Instant, buf: &mut BytesMut) -> bool {
+        match self.recv {
+            Recv::Header => self.read_header(now, buf),
+            Recv::Payload { .. } => self.read_payload(now, buf),
+            Recv::Discard => {
+                // Data after the peer's Close (or after a failure) is discarded (RFC 6455
+                // §5.5.1).
+                buf.clear();
+                false
             }
         }
     }
@@ -324,6 +453,39 @@ impl Connection {
             return Ok(self.after_send());
         }
         self.frame(opcode, data, app);
+        Ok(self.after_send())
+    }
+
+    /// `ws.send(string)`: [`Connection::send`] of a text message the caller lends; its bytes
+    /// are copied into the frame (with a message lent by [`Connection::handle_input_with`],
+    /// an echo without a `Bytes` of its own). The frame is the one `send` would write.
+    pub fn send_text(&mut self, now: Instant, text: &str) -> Result<bool, Error> {
+        self.send_lent(now, OpCode::Text, text.as_bytes())
+    }
+
+    /// `ws.send(buffer)`: [`Connection::send`] of a binary message the caller lends, copied
+    /// into the frame, as [`Connection::send_text`].
+    pub fn send_binary(&mut self, now: Instant, data: &[u8]) -> Result<bool, Error> {
+        self.send_lent(now, OpCode::Binary, data)
+    }
+
+    /// `send_text` and `send_binary`: what `send` does, with the payload copied.
+    fn send_lent(&mut self, _now: Instant, opcode: OpCode, data: &[u8]) -> Result<bool, Error> {
+        let app = data.len();
+        self.buffered_amount += app;
+        if self.state != ReadyState::Open || self.close_sent {
+            return Err(UsageError::Closed.into());
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &mut self.deflate
+            && app >= codec.threshold
+        {
+            // As in `send` (RFC 7692 §7.2.1).
+            let payload = Bytes::from(codec.compress(data));
+            self.frame_with(opcode, RSV1, payload, app);
+            return Ok(self.after_send());
+        }
+        self.frame_lent(opcode, data, app);
         Ok(self.after_send())
     }
 
@@ -470,60 +632,56 @@ impl Connection {
     }
 
     /// The direct path: a message that is a single final text or binary frame with no RSV bit,
-    /// masked as the role requires, with a length of at most 16 bits and within `max_payload`,
-    /// whose bytes are all in `buf`, when no message is open and not streaming. It is parsed,
-    /// unmasked and (text) checked as UTF-8 at once, and leaves the machine as the general path
-    /// would after the same frame: `read_header` then `read_payload`, whose checks it makes
-    /// (RFC 6455 §5.2, §5.3, §8.1). Anything else is declined, before any byte is consumed.
-    fn read_whole_message(&mut self, now: Instant, buf: &mut BytesMut) -> Fast {
-        let Some(&[b0, b1]) = buf.first_chunk::<2>() else {
-            return Fast::Declined;
-        };
+    /// masked as the role requires, within `max_payload`, whose bytes are all in `buf`, when no
+    /// message is open and not streaming. Its payload is unmasked in place and its place in
+    /// `buf` returned; nothing is consumed. The caller checks text as UTF-8 and consumes the
+    /// frame, which leaves the machine as the general path would after the same frame:
+    /// `read_header` then `read_payload`, whose checks this makes (RFC 6455 §5.2, §5.3, §8.1).
+    /// Anything else is declined (`None`) with `buf` untouched.
+    #[inline]
+    fn whole_message(&self, buf: &mut [u8]) -> Option<Whole> {
+        if !self.fast_path || !matches!(self.recv, Recv::Header) || self.message.is_some() {
+            return None;
+        }
+        let &[b0, b1] = buf.first_chunk::<2>()?;
         // FIN, no RSV bit, text or binary (RFC 6455 §5.2).
         let text = match b0 {
             0x81 => true,
             0x82 => false,
-            _ => return Fast::Declined,
+            _ => return None,
         };
         // A server reads masked frames only, a client unmasked ones (RFC 6455 §5.1).
         let masked = self.role == Role::Server;
         if (b1 & 0x80 != 0) != masked {
-            return Fast::Declined;
+            return None;
         }
-        let (len, at) = match b1 & 0x7F {
+        let (len, at): (u64, usize) = match b1 & 0x7F {
             126 => match buf.get(2..4) {
-                Some(&[hi, lo]) => (usize::from(u16::from_be_bytes([hi, lo])), 4),
-                _ => return Fast::Declined,
+                Some(&[hi, lo]) => (u64::from(u16::from_be_bytes([hi, lo])), 4),
+                _ => return None,
             },
-            127 => return Fast::Declined,
-            short => (usize::from(short), 2),
+            127 => match buf.get(2..10).and_then(|ext| <[u8; 8]>::try_from(ext).ok()) {
+                // A length with the top bit set is the general path's error (§5.2).
+                Some(ext) if u64::from_be_bytes(ext) >> 63 == 0 => (u64::from_be_bytes(ext), 10),
+                _ => return None,
+            },
+            short => (u64::from(short), 2),
         };
-        let header_len = if masked { at + 4 } else { at };
-        if len > self.config.max_payload || buf.len() < header_len + len {
-            return Fast::Declined;
+        let len = usize::try_from(len).ok()?;
+        if len > self.config.max_payload {
+            return None;
         }
-        let mask = match buf.get(at..header_len) {
-            Some(&[a, b, c, d]) => Some([a, b, c, d]),
-            _ => None,
-        };
-        buf.advance(header_len);
-        let mut data = buf.split_to(len);
-        if let Some(mask) = mask {
-            apply_mask(&mut data, mask, 0);
+        let start = if masked { at + 4 } else { at };
+        let end = start.checked_add(len)?;
+        if buf.len() < end {
+            return None;
         }
-        if text && std::str::from_utf8(&data).is_err() {
-            // What the validator of the general path concludes on the whole message.
-            self.fail(now, ProtocolError::InvalidUtf8);
-            return Fast::Failed;
+        if let Some(&[k0, k1, k2, k3]) = buf.get(at..start)
+            && let Some(payload) = buf.get_mut(start..end)
+        {
+            apply_mask(payload, [k0, k1, k2, k3], 0);
         }
-        let data = data.freeze();
-        let message = if text {
-            Message::Text(data)
-        } else {
-            Message::Binary(data)
-        };
-        self.events.push_back(WsEvent::Message(message));
-        Fast::Delivered
+        Some(Whole { text, start, end })
     }
 
     fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
@@ -892,6 +1050,32 @@ impl Connection {
                 self.queue(head.freeze(), app);
             }
         }
+    }
+
+    /// Queues one final frame carrying a copy of `data` (no RSV bit), written whole into the
+    /// arena: the frame `frame` would write for the same bytes.
+    fn frame_lent(&mut self, opcode: OpCode, data: &[u8], app: usize) {
+        let frame = if self.role == Role::Server && data.len() <= COPY_MAX {
+            self.headers.encode_small(0, opcode, data)
+        } else {
+            let mask = match self.role {
+                Role::Server => None,
+                Role::Client => {
+                    let mut key = [0u8; 4];
+                    self.entropy.fill(&mut key);
+                    Some(key)
+                }
+            };
+            let header = FrameHeader {
+                fin: true,
+                rsv: 0,
+                opcode,
+                mask,
+                payload_len: data.len() as u64,
+            };
+            self.headers.encode_frame(&header, data)
+        };
+        self.queue(frame, app);
     }
 
     fn queue(&mut self, bytes: Bytes, app: usize) {

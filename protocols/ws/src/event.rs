@@ -58,6 +58,40 @@ impl Message {
     }
 }
 
+/// What [`Connection::handle_input_with`](crate::Connection::handle_input_with) hands the
+/// application, in the order the peer sent it: a whole message lent from the read buffer when
+/// it was there whole, any other event owned.
+///
+/// A lent message is `'message'` as [`WsEvent::Message`] would carry it (unmasked, text checked
+/// as UTF-8), but borrowed: no `Bytes` is split off the buffer for it, and the bytes are
+/// consumed when the callback returns. Messages the read buffer does not hold whole in one
+/// frame (fragmented, compressed, or not yet all read when their frame began) are assembled
+/// and arrive owned, as [`Received::Event`] with a [`WsEvent::Message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Received<'a> {
+    /// `'message'` with a text message lent from the read buffer (valid UTF-8).
+    Text(&'a str),
+    /// `'message'` with a binary message lent from the read buffer.
+    Binary(&'a [u8]),
+    /// Any other event, owned, as [`Connection::poll_event`](crate::Connection::poll_event)
+    /// would return it.
+    Event(WsEvent),
+}
+
+impl Received<'_> {
+    /// The event owned: a lent message is copied into a [`WsEvent::Message`].
+    pub fn into_event(self) -> WsEvent {
+        match self {
+            Self::Text(text) => {
+                WsEvent::Message(Message::Text(Bytes::copy_from_slice(text.as_bytes())))
+            }
+            Self::Binary(data) => WsEvent::Message(Message::Binary(Bytes::copy_from_slice(data))),
+            Self::Event(event) => event,
+        }
+    }
+}
+
 /// An event of a [`Connection`](crate::Connection), named after the `ws` package's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

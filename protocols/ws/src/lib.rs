@@ -144,4 +144,4 @@ pub use config::Config;
 pub use connection::{Connection, Entropy};
 pub use deflate::DeflateConfig;
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
-pub use event::{Action, Message, ReadyState, Role, WsEvent};
+pub use event::{Action, Message, ReadyState, Received, Role, WsEvent};

@@ -17,7 +17,7 @@ use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use sansnet_ws::{Config, Connection, Role, WsEvent};
+use sansnet_ws::{Config, Connection, Received, Role, WsEvent};
 
 /// Counts the allocations (and reallocations) made by the current thread.
 struct Counting;
@@ -157,6 +157,33 @@ impl Server {
     }
 }
 
+impl Server {
+    /// [`Server::echo`] through `handle_input_with`: the message lent, echoed with
+    /// `send_text`/`send_binary` inside the callback.
+    fn echo_lent(&mut self, frame: &[u8]) -> usize {
+        self.buf.extend_from_slice(frame);
+        let now = self.now;
+        let mut echoed = 0;
+        self.conn
+            .handle_input_with(now, &mut self.buf, |conn, received| {
+                let sent = match received {
+                    Received::Text(text) => conn.send_text(now, text),
+                    Received::Binary(data) => conn.send_binary(now, data),
+                    other => unreachable!("only whole messages arrive here: {other:?}"),
+                };
+                assert!(sent.expect("the connection is open"));
+                echoed += 1;
+            });
+        assert_eq!(echoed, 1, "one frame, one message");
+        assert!(self.buf.is_empty(), "the whole frame was consumed");
+        let mut written = 0;
+        while let Some(chunk) = self.conn.pop_transmit(now) {
+            written += chunk.len();
+        }
+        written
+    }
+}
+
 /// Allocations made by `count` echoes of `frame`.
 fn allocations_for(server: &mut Server, frame: &[u8], count: usize) -> u64 {
     let before = allocations();
@@ -183,6 +210,46 @@ fn echoed_messages_allocate_nothing_in_steady_state() {
 fn echoed_messages_allocate_nothing_with_deflate_agreed_but_unused() {
     assert!(Server::deflate_unused().conn.deflate_enabled());
     assert_no_allocations(Server::deflate_unused);
+}
+
+/// The same with each message lent (`handle_input_with`) and echoed from the loan
+/// (`send_text`/`send_binary`, which copy it into the frame arena, large ones too), with and
+/// without permessage-deflate agreed but unused.
+#[test]
+fn lent_messages_echoed_allocate_nothing_in_steady_state() {
+    let text = masked_frame(
+        0x1,
+        "{\"type\":\"chat\",\"text\":\"hello, world\"}".as_bytes(),
+    );
+    let binary = masked_frame(0x2, &[0xa5; 128]);
+    let large = masked_frame(0x2, &[0x5a; 4096]);
+    let servers: [fn() -> Server; 2] = [Server::new, deflate_or_plain];
+    for server in servers {
+        for frame in [&text, &binary, &large] {
+            let mut server = server();
+            for _ in 0..100 {
+                server.echo_lent(frame);
+            }
+            let before = allocations();
+            for _ in 0..10_000 {
+                assert!(server.echo_lent(frame) > 0);
+            }
+            assert_eq!(
+                allocations() - before,
+                0,
+                "allocations in steady state for a lent {}-byte frame",
+                frame.len()
+            );
+        }
+    }
+}
+
+/// A server with permessage-deflate agreed but unused, or a plain one without the feature.
+fn deflate_or_plain() -> Server {
+    #[cfg(feature = "deflate")]
+    return Server::deflate_unused();
+    #[cfg(not(feature = "deflate"))]
+    Server::new()
 }
 
 /// Text and binary messages, 40 B to 4 KiB (below and above the size up to which a sent

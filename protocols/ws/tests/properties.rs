@@ -585,10 +585,51 @@ mod fast_path {
         conn
     }
 
+    /// How a test reads: `handle_input` then `poll_event`, or `handle_input_with` (messages
+    /// lent, copied here into owned events to compare).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Reader {
+        Owned,
+        Lent,
+    }
+
+    /// One read through `reader`: the events it gave.
+    fn read(
+        reader: Reader,
+        conn: &mut Connection,
+        now: Instant,
+        buf: &mut BytesMut,
+    ) -> Vec<WsEvent> {
+        match reader {
+            Reader::Owned => {
+                conn.handle_input(now, buf);
+                std::iter::from_fn(|| conn.poll_event()).collect()
+            }
+            Reader::Lent => {
+                let mut events = Vec::new();
+                conn.handle_input_with(now, buf, |_, received| events.push(received.into_event()));
+                // Nothing is left queued.
+                assert_eq!(conn.poll_event(), None);
+                events
+            }
+        }
+    }
+
     /// Everything observable after each read: the events, the bytes written, and the bytes
     /// left in the read buffer; the input is read as a driver does (again while a read makes
     /// progress, as `message_at_a_time` asks), then EOF.
     fn observe(
+        s: &Settings,
+        fast: bool,
+        stream: &[u8],
+        cuts: &[usize],
+    ) -> Vec<(Vec<WsEvent>, Vec<u8>, Vec<u8>)> {
+        observe_with(Reader::Owned, s, fast, stream, cuts)
+    }
+
+    /// [`observe`], reading through `reader`.
+    fn observe_with(
+        reader: Reader,
         s: &Settings,
         fast: bool,
         stream: &[u8],
@@ -604,8 +645,7 @@ mod fast_path {
             start = end;
             for _ in 0..=stream.len() {
                 let before = buf.len();
-                conn.handle_input(now, &mut buf);
-                let events: Vec<WsEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
+                let events = read(reader, &mut conn, now, &mut buf);
                 let progressed = buf.len() != before || !events.is_empty();
                 steps.push((events, drain_wire(&mut conn, now), buf.to_vec()));
                 if !progressed {
@@ -621,8 +661,8 @@ mod fast_path {
 
     /// A frame the direct path may or may not take: first byte among the plain final data
     /// frames (most often), fragments, controls, RSV bits and reserved opcodes; masked or not;
-    /// text that is valid UTF-8 or not, or binary; the 16-bit length form now and then (also
-    /// non-minimal).
+    /// text that is valid UTF-8 or not, or binary; the 16-bit and 64-bit length forms now and
+    /// then (also non-minimal), and a 64-bit length with its top bit set.
     fn any_frame() -> impl Strategy<Value = (Vec<u8>, usize)> {
         (
             prop_oneof![
@@ -637,7 +677,7 @@ mod fast_path {
                 (126usize..600).prop_map(|n| (0..n).map(|i| (i % 120) as u8).collect()),
             ],
             any::<[u8; 4]>(),
-            0u8..8,
+            0u8..10,
         )
             .prop_map(|(b0, masked, payload, key, form)| {
                 let mask = masked.then_some(key);
@@ -648,6 +688,20 @@ mod fast_path {
                     out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
                     let framed = frame(b0, mask, &payload);
                     out.extend_from_slice(&framed[2..]);
+                    out
+                } else if form == 1 {
+                    // The 64-bit form for any length here (non-minimal, still accepted).
+                    let mut out = vec![b0, if masked { 0xFF } else { 0x7F }];
+                    out.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+                    let framed = frame(b0, mask, &payload);
+                    let header = if payload.len() <= 125 { 2 } else { 4 };
+                    out.extend_from_slice(&framed[header..]);
+                    out
+                } else if form == 2 && payload.len() > 8 {
+                    // A 64-bit length with the top bit set (RFC 6455 §5.2: an error), its
+                    // "payload" following.
+                    let mut out = vec![b0, if masked { 0xFF } else { 0x7F }, 0x80];
+                    out.extend_from_slice(&payload);
                     out
                 } else {
                     frame(b0, mask, &payload)
@@ -675,6 +729,25 @@ mod fast_path {
                 let fast = observe(&s, true, &stream, &cuts);
                 let general = observe(&s, false, &stream, &cuts);
                 prop_assert_eq!(fast, general, "cuts {:?}", cuts);
+            }
+        }
+
+        /// RFC 6455 §5.2-§5.4, §8.1: the same through `handle_input_with`: messages lent where
+        /// they came whole, everything else owned, in the order, with the output and the unread
+        /// bytes of the general path alone (`handle_input`, direct path off).
+        #[test]
+        fn prop_lent_messages_twin(
+            (frames, s) in prop::collection::vec(any_frame(), 1..6).prop_flat_map(|frames| {
+                let lengths: Vec<usize> = frames.iter().map(|(_, len)| *len).collect();
+                (Just(frames), settings(lengths))
+            }),
+            raw_cuts in prop::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let stream: Vec<u8> = frames.iter().flat_map(|(bytes, _)| bytes.iter().copied()).collect();
+            for cuts in [Vec::new(), cuts_for(stream.len(), &raw_cuts)] {
+                let lent = observe_with(Reader::Lent, &s, true, &stream, &cuts);
+                let general = observe(&s, false, &stream, &cuts);
+                prop_assert_eq!(lent, general, "cuts {:?}", cuts);
             }
         }
     }
