@@ -520,6 +520,14 @@ mod tests {
         assert!(size_of::<crate::ClientEvent>() <= 200);
     }
 
+    /// What an application builds is moved by value per request: eight inline slots, not 16
+    /// (a `Response` was 1.1 KiB).
+    #[test]
+    fn built_responses_stay_small() {
+        assert!(size_of::<Headers>() <= INLINE * 64 + 40);
+        assert!(size_of::<crate::Response>() <= 640);
+    }
+
     #[test]
     fn token_and_value_rules() {
         assert!(is_token(b"Content-Type"));
