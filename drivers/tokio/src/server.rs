@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use sansnet_http1::{RequestId, ServerConfig, ServerEvent};
+use sansnet_http1::{BodyFraming, RequestId, ServerConfig, ServerEvent};
 use sansnet_stack::{Acceptor, Connection, Event};
 use sansnet_tcp::{Address, SocketConfig};
 use tokio::sync::{mpsc, watch};
@@ -91,7 +91,8 @@ impl Request {
 /// the handler took every chunk (or dropped the body), so a slow handler slows the client.
 #[derive(Debug)]
 pub struct Body {
-    chunks: mpsc::UnboundedReceiver<(Option<Bytes>, Ticket)>,
+    /// `None` for a request without a body (or a connection handed over).
+    chunks: Option<mpsc::UnboundedReceiver<(Option<Bytes>, Ticket)>>,
     ended: bool,
     /// The chunk returned last counts as not taken until the next call (see
     /// `crate::Events::recv`).
@@ -115,7 +116,10 @@ impl Body {
             return Ok(None);
         }
         self.last = None;
-        match self.chunks.recv().await {
+        let Some(chunks) = &mut self.chunks else {
+            return Ok(None);
+        };
+        match chunks.recv().await {
             Some((Some(data), ticket)) => {
                 self.last = Some(ticket);
                 Ok(Some(data))
@@ -361,12 +365,16 @@ async fn connection<H, F>(
                 match event {
                     ServerEvent::Request(head) | ServerEvent::CheckContinue(head) => {
                         let want_continue = check_continue.then(|| (head.id, continue_tx.clone()));
-                        let (tx, chunks) = mpsc::unbounded_channel();
                         let id = head.id;
-                        bodies.insert(id, tx);
+                        // A request without a body (a GET) needs no channel for it.
+                        let chunks = (head.framing != BodyFraming::None).then(|| {
+                            let (tx, chunks) = mpsc::unbounded_channel();
+                            bodies.insert(id, tx);
+                            chunks
+                        });
                         let body = Body {
+                            ended: chunks.is_none(),
                             chunks,
-                            ended: false,
                             last: None,
                             want_continue,
                         };
@@ -396,9 +404,8 @@ async fn connection<H, F>(
                         raw = Some(channels);
                         let id = request.id;
                         // No body: the connection is the handler's.
-                        let (_, chunks) = mpsc::unbounded_channel();
                         let body = Body {
-                            chunks,
+                            chunks: None,
                             ended: true,
                             last: None,
                             want_continue: None,
