@@ -19,8 +19,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{PeerOutput, random_bytes, run_bounded, sha256, start_node_http_server};
 use sansnet_http1::{ClientRequest, Origin};
+use sansnet_stack::Acceptor;
+use sansnet_tcp::SocketConfig;
 use sansnet_testkit::peers;
-use sansnet_tokio::{Client, Request, Response, Server, serve};
+use sansnet_tokio::{Client, Request, Response, Server, serve, serve_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -368,6 +370,70 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
+/// Reads one response that ends with `hello world` (a `/hello` answer on a kept connection).
+async fn read_hello(stream: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !all.ends_with(b"hello world") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer to GET /hello")
+            .unwrap();
+        assert!(n > 0, "the server closed instead of answering: {all:?}");
+        all.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// Node docs `http.md` › `server.keepAliveTimeout`: an idle keep-alive connection closes once
+/// the timeout (300 ms here) has passed since its last response, and every request pushes the
+/// deadline back: three requests 200 ms apart are all answered on the connection (past the
+/// first and second deadlines), which then closes about 300 ms after the third answer.
+fn keep_alive_timeout(flavor: Flavor) {
+    run(flavor, async {
+        let http = sansnet_http1::ServerConfig {
+            keep_alive_timeout: Some(Duration::from_millis(300)),
+            ..sansnet_http1::ServerConfig::default()
+        };
+        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = serve_with(listener, acceptor, handler).unwrap();
+        let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+        for round in 0..3 {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            tcp.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let answer = read_hello(&mut tcp).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 200"),
+                "round {round}: {answer}"
+            );
+        }
+        let answered = std::time::Instant::now();
+        let rest = read_to_close(&mut tcp).await;
+        let idle = answered.elapsed();
+        assert!(rest.is_empty(), "nothing more than the answers: {rest:?}");
+        assert!(
+            idle >= Duration::from_millis(250) && idle < Duration::from_secs(2),
+            "closed {idle:?} after the last answer, not about 300 ms"
+        );
+        server.close().await;
+    });
+}
+
+#[test]
+fn tokio_keep_alive_timeout_current_thread() {
+    keep_alive_timeout(Flavor::CurrentThread);
+}
+
+#[test]
+fn tokio_keep_alive_timeout_multi_thread() {
+    keep_alive_timeout(Flavor::MultiThread);
+}
+
 /// Three pipelined requests, the first answered late and the second by a handler that panics:
 /// the panic answers 500 for its request alone, and the answers leave in the order of the
 /// requests (RFC 9112 §9.3.2), the slow one first.
@@ -594,9 +660,8 @@ fn upgrade_and_connect(flavor: Flavor) {
             connect: true,
             ..sansnet_http1::ServerConfig::default()
         };
-        let acceptor =
-            sansnet_stack::Acceptor::new(sansnet_tcp::SocketConfig::default()).with_http(http);
-        let server = sansnet_tokio::serve_with(listener, acceptor, hand_over).unwrap();
+        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+        let server = serve_with(listener, acceptor, hand_over).unwrap();
         let port = server.local_addr().port().to_string();
         let out = tokio::task::spawn_blocking(move || {
             run_bounded(
@@ -685,9 +750,8 @@ fn tokio_ws_node_client() {
             upgrade: true,
             ..sansnet_http1::ServerConfig::default()
         };
-        let acceptor =
-            sansnet_stack::Acceptor::new(sansnet_tcp::SocketConfig::default()).with_http(http);
-        let server = sansnet_tokio::serve_with(listener, acceptor, ws_echo).unwrap();
+        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+        let server = serve_with(listener, acceptor, ws_echo).unwrap();
         let port = server.local_addr().port().to_string();
         let out = tokio::task::spawn_blocking(move || {
             run_bounded(

@@ -2,6 +2,7 @@
 //! for its connection, whichever application sits above it.
 
 use std::io::{self, IoSlice};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
@@ -10,6 +11,7 @@ use sansnet_core::Action;
 use sansnet_os::{Transport, drain, socket};
 use sansnet_stack::Connection;
 use tokio::sync::Notify;
+use tokio::time::Sleep;
 
 use crate::net::Stream;
 
@@ -66,11 +68,14 @@ pub(crate) struct Want {
     behind: bool,
 }
 
-/// The OS half of one connection: its stream (until the stack closes it) and a read buffer.
+/// The OS half of one connection: its stream (until the stack closes it), a read buffer and
+/// its timer.
 #[derive(Debug)]
 pub(crate) struct Io {
     stream: Option<Stream>,
     buf: Box<[u8]>,
+    /// The timer and the instant it is armed for (made on the first wait, in the task).
+    timer: Option<(Pin<Box<Sleep>>, Option<Instant>)>,
 }
 
 impl Io {
@@ -78,6 +83,7 @@ impl Io {
         Self {
             stream,
             buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            timer: None,
         }
     }
 
@@ -127,17 +133,28 @@ impl Io {
 
     /// Waits for what `want` names: readability, writability, the deadline, or the
     /// application taking its events.
-    pub(crate) async fn wait(&self, want: Want, pending: &Pending) {
-        let deadline = want.deadline.map(tokio::time::Instant::from_std);
+    ///
+    /// The timer is re-armed lazily: a deadline later than the armed one leaves it (it fires
+    /// early once, the round finds nothing due and the next wait arms the new deadline), so
+    /// the keep-alive deadline that every request pushes back costs no timer-wheel work per
+    /// request.
+    pub(crate) async fn wait(&mut self, want: Want, pending: &Pending) {
+        let (timer, armed) = self.timer.get_or_insert_with(|| {
+            let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
+            (Box::pin(tokio::time::sleep_until(far)), None)
+        });
+        if let Some(deadline) = want.deadline
+            && armed.is_none_or(|at| at > deadline)
+        {
+            timer.as_mut().reset(deadline.into());
+            *armed = Some(deadline);
+        }
+        let timing = armed.is_some();
         let stream = self.stream.as_ref();
         tokio::select! {
             _ = async { stream?.readable().await.ok() }, if want.read && stream.is_some() => {}
             _ = async { stream?.writable().await.ok() }, if want.write && stream.is_some() => {}
-            () = async {
-                if let Some(deadline) = deadline {
-                    tokio::time::sleep_until(deadline).await;
-                }
-            }, if deadline.is_some() => {}
+            () = timer.as_mut(), if timing => *armed = None,
             () = pending.taken(), if want.behind => {}
             // Nothing to wait for here: only the application (a command) moves it.
             else => std::future::pending::<()>().await,
