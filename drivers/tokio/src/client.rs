@@ -429,8 +429,9 @@ async fn pooled(
             Err(_) => return,
         };
         tokio::select! {
-            () = io.wait(want, &pending) => {}
+            biased;
             () = wake.notified() => {}
+            () = io.wait(want, &pending) => {}
         }
     }
 }

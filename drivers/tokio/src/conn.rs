@@ -170,12 +170,14 @@ pub(crate) async fn drive(
             return;
         }
         let want = io.want(&conn, &pending);
+        // The application's commands before more reading, without tokio's random draw.
         tokio::select! {
-            () = io.wait(want, &pending) => {}
+            biased;
             command = commands.recv(), if listening => match command {
                 Some(command) => command(&mut conn, Instant::now()),
                 None => listening = false,
             },
+            () = io.wait(want, &pending) => {}
         }
     }
 }

@@ -152,6 +152,8 @@ impl Io {
         let timing = armed.is_some();
         let stream = self.stream.as_ref();
         tokio::select! {
+            // No random draw: whichever is ready, the caller runs one round.
+            biased;
             _ = async { stream?.readable().await.ok() }, if want.read && stream.is_some() => {}
             _ = async { stream?.writable().await.ok() }, if want.write && stream.is_some() => {}
             () = timer.as_mut(), if timing => *armed = None,

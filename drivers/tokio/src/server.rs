@@ -444,8 +444,11 @@ async fn connection<H, F>(
         let want = io.want(&conn, &pending);
         let front = streams.front_mut().filter(|_| !blocked);
         let has_front = front.is_some();
+        // In this order, without tokio's random draw: answers, body chunks and commands
+        // before more reading, as the drain rule has the application answer before the next
+        // read.
         tokio::select! {
-            () = io.wait(want, &pending) => {}
+            biased;
             () = std::future::poll_fn(|cx| handlers.poll(cx)), if !handlers.running.is_empty() => {
                 // Every answer ready now, given in one go: they leave in one write.
                 while let Some((id, response)) = handlers.done.pop_front() {
@@ -478,6 +481,7 @@ async fn connection<H, F>(
                     close_when_idle(&mut conn);
                 }
             }
+            () = io.wait(want, &pending) => {}
         }
     }
 }
