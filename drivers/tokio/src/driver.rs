@@ -1,10 +1,12 @@
 //! The drain rule over a TCP or Unix stream ([`Stream`]): what every task of this crate runs
 //! for its connection, whichever application sits above it.
 
+use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
 use sansnet_core::Action;
@@ -154,8 +156,10 @@ impl Io {
         tokio::select! {
             // No random draw: whichever is ready, the caller runs one round.
             biased;
-            _ = async { stream?.readable().await.ok() }, if want.read && stream.is_some() => {}
-            _ = async { stream?.writable().await.ok() }, if want.write && stream.is_some() => {}
+            _ = poll_fn(|cx| stream.map_or(Poll::Pending, |s| s.poll_readable(cx))),
+                if want.read && stream.is_some() => {}
+            _ = poll_fn(|cx| stream.map_or(Poll::Pending, |s| s.poll_writable(cx))),
+                if want.write && stream.is_some() => {}
             () = timer.as_mut(), if timing => *armed = None,
             () = pending.taken(), if want.behind => {}
             // Nothing to wait for here: only the application (a command) moves it.

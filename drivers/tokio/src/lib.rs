@@ -21,7 +21,7 @@
 //!         hand each conn.poll_event() on (over a channel, to a handler)
 //!         if nothing moved: break
 //!     }
-//!     select! { readable() if it wants to read, writable() if it wants to write,
+//!     select! { read readiness if it wants to read, write readiness if it wants to write,
 //!               sleep_until(conn.poll_timeout()), the application took its events,
 //!               a command from the application }
 //! }

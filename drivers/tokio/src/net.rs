@@ -34,17 +34,20 @@ impl Stream {
         })
     }
 
-    pub(crate) async fn readable(&self) -> io::Result<()> {
+    /// Ready once the OS says readable (tokio's `poll_read_ready`: the one waker of this
+    /// task, no waiter list).
+    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Self::Tcp(s) => s.readable().await,
-            Self::Unix(s) => s.readable().await,
+            Self::Tcp(s) => s.poll_read_ready(cx),
+            Self::Unix(s) => s.poll_read_ready(cx),
         }
     }
 
-    pub(crate) async fn writable(&self) -> io::Result<()> {
+    /// Ready once the OS says writable.
+    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Self::Tcp(s) => s.writable().await,
-            Self::Unix(s) => s.writable().await,
+            Self::Tcp(s) => s.poll_write_ready(cx),
+            Self::Unix(s) => s.poll_write_ready(cx),
         }
     }
 

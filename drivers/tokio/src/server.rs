@@ -344,6 +344,10 @@ async fn connection<H, F>(
         close_when_idle(&mut conn);
         watching = false;
     }
+    // One wait for the server's close for the connection's whole life (a watch's `changed()`
+    // made anew for every wait registers anew each time).
+    let closed = async move { closing.changed().await.is_ok() };
+    tokio::pin!(closed);
     loop {
         loop {
             let now = Instant::now();
@@ -475,9 +479,9 @@ async fn connection<H, F>(
                     let _ = http.send_continue(Instant::now(), id);
                 }
             }
-            changed = closing.changed(), if watching => {
+            changed = &mut closed, if watching => {
                 watching = false;
-                if changed.is_ok() {
+                if changed {
                     close_when_idle(&mut conn);
                 }
             }
