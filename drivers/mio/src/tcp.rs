@@ -110,7 +110,7 @@ impl SocketEntry {
             let caught_up = self.undelivered == 0;
             let buf: &mut [u8] = if self.readable { scratch } else { &mut [] };
             if self.readable && caught_up && self.conn.wants_read() {
-                self.conn.set_date(SystemTime::now());
+                self.conn.refresh_date(now, SystemTime::now);
             }
             let mut io = Io(&mut self.stream, registry);
             let round = drain::round(&mut self.conn, now, &mut io, buf, caught_up);

@@ -109,7 +109,7 @@ impl Io {
             conn.handle_timeout(now);
         }
         if caught_up && self.stream.is_some() && conn.wants_read() {
-            conn.set_date(SystemTime::now());
+            conn.refresh_date(now, SystemTime::now);
         }
         drain::round(
             conn,

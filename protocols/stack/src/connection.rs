@@ -196,6 +196,18 @@ impl Connection {
         }
     }
 
+    /// [`Connection::set_date`] reading the runtime's wall clock (`clock`, say
+    /// `SystemTime::now`) only when its second may have changed since the last read: the
+    /// `Date` header has one-second precision (RFC 9110 §6.6.1), so a connection answering a
+    /// thousand requests a second reads the clock about once a second. `now` is the runtime's
+    /// monotonic time; nothing is read for a connection that is no HTTP server.
+    #[inline]
+    pub fn refresh_date(&mut self, now: Instant, clock: impl FnOnce() -> SystemTime) {
+        if let Upper::Http(http) = &mut self.upper {
+            http.refresh_date(now, clock);
+        }
+    }
+
     /// Bytes read from the transport (ciphertext under TLS).
     #[inline]
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {

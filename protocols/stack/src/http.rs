@@ -3,7 +3,7 @@
 //! within its high-water mark; its actions become `end()`, `destroy()` or a hand-over of the
 //! raw socket to the application.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
 use sansnet_http1::ServerConnection;
@@ -31,6 +31,8 @@ pub(crate) struct HttpLayer {
     linger: Option<Instant>,
     /// The linger deadline passed: the socket is closed at the next pump.
     linger_over: bool,
+    /// Until when the wall-clock second last read for `Date` lasts.
+    date_until: Option<Instant>,
 }
 
 impl HttpLayer {
@@ -41,6 +43,7 @@ impl HttpLayer {
             handed_over: false,
             linger: None,
             linger_over: false,
+            date_until: None,
         }
     }
 
@@ -114,6 +117,21 @@ impl HttpLayer {
             }
         }
         moved
+    }
+
+    /// See [`crate::Connection::refresh_date`].
+    #[inline]
+    pub(crate) fn refresh_date(&mut self, now: Instant, clock: impl FnOnce() -> SystemTime) {
+        if self.date_until.is_some_and(|until| now < until) {
+            return;
+        }
+        let time = clock();
+        let into_second = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let left = Duration::from_secs(1) - Duration::from_nanos(into_second.into());
+        self.date_until = Some(now + left);
+        self.conn.set_date(time);
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {

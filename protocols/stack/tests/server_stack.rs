@@ -219,3 +219,50 @@ fn lingering_close_ends_at_the_linger_deadline_without_the_clients_fin() {
     assert_eq!(actions, [Action::Close { reset: false }]);
     assert!(conn.is_closed());
 }
+
+/// `Connection::refresh_date` reads the wall clock once per wall-clock second, not per round:
+/// RFC 9110 §6.6.1, the `Date` header has one-second precision.
+#[test]
+fn the_wall_clock_is_read_once_per_second_for_the_date() {
+    let t0 = Instant::now();
+    let mut conn = Connection::accepted(t0, SocketConfig::default())
+        .serve_http(t0, sansnet_http1::ServerConfig::default());
+    // 2026-12-03T17:00:00.750Z: a quarter of a second left in this second.
+    let wall = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_796_317_200_750);
+    let reads = std::cell::Cell::new(0);
+    let refresh = |conn: &mut Connection, at: Instant| {
+        conn.refresh_date(at, || {
+            reads.set(reads.get() + 1);
+            wall + (at - t0)
+        });
+    };
+    refresh(&mut conn, t0);
+    refresh(&mut conn, t0 + std::time::Duration::from_millis(100));
+    refresh(&mut conn, t0 + std::time::Duration::from_millis(249));
+    assert_eq!(reads.get(), 1, "one read within the second");
+    refresh(&mut conn, t0 + std::time::Duration::from_millis(250));
+    refresh(&mut conn, t0 + std::time::Duration::from_millis(900));
+    assert_eq!(reads.get(), 2, "read again once the second is over");
+    // The date the responses carry is the one read last: 17:00:01.
+    conn.handle_input(t0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    conn.drive(t0, true);
+    let mut id = None;
+    while let Some(event) = conn.poll_event() {
+        if let Event::Http(ServerEvent::Request(request)) = event {
+            id = Some(request.id);
+        }
+    }
+    let http = conn.http_mut().unwrap();
+    http.respond(
+        t0,
+        id.unwrap(),
+        sansnet_http1::Response::new(204),
+        Bytes::new(),
+    )
+    .unwrap();
+    let out = String::from_utf8(written(&mut conn)).unwrap();
+    assert!(
+        out.contains("Date: Thu, 03 Dec 2026 17:00:01 GMT\r\n"),
+        "{out}"
+    );
+}
