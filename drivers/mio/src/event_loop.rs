@@ -649,7 +649,7 @@ impl EventLoop {
                 if closed {
                     let server = entry.server;
                     self.entries.remove(&id);
-                    self.timers.set(id, None);
+                    self.timers.remove(id);
                     if let Some(server) = server {
                         self.connection_closed(server, id, now);
                     }
