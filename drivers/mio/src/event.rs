@@ -8,13 +8,9 @@ use sansnet_stack::{ClientRequestEvent, SocketId, WsOpenError};
 /// A map keyed by an id.
 pub(crate) type IdMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
-/// The mio token of an entry id.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "ids count up one by one from 1"
-)]
+/// The mio token of an entry id (ids count up one by one from 1: they fit).
 pub(crate) fn token(id: u64) -> mio::Token {
-    mio::Token(id as usize)
+    mio::Token(usize::try_from(id).unwrap_or(usize::MAX))
 }
 
 /// A server created by [`crate::EventLoop::listen`].

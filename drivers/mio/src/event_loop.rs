@@ -154,6 +154,7 @@ impl EventLoop {
     /// `end`, `send_continue`, ...). The drain rule runs before the loop next waits for the
     /// OS, not at once: the answers to pipelined requests given in one go leave in one
     /// vectored write, as hyper batches them and Node corks them.
+    #[inline]
     pub fn http_command<T>(
         &mut self,
         socket: SocketId,
@@ -178,6 +179,7 @@ impl EventLoop {
     }
 
     /// `res.writeHead(status, headers); res.end(body)` for request `id` on `socket`.
+    #[inline]
     pub fn respond(
         &mut self,
         socket: SocketId,
