@@ -10,6 +10,30 @@ use crate::{Headers, UsageError};
 /// it has left.
 pub(crate) const HEAD_ROOM: usize = 512;
 
+/// Room for a head with `headers`: the fields as given, plus the start line and the fields
+/// the machine adds (`Date`, `Connection`, `Keep-Alive`, the framing), which take under 256
+/// bytes.
+fn head_room(headers: &Headers) -> usize {
+    256 + headers
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum::<usize>()
+}
+
+/// A new arena buffer's size when the old one is still referenced by queued heads (pipelined
+/// answers): room for a batch of heads, not one (`BytesMut::reserve` would allocate just what
+/// is asked for, one allocation per pipelined answer).
+const ARENA_BATCH: usize = 4096;
+
+/// Makes room in `arena` for a head with `headers`: in place once the heads written before
+/// have left (a keep-alive connection reuses its buffer), else in a new buffer for a batch.
+pub(crate) fn reserve_head(arena: &mut BytesMut, headers: &Headers) {
+    let room = head_room(headers);
+    if !arena.try_reclaim(room) {
+        arena.reserve(room.max(ARENA_BATCH));
+    }
+}
+
 /// Room reserved in the arena before a chunk-size line: the 16 hex digits of a u64 and CRLF.
 /// Asking for no more than that lets the lines of a response fit in what its head left, so a
 /// chunked body allocates nothing either.

@@ -12,7 +12,7 @@ use crate::head::{HeadChecks, ParsedHead, Role, StartLine, ends_in_chunked, pars
 use crate::recv::{BodyItem, Receiver};
 use crate::response::{
     CHUNK_LINE_ROOM, HEAD_ROOM, client_error_reply, put_decimal, put_head_start, put_header,
-    put_hex, start_head,
+    put_hex, reserve_head, start_head,
 };
 use crate::state::Recv;
 use crate::{
@@ -1061,7 +1061,7 @@ impl ServerConnection {
             framing = OutFraming::Empty;
         }
         let head = &mut self.arena;
-        head.reserve(HEAD_ROOM);
+        reserve_head(head, headers);
         put_head_start(head, status, response.reason.as_deref(), headers);
         if self.config.send_date
             && !has_date

@@ -221,6 +221,49 @@ fn keep_alive_requests_allocate_nothing_in_steady_state() {
     }
 }
 
+/// Sixteen pipelined GETs answered together, their answers queued before any is written
+/// (`pipeline_flush`'s case): the heads share arena buffers, about one allocation for a batch
+/// of answers, not one or two per answer (a new buffer for each head while the earlier heads
+/// were still queued).
+#[test]
+fn pipelined_answers_share_their_head_buffers() {
+    const BATCH: usize = 16;
+    const BATCHES: u64 = 200;
+    let get = b"GET /item HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    let batch: Vec<u8> = get.repeat(BATCH);
+    let mut server = Server::new();
+    let run = |server: &mut Server| {
+        server.buf.extend_from_slice(&batch);
+        server.conn.handle_input(server.now, &mut server.buf);
+        let mut answered = 0;
+        while let Some(event) = server.conn.poll_event() {
+            if let ServerEvent::Request(request) = event {
+                let response = Response::new(200).header("Content-Type", "text/plain");
+                let body = Bytes::from_static(b"hello, world\n");
+                server
+                    .conn
+                    .respond(server.now, request.id, response, body)
+                    .expect("a fresh request takes a response");
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, BATCH);
+        assert!(server.drain() > 0);
+    };
+    for _ in 0..10 {
+        run(&mut server);
+    }
+    let before = allocations();
+    for _ in 0..BATCHES {
+        run(&mut server);
+    }
+    let made = allocations() - before;
+    assert!(
+        made <= 2 * BATCHES,
+        "{made} allocations for {BATCHES} batches of {BATCH} pipelined answers"
+    );
+}
+
 /// The counter works: a `Vec` and a fresh connection allocate (so zero above means zero).
 #[test]
 fn the_counter_sees_allocations() {
