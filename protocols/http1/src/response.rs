@@ -26,12 +26,16 @@ fn head_room(headers: &Headers) -> usize {
 const ARENA_BATCH: usize = 4096;
 
 /// Makes room in `arena` for a head with `headers`: in place once the heads written before
-/// have left (a keep-alive connection reuses its buffer), else in a new buffer for a batch.
+/// have left (a keep-alive connection reuses its buffer); a first buffer of [`HEAD_ROOM`], so
+/// that an idle connection holds no more; a new buffer for a batch when the old one is still
+/// referenced by queued heads.
 pub(crate) fn reserve_head(arena: &mut BytesMut, headers: &Headers) {
     let room = head_room(headers);
-    if !arena.try_reclaim(room) {
-        arena.reserve(room.max(ARENA_BATCH));
+    if arena.try_reclaim(room) {
+        return;
     }
+    let fresh = arena.capacity() == 0;
+    arena.reserve(room.max(if fresh { HEAD_ROOM } else { ARENA_BATCH }));
 }
 
 /// Room reserved in the arena before a chunk-size line: the 16 hex digits of a u64 and CRLF.
