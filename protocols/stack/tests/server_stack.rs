@@ -62,6 +62,35 @@ fn written(conn: &mut Connection) -> Vec<u8> {
     }
 }
 
+/// Feeds `request` to an HTTP server stack, answers it with `status` and `body`, and returns
+/// what the stack writes.
+fn answered(
+    conn: &mut Connection,
+    now: Instant,
+    request: &[u8],
+    status: u16,
+    body: &'static [u8],
+) -> Vec<u8> {
+    conn.handle_input(now, request);
+    conn.drive(now, true);
+    let mut id = None;
+    while let Some(event) = conn.poll_event() {
+        if let Event::Http(ServerEvent::Request(request)) = event {
+            id = Some(request.id);
+        }
+    }
+    let http = conn.http_mut().unwrap();
+    let response = sansnet_http1::Response::new(status);
+    http.respond(
+        now,
+        id.expect("a request"),
+        response,
+        Bytes::from_static(body),
+    )
+    .unwrap();
+    written(conn)
+}
+
 #[test]
 fn a_valid_upgrade_gets_101_with_deflate_and_the_frames_read_past_the_head() {
     let request = format!(
@@ -162,22 +191,8 @@ fn lingering_close_ends_at_the_linger_deadline_without_the_clients_fin() {
     let t0 = Instant::now();
     let mut conn = Connection::accepted(t0, SocketConfig::default())
         .serve_http(t0, sansnet_http1::ServerConfig::default());
-    conn.handle_input(
-        t0,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
-    conn.drive(t0, true);
-    let mut id = None;
-    while let Some(event) = conn.poll_event() {
-        if let Event::Http(ServerEvent::Request(request)) = event {
-            id = Some(request.id);
-        }
-    }
-    let http = conn.http_mut().unwrap();
-    let body = Bytes::from_static(b"bye");
-    http.respond(t0, id.unwrap(), sansnet_http1::Response::new(200), body)
-        .unwrap();
-    let out = written(&mut conn);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let out = answered(&mut conn, t0, request, 200, b"bye");
     assert!(
         out.ends_with(b"\r\n\r\nbye"),
         "{:?}",
@@ -244,23 +259,8 @@ fn the_wall_clock_is_read_once_per_second_for_the_date() {
     refresh(&mut conn, t0 + std::time::Duration::from_millis(900));
     assert_eq!(reads.get(), 2, "read again once the second is over");
     // The date the responses carry is the one read last: 17:00:01.
-    conn.handle_input(t0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    conn.drive(t0, true);
-    let mut id = None;
-    while let Some(event) = conn.poll_event() {
-        if let Event::Http(ServerEvent::Request(request)) = event {
-            id = Some(request.id);
-        }
-    }
-    let http = conn.http_mut().unwrap();
-    http.respond(
-        t0,
-        id.unwrap(),
-        sansnet_http1::Response::new(204),
-        Bytes::new(),
-    )
-    .unwrap();
-    let out = String::from_utf8(written(&mut conn)).unwrap();
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let out = String::from_utf8(answered(&mut conn, t0, request, 204, b"")).unwrap();
     assert!(
         out.contains("Date: Thu, 03 Dec 2026 17:00:01 GMT\r\n"),
         "{out}"

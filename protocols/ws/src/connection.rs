@@ -1013,21 +1013,8 @@ impl Connection {
             }
             return;
         }
-        let mask = match self.role {
-            Role::Server => None,
-            Role::Client => {
-                let mut key = [0u8; 4];
-                self.entropy.fill(&mut key);
-                Some(key)
-            }
-        };
-        let header = FrameHeader {
-            fin: true,
-            rsv,
-            opcode,
-            mask,
-            payload_len: data.len() as u64,
-        };
+        let header = self.final_header(rsv, opcode, data.len());
+        let mask = header.mask;
         if data.len() <= COPY_MAX {
             // Header and payload in one chunk of the arena: one copy, no allocation, one
             // queue entry (see `COPY_MAX`).
@@ -1058,24 +1045,30 @@ impl Connection {
         let frame = if self.role == Role::Server && data.len() <= COPY_MAX {
             self.headers.encode_small(0, opcode, data)
         } else {
-            let mask = match self.role {
-                Role::Server => None,
-                Role::Client => {
-                    let mut key = [0u8; 4];
-                    self.entropy.fill(&mut key);
-                    Some(key)
-                }
-            };
-            let header = FrameHeader {
-                fin: true,
-                rsv: 0,
-                opcode,
-                mask,
-                payload_len: data.len() as u64,
-            };
+            let header = self.final_header(0, opcode, data.len());
             self.headers.encode_frame(&header, data)
         };
         self.queue(frame, app);
+    }
+
+    /// The header of a final frame of `len` bytes with the RSV bits `rsv`: a client masks it
+    /// with a fresh key (RFC 6455 §5.3), a server does not.
+    fn final_header(&mut self, rsv: u8, opcode: OpCode, len: usize) -> FrameHeader {
+        let mask = match self.role {
+            Role::Server => None,
+            Role::Client => {
+                let mut key = [0u8; 4];
+                self.entropy.fill(&mut key);
+                Some(key)
+            }
+        };
+        FrameHeader {
+            fin: true,
+            rsv,
+            opcode,
+            mask,
+            payload_len: len as u64,
+        }
     }
 
     fn queue(&mut self, bytes: Bytes, app: usize) {
