@@ -3,7 +3,7 @@
 //! Each `service` call is one round of the contract's drain rule: write what the machine
 //! offers, carry out its actions, read while it wants to read, then hand its events on.
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use mio::Registry;
 use sansnet_os::listen::{self, Reserve};
@@ -109,9 +109,6 @@ impl SocketEntry {
             );
             let caught_up = self.undelivered == 0;
             let buf: &mut [u8] = if self.readable { scratch } else { &mut [] };
-            if self.readable && caught_up && self.conn.wants_read() {
-                self.conn.refresh_date(now, SystemTime::now);
-            }
             let mut io = Io(&mut self.stream, registry);
             let round = drain::round(&mut self.conn, now, &mut io, buf, caught_up);
             match round.read {

@@ -2,7 +2,7 @@
 //! repeats until nothing moves (`sansnet_stack::Connection` states the rule).
 
 use std::io::{self, IoSlice};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use sansnet_core::Action;
 use sansnet_stack::Connection;
@@ -50,7 +50,9 @@ pub struct Round {
 /// application took every earlier event (`caught_up`), drive the stack, write what it offers
 /// (so what the drive moved into the socket goes out in the same round), then carry out its
 /// actions. The caller hands each `poll_event` on and repeats while anything moved. An OS
-/// failure goes to the stack, which ends the connection with it.
+/// failure goes to the stack, which ends the connection with it. Before a read, an HTTP
+/// server's `Date` is brought up to the wall clock (read once a second:
+/// `Connection::refresh_date`).
 #[inline]
 pub fn round(
     conn: &mut Connection,
@@ -59,8 +61,10 @@ pub fn round(
     buf: &mut [u8],
     caught_up: bool,
 ) -> Round {
-    let read =
-        (caught_up && conn.wants_read() && !buf.is_empty()).then(|| read(conn, now, io, buf));
+    let read = (caught_up && conn.wants_read() && !buf.is_empty()).then(|| {
+        conn.refresh_date(now, SystemTime::now);
+        read(conn, now, io, buf)
+    });
     let mut moved = matches!(read, Some(Read::Bytes(_) | Read::Eof | Read::Failed));
     moved |= conn.drive(now, caught_up);
     moved |= flush(conn, now, io);

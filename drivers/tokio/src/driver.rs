@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use sansnet_core::Action;
 use sansnet_os::{Transport, drain, socket};
@@ -107,9 +107,6 @@ impl Io {
     pub(crate) fn round(&mut self, now: Instant, conn: &mut Connection, caught_up: bool) -> bool {
         if conn.poll_timeout().is_some_and(|t| t <= now) {
             conn.handle_timeout(now);
-        }
-        if caught_up && self.stream.is_some() && conn.wants_read() {
-            conn.refresh_date(now, SystemTime::now);
         }
         drain::round(
             conn,
