@@ -91,9 +91,9 @@ impl Request {
 /// the handler took every chunk (or dropped the body), so a slow handler slows the client.
 #[derive(Debug)]
 pub struct Body {
-    /// `None` for a request without a body (or a connection handed over).
+    /// `None` once the body ended, or for a request without one (or a connection handed
+    /// over).
     chunks: Option<mpsc::UnboundedReceiver<(Option<Bytes>, Ticket)>>,
-    ended: bool,
     /// The chunk returned last counts as not taken until the next call (see
     /// `crate::Events::recv`).
     last: Option<Ticket>,
@@ -104,16 +104,14 @@ pub struct Body {
 
 impl Body {
     /// The next chunk; `Ok(None)` at the end; `Err(Closed)` when the connection closed before
-    /// the end (the client closed or broke HTTP: Node's `'aborted'`). For a request with `Expect: 100-continue`, the
-    /// first call sends `100 Continue` (Node's `res.writeContinue()`); a handler that answers
-    /// without reading the body refuses it, and the connection closes after that answer
-    /// (Node docs `http.md` › `Event: 'checkContinue'`).
+    /// the end (the client closed or broke HTTP: Node's `'aborted'`). For a request with
+    /// `Expect: 100-continue`, the first call sends `100 Continue` (Node's
+    /// `res.writeContinue()`); a handler that answers without reading the body refuses it, and
+    /// the connection closes after that answer (Node docs `http.md` › `Event:
+    /// 'checkContinue'`).
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, crate::Closed> {
         if let Some((id, continues)) = self.want_continue.take() {
             let _ = continues.send(id);
-        }
-        if self.ended {
-            return Ok(None);
         }
         self.last = None;
         let Some(chunks) = &mut self.chunks else {
@@ -125,7 +123,7 @@ impl Body {
                 Ok(Some(data))
             }
             Some((None, _taken)) => {
-                self.ended = true;
+                self.chunks = None;
                 Ok(None)
             }
             None => Err(crate::Closed),
@@ -377,7 +375,6 @@ async fn connection<H, F>(
                             chunks
                         });
                         let body = Body {
-                            ended: chunks.is_none(),
                             chunks,
                             last: None,
                             want_continue,
@@ -410,7 +407,6 @@ async fn connection<H, F>(
                         // No body: the connection is the handler's.
                         let body = Body {
                             chunks: None,
-                            ended: true,
                             last: None,
                             want_continue: None,
                         };
