@@ -11,7 +11,7 @@ use crate::framing::{self, Framing};
 use crate::head::{Role, StartLine, ends_in_chunked, parse_head};
 use crate::headers::{is_field_value, is_token};
 use crate::recv::{BodyItem, Receiver};
-use crate::response::{CHUNK_LINE_ROOM, HEAD_ROOM, put_decimal, put_header, put_hex};
+use crate::response::{CHUNK_LINE_ROOM, put_decimal, put_header, put_hex, reserve_head};
 use crate::state::{BodyReader, Recv};
 use crate::{Action, Error, Headers, ProtocolError, RawHeaders, RequestId, UsageError, Version};
 use sansnet_core::{Actions, Transmit};
@@ -576,7 +576,7 @@ impl ClientConnection {
             return OutFraming::Empty;
         };
         let head = &mut self.arena;
-        head.reserve(HEAD_ROOM);
+        reserve_head(head, &request.headers);
         head.put_slice(&request.method);
         head.put_u8(b' ');
         head.put_slice(&request.target);

@@ -5,10 +5,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::headers::{is_field_value, is_token};
 use crate::{Headers, UsageError};
 
-/// Room reserved in a connection's head arena before a head (or a chunk-size line) is written
-/// into it: one common head fits, and the arena's buffer is reused once what was written into
-/// it has left.
-pub(crate) const HEAD_ROOM: usize = 512;
+/// A connection's first head buffer: one common head fits, and the buffer is reused once what
+/// was written into it has left.
+const HEAD_ROOM: usize = 512;
 
 /// Room for a head with `headers`: the fields as given, plus the start line and the fields
 /// the machine adds (`Date`, `Connection`, `Keep-Alive`, the framing), which take under 256
@@ -25,10 +24,10 @@ fn head_room(headers: &Headers) -> usize {
 /// is asked for, one allocation per pipelined answer).
 const ARENA_BATCH: usize = 4096;
 
-/// Makes room in `arena` for a head with `headers`: in place once the heads written before
-/// have left (a keep-alive connection reuses its buffer); a first buffer of [`HEAD_ROOM`], so
-/// that an idle connection holds no more; a new buffer for a batch when the old one is still
-/// referenced by queued heads.
+/// Makes room in `arena` for a head (or trailers) with `headers`, for both roles: in place
+/// once the heads written before have left (a keep-alive connection reuses its buffer); a
+/// first buffer of [`HEAD_ROOM`], so that an idle connection holds no more; a new buffer for
+/// a batch when the old one is still referenced by queued heads.
 pub(crate) fn reserve_head(arena: &mut BytesMut, headers: &Headers) {
     let room = head_room(headers);
     if arena.try_reclaim(room) {

@@ -11,8 +11,8 @@ use crate::framing::{Expect, Framing, parse_content_length};
 use crate::head::{HeadChecks, ParsedHead, Role, StartLine, ends_in_chunked, parse_head};
 use crate::recv::{BodyItem, Receiver};
 use crate::response::{
-    CHUNK_LINE_ROOM, HEAD_ROOM, client_error_reply, put_decimal, put_head_start, put_header,
-    put_hex, reserve_head, start_head,
+    CHUNK_LINE_ROOM, client_error_reply, put_decimal, put_head_start, put_header, put_hex,
+    reserve_head, start_head,
 };
 use crate::state::Recv;
 use crate::{
@@ -335,7 +335,7 @@ impl ServerConnection {
         if response.status == 100 {
             self.slots[index].awaiting_continue = false;
         }
-        self.arena.reserve(HEAD_ROOM);
+        reserve_head(&mut self.arena, &response.headers);
         put_head_start(
             &mut self.arena,
             response.status,
@@ -443,9 +443,11 @@ impl ServerConnection {
                 self.emit(index, Bytes::from_static(b"0\r\n\r\n"));
             }
             OutFraming::Chunked => {
-                self.arena.reserve(HEAD_ROOM);
+                let none = Headers::new();
+                let trailers = trailers.unwrap_or(&none);
+                reserve_head(&mut self.arena, trailers);
                 self.arena.put_slice(b"0\r\n");
-                for (name, value) in trailers.iter().flat_map(|t| t.iter()) {
+                for (name, value) in trailers.iter() {
                     put_header(&mut self.arena, name, value);
                 }
                 self.arena.put_slice(b"\r\n");
