@@ -238,7 +238,7 @@ impl Connection {
         self.socket.handle_timeout(now);
         match &mut self.upper {
             Upper::Raw => {}
-            Upper::Http(http) => http.handle_timeout(now),
+            Upper::Http(http) => http.handle_timeout(now, &mut self.socket),
             Upper::Client(client) => client.handle_timeout(now),
             Upper::Ws(ws) => ws.conn.handle_timeout(now),
         }

@@ -29,8 +29,6 @@ pub(crate) struct HttpLayer {
     pub(crate) handed_over: bool,
     /// Lingering after our FIN: when to stop waiting for the client's ([`LINGER`]).
     linger: Option<Instant>,
-    /// The linger deadline passed: the socket is closed at the next pump.
-    linger_over: bool,
     /// Until when the wall-clock second last read for `Date` lasts.
     date_until: Option<Instant>,
 }
@@ -42,7 +40,6 @@ impl HttpLayer {
             buf: BytesMut::new(),
             handed_over: false,
             linger: None,
-            linger_over: false,
             date_until: None,
         }
     }
@@ -93,10 +90,6 @@ impl HttpLayer {
             self.conn.handle_input(now, &mut self.buf);
             moved |= self.buf.len() != before;
         }
-        if std::mem::take(&mut self.linger_over) {
-            socket.destroy(now);
-            return true;
-        }
         let pumped = pump(now, &mut self.conn, socket);
         moved |= pumped.moved;
         if pumped.handed_over {
@@ -142,13 +135,15 @@ impl HttpLayer {
         }
     }
 
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+    /// Time passed: the HTTP machine's deadlines, and the end of a lingering close, which
+    /// closes `socket`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, socket: &mut Socket) {
         if self.handed_over {
             return;
         }
         if self.linger.is_some_and(|at| now >= at) {
             self.linger = None;
-            self.linger_over = true;
+            socket.destroy(now);
         }
         self.conn.handle_timeout(now);
     }
