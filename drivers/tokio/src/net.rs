@@ -103,22 +103,23 @@ pub enum Listener {
 }
 
 impl Listener {
-    /// Accepts one connection.
-    pub(crate) async fn accept(&self) -> io::Result<Stream> {
-        Ok(match self {
-            Self::Tcp(l) => Stream::Tcp(l.accept().await?.0),
-            Self::Unix(l) => Stream::Unix(l.accept().await?.0),
-        })
+    /// Accepts one connection, or registers `cx` to be woken when one is waiting.
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Stream>> {
+        match self {
+            Self::Tcp(l) => l.poll_accept(cx).map_ok(|(s, _)| Stream::Tcp(s)),
+            Self::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| Stream::Unix(s)),
+        }
     }
 
-    /// Accepts one connection now, or fails with `WouldBlock`.
+    /// Accepts one connection.
+    pub(crate) async fn accept(&self) -> io::Result<Stream> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Accepts one connection now, or fails with `WouldBlock` (from the accepting task: the
+    /// next `accept` registers its waker again).
     pub(crate) fn try_accept(&self) -> io::Result<Stream> {
-        let mut cx = Context::from_waker(Waker::noop());
-        let accepted = match self {
-            Self::Tcp(l) => l.poll_accept(&mut cx).map_ok(|(s, _)| Stream::Tcp(s)),
-            Self::Unix(l) => l.poll_accept(&mut cx).map_ok(|(s, _)| Stream::Unix(s)),
-        };
-        match accepted {
+        match self.poll_accept(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(accepted) => accepted,
             Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
