@@ -14,7 +14,7 @@ mod common;
 
 use std::future::Future;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{PeerOutput, random_bytes, run_bounded, sha256, start_node_http_server};
@@ -412,7 +412,7 @@ fn keep_alive_timeout(flavor: Flavor) {
                 "round {round}: {answer}"
             );
         }
-        let answered = std::time::Instant::now();
+        let answered = Instant::now();
         let rest = read_to_close(&mut tcp).await;
         let idle = answered.elapsed();
         assert!(rest.is_empty(), "nothing more than the answers: {rest:?}");
@@ -612,36 +612,21 @@ async fn hand_over(mut request: Request) -> Response {
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
     };
     tokio::spawn(async move {
-        let Upgraded {
-            handle,
-            mut events,
-            head,
-        } = upgraded;
-        handle
-            .run(move |conn, now| {
-                let socket = conn.socket_mut();
-                socket.write(now, Bytes::from_static(answer)).unwrap();
-                if !head.is_empty() {
-                    socket.write(now, head).unwrap();
-                }
-            })
-            .await
-            .unwrap();
-        while let Some(event) = events.recv().await {
+        let Upgraded { mut socket, head } = upgraded;
+        let now = Instant::now();
+        let raw = socket.conn_mut().socket_mut();
+        raw.write(now, Bytes::from_static(answer)).unwrap();
+        if !head.is_empty() {
+            raw.write(now, head).unwrap();
+        }
+        while let Some(event) = socket.next_event().await {
+            let (raw, now) = (socket.conn_mut().socket_mut(), Instant::now());
             match event {
-                Event::Socket(SocketEvent::Data(data)) => {
-                    let _ = handle
-                        .run(move |conn, now| conn.socket_mut().write(now, data))
-                        .await;
-                }
+                Event::Socket(SocketEvent::Data(data)) => drop(raw.write(now, data)),
                 // The socket is half-open, as an `http.Server`'s is in Node: the handler ends
                 // its side when the client ended its own (Node docs `net.md` ›
                 // `allowHalfOpen`).
-                Event::Socket(SocketEvent::End) => {
-                    let _ = handle
-                        .run(move |conn, now| conn.socket_mut().end(now, None))
-                        .await;
-                }
+                Event::Socket(SocketEvent::End) => drop(raw.end(now, None)),
                 _ => {}
             }
         }
@@ -707,32 +692,25 @@ ws.on('error', (e) => { console.error(e); process.exit(1); });
 ";
 
 /// Starts a WebSocket (permessage-deflate when offered) on a connection handed over, and
-/// echoes every message: the stack's machines, set up through the `Handle`.
+/// echoes every message: the stack's machines, set up through the `Socket`.
 async fn ws_echo(mut request: Request) -> Response {
     use sansnet_tokio::{Event, Upgraded};
     use sansnet_ws::WsEvent;
-    let Some(Upgraded {
-        handle,
-        mut events,
-        head,
-    }) = request.take_upgrade()
-    else {
+    let Some(Upgraded { mut socket, head }) = request.take_upgrade() else {
         return Response::new(400);
     };
-    let upgrade = request.head().clone();
+    let upgrade = request.head();
+    let config = sansnet_ws::Config::default();
+    let accepted = socket
+        .conn_mut()
+        .accept_ws(Instant::now(), upgrade, head, &[], config);
+    accepted.unwrap();
     tokio::spawn(async move {
-        handle
-            .run(move |conn, now| {
-                conn.accept_ws(now, &upgrade, head, &[], sansnet_ws::Config::default())
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        while let Some(event) = events.recv().await {
-            if let Event::Ws(WsEvent::Message(message)) = event {
-                let _ = handle
-                    .run(move |conn, now| conn.ws_mut().map(|ws| ws.send(now, message)))
-                    .await;
+        while let Some(event) = socket.next_event().await {
+            if let Event::Ws(WsEvent::Message(message)) = event
+                && let Some(ws) = socket.conn_mut().ws_mut()
+            {
+                let _ = ws.send(Instant::now(), message);
             }
         }
     });

@@ -1,5 +1,5 @@
-//! A raw `sansnet_stack::Connection` in a task of its own (`sansnet_tokio::spawn` and
-//! `connect`): Node's `net` module on the other end, both ways, on both runtimes, over TCP
+//! A raw `sansnet_stack::Connection` driven by the task that awaits it (`sansnet_tokio::Socket`,
+//! accepted or connected): Node's `net` module on the other end, both ways, on both runtimes, over TCP
 //! and over Unix domain sockets (and `serve` on a Unix socket, with Node's `http` client).
 //!
 //! The echo answers each `data` event with a write; the peer sends 1 MiB and its FIN at
@@ -24,7 +24,7 @@ use common::{random_bytes, run_bounded, sha256, start_peer_server, unix_path};
 use sansnet_stack::{Connection, Event};
 use sansnet_tcp::{Address, SocketConfig, SocketEvent};
 use sansnet_testkit::peers;
-use sansnet_tokio::{Events, Handle, Request, Response};
+use sansnet_tokio::{Request, Response, Socket};
 use tokio::net::{TcpListener, UnixListener};
 
 /// Node's `net` client: connects to the port or Unix socket path in its argument, sends 1 MiB
@@ -61,9 +61,9 @@ process.stdin.resume();
 ";
 
 /// The echo application: each `data` written back; returns the event names in order.
-async fn echo(handle: Handle, mut events: Events) -> Vec<&'static str> {
+async fn echo(mut socket: Socket) -> Vec<&'static str> {
     let mut seen = Vec::new();
-    while let Some(event) = events.recv().await {
+    while let Some(event) = socket.next_event().await {
         let Event::Socket(event) = event else {
             continue;
         };
@@ -72,10 +72,7 @@ async fn echo(handle: Handle, mut events: Events) -> Vec<&'static str> {
                 if seen.last() != Some(&"data") {
                     seen.push("data");
                 }
-                let written = handle
-                    .run(move |conn, now| conn.socket_mut().write(now, data))
-                    .await
-                    .unwrap();
+                let written = socket.conn_mut().socket_mut().write(Instant::now(), data);
                 written.unwrap();
             }
             SocketEvent::End => seen.push("end"),
@@ -91,7 +88,7 @@ async fn echo(handle: Handle, mut events: Events) -> Vec<&'static str> {
     seen
 }
 
-/// Node's `net` client against an echo driven by `sansnet_tokio::spawn`.
+/// Node's `net` client against an echo on an accepted `sansnet_tokio::Socket`.
 fn node_client_against_spawned_echo(multi: bool) {
     runtime(multi).block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -105,8 +102,8 @@ fn node_client_against_spawned_echo(multi: bool) {
         });
         let (stream, _) = listener.accept().await.unwrap();
         let conn = Connection::accepted(Instant::now(), SocketConfig::default());
-        let (handle, events) = sansnet_tokio::spawn(conn, stream);
-        let seen = tokio::time::timeout(Duration::from_secs(60), echo(handle, events))
+        let socket = Socket::new(conn, stream);
+        let seen = tokio::time::timeout(Duration::from_secs(60), echo(socket))
             .await
             .unwrap();
         assert_eq!(seen, ["data", "end", "finish", "close"]);
@@ -129,7 +126,7 @@ fn tokio_net_node_client_multi_thread() {
     node_client_against_spawned_echo(true);
 }
 
-/// `sansnet_tokio::connect` to Node's `net` echo server: `connect`, 1 MiB out with `end`,
+/// `Socket::connect` to Node's `net` echo server: `connect`, 1 MiB out with `end`,
 /// the same 1 MiB back, then `end` and `close`.
 #[test]
 fn tokio_net_connect_to_node_echo() {
@@ -141,21 +138,17 @@ fn tokio_net_connect_to_node_echo() {
     let addr = node.addr();
     runtime(false).block_on(async {
         let conn = Connection::connect(Instant::now(), SocketConfig::default());
-        let (handle, mut events) = sansnet_tokio::connect(conn, addr);
         let data = random_bytes(1 << 20, 11);
         let mut got = BytesMut::new();
         let mut seen = Vec::new();
         let run = async {
-            while let Some(event) = events.recv().await {
+            let mut socket = Socket::connect(conn, addr).await;
+            while let Some(event) = socket.next_event().await {
                 match event {
                     Event::Socket(SocketEvent::Connect) => {
                         seen.push("connect");
-                        let data = data.clone();
-                        handle
-                            .run(move |conn, now| conn.socket_mut().end(now, Some(data)))
-                            .await
-                            .unwrap()
-                            .unwrap();
+                        let end = socket.conn_mut().socket_mut();
+                        end.end(Instant::now(), Some(data.clone())).unwrap();
                     }
                     Event::Socket(SocketEvent::Data(chunk)) => got.extend_from_slice(&chunk),
                     Event::Socket(SocketEvent::End) => seen.push("end"),
@@ -198,7 +191,7 @@ impl Drop for TempSocket {
 }
 
 /// docs/node-semantics.md#unix-sockets: Node's `net` client over a Unix socket path against an
-/// echo driven by `sansnet_tokio::spawn` on a `UnixStream`; `setNoDelay` and `setKeepAlive`
+/// echo on a `sansnet_tokio::Socket` over a `UnixStream`; `setNoDelay` and `setKeepAlive`
 /// do nothing on it, as in Node (Node docs `net.md` › `socket.setNoDelay([noDelay])`), so the
 /// events are those of the TCP echo and end without an error.
 #[test]
@@ -216,16 +209,11 @@ fn tokio_net_unix_node_client() {
         });
         let (stream, _) = listener.accept().await.unwrap();
         let conn = Connection::accepted(Instant::now(), SocketConfig::default());
-        let (handle, events) = sansnet_tokio::spawn(conn, stream);
-        handle
-            .run(|conn, _| {
-                conn.socket_mut().set_no_delay(true);
-                conn.socket_mut()
-                    .set_keep_alive(Some(Duration::from_secs(1)));
-            })
-            .await
-            .unwrap();
-        let seen = tokio::time::timeout(Duration::from_secs(60), echo(handle, events))
+        let mut socket = Socket::new(conn, stream);
+        socket.conn_mut().socket_mut().set_no_delay(true);
+        let keep_alive = Some(Duration::from_secs(1));
+        socket.conn_mut().socket_mut().set_keep_alive(keep_alive);
+        let seen = tokio::time::timeout(Duration::from_secs(60), echo(socket))
             .await
             .unwrap();
         assert_eq!(seen, ["data", "end", "finish", "close"]);
@@ -239,7 +227,7 @@ fn tokio_net_unix_node_client() {
 }
 
 /// docs/node-semantics.md#unix-sockets, Node docs `net.md` › `socket.setTimeout()` and
-/// `Event: 'drain'`: `sansnet_tokio::connect` to Node's `net` echo server on a Unix socket
+/// `Event: 'drain'`: `Socket::connect` to Node's `net` echo server on a Unix socket
 /// path: `connect`, 1 MiB written at once (`write` returns false above the high-water mark,
 /// then `drain`), the same 1 MiB back, `timeout` once idle (it does not close; the
 /// application ends the socket), then `end` and `close`.
@@ -254,28 +242,22 @@ fn tokio_net_unix_connect_to_node_echo() {
     );
     runtime(false).block_on(async {
         let conn = Connection::connect(Instant::now(), SocketConfig::default());
-        let (handle, mut events) = sansnet_tokio::connect(conn, Address::Unix(path.0.clone()));
         let data = random_bytes(1 << 20, 12);
         let mut got = BytesMut::new();
         let mut seen = Vec::new();
         let run = async {
-            while let Some(event) = events.recv().await {
+            let mut socket = Socket::connect(conn, Address::Unix(path.0.clone())).await;
+            while let Some(event) = socket.next_event().await {
                 let Event::Socket(event) = event else {
                     continue;
                 };
                 match event {
                     SocketEvent::Connect => {
                         seen.push("connect");
-                        let data = data.clone();
-                        let written = handle
-                            .run(move |conn, now| {
-                                let socket = conn.socket_mut();
-                                socket.set_no_delay(true);
-                                socket.set_timeout(now, Some(Duration::from_millis(100)));
-                                socket.write(now, data)
-                            })
-                            .await
-                            .unwrap();
+                        let (socket, now) = (socket.conn_mut().socket_mut(), Instant::now());
+                        socket.set_no_delay(true);
+                        socket.set_timeout(now, Some(Duration::from_millis(100)));
+                        let written = socket.write(now, data.clone());
                         assert_eq!(written, Ok(false), "1 MiB is above the high-water mark");
                     }
                     SocketEvent::Drain => seen.push("drain"),
@@ -284,14 +266,9 @@ fn tokio_net_unix_connect_to_node_echo() {
                     // one this waits for.
                     SocketEvent::Timeout if got.len() == data.len() => {
                         seen.push("timeout");
-                        handle
-                            .run(|conn, now| {
-                                conn.socket_mut().set_timeout(now, None);
-                                conn.socket_mut().end(now, None)
-                            })
-                            .await
-                            .unwrap()
-                            .unwrap();
+                        let (socket, now) = (socket.conn_mut().socket_mut(), Instant::now());
+                        socket.set_timeout(now, None);
+                        socket.end(now, None).unwrap();
                     }
                     SocketEvent::End => seen.push("end"),
                     SocketEvent::Close { had_error } => {

@@ -1,4 +1,4 @@
-//! `sansnet_tokio::NetStream`: a connection's task as a `tokio::io` byte stream, its bytes
+//! `sansnet_tokio::NetStream`: a connection as a `tokio::io` byte stream, its bytes
 //! through the socket machine (and TLS beneath it): `tokio::io::copy` against Node's `net`
 //! both ways, `shutdown` as `socket.end()` (Node sees its `'end'`), and a TLS connect to
 //! Node's `tls` echo server.
@@ -22,7 +22,7 @@ use sansnet_tcp::SocketConfig;
 use sansnet_testkit::certs::{PemDir, TestCa, Usage};
 use sansnet_testkit::peers;
 use sansnet_tls::ClientOptions;
-use sansnet_tokio::NetStream;
+use sansnet_tokio::{NetStream, Socket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -93,7 +93,7 @@ async fn copy_both_ways(stream: NetStream, data: bytes::Bytes) -> Vec<u8> {
 }
 
 /// Node docs `net.md` › `socket.write()`, `Event: 'end'`: 1 MiB through `tokio::io::copy`
-/// into a stream from `sansnet_tokio::connect` and back from Node's `net` echo, read with
+/// into a stream from `Socket::connect` and back from Node's `net` echo, read with
 /// `tokio::io::copy` on another task; the echo ends only once our `shutdown` gave it its
 /// `'end'`, so the read reaching its end shows the `end()` arrived.
 fn copy_to_node_echo(multi: bool) {
@@ -101,8 +101,7 @@ fn copy_to_node_echo(multi: bool) {
     let addr = node.addr();
     runtime(multi).block_on(async {
         let conn = Connection::connect(Instant::now(), SocketConfig::default());
-        let (handle, events) = sansnet_tokio::connect(conn, addr);
-        let stream = NetStream::new(handle, events);
+        let stream = NetStream::new(Socket::connect(conn, addr).await);
         let data = random_bytes(1 << 20, 21);
         let got = tokio::time::timeout(LIMIT, copy_both_ways(stream, data.clone()))
             .await
@@ -132,8 +131,7 @@ fn tokio_stream_shutdown_is_end() {
     let addr = node.addr();
     runtime(false).block_on(async {
         let conn = Connection::connect(Instant::now(), SocketConfig::default());
-        let (handle, events) = sansnet_tokio::connect(conn, addr);
-        let mut stream = NetStream::new(handle, events);
+        let mut stream = NetStream::new(Socket::connect(conn, addr).await);
         let run = async {
             stream.write_all(&random_bytes(100_000, 22)).await.unwrap();
             stream.shutdown().await.unwrap();
@@ -150,7 +148,7 @@ fn tokio_stream_shutdown_is_end() {
 }
 
 /// Node's `net` client against an echo written with `tokio::io::copy` over the stream of a
-/// connection from `sansnet_tokio::spawn`, half-open (Node's `allowHalfOpen`: the peer's
+/// accepted connection, half-open (Node's `allowHalfOpen`: the peer's
 /// `end` leaves our side open, as a `TcpStream`'s does) so the echo ends its side itself
 /// with `shutdown` once it read to the end.
 #[test]
@@ -169,8 +167,7 @@ fn tokio_stream_node_client_against_copy_echo() {
         let mut config = SocketConfig::default();
         config.allow_half_open = true;
         let conn = Connection::accepted(Instant::now(), config);
-        let (handle, events) = sansnet_tokio::spawn(conn, tcp);
-        let stream = NetStream::new(handle, events);
+        let stream = NetStream::new(Socket::new(conn, tcp));
         let echo = async {
             let (mut reader, mut writer) = tokio::io::split(stream);
             let copied = tokio::io::copy(&mut reader, &mut writer).await.unwrap();
@@ -222,8 +219,7 @@ fn tokio_stream_tls_to_node_tls_echo() {
             Arc::clone(&tls),
             "localhost",
         );
-        let (handle, events) = sansnet_tokio::connect(conn, addr);
-        let stream = NetStream::new(handle, events);
+        let stream = NetStream::new(Socket::connect(conn, addr).await);
         let data = random_bytes(1 << 20, 23);
         let got = tokio::time::timeout(LIMIT, copy_both_ways(stream, data.clone()))
             .await

@@ -116,7 +116,7 @@ async fn start_echo_server_with(
             options.protocols = protocols;
             let mut ws = accept_ws(upgraded, request.head(), &options).await.unwrap();
             tokio::spawn(async move {
-                let deflate = ws.deflate().await.unwrap();
+                let deflate = ws.deflate();
                 let protocol = ws.protocol().map(str::to_owned);
                 let mut messages = 0;
                 while let Some(message) = ws.recv().await {
@@ -269,15 +269,13 @@ async fn our_client(url: String, options: WsOptions) {
     let blob = Message::Binary(common::random_bytes(300 * 1024, 7));
     let mut ws = ws_connect(&url, &options).await.unwrap();
     assert!(
-        ws.deflate().await.unwrap(),
+        ws.deflate(),
         "RFC 7692 §7.1: permessage-deflate was not agreed"
     );
     ws.send(text.clone()).await.unwrap();
     ws.send(blob.clone()).await.unwrap();
     ws.send(compressible()).await.unwrap();
-    ws.sender()
-        .ping(Bytes::from_static(b"ping!"))
-        .await
+    ws.command(|ws, now| ws.ping(now, Bytes::from_static(b"ping!")))
         .unwrap();
     let mut echoed = Vec::new();
     let mut pong = false;
@@ -615,7 +613,7 @@ fn tokio_ws_our_client_against_our_server_multi_thread() {
             protocols: vec!["a".into(), "b".into(), "c".into()],
             ..WsOptions::default()
         };
-        let ws = ws_connect(&url, &options).await.unwrap();
+        let mut ws = ws_connect(&url, &options).await.unwrap();
         assert_eq!(ws.protocol(), Some("c"));
         ws.close(1000, "").await.unwrap();
         drop(ws);

@@ -193,13 +193,10 @@ async fn session(
     })
     .await;
     if ran.is_err() {
-        let _ = ws
-            .sender()
-            .command(|conn, _| {
-                conn.terminate();
-                Ok(())
-            })
-            .await;
+        let _ = ws.command(|conn, _| {
+            conn.terminate();
+            Ok(())
+        });
         return Ok((kept, Outcome::TimedOut));
     }
     match ws.close_status() {

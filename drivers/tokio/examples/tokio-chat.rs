@@ -111,10 +111,10 @@ async fn route(room: Arc<Mutex<Room>>, mut request: Request) -> Response {
             // Not ours: answered as the plain request it also is, then the connection closes.
             let reply = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\
                          Content-Length: 10\r\nConnection: close\r\n\r\nnot found\n";
-            let _ = upgraded
-                .handle
-                .run(move |conn, now| conn.socket_mut().end(now, Some(Bytes::from(reply))))
-                .await;
+            // Dropped, the socket is driven to its close by a task of its own.
+            let mut socket = upgraded.socket;
+            let raw = socket.conn_mut().socket_mut();
+            let _ = raw.end(std::time::Instant::now(), Some(Bytes::from(reply)));
             return Response::new(404);
         }
         match accept_ws(upgraded, request.head(), &WsOptions::default()).await {
@@ -161,7 +161,7 @@ async fn chat(room: Arc<Mutex<Room>>, mut ws: WebSocket) {
             .collect();
         for member in members {
             // A member that is closing refuses the send: it leaves the room on its own.
-            let _ = member.send(message.clone()).await;
+            let _ = member.send(message.clone());
         }
     }
     room.lock()

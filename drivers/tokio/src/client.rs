@@ -14,7 +14,7 @@ use sansnet_stack::{
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::conn::{Channels, Events, Handle};
+use crate::Socket;
 use crate::driver::{Io, Pending, Ticket};
 use crate::net::Stream;
 
@@ -68,17 +68,17 @@ struct Shared {
     endpoint: Endpoint,
     sockets: HashMap<SocketId, Slot>,
     requests: HashMap<PoolRequestId, mpsc::UnboundedSender<(ClientRequestEvent, Option<Ticket>)>>,
-    /// WebSocket handshakes in progress: where their connection's events go once it is the
-    /// WebSocket's, and who waits for `'open'`.
-    ws: HashMap<PoolRequestId, (Channels, oneshot::Sender<WsOpened>)>,
+    /// WebSocket handshakes in progress, and who waits for `'open'`.
+    ws: HashMap<PoolRequestId, oneshot::Sender<WsOpened>>,
     next_socket: u64,
     /// Wakes the agent's timer task when its deadline may have changed (or the client went).
     timer: Arc<Notify>,
     timer_started: bool,
 }
 
-/// What a WebSocket handshake came to: the subprotocol chosen, or why it failed.
-type WsOpened = Result<Option<String>, WsOpenError>;
+/// What a WebSocket handshake came to: its connection and the subprotocol chosen, or why it
+/// failed.
+type WsOpened = Result<(Socket, Option<String>), WsOpenError>;
 
 /// One connection of the agent: its stack, and how to wake its task.
 #[derive(Debug)]
@@ -86,9 +86,9 @@ struct Slot {
     conn: Connection,
     wake: Arc<Notify>,
     pending: Arc<Pending>,
-    /// The events of a WebSocket handshake's connection: after the 101 the connection is the
-    /// WebSocket's, its task driving it alone.
-    ws: Option<Channels>,
+    /// A WebSocket opened on this connection: it goes to whoever waits, with the
+    /// subprotocol, once its task gives up the connection.
+    ws: Option<(oneshot::Sender<WsOpened>, Option<String>)>,
 }
 
 impl Drop for Shared {
@@ -191,27 +191,22 @@ impl Client {
     }
 
     /// The WebSocket handshake of `Endpoint::ws_connect` on a connection of its own (see
-    /// [`crate::ws_connect`]): its commands and events once the server's 101 was verified.
+    /// [`crate::ws_connect`]): the connection once the server's 101 was verified.
     pub(crate) async fn ws_connect(
         &self,
         origin: Origin,
         path: &str,
         protocols: &[&str],
         config: sansnet_ws::Config,
-    ) -> Result<(Handle, Events, Option<String>), Option<WsOpenError>> {
-        let (handle, events, channels) = crate::conn::channels();
+    ) -> Result<(Socket, Option<String>), Option<WsOpenError>> {
         let (tx, opened) = oneshot::channel();
         self.start(|shared, now| {
             let entropy = Box::new(sansnet_os::entropy::fill);
             let endpoint = &mut shared.endpoint;
             let id = endpoint.ws_connect(now, origin, path, protocols, config, entropy);
-            shared.ws.insert(id, (channels, tx));
+            shared.ws.insert(id, tx);
         });
-        match opened.await {
-            Ok(Ok(protocol)) => Ok((handle, events, protocol)),
-            Ok(Err(error)) => Err(Some(error)),
-            Err(_) => Err(None),
-        }
+        opened.await.map_err(|_| None)?.map_err(Some)
     }
 }
 
@@ -333,16 +328,15 @@ impl Shared {
                     socket,
                     protocol,
                 } => {
-                    if let Some((channels, open)) = self.ws.remove(&request) {
-                        if let Some(slot) = self.sockets.get_mut(&socket) {
-                            slot.ws = Some(channels);
-                        }
-                        let _ = open.send(Ok(protocol));
+                    if let Some(open) = self.ws.remove(&request)
+                        && let Some(slot) = self.sockets.get_mut(&socket)
+                    {
+                        slot.ws = Some((open, protocol));
                     }
                     continue;
                 }
                 EndpointEvent::WsOpenFailed { request, error } => {
-                    if let Some((_, open)) = self.ws.remove(&request) {
+                    if let Some(open) = self.ws.remove(&request) {
                         let _ = open.send(Err(error));
                     }
                     continue;
@@ -389,14 +383,10 @@ async fn pooled(
                     return;
                 };
                 let mut moved = io.round(now, &mut slot.conn, pending.caught_up());
-                while let Some(event) = slot.conn.poll_event() {
+                // After a WebSocket's 101 its events are its application's. A raw socket
+                // after another `Upgrade` or a `CONNECT` is not offered by this client yet.
+                while slot.ws.is_none() && slot.conn.poll_event().is_some() {
                     moved = true;
-                    // After a WebSocket's 101: its first events, in order, for its
-                    // application. A raw socket after another `Upgrade` or a `CONNECT` is
-                    // not offered by this client yet.
-                    if let Some(ws) = &slot.ws {
-                        let _ = ws.events.send((event, pending.ticket()));
-                    }
                 }
                 if this.endpoint.handle_connection(now, socket, &mut slot.conn) {
                     // At once: a WebSocket's `'open'` gives its events somewhere to go.
@@ -411,7 +401,7 @@ async fn pooled(
                 return;
             };
             let closed = slot.conn.is_closed();
-            let want = io.want(&slot.conn, &pending);
+            let want = io.want(&slot.conn);
             // The WebSocket is up: the connection is its alone from now on.
             let handed = slot.conn.ws_mut().is_some() && slot.ws.is_some();
             let slot = (closed || handed).then(|| this.sockets.remove(&socket));
@@ -424,14 +414,19 @@ async fn pooled(
         let want = match want {
             Ok(want) => want,
             Err(Some(Slot {
-                conn, ws: Some(ws), ..
-            })) => return crate::conn::drive(conn, io, pending, ws).await,
+                conn,
+                ws: Some((open, protocol)),
+                ..
+            })) => {
+                let _ = open.send(Ok((Socket::from_parts(conn, io), protocol)));
+                return;
+            }
             Err(_) => return,
         };
         tokio::select! {
             biased;
             () = wake.notified() => {}
-            () = io.wait(want, &pending) => {}
+            () = std::future::poll_fn(|cx| io.poll_wait(cx, want, Some(&pending))) => {}
         }
     }
 }

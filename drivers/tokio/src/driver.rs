@@ -1,18 +1,17 @@
 //! The drain rule over a TCP or Unix stream ([`Stream`]): what every task of this crate runs
 //! for its connection, whichever application sits above it.
 
-use std::future::poll_fn;
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use sansnet_core::Action;
 use sansnet_os::{Transport, drain, socket};
 use sansnet_stack::Connection;
-use tokio::sync::Notify;
 use tokio::time::Sleep;
 
 use crate::net::Stream;
@@ -20,14 +19,15 @@ use crate::net::Stream;
 /// How many bytes one read asks the OS for.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// The events of one connection handed to its application and not taken yet. Nothing more is
-/// read while there are any: the application answers one read's events before the next read
-/// (or the peer's FIN) reaches the machines, as Node runs `'data'` listeners before it reads
-/// on (the rule of the mio driver, `sansnet_stack::Connection`'s loop).
+/// The events of one connection handed to another task (a request's handler, a response's
+/// reader) and not taken yet. Nothing more is read while there are any: the application
+/// answers one read's events before the next read (or the peer's FIN) reaches the machines,
+/// as Node runs `'data'` listeners before it reads on (`sansnet_stack::Connection`'s loop).
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     count: AtomicUsize,
-    taken: Notify,
+    /// The connection's task, waiting for the last ticket.
+    waiter: Mutex<Option<Waker>>,
 }
 
 impl Pending {
@@ -42,9 +42,14 @@ impl Pending {
         self.count.load(Ordering::Acquire) == 0
     }
 
-    /// Resolves once the last event handed on was taken (or at once if a wake-up is stored).
-    pub(crate) async fn taken(&self) {
-        self.taken.notified().await;
+    /// Ready once every event handed on was taken; else `cx` is woken then.
+    fn poll_taken(&self, cx: &mut Context<'_>) -> Poll<()> {
+        *self.waiter.lock().unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
+        if self.caught_up() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -55,24 +60,30 @@ pub(crate) struct Ticket(Arc<Pending>);
 impl Drop for Ticket {
     fn drop(&mut self) {
         if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.taken.notify_one();
+            let waiter = self
+                .0
+                .waiter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(waiter) = waiter {
+                waiter.wake();
+            }
         }
     }
 }
 
-/// What a connection waits for before its next round.
+/// What a connection waits for before its next round, from the stack's state after one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Want {
-    read: bool,
-    write: bool,
-    deadline: Option<Instant>,
-    /// Events wait to be taken.
-    behind: bool,
+    pub(crate) read: bool,
+    pub(crate) write: bool,
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// The OS half of one connection: its stream (until the stack closes it), a read buffer and
 /// its timer.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Io {
     stream: Option<Stream>,
     buf: Box<[u8]>,
@@ -119,25 +130,33 @@ impl Io {
     }
 
     /// What to wait for, from the stack's state after a round.
-    pub(crate) fn want(&self, conn: &Connection, pending: &Pending) -> Want {
+    pub(crate) fn want(&self, conn: &Connection) -> Want {
         let open = self.stream.is_some();
-        let caught_up = pending.caught_up();
         Want {
-            read: open && caught_up && conn.wants_read(),
+            read: open && conn.wants_read(),
             write: open && conn.wants_write(),
             deadline: conn.poll_timeout(),
-            behind: !caught_up,
         }
     }
 
-    /// Waits for what `want` names: readability, writability, the deadline, or the
-    /// application taking its events.
+    /// Ready once what `want` names came: readability (only once the application took every
+    /// event handed on, when they are counted in `pending`), writability, the deadline, or
+    /// the application taking its events.
     ///
     /// The timer is re-armed lazily: a deadline later than the armed one leaves it (it fires
     /// early once, the round finds nothing due and the next wait arms the new deadline), so
     /// the keep-alive deadline that every request pushes back costs no timer-wheel work per
     /// request.
-    pub(crate) async fn wait(&mut self, want: Want, pending: &Pending) {
+    pub(crate) fn poll_wait(
+        &mut self,
+        cx: &mut Context<'_>,
+        want: Want,
+        pending: Option<&Pending>,
+    ) -> Poll<()> {
+        let behind = pending.is_some_and(|p| !p.caught_up());
+        if behind && pending.is_some_and(|p| p.poll_taken(cx).is_ready()) {
+            return Poll::Ready(());
+        }
         let (timer, armed) = self.timer.get_or_insert_with(|| {
             let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
             (Box::pin(tokio::time::sleep_until(far)), None)
@@ -148,20 +167,17 @@ impl Io {
             timer.as_mut().reset(deadline.into());
             *armed = Some(deadline);
         }
-        let timing = armed.is_some();
-        let stream = self.stream.as_ref();
-        tokio::select! {
-            // No random draw: whichever is ready, the caller runs one round.
-            biased;
-            _ = poll_fn(|cx| stream.map_or(Poll::Pending, |s| s.poll_readable(cx))),
-                if want.read && stream.is_some() => {}
-            _ = poll_fn(|cx| stream.map_or(Poll::Pending, |s| s.poll_writable(cx))),
-                if want.write && stream.is_some() => {}
-            () = timer.as_mut(), if timing => *armed = None,
-            () = pending.taken(), if want.behind => {}
-            // Nothing to wait for here: only the application (a command) moves it.
-            else => std::future::pending::<()>().await,
+        if let Some(stream) = &self.stream
+            && ((want.read && !behind && stream.poll_readable(cx).is_ready())
+                || (want.write && stream.poll_writable(cx).is_ready()))
+        {
+            return Poll::Ready(());
         }
+        if armed.is_some() && timer.as_mut().poll(cx).is_ready() {
+            *armed = None;
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 }
 

@@ -1,29 +1,29 @@
 //! sansnet's machines driven by [tokio](https://docs.rs/tokio): the same sans-I/O stack as
-//! the mio driver (`sansnet_stack::Connection`, `Acceptor`, `Endpoint`), each connection in
-//! a task of its own, adding no protocol logic: an HTTP/1.1 server ([`serve`]; over TLS with
+//! the mio driver (`sansnet_stack::Connection`, `Acceptor`, `Endpoint`), adding no protocol
+//! logic: an HTTP/1.1 server ([`serve`], each connection in a task of its own; over TLS with
 //! [`serve_with`] and `Acceptor::with_tls`; `Upgrade` and `CONNECT` hand the connection to
-//! the handler as [`Upgraded`]), an HTTP/1.1 client with Node's Agent over
-//! `http:` and `https:` ([`Client`]), WebSocket server and client over `ws:` and `wss:` with
+//! the handler as [`Upgraded`]), an HTTP/1.1 client with Node's Agent over `http:` and
+//! `https:` ([`Client`]), WebSocket server and client over `ws:` and `wss:` with
 //! permessage-deflate ([`accept_ws`] on an [`Upgraded`] connection, [`ws_connect`]; both give
-//! a [`WebSocket`]), and any [`Connection`] stack as a task ([`spawn`], [`connect`]) with its
-//! commands and events over channels. TLS is `sansnet-tls` beneath the socket machine, the
-//! same byte layer as the mio driver's. Servers and raw connections run over TCP or Unix
-//! domain sockets alike ([`Listener`], [`Stream`], [`Address`]). A raw connection is also a
-//! `tokio::io` byte stream ([`NetStream`]: `AsyncRead` + `AsyncWrite`).
+//! a [`WebSocket`]), and any [`Connection`] stack as a [`Socket`] driven by the task that
+//! awaits it (Node's `net.Socket` events) or as a `tokio::io` byte stream ([`NetStream`]).
+//! TLS is `sansnet-tls` beneath the socket machine, the same byte layer as the mio driver's.
+//! Servers and sockets run over TCP or Unix domain sockets alike ([`Listener`], [`Stream`],
+//! [`Address`]).
 //!
-//! Each task runs the stack's drain rule over a `tokio::net::TcpStream` or `UnixStream`:
+//! Each connection runs the stack's drain rule over a `tokio::net::TcpStream` or
+//! `UnixStream`:
 //!
 //! ```text
 //! loop {
 //!     loop {
 //!         sansnet_os::drain::round: read once if the application took every event,
 //!             drive, write conn.transmit_chunks(), carry out conn.poll_action()
-//!         hand each conn.poll_event() on (over a channel, to a handler)
+//!         hand each conn.poll_event() on (to a handler, or from Socket::next_event)
 //!         if nothing moved: break
 //!     }
-//!     select! { read readiness if it wants to read, write readiness if it wants to write,
-//!               sleep_until(conn.poll_timeout()), the application took its events,
-//!               a command from the application }
+//!     wait for: read readiness if it wants to read, write readiness if it wants to
+//!               write, sleep_until(conn.poll_timeout()), the application taking its events
 //! }
 //! ```
 //!
@@ -68,21 +68,21 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod client;
-mod conn;
 mod driver;
 mod net;
 mod server;
-mod stream;
+mod socket;
 mod ws;
 
 pub use client::{Client, ClientResponse, RequestError};
-pub use conn::{Closed, Events, Handle, connect, spawn};
 pub use net::{Listener, Stream};
 pub use sansnet_stack::{Connection, Event};
 pub use sansnet_tcp::Address;
 pub use sansnet_ws::{Message, WsEvent};
-pub use server::{Body, BodySender, Request, Response, Server, Upgraded, serve, serve_with};
-pub use stream::NetStream;
+pub use server::{
+    Body, BodySender, Closed, Request, Response, Server, Upgraded, serve, serve_with,
+};
+pub use socket::{NetStream, Socket};
 pub use ws::{
     CloseStatus, WebSocket, WsConnectError, WsError, WsOptions, WsSender, accept_ws, ws_connect,
 };

@@ -17,12 +17,25 @@ use sansnet_tcp::{Address, SocketConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::Socket;
 use crate::driver::{Io, Pending, Ticket};
 use crate::net::{Listener, Stream};
 use sansnet_os::listen::Reserve;
 
 /// How many chunks of a streamed response body may wait for the connection's task.
 const BODY_CHANNEL: usize = 16;
+
+/// The connection closed before the body (or the command) was through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the connection is closed")
+    }
+}
+
+impl std::error::Error for Closed {}
 
 /// One request, as the handler gets it: the head (Node's `IncomingMessage`) and the body.
 #[derive(Debug)]
@@ -33,18 +46,17 @@ pub struct Request {
 }
 
 /// The connection of an `Upgrade` or `CONNECT` request, handed over to the handler (Node's
-/// `'upgrade'` and `'connect'` events, with `socket` and `head`): a raw socket from now on,
-/// as [`crate::spawn`] gives one. The handler writes the answer itself (`101 Switching
-/// Protocols`, `200 Connection Established`) through `handle`, or starts a WebSocket on it
-/// (`Connection::start_ws`); the [`Response`] it returns is not sent. Nothing more is read
-/// from the connection until the handler first calls `events.recv()` (or drops `events`), so
-/// what it sets up first sees every byte after `head`.
+/// `'upgrade'` and `'connect'` events, with `socket` and `head`): a raw [`Socket`] from now
+/// on, driven by whoever awaits it. The handler writes the answer itself (`101 Switching
+/// Protocols`, `200 Connection Established`) through `socket.conn_mut()`, or starts a
+/// WebSocket on it ([`crate::accept_ws`], `Connection::start_ws`); the [`Response`] it
+/// returns is not sent. Nothing more is read until the socket is first awaited, so what the
+/// handler sets up first sees every byte after `head`.
 #[derive(Debug)]
 pub struct Upgraded {
-    /// Commands on the connection's stack (`socket_mut().write()`, `end()`, ...).
-    pub handle: crate::Handle,
-    /// The socket's events from now on (`data`, `end`, `close`, ...).
-    pub events: crate::Events,
+    /// The connection, its stack ready for commands and its events from now on (`data`,
+    /// `end`, `close`, ...).
+    pub socket: Socket,
     /// The bytes the client sent past the request head: the new protocol's first bytes.
     pub head: Bytes,
 }
@@ -109,7 +121,7 @@ impl Body {
     /// `res.writeContinue()`); a handler that answers without reading the body refuses it, and
     /// the connection closes after that answer (Node docs `http.md` › `Event:
     /// 'checkContinue'`).
-    pub async fn chunk(&mut self) -> Result<Option<Bytes>, crate::Closed> {
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Closed> {
         if let Some((id, continues)) = self.want_continue.take() {
             let _ = continues.send(id);
         }
@@ -126,12 +138,12 @@ impl Body {
                 self.chunks = None;
                 Ok(None)
             }
-            None => Err(crate::Closed),
+            None => Err(Closed),
         }
     }
 
     /// The whole body.
-    pub async fn bytes(&mut self) -> Result<Bytes, crate::Closed> {
+    pub async fn bytes(&mut self) -> Result<Bytes, Closed> {
         let mut all = BytesMut::new();
         while let Some(chunk) = self.chunk().await? {
             all.extend_from_slice(&chunk);
@@ -193,8 +205,8 @@ pub struct BodySender(mpsc::Sender<Bytes>);
 
 impl BodySender {
     /// `res.write(data)`: waits while the connection is behind; fails once it closed.
-    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), crate::Closed> {
-        self.0.send(data.into()).await.map_err(|_| crate::Closed)
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), Closed> {
+        self.0.send(data.into()).await.map_err(|_| Closed)
     }
 }
 
@@ -335,8 +347,8 @@ async fn connection<H, F>(
     let mut blocked = false;
     // Bodies asking for their `100 Continue`.
     let (continue_tx, mut continues) = mpsc::unbounded_channel();
-    // The connection was handed over (`Upgrade`, `CONNECT`): its events go to the handler.
-    let mut raw: Option<crate::conn::Channels> = None;
+    // The request whose handler takes the connection over (`Upgrade`, `CONNECT`).
+    let mut raw = None;
     let mut watching = true;
     if *closing.borrow_and_update() {
         close_when_idle(&mut conn);
@@ -352,15 +364,8 @@ async fn connection<H, F>(
             let mut moved = io.round(now, &mut conn, pending.caught_up());
             while let Some(event) = conn.poll_event() {
                 moved = true;
-                let event = match event {
-                    Event::Http(event) => event,
-                    // After a hand-over: the socket's events, for the handler.
-                    other => {
-                        if let Some(raw) = &raw {
-                            let _ = raw.events.send((other, pending.ticket()));
-                        }
-                        continue;
-                    }
+                let Event::Http(event) = event else {
+                    continue;
                 };
                 // Without a `checkContinue` listener the machine sent the 100 itself.
                 let check_continue = matches!(event, ServerEvent::CheckContinue(_));
@@ -399,49 +404,43 @@ async fn connection<H, F>(
                     ServerEvent::Drain => blocked = false,
                     ServerEvent::Upgrade { request, head }
                     | ServerEvent::Connect { request, head } => {
-                        let (handle, mut events, channels) = crate::conn::channels();
-                        // Nothing more is read until the handler is ready for it.
-                        events.hold(pending.ticket());
-                        raw = Some(channels);
-                        let id = request.id;
-                        // No body: the connection is the handler's.
-                        let body = Body {
-                            chunks: None,
-                            last: None,
-                            want_continue: None,
-                        };
-                        let upgrade = Some(Upgraded {
-                            handle,
-                            events,
-                            head,
-                        });
-                        let answer = handler(Request {
-                            head: request,
-                            body,
-                            upgrade,
-                        });
-                        handlers.push(id, answer);
+                        // The events after this one are the handler's.
+                        raw = Some((request, head));
+                        break;
                     }
                     _ => {}
                 }
             }
-            if !moved {
+            if !moved || raw.is_some() {
                 break;
             }
         }
-        if let Some(channels) = raw.take() {
-            // Every earlier response is complete (the machine hands over only then); the
-            // handlers still running (the one that took the connection) go on by themselves.
+        if let Some((head, bytes)) = raw {
+            // Every earlier response is complete (the machine hands over only then); a
+            // handler still running goes on by itself.
             for (_, handler) in handlers.running.drain(..) {
                 tokio::spawn(handler);
             }
-            crate::conn::drive(conn, io, pending, channels).await;
+            let upgrade = Upgraded {
+                socket: Socket::from_parts(conn, io),
+                head: bytes,
+            };
+            let body = Body {
+                chunks: None,
+                last: None,
+                want_continue: None,
+            };
+            tokio::spawn(handler(Request {
+                head,
+                body,
+                upgrade: Some(upgrade),
+            }));
             return;
         }
         if conn.is_closed() {
             return;
         }
-        let want = io.want(&conn, &pending);
+        let want = io.want(&conn);
         let front = streams.front_mut().filter(|_| !blocked);
         let has_front = front.is_some();
         // In this order, without tokio's random draw: answers, body chunks and commands
@@ -481,7 +480,7 @@ async fn connection<H, F>(
                     close_when_idle(&mut conn);
                 }
             }
-            () = io.wait(want, &pending) => {}
+            () = std::future::poll_fn(|cx| io.poll_wait(cx, want, Some(&pending))) => {}
         }
     }
 }

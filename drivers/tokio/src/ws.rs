@@ -1,5 +1,6 @@
 //! WebSocket over tokio: the stack's WebSocket layer (`sansnet_ws::Connection` above the
-//! socket machine, TLS beneath it for `wss:`) on a connection driven by its own task, as a
+//! socket machine, TLS beneath it for `wss:`) on a [`Socket`] driven by the task that owns
+//! it, as a
 //! [`WebSocket`] with the `ws` package's meaning: [`WebSocket::recv`] for `'message'` (a
 //! stream of messages), [`WebSocket::send`] for `ws.send()`, [`WebSocket::close`] for
 //! `ws.close()`.
@@ -11,14 +12,16 @@
 //! machines'; this module moves the events and commands, and supplies the randomness.
 
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use sansnet_http1::AgentConfig;
 use sansnet_stack::WsOpenError;
 use sansnet_ws::{Message, UsageError, WsEvent};
 
-use crate::conn::{Events, Handle};
-use crate::{Event, Upgraded};
+use tokio::sync::mpsc;
+
+use crate::{Event, Socket, Upgraded};
 
 /// Settings of a WebSocket, either end (the `ws` package's `options`).
 #[derive(Debug, Clone, Default)]
@@ -93,59 +96,43 @@ pub struct CloseStatus {
     pub was_clean: bool,
 }
 
-/// Commands on a WebSocket, from any task: cheap to clone ([`WebSocket::sender`]).
+/// A command run on the WebSocket machine by the task that owns the [`WebSocket`].
+type Command = Box<dyn FnOnce(&mut sansnet_ws::Connection, Instant) + Send>;
+
+/// Commands on a WebSocket from any task (the `Sink` half of a split), cheap to clone
+/// ([`WebSocket::sender`]). As in Node, they do not wait: each runs in the task that owns the
+/// [`WebSocket`] while it awaits [`WebSocket::recv`] (or `next_event`, `send`), before the
+/// next read; what the machine refuses then (a send after the close began) is dropped.
 #[derive(Debug, Clone)]
 pub struct WsSender {
-    handle: Handle,
+    commands: mpsc::UnboundedSender<Command>,
 }
 
 impl WsSender {
-    /// `ws.send(message)`: queues one message (compressed when permessage-deflate was agreed
-    /// and it reaches the threshold). As in Node, it does not wait for the bytes to be
-    /// written: past the high-water mark a [`WsEvent::Drain`] follows once the queue emptied
-    /// (see [`WebSocket::next_event`] and [`WsSender::buffered_amount`]).
-    pub async fn send(&self, message: Message) -> Result<(), WsError> {
-        self.command(move |ws, now| ws.send(now, message).map(drop))
-            .await
+    /// `ws.send(message)`: queues one message (see [`WebSocket::send`]); fails once the
+    /// [`WebSocket`] was dropped.
+    pub fn send(&self, message: Message) -> Result<(), WsError> {
+        self.command(move |ws, now| drop(ws.send(now, message)))
     }
 
-    /// `ws.ping(data)`: at most 125 bytes; the `Pong` arrives as [`WsEvent::Pong`].
-    pub async fn ping(&self, data: impl Into<bytes::Bytes>) -> Result<(), WsError> {
-        let data = data.into();
-        self.command(move |ws, now| ws.ping(now, data)).await
-    }
-
-    /// `ws.close(code, reason)`: starts the closing handshake (code 1000 or 3000-4999, a
-    /// reason of at most 123 bytes: WHATWG WebSockets › `close()`). [`WebSocket::recv`] ends
-    /// once it completed (or timed out).
-    pub async fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
+    /// `ws.close(code, reason)`: see [`WebSocket::close`].
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
         let reason = reason.to_owned();
-        self.command(move |ws, now| ws.close(now, Some(code), &reason))
-            .await
+        self.command(move |ws, now| drop(ws.close(now, Some(code), &reason)))
     }
 
-    /// `ws.bufferedAmount`: the bytes given to `send` and not yet written.
-    pub async fn buffered_amount(&self) -> Result<usize, WsError> {
-        self.command(|ws, _| Ok(ws.buffered_amount())).await
-    }
-
-    /// Runs any command on the WebSocket machine in the connection's task (`terminate`,
-    /// `pong`, `buffered_amount`, ...), then the drain rule; returns what it returned.
-    pub async fn command<T: Send + 'static>(
+    /// Queues any command on the WebSocket machine (`ping`, `terminate`, ...).
+    pub fn command(
         &self,
-        command: impl FnOnce(&mut sansnet_ws::Connection, Instant) -> Result<T, WsError>
-        + Send
-        + 'static,
-    ) -> Result<T, WsError> {
-        let closed = || WsError::Usage(UsageError::Closed);
-        self.handle
-            .run(move |conn, now| match conn.ws_mut() {
-                Some(ws) => command(ws, now),
-                None => Err(closed()),
-            })
-            .await
-            .map_err(|_| closed())?
+        command: impl FnOnce(&mut sansnet_ws::Connection, Instant) + Send + 'static,
+    ) -> Result<(), WsError> {
+        self.commands.send(Box::new(command)).map_err(|_| closed())
     }
+}
+
+/// The error of a command on a WebSocket that closed.
+fn closed() -> WsError {
+    WsError::Usage(UsageError::Closed)
 }
 
 /// One WebSocket, either end: its messages in order through [`WebSocket::recv`] (the `ws`
@@ -156,8 +143,8 @@ impl WsSender {
 /// dropped the `WebSocket`): what it sends in answer to one message goes out before the next
 /// is read, as with the `ws` package's `'message'` listeners. Keep calling `recv` (or
 /// `next_event`) until it returns `None`: the peer's Close, Pings and the end of the
-/// connection reach the machine through it. Dropping the `WebSocket` (and every
-/// [`WsSender`]) leaves the connection to the machine, which reads on, answers Pings and
+/// connection reach the machine through it. Dropping the `WebSocket` leaves the connection
+/// to the machine in a task of its own (see [`Socket`]), which reads on, answers Pings and
 /// the peer's Close, and closes when the peer does.
 ///
 /// # Example
@@ -191,7 +178,7 @@ impl WsSender {
 ///     // `new WebSocket(url)`.
 ///     let url = format!("ws://{}/echo", server.local_addr());
 ///     let mut ws = ws_connect(&url, &WsOptions::default()).await?;
-///     assert!(ws.deflate().await?, "permessage-deflate agreed");
+///     assert!(ws.deflate(), "permessage-deflate agreed");
 ///     ws.send(Message::text("hello")).await?;
 ///     assert_eq!(ws.recv().await, Some(Ok(Message::text("hello"))));
 ///     ws.close(1000, "done").await?;
@@ -203,19 +190,22 @@ impl WsSender {
 /// ```
 #[derive(Debug)]
 pub struct WebSocket {
-    sender: WsSender,
-    events: Events,
+    socket: Socket,
     protocol: Option<String>,
     closed: Option<CloseStatus>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    sender: WsSender,
 }
 
 impl WebSocket {
-    fn new(handle: Handle, events: Events, protocol: Option<String>) -> Self {
+    fn new(socket: Socket, protocol: Option<String>) -> Self {
+        let (tx, commands) = mpsc::unbounded_channel();
         Self {
-            sender: WsSender { handle },
-            events,
+            socket,
             protocol,
             closed: None,
+            commands,
+            sender: WsSender { commands: tx },
         }
     }
 
@@ -234,12 +224,25 @@ impl WebSocket {
     }
 
     /// The machine's next event, whatever it is (`Message`, `Ping`, `Pong`, `Error`, `Drain`,
-    /// and `Close` last); `None` after `Close`.
+    /// and `Close` last); `None` after `Close`. The commands of the [`WsSender`]s run first.
     pub async fn next_event(&mut self) -> Option<WsEvent> {
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
         while self.closed.is_none() {
+            while let Poll::Ready(Some(command)) = self.commands.poll_recv(cx) {
+                // Dropped on a connection that is no WebSocket any more.
+                if let Some(ws) = self.socket.conn_mut().ws_mut() {
+                    command(ws, Instant::now());
+                }
+            }
             // Nothing but the WebSocket's events reaches its application: the layer takes
             // the socket's.
-            let Event::Ws(event) = self.events.recv().await? else {
+            let Some(event) = ready!(self.socket.poll_next_event(cx)) else {
+                break;
+            };
+            let Event::Ws(event) = event else {
                 continue;
             };
             if let WsEvent::Close {
@@ -254,23 +257,40 @@ impl WebSocket {
                     was_clean: *was_clean,
                 });
             }
-            return Some(event);
+            return Poll::Ready(Some(event));
         }
-        None
+        Poll::Ready(None)
     }
 
-    /// `ws.send(message)`: see [`WsSender::send`].
-    pub async fn send(&self, message: Message) -> Result<(), WsError> {
-        self.sender.send(message).await
+    /// `ws.send(message)`: queues one message (compressed when permessage-deflate was agreed
+    /// and it reaches the threshold) and waits until the OS took its bytes, as a `Sink`'s
+    /// `send` does. The peer's messages meanwhile wait for [`WebSocket::recv`].
+    pub async fn send(&mut self, message: Message) -> Result<(), WsError> {
+        self.command(|ws, now| ws.send(now, message).map(drop))?;
+        self.socket.flush().await;
+        Ok(())
     }
 
-    /// `ws.close(code, reason)`: see [`WsSender::close`]; read on with [`WebSocket::recv`]
-    /// until it returns `None`.
-    pub async fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
-        self.sender.close(code, reason).await
+    /// `ws.close(code, reason)`: starts the closing handshake (code 1000 or 3000-4999, a
+    /// reason of at most 123 bytes: WHATWG WebSockets › `close()`); read on with
+    /// [`WebSocket::recv`] until it returns `None`, once it completed (or timed out).
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<(), WsError> {
+        self.command(|ws, now| ws.close(now, Some(code), reason))?;
+        self.socket.flush().await;
+        Ok(())
     }
 
-    /// A handle for commands from other tasks (a `Sink`'s half of a split).
+    /// Runs any command on the WebSocket machine (`ping`, `terminate`, `buffered_amount`,
+    /// ...); its bytes go out with the next `recv` or `send`.
+    pub fn command<T>(
+        &mut self,
+        command: impl FnOnce(&mut sansnet_ws::Connection, Instant) -> Result<T, WsError>,
+    ) -> Result<T, WsError> {
+        let ws = self.socket.conn_mut().ws_mut().ok_or_else(closed)?;
+        command(ws, Instant::now())
+    }
+
+    /// A handle for commands from other tasks (the `Sink` half of a split).
     pub fn sender(&self) -> WsSender {
         self.sender.clone()
     }
@@ -281,8 +301,9 @@ impl WebSocket {
     }
 
     /// `ws.extensions` includes `permessage-deflate`: whether the handshake agreed to it.
-    pub async fn deflate(&self) -> Result<bool, WsError> {
-        self.sender.command(|ws, _| Ok(ws.deflate_enabled())).await
+    pub fn deflate(&mut self) -> bool {
+        self.command(|ws, _| Ok(ws.deflate_enabled()))
+            .unwrap_or(false)
     }
 
     /// How it closed, once [`WebSocket::recv`] returned `None` after the machine's `Close`.
@@ -303,24 +324,15 @@ pub async fn accept_ws(
     request: &sansnet_http1::Request,
     options: &WsOptions,
 ) -> Result<WebSocket, WsError> {
-    let Upgraded {
-        handle,
-        events,
-        head,
-    } = upgraded;
-    let (protocols, config, request) = (
-        options.protocols.clone(),
-        options.config.clone(),
-        request.clone(),
-    );
-    let protocol = handle
-        .run(move |conn, now| {
-            let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
-            conn.accept_ws(now, &request, head, &protocols, config)
-        })
-        .await
-        .map_err(|_| WsError::Usage(UsageError::Closed))??;
-    Ok(WebSocket::new(handle, events, protocol))
+    let Upgraded { mut socket, head } = upgraded;
+    let protocols: Vec<&str> = options.protocols.iter().map(String::as_str).collect();
+    let config = options.config.clone();
+    let protocol =
+        socket
+            .conn_mut()
+            .accept_ws(Instant::now(), request, head, &protocols, config)?;
+    socket.flush().await;
+    Ok(WebSocket::new(socket, protocol))
 }
 
 /// `new WebSocket(url, protocols, options)`: opens a WebSocket to a `ws://` or `wss://` URL
@@ -338,7 +350,7 @@ pub async fn ws_connect(url: &str, options: &WsOptions) -> Result<WebSocket, WsC
     let protocols: Vec<&str> = options.protocols.iter().map(String::as_str).collect();
     let config = options.config.clone();
     match client.ws_connect(origin, &path, &protocols, config).await {
-        Ok((handle, events, protocol)) => Ok(WebSocket::new(handle, events, protocol)),
+        Ok((socket, protocol)) => Ok(WebSocket::new(socket, protocol)),
         Err(Some(error)) => Err(WsConnectError::Open(error)),
         Err(None) => Err(WsConnectError::Closed),
     }
