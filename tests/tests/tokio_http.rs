@@ -676,6 +676,48 @@ fn tokio_upgrade_and_connect_multi_thread() {
     upgrade_and_connect(Flavor::MultiThread);
 }
 
+/// docs/node-semantics.md#http-server-close: a connection handed over to its handler is still
+/// one of the server's: `close()` resolves only once it closed (Node's `server.close()` waits
+/// for every connection of the `net.Server`).
+#[test]
+fn tokio_close_waits_for_an_upgraded_connection() {
+    run(Flavor::CurrentThread, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = sansnet_http1::ServerConfig {
+            upgrade: true,
+            ..sansnet_http1::ServerConfig::default()
+        };
+        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+        let server = serve_with(listener, acceptor, hand_over).unwrap();
+        let mut client = TcpStream::connect(server.local_addr()).await.unwrap();
+        let upgrade = "GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+        client.write_all(upgrade.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"\r\n\r\n") {
+            answer.push(client.read_u8().await.unwrap());
+        }
+        assert!(answer.starts_with(b"HTTP/1.1 101 "), "{answer:?}");
+        let closing = tokio::spawn(server.close());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !closing.is_finished(),
+            "close() waits for the upgraded connection"
+        );
+        client.write_all(b"ping").await.unwrap();
+        let mut echoed = [0; 4];
+        client.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(
+            &echoed, b"ping",
+            "the upgraded connection still works while closing"
+        );
+        client.shutdown().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), closing)
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
+
 /// Node's `ws` client: opens `ws://127.0.0.1:PORT/`, sends a text and a 100 KB binary
 /// message, prints what came back and the close code.
 const NODE_WS: &str = r"

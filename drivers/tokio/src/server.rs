@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use sansnet_http1::{BodyFraming, RequestId, ServerConfig, ServerEvent};
 use sansnet_stack::{Acceptor, Connection, Event};
 use sansnet_tcp::{Address, SocketConfig};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::Socket;
@@ -235,7 +235,8 @@ impl Server {
 
     /// `server.close()`: stops accepting, closes idle keep-alive connections at once, lets
     /// every request in flight finish (its response says `Connection: close`), and resolves
-    /// once every connection closed (docs/node-semantics.md#http-server-close).
+    /// once every connection closed, those handed over as [`Upgraded`] included
+    /// (docs/node-semantics.md#http-server-close).
     pub async fn close(self) {
         let _ = self.close.send(true);
         let _ = self.task.await;
@@ -421,8 +422,12 @@ async fn connection<H, F>(
             for (_, handler) in handlers.running.drain(..) {
                 tokio::spawn(handler);
             }
+            // `server.close()` waits for the connection to close, as Node's does.
+            let (tracked, closed) = oneshot::channel();
+            let mut socket = Socket::from_parts(conn, io);
+            socket.tracked = Some(tracked);
             let upgrade = Upgraded {
-                socket: Socket::from_parts(conn, io),
+                socket,
                 head: bytes,
             };
             let body = Body {
@@ -435,6 +440,7 @@ async fn connection<H, F>(
                 body,
                 upgrade: Some(upgrade),
             }));
+            let _ = closed.await;
             return;
         }
         if conn.is_closed() {

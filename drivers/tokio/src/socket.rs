@@ -12,6 +12,7 @@ use bytes::{Buf, Bytes};
 use sansnet_stack::{Connection, Event};
 use sansnet_tcp::{Address, SocketEvent};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::oneshot;
 
 use crate::driver::{Io, Want};
 use crate::net::Stream;
@@ -67,6 +68,9 @@ pub struct Socket {
     idle: bool,
     /// Dropped by its application and driven to its close by a task of its own.
     lingering: bool,
+    /// Dropped once the socket closed: the connection of a server is one of its own until
+    /// then, for `Server::close`.
+    pub(crate) tracked: Option<oneshot::Sender<()>>,
 }
 
 impl Socket {
@@ -91,6 +95,7 @@ impl Socket {
             io,
             idle: false,
             lingering: false,
+            tracked: None,
         }
     }
 
@@ -119,6 +124,7 @@ impl Socket {
                 return Poll::Ready(Some(event));
             }
             if self.conn.is_closed() {
+                self.tracked = None;
                 return Poll::Ready(None);
             }
             // Every event was taken: the next round may read (or carry on with input kept).
@@ -170,6 +176,7 @@ impl Drop for Socket {
         let conn = std::mem::replace(&mut self.conn, placeholder);
         let mut socket = Self::from_parts(conn, std::mem::take(&mut self.io));
         socket.lingering = true;
+        socket.tracked = self.tracked.take();
         runtime.spawn(async move { while socket.next_event().await.is_some() {} });
     }
 }
