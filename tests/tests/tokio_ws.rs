@@ -629,3 +629,67 @@ fn tokio_ws_our_client_against_our_server_multi_thread() {
         server.close().await;
     });
 }
+
+/// RFC 6455 §5.2 (Autobahn case 3.2 in one read): a message, then a frame with a reserved bit
+/// set, arrive in the write of the 101. The client gets the message and answers it before the
+/// protocol error: nothing after a message is decoded before its application took it.
+#[test]
+fn tokio_ws_client_answers_a_message_before_a_later_protocol_error() {
+    run(Flavor::CurrentThread, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(stream.read_u8().await.unwrap());
+            }
+            let head = String::from_utf8(head).unwrap();
+            let key = head
+                .lines()
+                .filter_map(|line| line.split_once(": "))
+                .find(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-key"))
+                .map(|(_, key)| key)
+                .unwrap();
+            let accept = sansnet_ws::handshake::accept_key(key.as_bytes());
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            // A text "hello", then an empty text frame with RSV2 set.
+            out.extend_from_slice(b"\x81\x05hello\xa1\x00");
+            stream.write_all(&out).await.unwrap();
+            // Back: the echo (masked), then a Close frame (masked) with 1002.
+            let mut frames = [vec![0u8; 11], vec![0u8; 8]];
+            for frame in &mut frames {
+                stream.read_exact(frame).await.unwrap();
+                let mask = [frame[2], frame[3], frame[4], frame[5]];
+                for (i, byte) in frame[6..].iter_mut().enumerate() {
+                    *byte ^= mask[i % 4];
+                }
+            }
+            frames
+        });
+        let mut ws = ws_connect(&url, &WsOptions::default()).await.unwrap();
+        let message = ws.recv().await.unwrap().unwrap();
+        assert_eq!(message, Message::text("hello"));
+        ws.send(message).await.unwrap();
+        assert!(
+            ws.recv().await.unwrap().is_err(),
+            "the reserved bit is an error"
+        );
+        let [echo, close] = tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (echo[0], echo[1] & 0x7f, &echo[6..]),
+            (0x81, 5, &b"hello"[..])
+        );
+        assert_eq!(
+            (close[0], close[1] & 0x7f, &close[6..]),
+            (0x88, 2, &[0x03, 0xea][..])
+        );
+    });
+}

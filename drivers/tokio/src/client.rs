@@ -382,7 +382,10 @@ async fn pooled(
                 let Some(slot) = this.sockets.get_mut(&socket) else {
                     return;
                 };
-                let mut moved = io.round(now, &mut slot.conn, pending.caught_up());
+                // A WebSocket's events wait in the stack for its application: nothing more
+                // is read or decoded until it took them.
+                let caught_up = pending.caught_up() && slot.ws.is_none();
+                let mut moved = io.round(now, &mut slot.conn, caught_up);
                 // After a WebSocket's 101 its events are its application's. A raw socket
                 // after another `Upgrade` or a `CONNECT` is not offered by this client yet.
                 while slot.ws.is_none() && slot.conn.poll_event().is_some() {

@@ -1,9 +1,8 @@
 //! WebSocket over tokio: the stack's WebSocket layer (`sansnet_ws::Connection` above the
 //! socket machine, TLS beneath it for `wss:`) on a [`Socket`] driven by the task that owns
-//! it, as a
-//! [`WebSocket`] with the `ws` package's meaning: [`WebSocket::recv`] for `'message'` (a
-//! stream of messages), [`WebSocket::send`] for `ws.send()`, [`WebSocket::close`] for
-//! `ws.close()`.
+//! it, as a [`WebSocket`] with the `ws` package's meaning: [`WebSocket::recv`] for
+//! `'message'` (a stream of messages), [`WebSocket::send`] for `ws.send()`,
+//! [`WebSocket::close`] for `ws.close()`.
 //!
 //! A server starts one on the connection of an `Upgrade` request ([`accept_ws`]); a client
 //! opens one with [`ws_connect`], which runs the stack's `Endpoint::ws_connect` (the
