@@ -1264,6 +1264,15 @@ mod tests {
         (events, wire, actions)
     }
 
+    /// A server keeps one `ServerConnection` per open connection, idle keep-alive ones
+    /// included (benches/memory.sh): what it keeps from request to request stays small (the
+    /// head's fields as their starts: 928 bytes, where the four offsets of each made it 1,696).
+    #[test]
+    fn connection_size() {
+        let size = size_of::<ServerConnection>();
+        assert!(size <= 960, "ServerConnection is {size} bytes");
+    }
+
     /// docs/node-semantics.md#http-server-close: `server.close()` closes an idle keep-alive
     /// connection at once.
     #[test]
