@@ -547,6 +547,8 @@ pub fn tls_error(error: &sansnet_tls::Error) -> sansnet_tcp::Error {
 
 #[cfg(test)]
 mod tests {
+    use sansnet_tcp::SocketEvent;
+
     use super::*;
 
     /// Every accepted connection holds a `Connection` for as long as it is open, idle
@@ -557,5 +559,26 @@ mod tests {
     fn connection_size() {
         let size = size_of::<Connection>();
         assert!(size <= 384, "Connection is {size} bytes");
+    }
+
+    /// A large read goes on as a chunk that owns its buffer alone, so an upper layer takes it
+    /// over without copying it (`pump::append`); a small one shares the buffer kept for the
+    /// next read.
+    #[test]
+    fn a_large_read_is_a_chunk_of_its_own() {
+        let now = Instant::now();
+        for (len, alone) in [(TAKE_OVER, true), (TAKE_OVER - 1, false)] {
+            let mut conn = Connection::accepted(now, SocketConfig::default());
+            conn.handle_input(now, &vec![7; len]);
+            conn.drive(now, true);
+            let data = std::iter::from_fn(|| conn.poll_event())
+                .find_map(|event| match event {
+                    Event::Socket(SocketEvent::Data(data)) => Some(data),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            assert_eq!(data.len(), len);
+            assert_eq!(data.is_unique(), alone, "{len} bytes read");
+        }
     }
 }
