@@ -223,8 +223,9 @@ impl Connection {
         self.feed(now);
         // A large read that went on whole leaves its buffer to the chunk it became, so that the
         // upper machine takes the chunk over instead of copying it out of a buffer it would
-        // share (`pump::append`); a small one keeps the buffer for the next read.
-        if self.input.is_empty() && data.len() >= TAKE_OVER {
+        // share (`pump::append`); a small one keeps the buffer for the next read, and so does
+        // TLS, which copies the ciphertext into its own.
+        if self.input.is_empty() && self.tls.is_none() && data.len() >= TAKE_OVER {
             self.input = BytesMut::new();
         }
     }
