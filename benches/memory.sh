@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2154 # variables named at run time (printf -v) in benches/common.sh
-# Memory per idle keep-alive connection: our hello server on the driver beside hyper 1.x
-# (tokio current-thread) and Node's `http.createServer`, in one run.
+# Memory per idle keep-alive connection: our hello server on the mio driver and on the tokio
+# driver (benches/src/bin/tokio-hello.rs) beside hyper 1.x (tokio current-thread) and Node's
+# `http.createServer`, in one run.
 #
 #   bash benches/memory.sh
 #
@@ -10,8 +11,10 @@
 # (pinned to LOAD_CPU) open MEM_CONNECTIONS connections and get one response on each, wait a
 # second, read VmRSS again; the growth divided by the connections is the KiB per idle
 # connection. idle-conns then checks that every connection is still open (else the run
-# fails). MEM_ROUNDS rounds, interleaved (ours, hyper, node, ours, ...); medians are compared.
-# Ratios are theirs / ours: above 1 means sansnet holds less. The last line is
+# fails). MEM_ROUNDS rounds, interleaved (ours, ours on tokio, hyper, node, ours, ...);
+# medians are compared. Ratios are theirs / ours: above 1 means sansnet holds less. The last
+# two lines are
+#   memory tokio: sansnet-tokio=T KiB per idle connection; hyper/sansnet-tokio=R
 #   memory: sansnet=A hyper=B node=C KiB per idle connection; hyper/sansnet=R1 node/sansnet=R2
 # Settings (environment): MEM_CONNECTIONS (10000), MEM_ROUNDS (3), SERVER_CPU (0), LOAD_CPU
 # (1), SANSNET_BIN_DIR (use binaries built earlier). Servers are killed on exit; the run stops
@@ -70,12 +73,13 @@ measure() {
   awk -v a="$after" -v b="$before" -v n="$CONNECTIONS" 'BEGIN { printf "%.2f\n", (a - b) / n }'
 }
 
-servers=(sansnet hyper node)
+servers=(sansnet sansnet_tokio hyper node)
 for s in "${servers[@]}"; do
   : >"$WORK/$s.kib"
 done
 for _ in $(seq "$ROUNDS"); do
   measure sansnet "$BIN/examples/hello" --no-idle-timeout >>"$WORK/sansnet.kib"
+  measure sansnet_tokio "$BIN/tokio-hello" --no-idle-timeout >>"$WORK/sansnet_tokio.kib"
   measure hyper "$BIN/hyper-hello" >>"$WORK/hyper.kib"
   measure node node benches/peers/http-hello.mjs --no-idle-timeout >>"$WORK/node.kib"
 done
@@ -86,10 +90,12 @@ for s in "${servers[@]}"; do
   mapfile -t values <"$WORK/$s.kib"
   m=$(printf '%s\n' "${values[@]}" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }')
   printf -v "KIB_$s" '%s' "$m"
-  printf '%-8s median %7s   runs: %s\n' "$s" "$m" "${values[*]}"
+  printf '%-13s median %7s   runs: %s\n' "$s" "$m" "${values[*]}"
 done
 echo
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ratios are the peer's KiB per connection / sansnet's: above 1 means sansnet holds less"
+echo "memory tokio: sansnet-tokio=$KIB_sansnet_tokio KiB per idle connection;" \
+  "hyper/sansnet-tokio=$(ratio "$KIB_hyper" "$KIB_sansnet_tokio")"
 echo "memory: sansnet=$KIB_sansnet hyper=$KIB_hyper node=$KIB_node KiB per idle connection;" \
   "hyper/sansnet=$(ratio "$KIB_hyper" "$KIB_sansnet") node/sansnet=$(ratio "$KIB_node" "$KIB_sansnet")"

@@ -1,6 +1,7 @@
 //! The drain rule over a TCP or Unix stream ([`Stream`]): what every task of this crate runs
 //! for its connection, whichever application sits above it.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -18,6 +19,14 @@ use crate::net::Stream;
 
 /// How many bytes one read asks the OS for.
 const READ_CHUNK: usize = 64 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection polled on this thread. A read's bytes go into the
+    /// stack (`Connection::handle_input` copies them) within the poll that read them, so one
+    /// buffer serves them all, as the mio driver's one buffer per loop does, and an idle
+    /// connection holds none.
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
 
 /// The events of one connection handed to another task (a request's handler, a response's
 /// reader) and not taken yet. Nothing more is read while there are any: the application
@@ -81,12 +90,10 @@ pub(crate) struct Want {
     pub(crate) deadline: Option<Instant>,
 }
 
-/// The OS half of one connection: its stream (until the stack closes it), a read buffer and
-/// its timer.
+/// The OS half of one connection: its stream (until the stack closes it) and its timer.
 #[derive(Debug, Default)]
 pub(crate) struct Io {
     stream: Option<Stream>,
-    buf: Box<[u8]>,
     /// The timer and the instant it is armed for (made on the first wait, in the task).
     timer: Option<(Pin<Box<Sleep>>, Option<Instant>)>,
 }
@@ -95,7 +102,6 @@ impl Io {
     pub(crate) fn new(stream: Option<Stream>) -> Self {
         Self {
             stream,
-            buf: vec![0; READ_CHUNK].into_boxed_slice(),
             timer: None,
         }
     }
@@ -119,14 +125,8 @@ impl Io {
         if conn.poll_timeout().is_some_and(|t| t <= now) {
             conn.handle_timeout(now);
         }
-        drain::round(
-            conn,
-            now,
-            &mut Os(&mut self.stream),
-            &mut self.buf,
-            caught_up,
-        )
-        .moved
+        let mut os = Os(&mut self.stream);
+        READ_BUF.with_borrow_mut(|buf| drain::round(conn, now, &mut os, buf, caught_up).moved)
     }
 
     /// What to wait for, from the stack's state after a round.
