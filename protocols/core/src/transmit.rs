@@ -15,6 +15,16 @@ pub struct Transmit {
 }
 
 impl Transmit {
+    /// An empty queue with room for `chunks` chunks. A `Transmit::default()` takes room for
+    /// four at its first push and keeps it; a machine held per connection whose answers are
+    /// mostly one or two chunks (a head and a body) keeps less while it idles with this.
+    pub fn with_capacity(chunks: usize) -> Self {
+        Self {
+            chunks: VecDeque::with_capacity(chunks),
+            len: 0,
+        }
+    }
+
     /// Appends `bytes` (an empty chunk is dropped).
     #[inline]
     pub fn push(&mut self, bytes: Bytes) {
@@ -106,5 +116,16 @@ mod tests {
         assert_eq!(queue.len(), 0);
         queue.advance(10);
         assert_eq!(queue.pop(), None);
+    }
+
+    #[test]
+    fn with_capacity_is_that_room() {
+        let mut queue = Transmit::with_capacity(2);
+        assert_eq!(queue.chunks.capacity(), 2);
+        queue.push(Bytes::from_static(b"head"));
+        queue.push(Bytes::from_static(b"body"));
+        assert_eq!(queue.chunks.capacity(), 2);
+        queue.push(Bytes::from_static(b"more"));
+        assert_eq!(queue.len(), 12);
     }
 }

@@ -54,6 +54,9 @@ pub struct ServerConnection {
     /// Bytes ready for the transport.
     out: Transmit,
     need_drain: bool,
+    /// Made with room for two events, where a `VecDeque`'s first push takes room for four (928
+    /// bytes): a keep-alive request is two (`Request`, `End`), taken before the next request
+    /// comes, and an idle connection keeps the room it had (test `idle_room`).
     events: VecDeque<ServerEvent>,
     actions: Actions,
     /// The application paused reading (`req.pause()`): nothing is parsed until `resume`.
@@ -152,11 +155,14 @@ impl ServerConnection {
             config,
             next_id: 0,
             requests_seen: 0,
-            slots: VecDeque::new(),
+            // One request at a time unless pipelined: a `VecDeque`'s first push takes room
+            // for four, which an idle connection would keep.
+            slots: VecDeque::with_capacity(1),
             heads: VecDeque::new(),
-            out: Transmit::default(),
+            // Room for a head and a body: a `VecDeque`'s first push takes room for four.
+            out: Transmit::with_capacity(2),
             need_drain: false,
-            events: VecDeque::new(),
+            events: VecDeque::with_capacity(2),
             actions: Actions::default(),
             paused: false,
             head_waits: false,
@@ -1271,6 +1277,35 @@ mod tests {
     fn connection_size() {
         let size = size_of::<ServerConnection>();
         assert!(size <= 960, "ServerConnection is {size} bytes");
+    }
+
+    /// What an idle keep-alive connection keeps of its queues after answering requests one
+    /// at a time (benches/memory.sh): the room made for two events, one slot and two chunks,
+    /// not the four of each a `VecDeque`'s first push takes (928 bytes for the events alone).
+    #[test]
+    fn idle_room() {
+        let (mut conn, now) = conn();
+        for _ in 0..3 {
+            let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
+            conn.handle_input(now, &mut input);
+            let (events, _, _) = drain(&mut conn, now);
+            assert_eq!(events.len(), 2, "Request and End: {events:?}");
+            let ServerEvent::Request(request) = &events[0] else {
+                panic!("{events:?}");
+            };
+            conn.respond(
+                now,
+                request.id,
+                Response::new(200),
+                Bytes::from_static(b"ok"),
+            )
+            .unwrap();
+            let (_, wire, _) = drain(&mut conn, now);
+            assert!(wire.ends_with(b"\r\n\r\nok"));
+        }
+        assert_eq!(conn.events.capacity(), 2);
+        assert_eq!(conn.slots.capacity(), 1);
+        assert!(conn.out.is_empty());
     }
 
     /// docs/node-semantics.md#http-server-close: `server.close()` closes an idle keep-alive

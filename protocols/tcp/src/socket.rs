@@ -43,6 +43,9 @@ pub struct Socket {
     deadline: Option<Instant>,
     bytes_read: u64,
     bytes_written: u64,
+    /// Made with room for two events, where a `VecDeque`'s first push takes room for four:
+    /// they come and go one or two at a time (`Data`, then `End` or `Drain`), and an idle
+    /// connection keeps the room it had.
     events: VecDeque<SocketEvent>,
     actions: Actions,
 }
@@ -79,14 +82,15 @@ impl Socket {
     fn new(now: Instant, state: State, config: SocketConfig) -> Self {
         let mut socket = Self {
             state,
-            queue: Transmit::default(),
+            // Room for a head and a body: a `VecDeque`'s first push takes room for four.
+            queue: Transmit::with_capacity(2),
             need_drain: false,
             paused: false,
             destroy_on_finish: false,
             deadline: None,
             bytes_read: 0,
             bytes_written: 0,
-            events: VecDeque::new(),
+            events: VecDeque::with_capacity(2),
             actions: Actions::default(),
             config,
         };
