@@ -117,8 +117,10 @@ impl Socket {
 
     /// [`Socket::next_event`] as a poll.
     pub fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        // One clock read per poll and per wait: rounds that do not wait run at one moment.
+        let mut now = Instant::now();
         loop {
-            let moved = self.io.round(Instant::now(), &mut self.conn, self.idle);
+            let moved = self.io.round(now, &mut self.conn, self.idle);
             if let Some(event) = self.conn.poll_event() {
                 self.idle = false;
                 return Poll::Ready(Some(event));
@@ -131,6 +133,7 @@ impl Socket {
             let was_idle = std::mem::replace(&mut self.idle, true);
             if !moved && was_idle {
                 ready!(self.io.poll_wait(cx, self.io.want(&self.conn), None));
+                now = Instant::now();
             }
         }
     }
@@ -143,8 +146,9 @@ impl Socket {
 
     /// [`Socket::flush`] as a poll.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut now = Instant::now();
         loop {
-            let moved = self.io.round(Instant::now(), &mut self.conn, false);
+            let moved = self.io.round(now, &mut self.conn, false);
             let want = self.io.want(&self.conn);
             if !want.write && !moved {
                 return Poll::Ready(());
@@ -155,6 +159,7 @@ impl Socket {
                     ..want
                 };
                 ready!(self.io.poll_wait(cx, want, None));
+                now = Instant::now();
             }
         }
     }
