@@ -634,19 +634,28 @@ async fn hand_over(mut request: Request) -> Response {
     Response::new(101)
 }
 
+/// A server with an `'upgrade'` listener (and a `'connect'` one when `connect`) whose handler
+/// is `handler`.
+async fn upgrade_server<F>(connect: bool, handler: fn(Request) -> F) -> Server
+where
+    F: Future<Output = Response> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = sansnet_http1::ServerConfig {
+        upgrade: true,
+        connect,
+        ..sansnet_http1::ServerConfig::default()
+    };
+    let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
+    serve_with(listener, acceptor, handler).unwrap()
+}
+
 /// Node docs `http.md` › `Event: 'upgrade'`, `Event: 'connect'`: with those listeners
 /// (`ServerConfig::upgrade`, `connect`), the handler takes the connection over and Node's
 /// client gets its `'upgrade'` and `'connect'` with a working raw socket.
 fn upgrade_and_connect(flavor: Flavor) {
     run(flavor, async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = sansnet_http1::ServerConfig {
-            upgrade: true,
-            connect: true,
-            ..sansnet_http1::ServerConfig::default()
-        };
-        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
-        let server = serve_with(listener, acceptor, hand_over).unwrap();
+        let server = upgrade_server(true, hand_over).await;
         let port = server.local_addr().port().to_string();
         let out = tokio::task::spawn_blocking(move || {
             run_bounded(
@@ -682,13 +691,7 @@ fn tokio_upgrade_and_connect_multi_thread() {
 #[test]
 fn tokio_close_waits_for_an_upgraded_connection() {
     run(Flavor::CurrentThread, async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = sansnet_http1::ServerConfig {
-            upgrade: true,
-            ..sansnet_http1::ServerConfig::default()
-        };
-        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
-        let server = serve_with(listener, acceptor, hand_over).unwrap();
+        let server = upgrade_server(false, hand_over).await;
         let mut client = TcpStream::connect(server.local_addr()).await.unwrap();
         let upgrade = "GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
         client.write_all(upgrade.as_bytes()).await.unwrap();
@@ -765,13 +768,7 @@ async fn ws_echo(mut request: Request) -> Response {
 #[test]
 fn tokio_ws_node_client() {
     run(Flavor::MultiThread, async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = sansnet_http1::ServerConfig {
-            upgrade: true,
-            ..sansnet_http1::ServerConfig::default()
-        };
-        let acceptor = Acceptor::new(SocketConfig::default()).with_http(http);
-        let server = serve_with(listener, acceptor, ws_echo).unwrap();
+        let server = upgrade_server(false, ws_echo).await;
         let port = server.local_addr().port().to_string();
         let out = tokio::task::spawn_blocking(move || {
             run_bounded(

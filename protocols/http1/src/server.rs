@@ -1270,6 +1270,21 @@ mod tests {
         (events, wire, actions)
     }
 
+    /// A GET in, its `Request` and `End`, a 200 `ok` answered; returns what was written.
+    fn answer_one_get(conn: &mut ServerConnection, now: Instant) -> Vec<u8> {
+        let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
+        conn.handle_input(now, &mut input);
+        let (events, _, _) = drain(conn, now);
+        assert_eq!(events.len(), 2, "Request and End: {events:?}");
+        let ServerEvent::Request(request) = &events[0] else {
+            panic!("{events:?}");
+        };
+        let ok = Bytes::from_static(b"ok");
+        conn.respond(now, request.id, Response::new(200), ok)
+            .unwrap();
+        drain(conn, now).1
+    }
+
     /// A server keeps one `ServerConnection` per open connection, idle keep-alive ones
     /// included (benches/memory.sh): what it keeps from request to request stays small (the
     /// head's fields as their starts: 928 bytes, where the four offsets of each made it 1,696).
@@ -1286,21 +1301,7 @@ mod tests {
     fn idle_room() {
         let (mut conn, now) = conn();
         for _ in 0..3 {
-            let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
-            conn.handle_input(now, &mut input);
-            let (events, _, _) = drain(&mut conn, now);
-            assert_eq!(events.len(), 2, "Request and End: {events:?}");
-            let ServerEvent::Request(request) = &events[0] else {
-                panic!("{events:?}");
-            };
-            conn.respond(
-                now,
-                request.id,
-                Response::new(200),
-                Bytes::from_static(b"ok"),
-            )
-            .unwrap();
-            let (_, wire, _) = drain(&mut conn, now);
+            let wire = answer_one_get(&mut conn, now);
             assert!(wire.ends_with(b"\r\n\r\nok"));
         }
         assert_eq!(conn.events.capacity(), 2);
@@ -1313,20 +1314,7 @@ mod tests {
     #[test]
     fn idle_server_close_shuts_down_at_once() {
         let (mut conn, now) = conn();
-        let mut input = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]);
-        conn.handle_input(now, &mut input);
-        let (events, _, _) = drain(&mut conn, now);
-        let ServerEvent::Request(request) = &events[0] else {
-            panic!("expected a request")
-        };
-        conn.respond(
-            now,
-            request.id,
-            Response::new(200),
-            Bytes::from_static(b"ok"),
-        )
-        .unwrap();
-        let (_, wire, _) = drain(&mut conn, now);
+        let wire = answer_one_get(&mut conn, now);
         assert!(String::from_utf8_lossy(&wire).contains("Connection: keep-alive"));
         assert!(conn.is_idle());
         conn.close_when_idle(now);
