@@ -345,3 +345,98 @@ fn tokio_net_unix_serve_node_http_client() {
         assert!(!path.0.exists(), "close() unlinks the socket file");
     });
 }
+
+/// A reader that stops reading holds its peer back instead of buffering: a `Socket` whose
+/// application awaits nothing reads nothing, so a peer sending 32 MiB is stopped by TCP's
+/// window (the OS buffers hold a few MiB) until the application reads again, and then every
+/// byte arrives.
+#[test]
+fn tokio_socket_that_is_not_awaited_holds_its_peer_back() {
+    const TOTAL: usize = 32 << 20;
+    runtime(false).block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = sent.clone();
+        let peer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let chunk = vec![9u8; 64 * 1024];
+            while counter.load(std::sync::atomic::Ordering::Relaxed) < TOTAL {
+                tcp.write_all(&chunk).await.unwrap();
+                counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+            tcp.shutdown().await.unwrap();
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let conn = Connection::accepted(Instant::now(), SocketConfig::default());
+        let mut socket = Socket::new(conn, stream);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let held = sent.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            held < TOTAL / 2,
+            "the peer sent {held} bytes to a socket no one read"
+        );
+        let mut got = 0;
+        let read = async {
+            while let Some(event) = socket.next_event().await {
+                match event {
+                    Event::Socket(SocketEvent::Data(data)) => got += data.len(),
+                    Event::Socket(SocketEvent::Error(error)) => panic!("error: {error:?}"),
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), read)
+            .await
+            .unwrap();
+        assert_eq!(got, TOTAL);
+        peer.await.unwrap();
+    });
+}
+
+/// A peer that resets the connection (RST: `SO_LINGER` 0) ends a `Socket` once, with
+/// `ECONNRESET` and `close(true)` (Node docs `net.md` › `Event: 'error'`, `Event: 'close'`),
+/// after which `next_event` gives `None` at once, with no loop left waiting on it.
+#[test]
+fn tokio_socket_reset_by_its_peer_ends_once() {
+    runtime(false).block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let conn = Connection::accepted(Instant::now(), SocketConfig::default());
+        let mut socket = Socket::new(conn, stream);
+        // Something to write when the reset comes: a reply that cannot go out any more.
+        let reply = bytes::Bytes::from(vec![1u8; 8 << 20]);
+        let _ = socket.conn_mut().socket_mut().write(Instant::now(), reply);
+        socket2::SockRef::from(&tcp)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(tcp);
+        let mut ends = Vec::new();
+        let run = async {
+            while let Some(event) = socket.next_event().await {
+                match event {
+                    Event::Socket(SocketEvent::Error(error)) => ends.push(error.code()),
+                    Event::Socket(SocketEvent::Close { had_error }) => {
+                        ends.push(if had_error {
+                            "close(true)"
+                        } else {
+                            "close(false)"
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .unwrap();
+        assert_eq!(ends.len(), 2, "{ends:?}");
+        assert!(["ECONNRESET", "EPIPE"].contains(&ends[0]), "{ends:?}");
+        assert_eq!(ends[1], "close(true)");
+        assert!(socket.next_event().await.is_none());
+    });
+}

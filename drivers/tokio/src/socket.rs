@@ -125,16 +125,18 @@ impl Socket {
                 self.idle = false;
                 return Poll::Ready(Some(event));
             }
+            // Every event was taken: the next round may read (or carry on with input kept).
+            let was_idle = std::mem::replace(&mut self.idle, true);
+            if moved || !was_idle {
+                continue;
+            }
+            // Closed, and nothing moved that could still bring its last events up the stack.
             if self.conn.is_closed() {
                 self.tracked = None;
                 return Poll::Ready(None);
             }
-            // Every event was taken: the next round may read (or carry on with input kept).
-            let was_idle = std::mem::replace(&mut self.idle, true);
-            if !moved && was_idle {
-                ready!(self.io.poll_wait(cx, self.io.want(&self.conn), None));
-                now = Instant::now();
-            }
+            ready!(self.io.poll_wait(cx, self.io.want(&self.conn), None));
+            now = Instant::now();
         }
     }
 
