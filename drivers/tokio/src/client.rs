@@ -216,8 +216,8 @@ pub struct ClientResponse {
     head: ResponseHead,
     events: RequestEvents,
     ended: bool,
-    /// The chunk returned last counts as not taken until the next call (see
-    /// `crate::Events::recv`).
+    /// The chunk returned last counts as not taken until the next call: what the
+    /// application does in answer to it goes before the connection reads on.
     last: Option<Ticket>,
 }
 

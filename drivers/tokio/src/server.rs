@@ -106,8 +106,8 @@ pub struct Body {
     /// `None` once the body ended, or for a request without one (or a connection handed
     /// over).
     chunks: Option<mpsc::UnboundedReceiver<(Option<Bytes>, Ticket)>>,
-    /// The chunk returned last counts as not taken until the next call (see
-    /// `crate::Events::recv`).
+    /// The chunk returned last counts as not taken until the next call: what the handler
+    /// does in answer to it goes before the connection reads on.
     last: Option<Ticket>,
     /// A request with `Expect: 100-continue` (Node's `'checkContinue'`): the first read asks
     /// for the `100 Continue`.
