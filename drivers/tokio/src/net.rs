@@ -12,7 +12,7 @@ use sansnet_tcp::Address;
 use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
-/// A connected stream socket for [`crate::spawn`]: TCP or a Unix domain socket (Node's
+/// A connected stream socket for [`crate::Socket`]: TCP or a Unix domain socket (Node's
 /// `net.Socket` is either). Made with `From` from a `tokio::net::TcpStream` or `UnixStream`.
 #[derive(Debug)]
 #[non_exhaustive]
