@@ -693,3 +693,27 @@ fn tokio_ws_client_answers_a_message_before_a_later_protocol_error() {
         );
     });
 }
+
+/// RFC 6455 §7.1.1 (the server closes TCP first) and docs/node-semantics.md#http-server-close:
+/// our client's `recv` gives `None` only once the connection closed too, so a client that
+/// keeps its `WebSocket` afterwards holds nothing open: the server's `close()`, which waits
+/// for the upgraded connection, resolves.
+#[test]
+fn tokio_ws_kept_after_its_close_holds_nothing_open() {
+    run(Flavor::CurrentThread, async {
+        let (server, mut seen) = start_echo_server(&[]).await;
+        let url = format!("ws://{}/", server.local_addr());
+        let mut ws = ws_connect(&url, &WsOptions::default()).await.unwrap();
+        ws.send(Message::text("hello")).await.unwrap();
+        assert_eq!(ws.recv().await, Some(Ok(Message::text("hello"))));
+        ws.close(1000, "done").await.unwrap();
+        assert_eq!(ws.recv().await, None);
+        let status = ws.close_status().cloned();
+        assert_eq!(status.map(|s| (s.code, s.was_clean)), Some((1000, true)));
+        assert_seen(&mut seen, 1).await;
+        tokio::time::timeout(Duration::from_secs(10), server.close())
+            .await
+            .unwrap();
+        drop(ws);
+    });
+}

@@ -95,6 +95,16 @@ pub struct CloseStatus {
     pub was_clean: bool,
 }
 
+impl From<CloseStatus> for WsEvent {
+    fn from(status: CloseStatus) -> Self {
+        Self::Close {
+            code: status.code,
+            reason: status.reason,
+            was_clean: status.was_clean,
+        }
+    }
+}
+
 /// A command run on the WebSocket machine by the task that owns the [`WebSocket`].
 type Command = Box<dyn FnOnce(&mut sansnet_ws::Connection, Instant) + Send>;
 
@@ -192,6 +202,8 @@ pub struct WebSocket {
     socket: Socket,
     protocol: Option<String>,
     closed: Option<CloseStatus>,
+    /// The machine's `Close`, given once the connection closed.
+    close: Option<WsEvent>,
     commands: mpsc::UnboundedReceiver<Command>,
     sender: WsSender,
 }
@@ -203,6 +215,7 @@ impl WebSocket {
             socket,
             protocol,
             closed: None,
+            close: None,
             commands,
             sender: WsSender { commands: tx },
         }
@@ -223,13 +236,15 @@ impl WebSocket {
     }
 
     /// The machine's next event, whatever it is (`Message`, `Ping`, `Pong`, `Error`, `Drain`,
-    /// and `Close` last); `None` after `Close`. The commands of the [`WsSender`]s run first.
+    /// and `Close` last, once the connection closed too, as the `ws` package's `'close'`
+    /// follows the socket's); `None` after `Close`. The commands of the [`WsSender`]s run
+    /// first.
     pub async fn next_event(&mut self) -> Option<WsEvent> {
         std::future::poll_fn(|cx| self.poll_next_event(cx)).await
     }
 
     fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
-        while self.closed.is_none() {
+        loop {
             while let Poll::Ready(Some(command)) = self.commands.poll_recv(cx) {
                 // Dropped on a connection that is no WebSocket any more.
                 if let Some(ws) = self.socket.conn_mut().ws_mut() {
@@ -239,26 +254,28 @@ impl WebSocket {
             // Nothing but the WebSocket's events reaches its application: the layer takes
             // the socket's.
             let Some(event) = ready!(self.socket.poll_next_event(cx)) else {
-                break;
+                // The connection closed: the machine's `Close`, kept until now, is the last
+                // event (the `ws` package's `'close'` follows the socket's).
+                return Poll::Ready(self.close.take());
             };
-            let Event::Ws(event) = event else {
-                continue;
-            };
-            if let WsEvent::Close {
-                code,
-                reason,
-                was_clean,
-            } = &event
-            {
-                self.closed = Some(CloseStatus {
-                    code: *code,
-                    reason: reason.clone(),
-                    was_clean: *was_clean,
-                });
+            match event {
+                Event::Ws(WsEvent::Close {
+                    code,
+                    reason,
+                    was_clean,
+                }) => {
+                    let status = CloseStatus {
+                        code,
+                        reason,
+                        was_clean,
+                    };
+                    self.close = Some(status.clone().into());
+                    self.closed = Some(status);
+                }
+                Event::Ws(event) if self.closed.is_none() => return Poll::Ready(Some(event)),
+                _ => {}
             }
-            return Poll::Ready(Some(event));
         }
-        Poll::Ready(None)
     }
 
     /// `ws.send(message)`: queues one message (compressed when permessage-deflate was agreed
@@ -305,7 +322,8 @@ impl WebSocket {
             .unwrap_or(false)
     }
 
-    /// How it closed, once [`WebSocket::recv`] returned `None` after the machine's `Close`.
+    /// How it closed, once the machine's `Close` came (and at the latest once
+    /// [`WebSocket::recv`] returned `None`).
     pub fn close_status(&self) -> Option<&CloseStatus> {
         self.closed.as_ref()
     }
